@@ -1,0 +1,57 @@
+# Everyday commands. Every variable can be overridden: `make test PYTHON=python3.11`,
+# `make test PYTEST_ARGS='-x -k referrals'`, `make run PORT=8000`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+EXTRAS ?= test,prod
+
+.DEFAULT_GOAL := help
+
+.PHONY: help venv run test lint worker bench services-start services-stop
+
+help:
+	@echo "make venv            create $(VENV) and install the project with [$(EXTRAS)]"
+	@echo "make run             migrate, load partners and demo data, serve on 127.0.0.1:\$${PORT:-5000}"
+	@echo "make test            the suite on SQLite then PostgreSQL, with Redis (scripts/test.sh)"
+	@echo "make lint            ruff check and ruff format --check"
+	@echo "make worker          an rq worker for the delivery jobs"
+	@echo "make bench           the benchmark harness (bench/run.sh)"
+	@echo "make services-start  start the test PostgreSQL and Redis (prints export lines)"
+	@echo "make services-stop   stop them"
+
+venv: $(VENV)/.installed
+
+# Reinstalled whenever the package metadata changes.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/pip install -e '.[$(EXTRAS)]'
+	touch $@
+
+run worker: export FLASK_APP = wsgi
+
+run: venv
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi hub load-partners
+	$(BIN)/flask --app wsgi hub demo
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $${PORT:-5000}
+
+test: venv
+	bash scripts/test.sh $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: venv
+	$(BIN)/flask --app wsgi hub worker
+
+bench: venv
+	bash bench/run.sh
+
+services-start:
+	bash scripts/services.sh start
+
+services-stop:
+	bash scripts/services.sh stop
