@@ -1,0 +1,151 @@
+"""The referral hub: agreement-bound, consented referrals between UPTD PPA units and partners."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from referral_hub.config import ConfigError, load_config
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DEFAULT_LOCALE = "id"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions in a fixed order, blueprints, then start-up checks."""
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "HUB_INSTANCE_PATH", str(REPO_DIR / "instance")
+    )
+    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.config.update(load_config(app.instance_path, config))
+    if app.config["HUB_ENV"] == "production":
+        # Behind a TLS-terminating proxy: trust one hop for scheme and host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    elif not app.config["HUB_BASE_URL"].startswith("https://"):
+        # Development and tests speak plain HTTP on loopback; Authlib refuses that otherwise.
+        os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_cli(app)
+    _check_start(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from referral_hub import models  # noqa: F401  (every table in the metadata)
+    from referral_hub.apidoc import problem_schema_component
+    from referral_hub.extensions import api, babel, csrf, db, migrate
+    from referral_hub.oauth.scopes import SCOPES
+    from referral_hub.oauth.server import init_oauth
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_DIR / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_locale=DEFAULT_LOCALE)
+    base = app.config["HUB_BASE_URL"]
+    api.init_app(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "Agreement-bound, consented referrals between UPTD PPA units "
+                "and their partner agencies. Errors are RFC 9457 problem details."
+            },
+            "servers": [{"url": base}],
+        },
+    )
+    if "oauth2" not in api.spec.components.security_schemes:
+        api.spec.components.security_scheme(
+            "oauth2",
+            {
+                "type": "oauth2",
+                "flows": {
+                    "clientCredentials": {"tokenUrl": base + "/oauth/token", "scopes": SCOPES},
+                    "authorizationCode": {
+                        "authorizationUrl": base + "/oauth/authorize",
+                        "tokenUrl": base + "/oauth/token",
+                        "refreshUrl": base + "/oauth/token",
+                        "scopes": SCOPES,
+                    },
+                },
+            },
+        )
+        api.spec.components.schema("Problem", problem_schema_component())
+    init_oauth(app)
+
+
+def _select_locale() -> str:
+    from referral_hub.accounts.session import current_user
+
+    chosen = session.get("locale")
+    if chosen in ("id", "en"):
+        return chosen
+    user = current_user() if request else None
+    if user is not None and user.locale in ("id", "en"):
+        return user.locale
+    return DEFAULT_LOCALE
+
+
+def _register_blueprints(app: Flask) -> None:
+    from referral_hub.accounts.views import bp as accounts_bp
+    from referral_hub.audit.api import blp as audit_api
+    from referral_hub.directory.api import blp as directory_api
+    from referral_hub.extensions import api, csrf
+    from referral_hub.health import bp as health_bp
+    from referral_hub.oauth.views import bp as oauth_bp
+    from referral_hub.portal.views import bp as portal_bp
+
+    for blp in (directory_api, audit_api):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
+    for bp in (health_bp, oauth_bp, accounts_bp, portal_bp):
+        app.register_blueprint(bp)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from referral_hub.problems import Problem, handle_problem, handle_unexpected
+    from referral_hub.security import check_api_request, set_security_headers
+
+    app.register_error_handler(Problem, handle_problem)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.before_request(check_api_request)
+    app.after_request(set_security_headers)
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+
+
+def _register_cli(app: Flask) -> None:
+    from referral_hub.cli import hub
+
+    app.cli.add_command(hub)
+
+
+def _check_start(app: Flask) -> None:
+    """Refuse to start on a partners file that cannot load, with a message naming the problem."""
+    from referral_hub.directory.partners_file import (
+        PartnersFileError,
+        default_partners_path,
+        read_partners_file,
+    )
+
+    path = app.config.get("HUB_PARTNERS_FILE") or str(default_partners_path())
+    app.config["HUB_PARTNERS_FILE"] = path
+    if not Path(path).exists():
+        if app.config["HUB_ENV"] == "production":
+            raise ConfigError(f"partners file not found: {path} (set HUB_PARTNERS_FILE)")
+        return
+    try:
+        read_partners_file(path)
+    except PartnersFileError as error:
+        raise ConfigError(f"{path} cannot be loaded:\n  " + "\n  ".join(error.problems)) from None
+
+
+__all__ = ["ConfigError", "create_app"]

@@ -1,0 +1,1 @@
+"""Staff accounts of organisations: roles, passwords, sign-in."""

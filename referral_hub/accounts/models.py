@@ -1,0 +1,38 @@
+"""Users: staff of one organisation, with one role."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from referral_hub.db import UTCDateTime, new_id, utcnow
+from referral_hub.directory.models import Organization
+from referral_hub.extensions import db
+
+ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False)
+    #: Stored lower-case; unique across the hub.
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: argon2id hash.
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    active: Mapped[bool] = mapped_column(default=True, nullable=False)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    failed_logins: Mapped[int] = mapped_column(default=0, nullable=False)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+    def get_user_id(self) -> str:
+        """Authlib's hook: the id that tokens issued for this user carry."""
+        return self.id

@@ -1,0 +1,143 @@
+"""Creating users and signing them in."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from referral_hub.accounts.models import ROLES, User
+from referral_hub.actors import Actor
+from referral_hub.audit import operations as audit
+from referral_hub.db import utcnow
+from referral_hub.directory.models import Organization
+from referral_hub.extensions import db
+from referral_hub.problems import Problem
+
+_hasher = PasswordHasher()
+#: A valid hash of nothing, checked when the e-mail is unknown so timing tells nothing.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def find_organization(id_or_code: str) -> Organization | None:
+    """An organisation by id or by code."""
+    return db.session.scalar(
+        select(Organization).where(
+            (Organization.id == id_or_code) | (Organization.code == id_or_code)
+        )
+    )
+
+
+def create_user(
+    actor: Actor,
+    *,
+    organization: str,
+    email: str,
+    role: str,
+    password: str,
+    name: str | None = None,
+) -> User:
+    """Create a staff account in an organisation; refuse weak passwords and duplicates."""
+    email = email.strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not _EMAIL.match(email):
+        errors["email"] = ["Not a valid e-mail address."]
+    if role not in ROLES:
+        errors["role"] = [f"Must be one of: {', '.join(ROLES)}."]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"At least {MIN_PASSWORD_LENGTH} characters."]
+    org = find_organization(organization)
+    if org is None:
+        errors["organization"] = [f"No organisation '{organization}'."]
+    if not errors and db.session.scalar(select(func.count()).where(User.email == email)):
+        errors["email"] = ["A user with this e-mail exists."]
+    if errors:
+        raise Problem(422, "validation-error", "The user cannot be created.", errors=errors)
+    user = User(
+        organization_id=org.id,
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.created",
+        "user",
+        user.id,
+        {"email": email, "role": role, "organization": org.code},
+        subject_organization_id=org.id,
+    )
+    return user
+
+
+class SignInRefused(Exception):
+    """Wrong credentials or a locked account; the message is safe to show."""
+
+    def __init__(self, message: str, locked_until: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
+def sign_in(email: str, password: str, *, source: str = "portal") -> User:
+    """Check a password; after repeated failures lock the account for a while. Audited."""
+    email = (email or "").strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    now = utcnow()
+    system = Actor.system(label=source)
+    if user is None or not user.active:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password or "")
+        audit.record(system, "signin.failed", "user", None, {"email": email, "reason": "unknown"})
+        db.session.commit()
+        raise SignInRefused("E-mail atau kata sandi salah.")
+    actor = Actor(
+        organization_id=user.organization_id,
+        user_id=user.id,
+        role=user.role,
+        label=user.email,
+        organization_type=user.organization.type,
+    )
+    if user.locked_until is not None and user.locked_until > now:
+        audit.record(actor, "signin.refused_locked", "user", user.id, {})
+        db.session.commit()
+        raise SignInRefused(
+            "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
+        )
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        detail = {"failed_logins": user.failed_logins}
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            detail["locked_until"] = user.locked_until.isoformat()
+        audit.record(actor, "signin.failed", "user", user.id, detail)
+        db.session.commit()
+        if user.locked_until is not None and user.locked_until > now:
+            raise SignInRefused(
+                "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
+            ) from None
+        raise SignInRefused("E-mail atau kata sandi salah.") from None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(actor, "signin.succeeded", "user", user.id, {"source": source})
+    db.session.commit()
+    return user

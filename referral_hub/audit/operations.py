@@ -1,0 +1,190 @@
+"""Writing and verifying the audit chain.
+
+`record()` only queues an entry on the session; just before the transaction commits the
+queued entries are numbered and chained under a lock, so the lock is held for the
+shortest time and an entry exists exactly when the change it records does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from referral_hub.actors import Actor
+from referral_hub.audit.chain import entry_hash
+from referral_hub.audit.models import GENESIS_HASH, AuditEntry
+from referral_hub.db import isoformat, utcnow
+from referral_hub.extensions import db
+
+_PENDING_KEY = "audit_pending"
+#: pg_advisory_xact_lock key that serialises appends to the chain ("AUDT").
+_CHAIN_LOCK_KEY = 0x41554454
+
+
+def record(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    detail: dict[str, Any] | None = None,
+    *,
+    subject_organization_id: str | None = None,
+    session: Session | None = None,
+) -> None:
+    """Queue an audit entry; it is chained and written when the current transaction commits."""
+    session = session or db.session()
+    clean = json.loads(json.dumps(detail or {}, default=str))
+    session.info.setdefault(_PENDING_KEY, []).append(
+        {
+            "at": utcnow(),
+            "actor_kind": actor.kind,
+            "actor_user_id": actor.user_id,
+            "actor_client_id": actor.client_id,
+            "actor_label": actor.label,
+            "organization_id": actor.organization_id,
+            "subject_organization_id": (
+                subject_organization_id
+                if subject_organization_id != actor.organization_id
+                else None
+            ),
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "detail": clean,
+        }
+    )
+
+
+def hashed_fields(entry: AuditEntry | dict[str, Any]) -> dict[str, Any]:
+    """The fields an entry's hash covers, in the form they are hashed."""
+    get = entry.get if isinstance(entry, dict) else lambda name: getattr(entry, name)
+    return {
+        "seq": get("seq"),
+        "at": isoformat(get("at")),
+        "actor_kind": get("actor_kind"),
+        "actor_user_id": get("actor_user_id"),
+        "actor_client_id": get("actor_client_id"),
+        "actor_label": get("actor_label"),
+        "organization_id": get("organization_id"),
+        "subject_organization_id": get("subject_organization_id"),
+        "action": get("action"),
+        "object_type": get("object_type"),
+        "object_id": get("object_id"),
+        "detail": get("detail"),
+    }
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+
+
+def _append_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    _lock_chain(session)
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    for fields in pending:
+        seq += 1
+        fields = {**fields, "seq": seq}
+        digest = entry_hash(prev, hashed_fields(fields))
+        session.add(AuditEntry(**fields, prev_hash=prev, hash=digest))
+        prev = digest
+    session.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_before_commit(session: Session) -> None:
+    _append_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_on_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+@dataclass
+class Verification:
+    """Outcome of walking the chain."""
+
+    ok: bool
+    entries: int
+    head: str
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, "entries": self.entries, "head": self.head}
+        if not self.ok:
+            out["first_bad_seq"] = self.first_bad_seq
+            out["reason"] = self.reason
+        return out
+
+
+_VERIFY_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor_kind,
+    AuditEntry.actor_user_id,
+    AuditEntry.actor_client_id,
+    AuditEntry.actor_label,
+    AuditEntry.organization_id,
+    AuditEntry.subject_organization_id,
+    AuditEntry.action,
+    AuditEntry.object_type,
+    AuditEntry.object_id,
+    AuditEntry.detail,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def verify_chain(session: Session | None = None, batch: int = 5000) -> Verification:
+    """Walk the whole chain in order; report the first entry that is missing or altered."""
+    session = session or db.session()
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    result = session.execute(
+        select(*_VERIFY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    for row in result:
+        fields = row._asdict()
+        seq = fields["seq"]
+        if seq != expected_seq:
+            return Verification(
+                False, count, prev, expected_seq, f"entry {expected_seq} is missing"
+            )
+        if fields["prev_hash"] != prev:
+            return Verification(
+                False, count, prev, seq, f"entry {seq} does not follow entry {seq - 1}"
+            )
+        if entry_hash(prev, hashed_fields(fields)) != fields["hash"]:
+            return Verification(False, count, prev, seq, f"entry {seq} was altered")
+        prev = fields["hash"]
+        expected_seq += 1
+        count += 1
+    return Verification(True, count, prev)
+
+
+def entries_visible_to(actor: Actor):
+    """The audit entries an actor may read: its organisation's, or all for the hub operator."""
+    query = select(AuditEntry)
+    if actor.is_hub_operator or actor.is_system:
+        return query
+    return query.where(
+        (AuditEntry.organization_id == actor.organization_id)
+        | (AuditEntry.subject_organization_id == actor.organization_id)
+    )
+
+
+def since_filter(value: dt.datetime):
+    """Entries at or after a moment."""
+    return AuditEntry.at >= value

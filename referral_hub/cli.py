@@ -1,0 +1,157 @@
+"""`flask --app wsgi hub ...`: administration from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from referral_hub.actors import Actor
+from referral_hub.extensions import db
+from referral_hub.problems import Problem
+
+
+@click.group()
+def hub() -> None:
+    """Referral hub administration."""
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _problem_message(problem: Problem) -> str:
+    lines = [problem.detail or problem.title]
+    for field, messages in (problem.errors or {}).items():
+        lines.append(f"  {field}: {'; '.join(map(str, messages))}")
+    return "\n".join(lines)
+
+
+@hub.command("load-partners")
+@click.argument("path", required=False)
+@with_appcontext
+def load_partners_command(path: str | None) -> None:
+    """Validate and load partners.yaml (idempotent; nothing is half-loaded)."""
+    from referral_hub.directory.operations import load_partners
+    from referral_hub.directory.partners_file import PartnersFileError
+
+    path = path or current_app.config["HUB_PARTNERS_FILE"]
+    try:
+        changes = load_partners(Actor.system("cli:load-partners"), path)
+        db.session.commit()
+    except PartnersFileError as error:
+        db.session.rollback()
+        _fail(f"{path}: not loaded, nothing changed:\n  " + "\n  ".join(error.problems))
+    total = len(changes["services"]) + len(changes["organizations"])
+    click.echo(
+        f"{path}: {total} change(s)"
+        + (": " + " ".join(changes["services"] + changes["organizations"]) if total else "")
+    )
+
+
+@hub.command("create-client")
+@click.option("--org", "org", required=True, help="Organisation code or id")
+@click.option("--name", required=True)
+@click.option("--scope", required=True, help='Space-separated, e.g. "referrals:read events:read"')
+@click.option(
+    "--grant",
+    "grants",
+    multiple=True,
+    type=click.Choice(["client_credentials", "authorization_code", "refresh_token"]),
+    help="Grant types (default client_credentials)",
+)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--public", is_flag=True, help="No secret: PKCE-only app (code grant)")
+@with_appcontext
+def create_client_command(org, name, scope, grants, redirect_uris, public) -> None:
+    """Register an OAuth client; print {"client_id", "client_secret"} as JSON."""
+    from referral_hub.oauth.operations import create_client
+
+    try:
+        client, secret = create_client(
+            Actor.system("cli:create-client"),
+            organization=org,
+            name=name,
+            scope=scope,
+            grant_types=list(grants) or None,
+            redirect_uris=list(redirect_uris),
+            public=public,
+        )
+        db.session.commit()
+    except Problem as problem:
+        db.session.rollback()
+        _fail(_problem_message(problem))
+    click.echo(json.dumps({"client_id": client.client_id, "client_secret": secret}))
+
+
+@hub.command("create-user")
+@click.option("--org", "org", required=True)
+@click.option("--email", required=True)
+@click.option(
+    "--role", required=True, type=click.Choice(["caseworker", "supervisor", "org_admin", "auditor"])
+)
+@click.option("--name", default=None)
+@with_appcontext
+def create_user_command(org, email, role, name) -> None:
+    """Create a staff account; the password comes from HUB_PASSWORD or a prompt."""
+    from referral_hub.accounts.operations import create_user
+
+    password = os.environ.get("HUB_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    try:
+        user = create_user(
+            Actor.system("cli:create-user"),
+            organization=org,
+            email=email,
+            role=role,
+            password=password,
+            name=name,
+        )
+        db.session.commit()
+    except Problem as problem:
+        db.session.rollback()
+        _fail(_problem_message(problem))
+    click.echo(json.dumps({"id": user.id, "email": user.email, "role": user.role}))
+
+
+@hub.command("audit-verify")
+@with_appcontext
+def audit_verify_command() -> None:
+    """Exit 0 when the audit chain is whole; otherwise name the first bad entry."""
+    from referral_hub.audit.operations import verify_chain
+
+    result = verify_chain()
+    click.echo(json.dumps(result.as_dict()))
+    if not result.ok:
+        _fail(f"audit chain broken at entry {result.first_bad_seq}: {result.reason}", 2)
+
+
+@hub.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Create demo organisations' users, agreements and referrals (never in production)."""
+    from referral_hub.demo import load_demo
+
+    if current_app.config["HUB_ENV"] == "production":
+        _fail("refusing to load demo data with HUB_ENV=production")
+    summary = load_demo()
+    db.session.commit()
+    click.echo(json.dumps(summary))
+
+
+@hub.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run an rq worker (with its scheduler) on the hub's queues; needs HUB_REDIS_URL."""
+    from referral_hub.jobs import run_worker
+
+    if not current_app.config.get("HUB_REDIS_URL"):
+        _fail("HUB_REDIS_URL is not set: in the embedded mode jobs run inside the app process")
+    run_worker(burst=burst)

@@ -1,0 +1,148 @@
+"""Settings from HUB_* environment variables, validated when the app starts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "production")
+
+#: Every HUB_* name the hub reads, with its meaning (also printed by `flask hub config`).
+SETTINGS = {
+    "HUB_ENV": "development (default), test or production",
+    "HUB_DATABASE_URL": "SQLAlchemy URL; default SQLite under instance/",
+    "HUB_REDIS_URL": "Redis for rq jobs; unset: jobs run in-process",
+    "HUB_SECRET_KEY": "session and CSRF signing key",
+    "HUB_DATA_KEYS": "encryption key ring: 'kid:base64key,kid2:base64key', first is current",
+    "HUB_BASE_URL": "public base URL, also the OAuth issuer",
+    "HUB_SMTP_URL": "smtp://user:pass@host:port for notifications",
+    "HUB_WEBHOOK_ALLOW_LOOPBACK": "1 lets webhooks target loopback/private addresses (dev, tests)",
+    "HUB_PARTNERS_FILE": "partners.yaml to check at start and load by default",
+    "HUB_ACCESS_TOKEN_SECONDS": "access token lifetime, at most 3600",
+}
+
+PRODUCTION_REQUIRED = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the hub; the message says what to set."""
+
+
+def parse_key_ring(value: str) -> dict[str, bytes]:
+    """Parse 'kid:base64key,...' into an ordered {kid: 32-byte key} ring."""
+    ring: dict[str, bytes] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        kid, sep, b64 = part.partition(":")
+        if not sep or not kid or not kid.isalnum():
+            raise ConfigError("HUB_DATA_KEYS: each key is 'kid:base64key' with an alphanumeric kid")
+        try:
+            key = base64.b64decode(b64, validate=True)
+        except ValueError as exc:
+            raise ConfigError(f"HUB_DATA_KEYS: key '{kid}' is not valid base64") from exc
+        if len(key) != 32:
+            raise ConfigError(f"HUB_DATA_KEYS: key '{kid}' must be 32 bytes (AES-256)")
+        if kid in ring:
+            raise ConfigError(f"HUB_DATA_KEYS: key id '{kid}' appears twice")
+        ring[kid] = key
+    if not ring:
+        raise ConfigError("HUB_DATA_KEYS holds no key")
+    return ring
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _development_secrets(instance_path: Path) -> dict[str, str]:
+    """Generate once, then reuse, the development secrets kept under instance/."""
+    path = instance_path / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance_path.mkdir(parents=True, exist_ok=True)
+    values = {
+        "HUB_SECRET_KEY": secrets.token_urlsafe(48),
+        "HUB_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh)
+    return values
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from the environment and overrides; raise ConfigError if unusable."""
+    raw: dict[str, Any] = {k: v for k, v in os.environ.items() if k.startswith("HUB_")}
+    raw.update(overrides or {})
+    env = raw.get("HUB_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"HUB_ENV must be one of {', '.join(ENVIRONMENTS)}, not '{env}'")
+    if env == "production":
+        missing = [name for name in PRODUCTION_REQUIRED if not raw.get(name)]
+        if missing:
+            raise ConfigError(
+                "production mode needs " + ", ".join(missing) + " to be set "
+                "(see README, 'Configuration')"
+            )
+    else:
+        for name, value in _development_secrets(Path(instance_path)).items():
+            raw.setdefault(name, value)
+
+    database_url = raw.get("HUB_DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "referral_hub.sqlite3")
+    )
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    if env == "production" and len(str(raw["HUB_SECRET_KEY"])) < 32:
+        raise ConfigError("HUB_SECRET_KEY must be at least 32 characters in production")
+    token_seconds = int(raw.get("HUB_ACCESS_TOKEN_SECONDS", 3600))
+    if not 60 <= token_seconds <= 3600:
+        raise ConfigError("HUB_ACCESS_TOKEN_SECONDS must be between 60 and 3600")
+    base_url = str(raw.get("HUB_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if env == "production" and not base_url.startswith("https://"):
+        raise ConfigError("HUB_BASE_URL must be https in production")
+
+    config: dict[str, Any] = {
+        **raw,
+        "HUB_ENV": env,
+        "HUB_DATABASE_URL": database_url,
+        "HUB_BASE_URL": base_url,
+        "HUB_DATA_KEY_RING": parse_key_ring(str(raw["HUB_DATA_KEYS"])),
+        "HUB_WEBHOOK_ALLOW_LOOPBACK": _truthy(raw.get("HUB_WEBHOOK_ALLOW_LOOPBACK", "0")),
+        "HUB_ACCESS_TOKEN_SECONDS": token_seconds,
+        "SECRET_KEY": raw["HUB_SECRET_KEY"],
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
+        "TESTING": env == "test" or bool(raw.get("TESTING")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        # Upload limit for documents; JSON bodies get a smaller limit per request.
+        "MAX_CONTENT_LENGTH": 21 * 1024 * 1024,
+        "HUB_JSON_BODY_LIMIT": int(raw.get("HUB_JSON_BODY_LIMIT", 1024 * 1024)),
+        "JSON_SORT_KEYS": False,
+        # flask-smorest
+        "API_TITLE": "Referral hub",
+        "API_VERSION": "1.0",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_REDOC_PATH": None,
+        "OPENAPI_SWAGGER_UI_PATH": None,
+    }
+    for key in ("TESTING",):
+        if key in (overrides or {}):
+            config[key] = overrides[key]
+    return config
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -1,0 +1,44 @@
+"""Demo data for the embedded mode and for trying the portal: fictional, marked as demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from referral_hub.accounts.models import User
+from referral_hub.accounts.operations import create_user
+from referral_hub.actors import Actor
+from referral_hub.directory.models import Organization
+from referral_hub.directory.operations import load_partners
+from referral_hub.extensions import db
+
+DEMO_PASSWORD = "demo-rujukan-2026"  # noqa: S105  (published in the README; demo only)
+
+#: (e-mail, organisation code, role, display name). Fictional people.
+DEMO_USERS = (
+    ("caseworker@ppu.demo", "uptd-ppa-ppu", "caseworker", "Demo Pendamping PPU"),
+    ("supervisor@ppu.demo", "uptd-ppa-ppu", "supervisor", "Demo Supervisor PPU"),
+    ("admin@ppu.demo", "uptd-ppa-ppu", "org_admin", "Demo Admin PPU"),
+    ("psikolog@balikpapan.demo", "uptd-ppa-balikpapan", "caseworker", "Demo Psikolog Balikpapan"),
+    ("admin@balikpapan.demo", "uptd-ppa-balikpapan", "org_admin", "Demo Admin Balikpapan"),
+    ("penyidik@polres-ppu.demo", "polres-ppu", "caseworker", "Demo Penyidik Unit PPA"),
+    ("auditor@kaltim.demo", "dp3a-kaltim", "auditor", "Demo Auditor DP3A Kaltim"),
+)
+
+
+def load_demo() -> dict[str, Any]:
+    """Create what is missing of the demo; running it again adds nothing."""
+    actor = Actor.system("cli:demo")
+    if db.session.scalar(select(Organization).limit(1)) is None:
+        load_partners(actor, current_app.config["HUB_PARTNERS_FILE"])
+        db.session.flush()
+    created = []
+    for email, org, role, name in DEMO_USERS:
+        if db.session.scalar(select(User).where(User.email == email)) is None:
+            create_user(
+                actor, organization=org, email=email, role=role, password=DEMO_PASSWORD, name=name
+            )
+            created.append(email)
+    return {"users_created": created}

@@ -1,0 +1,1 @@
+"""Organisations, services and the partners.yaml they are loaded from."""

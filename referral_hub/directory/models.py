@@ -1,0 +1,77 @@
+"""The partner directory: organisations and the services they offer."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from referral_hub.db import new_id
+from referral_hub.extensions import db
+
+PARTNER_TYPES = (
+    "police",
+    "prosecutor",
+    "district_court",
+    "religious_court",
+    "social_service",
+    "lpsk",
+    "health",
+    "legal_aid",
+    "religious_affairs",
+    "uptd_ppa",
+    "community",
+    "government_office",
+    "university",
+    "hub_operator",
+)
+CAPACITY_STATUSES = ("available", "limited", "unavailable")
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: The SIMFONI-PPA service group this code maps to, where one fits.
+    simfoni_group: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    type: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    #: Kemendagri region code ("64.09"); None for national bodies.
+    region_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    notes: Mapped[str | None] = mapped_column(String(1000))
+
+    parent: Mapped[Organization | None] = relationship(remote_side=[id], lazy="joined")
+    services: Mapped[list[OrganizationService]] = relationship(
+        back_populates="organization",
+        cascade="all, delete-orphan",
+        order_by="OrganizationService.service_code",
+        lazy="selectin",
+    )
+
+    def offers(self, service_code: str) -> bool:
+        return any(s.service_code == service_code for s in self.services)
+
+
+class OrganizationService(db.Model):
+    __tablename__ = "organization_services"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"), primary_key=True)
+    capacity_status: Mapped[str] = mapped_column(String(16), default="available", nullable=False)
+
+    organization: Mapped[Organization] = relationship(back_populates="services")
+    service: Mapped[Service] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("organization_id", "service_code"),)

@@ -1,0 +1,15 @@
+"""The scopes partner systems can be granted, with what each allows."""
+
+SCOPES = {
+    "directory:read": "Read organisations and services",
+    "agreements:read": "Read the agreements your organisation is party to",
+    "agreements:write": "Draft, sign, suspend, renew and terminate agreements",
+    "clients:read": "Read your organisation's clients and consents",
+    "clients:write": "Register clients and record or withdraw consent",
+    "referrals:read": "Read sent and received referrals",
+    "referrals:write": "Send and cancel referrals",
+    "referrals:respond": "Accept, reject, progress and complete received referrals",
+    "events:read": "Read the events feed",
+    "webhooks:write": "Manage webhook subscriptions",
+    "audit:read": "Read the audit log",
+}

@@ -1,0 +1,315 @@
+"""Authlib wiring: grants, token storage, revocation, introspection and the resource protector."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import current_token
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import Flask, current_app, g
+from sqlalchemy import select, update
+
+from referral_hub.accounts.models import User
+from referral_hub.actors import Actor
+from referral_hub.db import utcnow
+from referral_hub.extensions import authorization, db, require_oauth
+from referral_hub.oauth.models import (
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthToken,
+    secret_digest,
+)
+from referral_hub.oauth.scopes import SCOPES
+from referral_hub.problems import Problem
+
+REFRESH_TOKEN_LIFETIME = dt.timedelta(days=30)
+AUTHORIZATION_CODE_LIFETIME = dt.timedelta(minutes=5)
+CONFIDENTIAL_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+def query_client(client_id: str) -> OAuthClient | None:
+    """Authlib's hook: the client with this public id, if enabled."""
+    return db.session.scalar(
+        select(OAuthClient).where(
+            OAuthClient.client_id == client_id, OAuthClient.disabled_at.is_(None)
+        )
+    )
+
+
+def save_token(token: dict[str, Any], request: Any) -> None:
+    """Store a new token pair by digest; a rotated refresh token keeps its family."""
+    client: OAuthClient = request.client
+    user = getattr(request, "user", None)
+    previous = getattr(request, "refresh_token", None)
+    now = utcnow()
+    row = OAuthToken(
+        access_token_hash=secret_digest(token["access_token"]),
+        refresh_token_hash=(
+            secret_digest(token["refresh_token"]) if token.get("refresh_token") else None
+        ),
+        client_id=client.client_id,
+        organization_id=client.organization_id,
+        user_id=user.id if user is not None else None,
+        scope=token.get("scope", ""),
+        issued_at=now,
+        expires_at=now + dt.timedelta(seconds=int(token["expires_in"])),
+        refresh_expires_at=now + REFRESH_TOKEN_LIFETIME if token.get("refresh_token") else None,
+    )
+    if isinstance(previous, OAuthToken):
+        row.family_id = previous.family_id
+    db.session.add(row)
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = CONFIDENTIAL_METHODS
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE is required of every client, and only with S256."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send 'code_challenge' (S256)")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("'code_challenge_method' must be 'S256'")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def get_authorization_code_challenge(self, authorization_code: OAuthAuthorizationCode):
+        return authorization_code.code_challenge
+
+    def get_authorization_code_challenge_method(self, authorization_code: OAuthAuthorizationCode):
+        return authorization_code.code_challenge_method
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        db.session.add(
+            OAuthAuthorizationCode(
+                code_hash=secret_digest(code),
+                client_id=request.client.client_id,
+                user_id=request.user.id,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.payload.scope or "",
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data.get("code_challenge_method", "S256"),
+                expires_at=utcnow() + AUTHORIZATION_CODE_LIFETIME,
+            )
+        )
+
+    def query_authorization_code(self, code: str, client: OAuthClient):
+        item = db.session.scalar(
+            select(OAuthAuthorizationCode).where(
+                OAuthAuthorizationCode.code_hash == secret_digest(code),
+                OAuthAuthorizationCode.client_id == client.client_id,
+            )
+        )
+        if item is not None and not item.is_expired():
+            return item
+        return None
+
+    def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
+        db.session.delete(authorization_code)
+
+    def authenticate_user(self, authorization_code: OAuthAuthorizationCode) -> User | None:
+        user = db.session.get(User, authorization_code.user_id)
+        return user if user is not None and user.active else None
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> OAuthToken | None:
+        token = db.session.scalar(
+            select(OAuthToken).where(OAuthToken.refresh_token_hash == secret_digest(refresh_token))
+        )
+        if token is None:
+            return None
+        if token.refresh_revoked_at is not None:
+            # A rotated refresh token came back: someone holds a copy. End the family.
+            revoke_family(token.family_id)
+            return None
+        if token.refresh_expires_at is None or utcnow() >= token.refresh_expires_at:
+            return None
+        if token.client.disabled_at is not None:
+            return None
+        return token
+
+    def authenticate_user(self, refresh_token: OAuthToken) -> User | None:
+        user = refresh_token.user
+        return user if user is not None and user.active else None
+
+    def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
+        now = utcnow()
+        refresh_token.refresh_revoked_at = now
+        refresh_token.revoked_at = refresh_token.revoked_at or now
+
+
+def revoke_family(family_id: str) -> None:
+    """Revoke every access and refresh token of one rotation family."""
+    now = utcnow()
+    db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.family_id == family_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.family_id == family_id, OAuthToken.refresh_revoked_at.is_(None))
+        .values(refresh_revoked_at=now)
+    )
+
+
+def _query_any_token(token_string: str, hint: str | None) -> OAuthToken | None:
+    digest = secret_digest(token_string)
+    lookups = [OAuthToken.access_token_hash, OAuthToken.refresh_token_hash]
+    if hint == "refresh_token":
+        lookups.reverse()
+    for column in lookups:
+        token = db.session.scalar(select(OAuthToken).where(column == digest))
+        if token is not None:
+            return token
+    return None
+
+
+class RevocationEndpointImpl(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None):
+        return _query_any_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: OAuthToken, request: Any) -> None:
+        # Revoking either half ends the grant: the access token and its refresh token.
+        now = utcnow()
+        token.revoked_at = token.revoked_at or now
+        if token.refresh_token_hash:
+            token.refresh_revoked_at = token.refresh_revoked_at or now
+
+
+class IntrospectionEndpointImpl(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+
+    def query_token(self, token_string: str, token_type_hint: str | None):
+        return _query_any_token(token_string, token_type_hint)
+
+    def check_permission(self, token: OAuthToken, client: OAuthClient, request: Any) -> bool:
+        # A client may introspect tokens of its own organisation only.
+        return token.organization_id == client.organization_id
+
+    def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
+        if token.is_revoked() or token.is_expired():
+            return {"active": False}
+        return token.introspection(current_app.config["HUB_BASE_URL"])
+
+
+class HubBearerTokenValidator(BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> OAuthToken | None:
+        return db.session.scalar(
+            select(OAuthToken).where(OAuthToken.access_token_hash == secret_digest(token_string))
+        )
+
+
+def init_oauth(app: Flask) -> None:
+    """Bind the authorization server and the resource protector to an app."""
+    seconds = app.config["HUB_ACCESS_TOKEN_SECONDS"]
+    app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {
+        "client_credentials": seconds,
+        "authorization_code": seconds,
+        "refresh_token": seconds,
+    }
+    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
+    app.config["OAUTH2_SCOPES_SUPPORTED"] = list(SCOPES)
+    authorization.init_app(app, query_client=query_client, save_token=save_token)
+    # Grants and endpoints live on the shared server object: register them once only.
+    if not getattr(authorization, "_hub_registered", False):
+        authorization.register_grant(ClientCredentialsGrant)
+        authorization.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        authorization.register_grant(RefreshTokenGrant)
+        authorization.register_endpoint(RevocationEndpointImpl)
+        authorization.register_endpoint(IntrospectionEndpointImpl)
+        require_oauth.register_token_validator(HubBearerTokenValidator())
+        authorization._hub_registered = True
+
+
+def actor_from_token(token: OAuthToken) -> Actor:
+    """The acting party behind a bearer token: the organisation, and the user if any."""
+    user = token.user
+    return Actor(
+        organization_id=token.organization_id,
+        user_id=user.id if user is not None else None,
+        client_id=token.client_id,
+        role=user.role if user is not None else None,
+        scopes=frozenset(token.scope.split()),
+        kind="client",
+        label=token.client.name,
+        organization_type=token.organization.type,
+    )
+
+
+def _problem_from_oauth_error(error: OAuth2Error) -> Problem:
+    headers = {k: v for k, v in error.get_headers() if k.lower() == "www-authenticate"}
+    if error.error == "insufficient_scope":
+        return Problem(
+            403,
+            "insufficient-scope",
+            error.description or "The token lacks the scope this operation needs.",
+            headers=headers or {"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            error="insufficient_scope",
+        )
+    if error.error == "missing_authorization":
+        return Problem(
+            401,
+            "unauthorized",
+            "Send an access token: 'Authorization: Bearer <token>'.",
+            headers=headers or {"WWW-Authenticate": "Bearer"},
+        )
+    return Problem(
+        401,
+        "invalid-token",
+        "The access token is invalid, expired or revoked.",
+        headers=headers or {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        error="invalid_token",
+    )
+
+
+def authenticate(scope: str | None = None) -> Actor:
+    """Validate the request's bearer token (and scope) and return the actor behind it."""
+    try:
+        token = require_oauth.acquire_token([scope] if scope else None)
+    except OAuth2Error as error:
+        raise _problem_from_oauth_error(error) from None
+    actor = actor_from_token(token)
+    g.actor = actor
+    return actor
+
+
+def requires(scope: str | None = None) -> Callable:
+    """Decorator for API views: a valid token with `scope`; the view gets `actor` as first arg."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            return view(authenticate(scope), *args, **kwargs)
+
+        wrapped._required_scope = scope  # read by the OpenAPI security decoration
+        return wrapped
+
+    return decorate
+
+
+__all__ = ["authenticate", "current_token", "init_oauth", "requires"]

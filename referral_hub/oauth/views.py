@@ -1,0 +1,133 @@
+"""OAuth endpoints: token, revocation, introspection, authorization (login + consent), metadata."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+
+from referral_hub.accounts.session import current_user
+from referral_hub.actors import Actor
+from referral_hub.audit import operations as audit
+from referral_hub.extensions import authorization, csrf, db
+from referral_hub.oauth.scopes import SCOPES
+from referral_hub.problems import Problem, problem_response
+
+bp = Blueprint("oauth", __name__)
+
+
+def _finish(response):
+    """Persist what the grant wrote (tokens, codes, revocations), then answer.
+
+    RFC 6749 errors keep their `error` and `error_description` members and also
+    become RFC 9457 problem details, like every other API error.
+    """
+    if response.status_code < 500:
+        db.session.commit()
+    if response.status_code >= 400 and response.is_json:
+        body = response.get_json(silent=True) or {}
+        if "error" in body:
+            problem = Problem(
+                response.status_code,
+                "oauth-" + str(body["error"]).replace("_", "-"),
+                body.get("error_description"),
+                title="OAuth: " + str(body["error"]),
+                headers={
+                    k: v for k, v in response.headers.items() if k.lower() == "www-authenticate"
+                },
+                **body,
+            )
+            response = problem_response(problem)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+@bp.post("/oauth/token")
+@csrf.exempt
+def issue_token():
+    """RFC 6749 token endpoint: client_credentials, authorization_code (PKCE), refresh_token."""
+    return _finish(authorization.create_token_response())
+
+
+@bp.post("/oauth/revoke")
+@csrf.exempt
+def revoke_token():
+    """RFC 7009 revocation."""
+    return _finish(authorization.create_endpoint_response("revocation"))
+
+
+@bp.post("/oauth/introspect")
+@csrf.exempt
+def introspect_token():
+    """RFC 7662 introspection, for clients of the token's organisation."""
+    return _finish(authorization.create_endpoint_response("introspection"))
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize():
+    """Sign-in and consent screen for third-party apps acting for a user (code grant + PKCE)."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("accounts.login", next=request.full_path))
+    try:
+        grant = authorization.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        return (
+            render_template("oauth/error.html", error=error.error, description=error.description),
+            400,
+        )
+    client = grant.client
+    if client.organization_id != user.organization_id:
+        return authorization.create_authorization_response(grant_user=None, grant=grant)
+    if request.method == "GET":
+        scopes = [(s, SCOPES.get(s, s)) for s in (grant.request.payload.scope or "").split()]
+        if not scopes:
+            scopes = [(s, SCOPES.get(s, s)) for s in client.scope.split()]
+        return render_template("oauth/authorize.html", client=client, scopes=scopes, user=user)
+    approved = request.form.get("decision") == "allow"
+    actor = Actor(
+        organization_id=user.organization_id,
+        user_id=user.id,
+        role=user.role,
+        kind="user",
+        label=user.email,
+        organization_type=user.organization.type,
+    )
+    audit.record(
+        actor,
+        "oauth.consent_granted" if approved else "oauth.consent_refused",
+        "oauth_client",
+        client.client_id,
+        {"scope": grant.request.payload.scope or client.scope},
+    )
+    response = authorization.create_authorization_response(
+        grant_user=user if approved else None, grant=grant
+    )
+    db.session.commit()
+    return response
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata():
+    """RFC 8414 authorization server metadata."""
+    base = current_app.config["HUB_BASE_URL"]
+    methods = ["client_secret_basic", "client_secret_post"]
+    return jsonify(
+        {
+            "issuer": base,
+            "authorization_endpoint": base + "/oauth/authorize",
+            "token_endpoint": base + "/oauth/token",
+            "revocation_endpoint": base + "/oauth/revoke",
+            "introspection_endpoint": base + "/oauth/introspect",
+            "scopes_supported": list(SCOPES),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": [*methods, "none"],
+            "revocation_endpoint_auth_methods_supported": methods,
+            "introspection_endpoint_auth_methods_supported": methods,
+            "code_challenge_methods_supported": ["S256"],
+            "service_documentation": base + "/docs",
+            "ui_locales_supported": ["id", "en"],
+        }
+    )

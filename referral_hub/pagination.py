@@ -1,0 +1,63 @@
+"""Page-numbered lists: the body says where the next page is, and so does a Link header."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, func, select
+
+from referral_hub.extensions import db
+
+MAX_PAGE_SIZE = 100
+#: Deep offsets are slow and never what a person wants; filter instead.
+MAX_PAGE = 10_000
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The envelope schema of a page of `item_schema` items."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(required=True),
+            "page_size": fields.Integer(required=True),
+            "total": fields.Integer(required=True),
+            "next": fields.String(
+                allow_none=True, metadata={"description": "URL of the next page"}
+            ),
+        },
+        name=name,
+    )
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    query = "&".join(f"{k}={v}" for k, values in args.items() for v in values)
+    return f"{request.base_url}?{query}"
+
+
+def paginate(query: Select, page: int, page_size: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run one page of a select; return the envelope and the Link header."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    has_next = page * page_size < total
+    body = {
+        "items": items,
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+        "next": _page_url(page + 1) if has_next else None,
+    }
+    links = []
+    if has_next:
+        links.append(f'<{_page_url(page + 1)}>; rel="next"')
+    if page > 1:
+        links.append(f'<{_page_url(page - 1)}>; rel="prev"')
+    return body, ({"Link": ", ".join(links)} if links else {})

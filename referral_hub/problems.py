@@ -1,0 +1,212 @@
+"""RFC 9457 problem details: the one shape every API error takes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, current_app, json, render_template_string, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+#: Slugs and titles of the problems a client can meet, also served at /problems/<slug>.
+PROBLEM_TITLES = {
+    "bad-request": "Bad request",
+    "malformed-json": "The body is not valid JSON",
+    "unauthorized": "Authentication required",
+    "invalid-token": "The access token is invalid, expired or revoked",
+    "insufficient-scope": "The access token lacks the scope this needs",
+    "forbidden": "Not allowed",
+    "not-found": "Not found",
+    "method-not-allowed": "Method not allowed",
+    "not-acceptable": "Not acceptable",
+    "conflict": "Conflict",
+    "precondition-failed": "The resource changed since you read it",
+    "precondition-required": "If-Match is required",
+    "payload-too-large": "The body is too large",
+    "unsupported-media-type": "Unsupported media type",
+    "validation-error": "The request does not validate",
+    "too-many-requests": "Too many requests",
+    "internal-error": "Internal error",
+    "service-unavailable": "Service unavailable",
+}
+
+_STATUS_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+API_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
+
+
+class Problem(Exception):
+    """A refusal the client can act on, carried to the response as problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or slug)
+        self.status = status
+        self.slug = slug
+        self.title = title or PROBLEM_TITLES.get(slug) or slug.replace("-", " ").capitalize()
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_type(slug: str) -> str:
+    """The URI of a problem type; it names the slug last and documents it."""
+    return f"{current_app.config['HUB_BASE_URL']}/problems/{slug}"
+
+
+def problem_response(problem: Problem) -> Response:
+    """Render a Problem as an application/problem+json response."""
+    body: dict[str, Any] = {
+        "type": problem_type(problem.slug),
+        "title": problem.title,
+        "status": problem.status,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def wants_problem_json() -> bool:
+    """API and machine paths answer problem+json; portal pages answer HTML."""
+    return request.path.startswith(API_PREFIXES) or request.accept_mimetypes.best in (
+        "application/json",
+        PROBLEM_MEDIA_TYPE,
+    )
+
+
+_HTML_ERROR = """<!doctype html><html lang="id"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ status }} {{ title }}</title></head><body><main>
+<h1>{{ status }} {{ title }}</h1>{% if detail %}<p>{{ detail }}</p>{% endif %}
+<p><a href="/">Kembali ke beranda / Back to the start page</a></p></main></body></html>"""
+
+
+def _html_response(problem: Problem) -> Response:
+    try:
+        from referral_hub.portal.errors import render_error_page
+    except ImportError:  # the portal is optional in the wire contract
+        render_error_page = None
+    if render_error_page is not None:
+        return render_error_page(problem)
+    html = render_template_string(
+        _HTML_ERROR, status=problem.status, title=problem.title, detail=problem.detail
+    )
+    response = Response(html, status=problem.status, mimetype="text/html")
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def from_http_exception(error: HTTPException) -> Problem:
+    """Translate a werkzeug/webargs HTTP exception, keeping its headers (Allow, ...)."""
+    status = error.code or 500
+    slug = _STATUS_SLUGS.get(status, "bad-request" if status < 500 else "internal-error")
+    headers: dict[str, str] = {}
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            headers[name] = value
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    headers.update(data.get("headers") or {})
+    detail = data.get("message") or (error.description if status < 500 else None)
+    if status == 400 and errors and _is_json_decode_error(errors):
+        slug, detail, errors = "malformed-json", "The request body is not valid JSON.", None
+    if status == 422 and errors:
+        errors = _flatten_locations(errors)
+        detail = data.get("message") or "One or more fields are invalid; see 'errors'."
+    return Problem(status, slug, detail, errors=errors, headers=headers)
+
+
+def _is_json_decode_error(errors: Any) -> bool:
+    return (
+        isinstance(errors, dict) and "json" in errors and errors["json"] == ["Invalid JSON body."]
+    )
+
+
+def _flatten_locations(errors: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests errors by location ({'json': {...}}); keep the location only if mixed."""
+    if (
+        set(errors) <= {"json", "query", "form", "files", "headers", "view_args"}
+        and len(errors) == 1
+    ):
+        inner = next(iter(errors.values()))
+        if isinstance(inner, dict):
+            return inner
+    return errors
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose errors are problem+json and keep their headers."""
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        """Answer any HTTP error as problem+json on API paths, as a page elsewhere."""
+        problem = from_http_exception(error)
+        if problem.status >= 500:
+            log.error("HTTP %s on %s %s", problem.status, request.method, request.path)
+        return problem_response(problem) if wants_problem_json() else _html_response(problem)
+
+
+def handle_problem(problem: Problem) -> Response:
+    """Flask error handler for Problem."""
+    return problem_response(problem) if wants_problem_json() else _html_response(problem)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    """Log an unexpected exception and answer a bare 500 with no trace or SQL."""
+    if isinstance(error, HTTPException):
+        return ProblemApi.handle_http_exception(None, error)  # type: ignore[arg-type]
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    problem = from_http_exception(InternalServerError())
+    problem.detail = "The hub could not complete the request; nothing was changed."
+    return handle_problem(problem)
+
+
+_REGISTERED: dict[str, str] = {}
+
+
+def register_problem(slug: str, title: str) -> str:
+    """Declare a domain problem type (feature modules call this at import); return the slug."""
+    _REGISTERED[slug] = title
+    PROBLEM_TITLES.setdefault(slug, title)
+    return slug
+
+
+def registered_problem_titles() -> dict[str, str]:
+    return dict(_REGISTERED)
