@@ -1,0 +1,241 @@
+"""Fixtures from the factory: one migrated database per run, cleaned after every test.
+
+HUB_TEST_DATABASE_URL selects the database (default: SQLite in a temporary folder);
+HUB_TEST_REDIS_URL the Redis for tests that need one (skipped without it, except under
+CI where missing services are an error). `make test` sets both.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from referral_hub import create_app
+from referral_hub.actors import Actor
+from referral_hub.extensions import db
+
+REPO = Path(__file__).resolve().parent.parent
+#: Tables kept between tests: the directory loaded from partners.yaml once per run.
+DIRECTORY_TABLES = ("services", "organizations", "organization_services")
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("HUB_TEST_DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "hub.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("HUB_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("HUB_TEST_REDIS_URL is not set; run the suite with `make test`")
+        pytest.skip("needs Redis: run with `make test` (HUB_TEST_REDIS_URL)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, tmp_path_factory, live_port) -> dict[str, Any]:
+    key = base64.b64encode(b"k" * 32).decode()
+    return {
+        "HUB_ENV": "test",
+        "HUB_DATABASE_URL": database_url,
+        "HUB_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "HUB_DATA_KEYS": f"test1:{key}",
+        "HUB_BASE_URL": f"http://127.0.0.1:{live_port}",
+        "HUB_WEBHOOK_ALLOW_LOOPBACK": "1",
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "WTF_CSRF_ENABLED": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_config, is_postgres):
+    """The app on a freshly migrated database with partners.yaml loaded."""
+    from flask_migrate import upgrade
+
+    from referral_hub.directory.operations import load_partners
+
+    app = create_app(app_config)
+    with app.app_context():
+        if is_postgres:
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(REPO / "migrations"), revision="heads")
+        load_partners(Actor.system("tests"), app.config["HUB_PARTNERS_FILE"])
+        db.session.commit()
+    return app
+
+
+def _truncate(keep: tuple[str, ...]) -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in keep]
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request) -> Iterator[None]:
+    """After each test that used the app, empty every table but the directory."""
+    yield
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        with app.app_context():
+            _truncate(DIRECTORY_TABLES)
+
+
+@pytest.fixture
+def app_ctx(app) -> Iterator[None]:
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    """Flask test client."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app, live_port) -> Iterator[str]:
+    """The app served over real HTTP on loopback, in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", live_port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{live_port}"
+    server.shutdown()
+
+
+# --- factories -------------------------------------------------------------------------
+
+
+class Hub:
+    """Factories for tests: OAuth clients, tokens and users of partners.yaml organisations."""
+
+    def __init__(self, app, client) -> None:
+        self.app = app
+        self.client = client
+
+    def org(self, code: str):
+        from referral_hub.directory.operations import get_organization
+
+        with self.app.app_context():
+            org = get_organization(code)
+            assert org is not None, code
+            return {"id": org.id, "code": org.code, "type": org.type}
+
+    def oauth_client(
+        self, org: str, scope: str, *, grants=None, redirect_uris=None, public=False
+    ) -> dict[str, str]:
+        from referral_hub.oauth.operations import create_client
+
+        with self.app.app_context():
+            client, secret = create_client(
+                Actor.system("tests"),
+                organization=org,
+                name=f"test client of {org}",
+                scope=scope,
+                grant_types=grants,
+                redirect_uris=redirect_uris,
+                public=public,
+            )
+            db.session.commit()
+            return {"client_id": client.client_id, "client_secret": secret}
+
+    def token(self, org: str, scope: str) -> str:
+        creds = self.oauth_client(org, scope)
+        response = self.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(creds["client_id"], creds["client_secret"]),
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["access_token"]
+
+    def headers(self, org: str, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(org, scope)}"}
+
+    def user(self, org: str, role: str, email: str | None = None) -> dict[str, str]:
+        from referral_hub.accounts.operations import create_user
+
+        email = email or f"{role}.{org}@test.example"
+        with self.app.app_context():
+            user = create_user(
+                Actor.system("tests"),
+                organization=org,
+                email=email,
+                role=role,
+                password=TEST_PASSWORD,
+            )
+            db.session.commit()
+            return {"id": user.id, "email": email, "password": TEST_PASSWORD}
+
+    def login(self, browser, email: str, password: str = TEST_PASSWORD):
+        """Sign a test client in through the real form (with its CSRF token)."""
+        page = browser.get("/login")
+        token = _csrf_from(page.get_data(as_text=True))
+        return browser.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+
+def _csrf_from(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def hub(app, client) -> Hub:
+    return Hub(app, client)
+
+
+def problem(response) -> dict[str, Any]:
+    """Assert a problem+json response and return its body."""
+    assert response.headers["Content-Type"].startswith("application/problem+json"), (
+        response.headers["Content-Type"],
+        response.get_data(as_text=True)[:300],
+    )
+    body = json.loads(response.get_data(as_text=True))
+    assert {"type", "title", "status"} <= set(body)
+    assert body["status"] == response.status_code
+    return body
