@@ -8,8 +8,10 @@ CI where missing services are an error). `make test` sets both.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -37,11 +39,34 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """SQLite in a temporary folder, or a throwaway PostgreSQL database for this run.
+
+    Each run creates its own database next to HUB_TEST_DATABASE_URL's and drops it at the
+    end, so runs in parallel (several developers, xdist) never share a schema.
+    """
     url = os.environ.get("HUB_TEST_DATABASE_URL")
-    if url:
-        return url
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "hub.sqlite3")
+    if not url:
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("db") / "hub.sqlite3")
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        from referral_hub.extensions import db as _db
+
+        with contextlib.suppress(Exception):
+            _db.session.remove()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +105,7 @@ def app_config(database_url, tmp_path_factory, live_port) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def app(app_config, is_postgres):
+def app(app_config) -> Iterator[Any]:
     """The app on a freshly migrated database with partners.yaml loaded."""
     from flask_migrate import upgrade
 
@@ -88,14 +113,13 @@ def app(app_config, is_postgres):
 
     app = create_app(app_config)
     with app.app_context():
-        if is_postgres:
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
         upgrade(directory=str(REPO / "migrations"), revision="heads")
         load_partners(Actor.system("tests"), app.config["HUB_PARTNERS_FILE"])
         db.session.commit()
-    return app
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _truncate(keep: tuple[str, ...]) -> None:
