@@ -1,0 +1,1 @@
+"""Referrals: the consented, agreement-bound referral and its closed loop."""

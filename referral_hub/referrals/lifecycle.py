@@ -1,0 +1,119 @@
+"""The referral state machine: HL7 FHIR SDOH Clinical Care Task statuses.
+
+One table says, for every action, which side may take it, from which statuses, to which
+status, and what it requires. Everything that changes a referral's status goes through
+`plan_transition`, so the API, the portal and the jobs cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATUSES = (
+    "requested",
+    "accepted",
+    "rejected",
+    "cancelled",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "failed",
+    "entered-in-error",
+)
+OPEN_STATUSES = frozenset({"requested", "accepted", "in-progress", "on-hold"})
+CLOSED_STATUSES = frozenset(STATUSES) - OPEN_STATUSES
+
+OUTCOMES = (
+    "service_delivered",
+    "partially_delivered",
+    "client_declined",
+    "unable_to_contact",
+    "not_eligible",
+    "no_capacity",
+    "referred_elsewhere",
+)
+
+SENDER = "sender"
+RECIPIENT = "recipient"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One action: who takes it, from where, to where, and whether it needs a reason."""
+
+    action: str
+    side: str
+    sources: frozenset[str]
+    target: str
+    needs_reason: bool = False
+    needs_outcome: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("accept", RECIPIENT, frozenset({"requested"}), "accepted"),
+        Transition("reject", RECIPIENT, frozenset({"requested"}), "rejected", needs_reason=True),
+        Transition("start", RECIPIENT, frozenset({"accepted"}), "in-progress"),
+        Transition(
+            "hold", RECIPIENT, frozenset({"accepted", "in-progress"}), "on-hold", needs_reason=True
+        ),
+        Transition("resume", RECIPIENT, frozenset({"on-hold"}), "in-progress"),
+        Transition(
+            "complete",
+            RECIPIENT,
+            frozenset({"accepted", "in-progress", "on-hold"}),
+            "completed",
+            needs_outcome=True,
+        ),
+        Transition(
+            "fail",
+            RECIPIENT,
+            frozenset({"accepted", "in-progress", "on-hold"}),
+            "failed",
+            needs_reason=True,
+        ),
+        Transition(
+            "cancel",
+            SENDER,
+            frozenset({"requested", "accepted", "in-progress", "on-hold"}),
+            "cancelled",
+            needs_reason=True,
+        ),
+        Transition(
+            "enter-in-error",
+            SENDER,
+            frozenset(STATUSES) - {"entered-in-error"},
+            "entered-in-error",
+            needs_reason=True,
+        ),
+    )
+}
+
+
+class TransitionRefused(Exception):
+    """The action is not possible: wrong side (`side`) or wrong status (`status`)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def plan_transition(action: str, side: str | None, status: str) -> Transition:
+    """The transition for `action` taken by `side` from `status`, or TransitionRefused."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise TransitionRefused("unknown", f"Unknown action '{action}'.")
+    if side != transition.side:
+        who = "the recipient organisation" if transition.side == RECIPIENT else "the sender"
+        raise TransitionRefused("side", f"Only {who} can {action} a referral.")
+    if status not in transition.sources:
+        raise TransitionRefused(
+            "status", f"A referral that is '{status}' cannot be {transition.target}."
+        )
+    return transition
+
+
+def allowed_actions(side: str | None, status: str) -> list[str]:
+    """The actions one side may take now (for pages and API hints)."""
+    return [t.action for t in TRANSITIONS.values() if t.side == side and status in t.sources]
