@@ -77,7 +77,11 @@ class OAuthClient(db.Model, ClientMixin):
         if self.disabled_at is not None:
             return False
         if endpoint == "token":
-            return method == self.token_endpoint_auth_method
+            # API.md promises both secret methods to every confidential client: they carry
+            # the same secret, so allowing the body form weakens nothing.
+            if self.client_secret_hash:
+                return method in ("client_secret_basic", "client_secret_post")
+            return method == "none"
         # revocation and introspection: confidential clients only
         return method in ("client_secret_basic", "client_secret_post") and bool(
             self.client_secret_hash

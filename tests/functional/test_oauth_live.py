@@ -1,0 +1,741 @@
+"""The OAuth 2.0 server over real HTTP, driven by an independent client (oauthlib).
+
+Each test talks to the `live_server` on loopback with requests-oauthlib and plain
+requests, as a partner system or a third-party app would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import pytest
+import requests
+from oauthlib.oauth2 import (
+    BackendApplicationClient,
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidScopeError,
+    WebApplicationClient,
+)
+from requests_oauthlib import OAuth2Session
+from sqlalchemy import select, update
+
+from referral_hub.extensions import db
+from referral_hub.oauth.models import OAuthClient, OAuthToken, secret_digest
+from tests.conftest import TEST_PASSWORD
+
+REDIRECT_URI = "http://127.0.0.1:9/cb"  # nothing listens there: the redirect is only read
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_on_loopback(monkeypatch):
+    # oauthlib refuses http:// unless told that this is a test on loopback.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+
+def _problem(response: requests.Response) -> dict:
+    assert response.headers["Content-Type"].startswith("application/problem+json"), (
+        response.headers["Content-Type"],
+        response.text[:300],
+    )
+    body = response.json()
+    assert body["status"] == response.status_code
+    return body
+
+
+def _client_credentials(live_server, creds, scope=None) -> dict:
+    """Fetch a token with the client credentials grant, as a partner system would."""
+    session = OAuth2Session(client=BackendApplicationClient(client_id=creds["client_id"]))
+    return session.fetch_token(
+        live_server + "/oauth/token",
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+        scope=scope,
+    )
+
+
+def _get(live_server, path, access_token) -> requests.Response:
+    return requests.get(
+        live_server + path, headers={"Authorization": f"Bearer {access_token}"}, timeout=10
+    )
+
+
+def _introspect(live_server, creds, token, hint=None) -> dict:
+    data = {"token": token}
+    if hint:
+        data["token_type_hint"] = hint
+    response = requests.post(
+        live_server + "/oauth/introspect",
+        data=data,
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _token_row(app, access_token: str):
+    with app.app_context():
+        return db.session.scalar(
+            select(OAuthToken).where(OAuthToken.access_token_hash == secret_digest(access_token))
+        )
+
+
+# --- metadata and client credentials ---------------------------------------------------
+
+
+def test_metadata_rfc8414(live_server):
+    response = requests.get(live_server + "/.well-known/oauth-authorization-server", timeout=10)
+    assert response.status_code == 200
+    meta = response.json()
+    assert meta["issuer"] == live_server
+    assert meta["token_endpoint"] == live_server + "/oauth/token"
+    assert meta["authorization_endpoint"] == live_server + "/oauth/authorize"
+    assert meta["revocation_endpoint"] == live_server + "/oauth/revoke"
+    assert meta["introspection_endpoint"] == live_server + "/oauth/introspect"
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert set(meta["grant_types_supported"]) == {
+        "client_credentials",
+        "authorization_code",
+        "refresh_token",
+    }
+    assert meta["response_types_supported"] == ["code"]
+    assert "password" not in meta["grant_types_supported"]
+    assert "directory:read" in meta["scopes_supported"]
+
+
+def test_client_credentials_gets_registered_scopes_and_reads_directory(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read audit:read")
+    token = _client_credentials(live_server, creds)
+    assert token["token_type"].lower() == "bearer"
+    assert 0 < token["expires_in"] <= 3600
+    assert set(token["scope"]) == {"directory:read", "audit:read"}
+    assert "refresh_token" not in token  # a partner system simply asks again
+
+    body = _get(live_server, "/api/v1/organizations/polres-ppu", token["access_token"]).json()
+    assert body["type"] == "police"
+    listing = _get(
+        live_server,
+        "/api/v1/organizations?service=psychological_counseling",
+        token["access_token"],
+    ).json()
+    assert "uptd-ppa-balikpapan" in {o["code"] for o in listing["items"]}
+
+
+def test_client_credentials_with_client_secret_post(live_server, hub):
+    # API.md: client auth is client_secret_basic or client_secret_post.
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    session = OAuth2Session(client=BackendApplicationClient(client_id=creds["client_id"]))
+    token = session.fetch_token(
+        live_server + "/oauth/token",
+        client_id=creds["client_id"],
+        client_secret=creds["client_secret"],
+        include_client_id=True,  # the secret in the body, no Authorization header
+    )
+    assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 200
+    wrong = requests.post(
+        live_server + "/oauth/token",
+        data={**creds, "grant_type": "client_credentials", "client_secret": "wrong"},
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+
+
+def test_requested_subset_of_scopes_is_granted_as_asked(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read audit:read")
+    token = _client_credentials(live_server, creds, scope=["directory:read"])
+    assert token["scope"] == ["directory:read"]
+    denied = _get(live_server, "/api/v1/audit", token["access_token"])
+    assert denied.status_code == 403
+
+
+def test_wrong_secret_is_invalid_client(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    with pytest.raises(InvalidClientError):
+        _client_credentials(live_server, {**creds, "client_secret": "wrong-" + "x" * 40})
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], "wrong"),
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_client_is_invalid_client(live_server):
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("hub_nobody", "whatever"),
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_unknown_scope_is_invalid_scope(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    with pytest.raises(InvalidScopeError):
+        _client_credentials(live_server, creds, scope=["directory:read", "everything:write"])
+
+
+def test_known_scope_not_registered_is_refused_not_dropped(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "client_credentials", "scope": "directory:read audit:read"},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    body = _problem(response)
+    assert body["error"] == "invalid_scope"
+    assert "audit:read" in body["error_description"]
+
+
+def test_grant_type_not_registered_is_unauthorized_client(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": "x"},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
+
+
+def test_password_grant_is_not_supported(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "password", "username": user["email"], "password": TEST_PASSWORD},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+# --- bad, expired, revoked tokens ------------------------------------------------------
+
+
+def test_garbage_token_is_401_invalid_token(live_server):
+    response = _get(live_server, "/api/v1/services", "not-a-token")
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["WWW-Authenticate"]
+    assert response.headers["WWW-Authenticate"].lower().startswith("bearer")
+    _problem(response)
+
+
+def test_expired_token_is_401_invalid_token(live_server, hub, app):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    access = _client_credentials(live_server, creds)["access_token"]
+    assert _get(live_server, "/api/v1/services", access).status_code == 200
+    with app.app_context():
+        db.session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.access_token_hash == secret_digest(access))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+        db.session.commit()
+    response = _get(live_server, "/api/v1/services", access)
+    assert response.status_code == 401
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.lower().startswith("bearer")
+    assert 'error="invalid_token"' in challenge
+    assert _problem(response)["type"].endswith("/invalid-token")
+    assert _introspect(live_server, creds, access) == {"active": False}
+
+
+def test_revoked_token_stops_working(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    access = _client_credentials(live_server, creds)["access_token"]
+    assert _get(live_server, "/api/v1/services", access).status_code == 200
+    response = requests.post(
+        live_server + "/oauth/revoke",
+        data={"token": access, "token_type_hint": "access_token"},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 200
+    denied = _get(live_server, "/api/v1/services", access)
+    assert denied.status_code == 401
+    assert "invalid_token" in denied.headers["WWW-Authenticate"]
+    assert _introspect(live_server, creds, access) == {"active": False}
+
+
+def test_revoking_an_unknown_token_answers_200(live_server, hub):
+    # RFC 7009 2.2: an invalid token is not an error; nothing is revealed.
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    response = requests.post(
+        live_server + "/oauth/revoke",
+        data={"token": "never-issued"},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 200
+
+
+def test_another_client_cannot_revoke_my_token(live_server, hub):
+    mine = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    other = hub.oauth_client("polres-ppu", "directory:read")
+    access = _client_credentials(live_server, mine)["access_token"]
+    response = requests.post(
+        live_server + "/oauth/revoke",
+        data={"token": access},
+        auth=(other["client_id"], other["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code >= 400
+    assert _get(live_server, "/api/v1/services", access).status_code == 200
+
+
+def test_token_without_the_route_scope_is_403_insufficient_scope(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "audit:read")
+    access = _client_credentials(live_server, creds)["access_token"]
+    response = _get(live_server, "/api/v1/organizations", access)
+    assert response.status_code == 403
+    body = _problem(response)
+    assert body["type"].endswith("/insufficient-scope")
+    assert "insufficient_scope" in response.headers["WWW-Authenticate"]
+
+
+def test_disabled_client_tokens_stop_working(live_server, hub, app):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    access = _client_credentials(live_server, creds)["access_token"]
+    with app.app_context():
+        db.session.execute(
+            update(OAuthClient)
+            .where(OAuthClient.client_id == creds["client_id"])
+            .values(disabled_at=dt.datetime.now(dt.UTC))
+        )
+        db.session.commit()
+    assert _get(live_server, "/api/v1/services", access).status_code == 401
+    with pytest.raises(InvalidClientError):
+        _client_credentials(live_server, creds)
+
+
+# --- introspection ---------------------------------------------------------------------
+
+
+def test_introspection_of_an_active_token(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read audit:read")
+    token = _client_credentials(live_server, creds)
+    info = _introspect(live_server, creds, token["access_token"])
+    assert info["active"] is True
+    assert set(info["scope"].split()) == {"directory:read", "audit:read"}
+    assert info["client_id"] == creds["client_id"]
+    assert info["organization"] == "uptd-ppa-ppu"
+    now = dt.datetime.now(dt.UTC).timestamp()
+    assert now < info["exp"] <= now + 3600 + 5
+    assert "username" not in info  # no user behind a client credentials token
+
+
+def test_introspection_by_a_resource_server_of_the_same_organisation(live_server, hub):
+    issuer = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    resource_server = hub.oauth_client("uptd-ppa-ppu", "audit:read")
+    access = _client_credentials(live_server, issuer)["access_token"]
+    info = _introspect(live_server, resource_server, access)
+    assert info["active"] is True
+    assert info["client_id"] == issuer["client_id"]
+
+
+def test_introspection_by_another_organisation_says_inactive(live_server, hub):
+    mine = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    other = hub.oauth_client("polres-ppu", "directory:read")
+    access = _client_credentials(live_server, mine)["access_token"]
+    assert _introspect(live_server, other, access) == {"active": False}
+
+
+def test_introspection_needs_client_authentication(live_server, hub):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    access = _client_credentials(live_server, creds)["access_token"]
+    response = requests.post(live_server + "/oauth/introspect", data={"token": access}, timeout=10)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert "organization" not in response.text
+
+
+# --- authorization code with PKCE ------------------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def _pkce() -> tuple[str, str]:
+    helper = WebApplicationClient("unused")
+    verifier = helper.create_code_verifier(64)
+    return verifier, helper.create_code_challenge(verifier, "S256")
+
+
+def _browser_signed_in(live_server, email: str) -> requests.Session:
+    """A browser session signed in through the real /login form."""
+    browser = requests.Session()
+    page = browser.get(live_server + "/login", timeout=10)
+    response = browser.post(
+        live_server + "/login",
+        data={"email": email, "password": TEST_PASSWORD, "csrf_token": _csrf(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:500]
+    return browser
+
+
+def _authorize_url(live_server, client_id, challenge, *, state, scope, method="S256") -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": scope,
+        "state": state,
+    }
+    if challenge is not None:
+        params["code_challenge"] = challenge
+    if method is not None:
+        params["code_challenge_method"] = method
+    return live_server + "/oauth/authorize?" + urlencode(params)
+
+
+def _consent(browser, url, decision="allow") -> requests.Response:
+    """Show the consent page, answer it, and return the (unfollowed) redirect."""
+    page = browser.get(url, timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    assert "csrf_token" in page.text
+    return browser.post(
+        url,
+        data={"decision": decision, "csrf_token": _csrf(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+
+
+def _redirect_params(response: requests.Response) -> dict[str, str]:
+    assert response.status_code in (302, 303), response.text[:500]
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT_URI + "?"), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+@pytest.fixture
+def code_app(hub):
+    """A confidential third-party app of UPTD PPA PPU using the code grant."""
+    return hub.oauth_client(
+        "uptd-ppa-ppu",
+        "directory:read referrals:read",
+        grants=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+    )
+
+
+@pytest.fixture
+def caseworker(hub):
+    return hub.user("uptd-ppa-ppu", "caseworker")
+
+
+def _get_code(live_server, creds, email, challenge, scope="directory:read") -> str:
+    browser = _browser_signed_in(live_server, email)
+    state = secrets.token_urlsafe(16)
+    url = _authorize_url(live_server, creds["client_id"], challenge, state=state, scope=scope)
+    params = _redirect_params(_consent(browser, url))
+    assert params["state"] == state
+    assert "code" in params, params
+    return params["code"]
+
+
+def _exchange(live_server, creds, code, verifier) -> dict:
+    session = OAuth2Session(creds["client_id"], redirect_uri=REDIRECT_URI)
+    return session.fetch_token(
+        live_server + "/oauth/token",
+        code=code,
+        client_secret=creds["client_secret"],
+        code_verifier=verifier,
+    )
+
+
+def _refresh(live_server, creds, refresh_token) -> requests.Response:
+    return requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+
+
+def test_code_flow_signs_in_then_consents_then_acts_for_the_user(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    state = secrets.token_urlsafe(16)
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state=state, scope="directory:read"
+    )
+    browser = requests.Session()
+    # Not signed in: the authorize endpoint sends the person to the sign-in page first.
+    first = browser.get(url, allow_redirects=False, timeout=10)
+    assert first.status_code == 302
+    assert urlsplit(first.headers["Location"]).path == "/login"
+    login_page = browser.get(urljoin(live_server, first.headers["Location"]), timeout=10)
+    signed_in = browser.post(
+        live_server + "/login",
+        data={
+            "email": caseworker["email"],
+            "password": TEST_PASSWORD,
+            "csrf_token": _csrf(login_page.text),
+            "next": parse_qs(urlsplit(first.headers["Location"]).query)["next"][0],
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert signed_in.status_code == 302
+    back = signed_in.headers["Location"]
+    assert urlsplit(back).path == "/oauth/authorize"
+    params = _redirect_params(_consent(browser, urljoin(live_server, back)))
+    assert params["state"] == state
+
+    token = _exchange(live_server, code_app, params["code"], verifier)
+    assert token["scope"] == ["directory:read"]
+    assert 0 < token["expires_in"] <= 3600
+    assert token.get("refresh_token")
+    info = _introspect(live_server, code_app, token["access_token"])
+    assert info["active"] is True
+    assert info["username"] == caseworker["email"]
+    assert info["organization"] == "uptd-ppa-ppu"
+    assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 200
+
+
+def test_consent_refused_redirects_access_denied(live_server, code_app, caseworker):
+    _verifier, challenge = _pkce()
+    browser = _browser_signed_in(live_server, caseworker["email"])
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state="s1", scope="directory:read"
+    )
+    params = _redirect_params(_consent(browser, url, decision="deny"))
+    assert params["error"] == "access_denied"
+    assert params["state"] == "s1"
+    assert "code" not in params
+
+
+def test_wrong_verifier_is_invalid_grant(live_server, code_app, caseworker):
+    _verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    other_verifier, _ = _pkce()
+    with pytest.raises(InvalidGrantError):
+        _exchange(live_server, code_app, code, other_verifier)
+
+
+def test_missing_verifier_is_refused(live_server, code_app, caseworker):
+    _verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+        auth=(code_app["client_id"], code_app["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_request", "invalid_grant")
+
+
+def test_code_used_twice_is_invalid_grant(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    _exchange(live_server, code_app, code, verifier)
+    with pytest.raises(InvalidGrantError):
+        _exchange(live_server, code_app, code, verifier)
+
+
+def test_code_of_another_client_is_invalid_grant(live_server, code_app, caseworker, hub):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    thief = hub.oauth_client(
+        "uptd-ppa-ppu",
+        "directory:read",
+        grants=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+    )
+    with pytest.raises(InvalidGrantError):
+        _exchange(live_server, thief, code, verifier)
+
+
+@pytest.mark.parametrize(
+    ("challenge", "method"),
+    [
+        (None, None),  # no PKCE at all
+        (None, "S256"),
+        ("x" * 43, None),  # a challenge without its method
+        ("x" * 43, "plain"),  # plain is not allowed
+    ],
+    ids=["no-pkce", "no-challenge", "no-method", "plain"],
+)
+def test_authorize_refuses_without_s256_pkce(live_server, code_app, caseworker, challenge, method):
+    browser = _browser_signed_in(live_server, caseworker["email"])
+    url = _authorize_url(
+        live_server,
+        code_app["client_id"],
+        challenge,
+        state="s",
+        scope="directory:read",
+        method=method,
+    )
+    response = browser.get(url, allow_redirects=False, timeout=10)
+    # Refused: either an error page or an error redirect, never the consent page.
+    if response.status_code in (302, 303):
+        params = _redirect_params(response)
+        assert params["error"] == "invalid_request"
+        assert "code" not in params
+    else:
+        assert response.status_code == 400
+        assert 'name="decision"' not in response.text
+
+
+def test_authorize_refuses_an_unregistered_redirect_uri(live_server, code_app, caseworker):
+    _verifier, challenge = _pkce()
+    browser = _browser_signed_in(live_server, caseworker["email"])
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state="s", scope="directory:read"
+    ).replace("127.0.0.1%3A9", "127.0.0.1%3A8")
+    response = browser.get(url, allow_redirects=False, timeout=10)
+    # Never redirect to an unregistered address.
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_authorize_refuses_a_scope_the_client_lacks(live_server, code_app, caseworker):
+    _verifier, challenge = _pkce()
+    browser = _browser_signed_in(live_server, caseworker["email"])
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state="s", scope="audit:read"
+    )
+    response = browser.get(url, allow_redirects=False, timeout=10)
+    if response.status_code in (302, 303):
+        assert _redirect_params(response)["error"] == "invalid_scope"
+    else:
+        assert response.status_code == 400
+        assert 'name="decision"' not in response.text
+
+
+def test_user_of_another_organisation_is_refused(live_server, code_app, hub):
+    outsider = hub.user("polres-ppu", "caseworker")
+    _verifier, challenge = _pkce()
+    browser = _browser_signed_in(live_server, outsider["email"])
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state="s2", scope="directory:read"
+    )
+    response = browser.get(url, allow_redirects=False, timeout=10)
+    if response.status_code in (302, 303):
+        params = _redirect_params(response)
+        assert params["error"] == "access_denied"
+        assert "code" not in params
+    else:
+        assert response.status_code in (400, 403)
+        assert 'name="decision"' not in response.text
+    # Posting a consent anyway gets no code either.
+    page = browser.get(live_server + "/login", timeout=10)
+    forced = browser.post(
+        url,
+        data={"decision": "allow", "csrf_token": _csrf(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert "code=" not in forced.headers.get("Location", "")
+
+
+# --- refresh token rotation ------------------------------------------------------------
+
+
+def test_refresh_rotates_and_the_old_refresh_token_is_refused(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+
+    session = OAuth2Session(code_app["client_id"], token=first)
+    second = session.refresh_token(
+        live_server + "/oauth/token",
+        auth=requests.auth.HTTPBasicAuth(code_app["client_id"], code_app["client_secret"]),
+    )
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["access_token"] != first["access_token"]
+    assert second["scope"] == ["directory:read"]
+    assert _get(live_server, "/api/v1/services", second["access_token"]).status_code == 200
+    # The rotated access token is retired with its refresh token.
+    assert _get(live_server, "/api/v1/services", first["access_token"]).status_code == 401
+    info = _introspect(live_server, code_app, second["access_token"])
+    assert info["username"] == caseworker["email"]
+
+
+def test_reuse_of_a_rotated_refresh_token_revokes_the_family(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    second = _refresh(live_server, code_app, first["refresh_token"]).json()
+    third = _refresh(live_server, code_app, second["refresh_token"]).json()
+    assert _get(live_server, "/api/v1/services", third["access_token"]).status_code == 200
+
+    # Someone replays the first refresh token: refused, and the whole family ends.
+    replay = _refresh(live_server, code_app, first["refresh_token"])
+    assert replay.status_code == 400
+    assert replay.json()["error"] == "invalid_grant"
+    assert _get(live_server, "/api/v1/services", third["access_token"]).status_code == 401
+    assert _refresh(live_server, code_app, third["refresh_token"]).json()["error"] == (
+        "invalid_grant"
+    )
+    assert _introspect(live_server, code_app, third["access_token"]) == {"active": False}
+
+
+def test_refresh_cannot_widen_the_scope(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "scope": "directory:read referrals:read",
+        },
+        auth=(code_app["client_id"], code_app["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_scope"
+
+
+def test_revoking_the_refresh_token_ends_the_grant(live_server, code_app, caseworker):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    response = requests.post(
+        live_server + "/oauth/revoke",
+        data={"token": first["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=(code_app["client_id"], code_app["client_secret"]),
+        timeout=10,
+    )
+    assert response.status_code == 200
+    assert _refresh(live_server, code_app, first["refresh_token"]).json()["error"] == (
+        "invalid_grant"
+    )
+    assert _get(live_server, "/api/v1/services", first["access_token"]).status_code == 401
+
+
+def test_deactivated_user_tokens_stop_working(live_server, code_app, caseworker, app):
+    from referral_hub.accounts.models import User
+
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    token = _exchange(live_server, code_app, code, verifier)
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == caseworker["id"]).values(active=False))
+        db.session.commit()
+    assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 401
+    assert _refresh(live_server, code_app, token["refresh_token"]).status_code == 400
