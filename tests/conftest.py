@@ -145,6 +145,44 @@ def _clean_database(request) -> Iterator[None]:
 
 
 @pytest.fixture
+def restore_directory(app) -> Iterator[None]:
+    """For a test that loads another partners file: afterwards the directory is partners.yaml's.
+
+    The directory tables are kept between tests, so organisations and services the test
+    added are removed and partners.yaml is loaded again over whatever it changed.
+    """
+    from sqlalchemy import delete, select, update
+
+    from referral_hub.directory.models import Organization, OrganizationService, Service
+    from referral_hub.directory.operations import load_partners
+
+    with app.app_context():
+        org_codes = set(db.session.scalars(select(Organization.code)))
+        service_codes = set(db.session.scalars(select(Service.code)))
+        db.session.remove()
+    yield
+    with app.app_context():
+        _truncate(DIRECTORY_TABLES)  # users, clients ... may point at added organisations
+        added = list(
+            db.session.scalars(select(Organization.id).where(Organization.code.not_in(org_codes)))
+        )
+        db.session.execute(
+            delete(OrganizationService).where(
+                OrganizationService.organization_id.in_(added)
+                | OrganizationService.service_code.not_in(service_codes)
+            )
+        )
+        db.session.execute(
+            update(Organization).where(Organization.parent_id.in_(added)).values(parent_id=None)
+        )
+        db.session.execute(delete(Organization).where(Organization.id.in_(added)))
+        db.session.execute(delete(Service).where(Service.code.not_in(service_codes)))
+        load_partners(Actor.system("tests"), app.config["HUB_PARTNERS_FILE"])
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.fixture
 def app_ctx(app) -> Iterator[None]:
     with app.app_context():
         yield

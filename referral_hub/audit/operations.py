@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from referral_hub.actors import Actor
 from referral_hub.audit.chain import entry_hash
@@ -22,6 +22,7 @@ from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
 
 _PENDING_KEY = "audit_pending"
+_MARKS_KEY = "audit_savepoint_marks"
 #: pg_advisory_xact_lock key that serialises appends to the chain ("AUDT").
 _CHAIN_LOCK_KEY = 0x41554454
 
@@ -38,6 +39,8 @@ def record(
 ) -> None:
     """Queue an audit entry; it is chained and written when the current transaction commits."""
     session = session or db.session()
+    if not session.in_transaction():
+        session.begin()  # the entry lives and dies with this transaction, however it ends
     clean = json.loads(json.dumps(detail or {}, default=str))
     session.info.setdefault(_PENDING_KEY, []).append(
         {
@@ -80,8 +83,15 @@ def hashed_fields(entry: AuditEntry | dict[str, Any]) -> dict[str, Any]:
 
 
 def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        # SQLite has one writer at a time, but a transaction that has only read so far
+        # does not hold the write lock yet: another thread could append between our read
+        # of the head and our insert, and the commit would fail on the unique seq. A write
+        # that matches no row takes the lock (waiting on busy_timeout) before the read.
+        session.execute(text("UPDATE audit_entries SET seq = seq WHERE 1 = 0"))
 
 
 def _append_pending(session: Session) -> None:
@@ -107,9 +117,34 @@ def _chain_before_commit(session: Session) -> None:
     _append_pending(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_on_rollback(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # Remember how many entries were queued when a savepoint began, so that rolling the
+    # savepoint back drops its own entries and keeps those of the enclosing transaction.
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS_KEY, {})
+        marks[transaction] = len(session.info.get(_PENDING_KEY, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    mark = session.info.get(_MARKS_KEY, {}).pop(previous_transaction, None)
+    pending = session.info.get(_PENDING_KEY)
+    if previous_transaction.nested and mark is not None:
+        if pending:
+            del pending[mark:]
+    else:
+        # The outer transaction (or a failed flush, which dooms it) was rolled back.
+        session.info.pop(_PENDING_KEY, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        # The outermost transaction ended without writing them (closed, rolled back):
+        # its entries must never leak into the session's next transaction.
+        session.info.pop(_PENDING_KEY, None)
+        session.info.pop(_MARKS_KEY, None)
 
 
 @dataclass
@@ -151,11 +186,16 @@ _VERIFY_COLUMNS = (
 def verify_chain(session: Session | None = None, batch: int = 5000) -> Verification:
     """Walk the whole chain in order; report the first entry that is missing or altered."""
     session = session or db.session()
+    query = select(*_VERIFY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    # yield_per streams through a server-side cursor on PostgreSQL: close it on every
+    # return, also the early ones at a bad entry, or it stays open in the transaction.
+    with session.execute(query) as result:
+        return _walk(result)
+
+
+def _walk(rows: Any) -> Verification:
     expected_seq, prev, count = 1, GENESIS_HASH, 0
-    result = session.execute(
-        select(*_VERIFY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    )
-    for row in result:
+    for row in rows:
         fields = row._asdict()
         seq = fields["seq"]
         if seq != expected_seq:
