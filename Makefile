@@ -8,7 +8,7 @@ EXTRAS ?= test,prod
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint worker bench services-start services-stop
+.PHONY: help venv run test lint worker bench services-start services-stop translations
 
 help:
 	@echo "make venv            create $(VENV) and install the project with [$(EXTRAS)]"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench           the benchmark harness (bench/run.sh)"
 	@echo "make services-start  start the test PostgreSQL and Redis (prints export lines)"
 	@echo "make services-stop   stop them"
+	@echo "make translations    re-extract portal messages, update and compile the English catalogue"
 
 venv: $(VENV)/.installed
 
@@ -55,3 +56,12 @@ services-start:
 
 services-stop:
 	bash scripts/services.sh stop
+
+# Portal messages: Indonesian source strings, English catalogue. Translate the new
+# (empty) msgstr entries in the .po, then run this again to compile the .mo.
+translations: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+		--sort-output --project referral_hub -o referral_hub/translations/messages.pot .
+	$(BIN)/pybabel update -i referral_hub/translations/messages.pot \
+		-d referral_hub/translations -l en --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d referral_hub/translations -l en --statistics

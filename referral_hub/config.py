@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import secrets
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ SETTINGS = {
     "HUB_WEBHOOK_ALLOW_LOOPBACK": "1 lets webhooks target loopback/private addresses (dev, tests)",
     "HUB_PARTNERS_FILE": "partners.yaml to check at start and load by default",
     "HUB_ACCESS_TOKEN_SECONDS": "access token lifetime, at most 3600",
+    "HUB_TIMEZONE": "time zone the portal shows times in (default Asia/Makassar, WITA)",
+    "HUB_SESSION_IDLE_MINUTES": "portal sign-in ends after this long without a request (480)",
 }
 
 PRODUCTION_REQUIRED = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL")
@@ -108,6 +112,16 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     if env == "production" and not base_url.startswith("https://"):
         raise ConfigError("HUB_BASE_URL must be https in production")
 
+    idle_minutes = int(raw.get("HUB_SESSION_IDLE_MINUTES", 480))
+    if not 5 <= idle_minutes <= 24 * 60:
+        raise ConfigError("HUB_SESSION_IDLE_MINUTES must be between 5 and 1440")
+    timezone = str(raw.get("HUB_TIMEZONE") or "Asia/Makassar")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"HUB_TIMEZONE: unknown time zone '{timezone}'") from None
+    https = base_url.startswith("https://")
+
     config: dict[str, Any] = {
         **raw,
         "HUB_ENV": env,
@@ -122,7 +136,15 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "TESTING": env == "test" or bool(raw.get("TESTING")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "SESSION_COOKIE_SECURE": https,
+        # __Host- cookies are refused by browsers unless Secure, host-only and Path=/.
+        "SESSION_COOKIE_NAME": "__Host-hub_session" if https else "hub_session",
+        # Idle expiry: a permanent session's cookie is re-signed on every request.
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=idle_minutes),
+        # A form token lives as long as the session: a caseworker may take an hour
+        # over a referral, and the session's own expiry bounds the token.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_TIMEZONE": timezone,
         # Upload limit for documents; JSON bodies get a smaller limit per request.
         "MAX_CONTENT_LENGTH": 21 * 1024 * 1024,
         "HUB_JSON_BODY_LIMIT": int(raw.get("HUB_JSON_BODY_LIMIT", 1024 * 1024)),

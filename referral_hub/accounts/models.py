@@ -12,6 +12,8 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 
 ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
+#: Portal languages: Bahasa Indonesia (the default) and English.
+LOCALES = ("id", "en")
 
 
 class User(db.Model):

@@ -10,13 +10,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
-from referral_hub.accounts.models import ROLES, User
+from referral_hub.accounts.models import LOCALES, ROLES, User
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
-from referral_hub.problems import Problem
+from referral_hub.problems import Problem, register_problem
 
 _hasher = PasswordHasher()
 #: A valid hash of nothing, checked when the e-mail is unknown so timing tells nothing.
@@ -25,6 +25,10 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+CANNOT_DEACTIVATE_SELF = register_problem(
+    "cannot-deactivate-self", "Nobody can deactivate their own account"
+)
 
 
 def hash_password(password: str) -> str:
@@ -39,6 +43,115 @@ def find_organization(id_or_code: str) -> Organization | None:
             (Organization.id == id_or_code) | (Organization.code == id_or_code)
         )
     )
+
+
+def require_org_admin(actor: Actor, organization_id: str) -> None:
+    """Only the system, or an org_admin user of that organisation, administers its accounts."""
+    if actor.is_system:
+        return
+    if (
+        actor.kind != "user"
+        or actor.role != "org_admin"
+        or actor.organization_id != organization_id
+    ):
+        raise Problem(403, "forbidden", "Only an administrator of this organisation may do this.")
+
+
+def list_users(actor: Actor) -> list[User]:
+    """The accounts of the actor's organisation, active first, by name."""
+    require_org_admin(actor, actor.organization_id or "")
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.organization_id == actor.organization_id)
+            .order_by(User.active.desc(), func.lower(User.name), User.email)
+        )
+    )
+
+
+def _managed_user(actor: Actor, user_id: str) -> User:
+    """A user the actor administers; another organisation's user is not found, not forbidden."""
+    user = db.session.get(User, user_id)
+    if user is None or (not actor.is_system and user.organization_id != actor.organization_id):
+        raise Problem(404, "not-found", "No such user.")
+    require_org_admin(actor, user.organization_id)
+    return user
+
+
+def deactivate_user(actor: Actor, user_id: str) -> User:
+    """Stop an account from signing in; its sessions and tokens stop working at once."""
+    user = _managed_user(actor, user_id)
+    if actor.user_id == user.id:
+        raise Problem(409, CANNOT_DEACTIVATE_SELF, "You cannot deactivate your own account.")
+    if not user.active:
+        return user
+    user.active = False
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.deactivated",
+        "user",
+        user.id,
+        {"email": user.email},
+        subject_organization_id=user.organization_id,
+    )
+    return user
+
+
+def reactivate_user(actor: Actor, user_id: str) -> User:
+    """Let a deactivated account sign in again, with a clean slate of failed attempts."""
+    user = _managed_user(actor, user_id)
+    if user.active:
+        return user
+    user.active = True
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.reactivated",
+        "user",
+        user.id,
+        {"email": user.email},
+        subject_organization_id=user.organization_id,
+    )
+    return user
+
+
+def unlock_user(actor: Actor, user_id: str) -> User:
+    """Lift a lockout after failed sign-ins before it runs out (the person was verified)."""
+    user = _managed_user(actor, user_id)
+    if user.locked_until is None and user.failed_logins == 0:
+        return user
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.unlocked",
+        "user",
+        user.id,
+        {"email": user.email},
+        subject_organization_id=user.organization_id,
+    )
+    return user
+
+
+def set_locale(actor: Actor, locale: str) -> None:
+    """Remember the signed-in user's portal language."""
+    if locale not in LOCALES:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unknown language.",
+            errors={"locale": [f"Must be one of: {', '.join(LOCALES)}."]},
+        )
+    user = db.session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or user.locale == locale:
+        return
+    user.locale = locale
+    db.session.flush()
+    audit.record(actor, "user.locale_changed", "user", user.id, {"locale": locale})
 
 
 def create_user(
@@ -62,6 +175,8 @@ def create_user(
     org = find_organization(organization)
     if org is None:
         errors["organization"] = [f"No organisation '{organization}'."]
+    else:
+        require_org_admin(actor, org.id)
     if not errors and db.session.scalar(select(func.count()).where(User.email == email)):
         errors["email"] = ["A user with this e-mail exists."]
     if errors:

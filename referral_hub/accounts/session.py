@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import g, session
 
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.extensions import db
 
+#: However active, a session ends this long after sign-in (idle expiry is
+#: PERMANENT_SESSION_LIFETIME, renewed on every request).
+ABSOLUTE_SESSION_SECONDS = 12 * 3600
+
 
 def login_user(user: User) -> None:
     """Start a fresh session for the user (a new session id against fixation)."""
     session.clear()
     session["user_id"] = user.id
+    session["signed_in_at"] = int(time.time())
     session.permanent = True
 
 
 def logout_user() -> None:
+    """End the session."""
     session.clear()
+    g.pop("current_user", None)
 
 
 def current_user() -> User | None:
     """The signed-in, active user, or None."""
     if "current_user" not in g:
         user_id = session.get("user_id")
+        signed_in_at = session.get("signed_in_at")
+        if user_id and (
+            not isinstance(signed_in_at, int)
+            or time.time() - signed_in_at > ABSOLUTE_SESSION_SECONDS
+        ):
+            session.clear()
+            user_id = None
         user = db.session.get(User, user_id) if user_id else None
         g.current_user = user if user is not None and user.active else None
     return g.current_user

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import Select, event, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from referral_hub.actors import Actor
@@ -20,6 +20,7 @@ from referral_hub.audit.chain import entry_hash
 from referral_hub.audit.models import GENESIS_HASH, AuditEntry
 from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
+from referral_hub.problems import Problem
 
 _PENDING_KEY = "audit_pending"
 _MARKS_KEY = "audit_savepoint_marks"
@@ -222,6 +223,51 @@ def entries_visible_to(actor: Actor):
     return query.where(
         (AuditEntry.organization_id == actor.organization_id)
         | (AuditEntry.subject_organization_id == actor.organization_id)
+    )
+
+
+#: Portal roles that may read the audit log (OAuth clients need the audit:read scope).
+AUDIT_READER_ROLES = ("auditor", "org_admin")
+
+
+def search_entries(
+    actor: Actor,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    action: str | None = None,
+    actor_ref: str | None = None,
+    since: dt.datetime | None = None,
+) -> Select:
+    """The entries an actor may read matching the filters, newest first (a select to page)."""
+    # A person, or an app acting for one, reads no more than the person's role allows.
+    if actor.user_id is not None and actor.role not in AUDIT_READER_ROLES:
+        raise Problem(403, "forbidden", "Only auditors and administrators read the audit log.")
+    query = entries_visible_to(actor).order_by(AuditEntry.seq.desc())
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEntry.object_id == object_id)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if actor_ref:
+        query = query.where(
+            or_(
+                AuditEntry.actor_user_id == actor_ref,
+                AuditEntry.actor_client_id == actor_ref,
+                AuditEntry.organization_id == actor_ref,
+            )
+        )
+    if since is not None:
+        query = query.where(since_filter(since))
+    return query
+
+
+def visible_object_types(actor: Actor) -> list[str]:
+    """The object types among the entries the actor may read (for a filter's choices)."""
+    visible = search_entries(actor).order_by(None).subquery()
+    return list(
+        db.session.scalars(select(visible.c.object_type).distinct().order_by(visible.c.object_type))
     )
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
+from sqlalchemy import select
+
+from referral_hub.accounts.operations import require_org_admin
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
+from referral_hub.db import utcnow
 from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.models import OAuthClient, secret_digest
@@ -28,6 +32,7 @@ def create_client(
 ) -> tuple[OAuthClient, str | None]:
     """Register a client of an organisation; return it with its secret (shown once)."""
     org = require_organization(organization)
+    require_org_admin(actor, org.id)
     scopes = scope.split()
     errors: dict[str, list[str]] = {}
     unknown = [s for s in scopes if s not in SCOPES]
@@ -77,3 +82,36 @@ def create_client(
         subject_organization_id=org.id,
     )
     return client, secret
+
+
+def list_clients(actor: Actor) -> list[OAuthClient]:
+    """The OAuth clients of the actor's organisation, enabled first, newest first."""
+    require_org_admin(actor, actor.organization_id or "")
+    return list(
+        db.session.scalars(
+            select(OAuthClient)
+            .where(OAuthClient.organization_id == actor.organization_id)
+            .order_by(OAuthClient.disabled_at.is_not(None), OAuthClient.created_at.desc())
+        )
+    )
+
+
+def disable_client(actor: Actor, client_id: str) -> OAuthClient:
+    """Disable a client for good: its secret and every token it holds stop working at once."""
+    client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    if client is None or (not actor.is_system and client.organization_id != actor.organization_id):
+        raise Problem(404, "not-found", "No such OAuth client.")
+    require_org_admin(actor, client.organization_id)
+    if client.disabled_at is not None:
+        return client
+    client.disabled_at = utcnow()
+    db.session.flush()
+    audit.record(
+        actor,
+        "oauth_client.disabled",
+        "oauth_client",
+        client.client_id,
+        {"organization": client.organization.code, "name": client.name},
+        subject_organization_id=client.organization_id,
+    )
+    return client

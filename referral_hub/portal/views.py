@@ -1,9 +1,17 @@
-"""Portal entry pages: start page, language choice, API documentation, problem types."""
+"""Portal entry pages: start page, language choice, API documentation, problem types.
+
+Also what every page shares: template helpers (menu, links that appear only when
+their page exists, dates in the hub's time zone), the CSRF refusal page, and
+`Cache-Control: no-store` on every page of a signed-in user.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     redirect,
@@ -12,30 +20,97 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_datetime, format_timedelta
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 
-from referral_hub.accounts.session import current_user
+from referral_hub.accounts.models import LOCALES
+from referral_hub.accounts.operations import set_locale
+from referral_hub.accounts.session import current_user, user_actor
 from referral_hub.accounts.views import _safe_next
+from referral_hub.db import utcnow
+from referral_hub.extensions import db
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.errors import handle_csrf_error
+from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link, panels_for
+from referral_hub.portal.paging import page_url
 from referral_hub.problems import PROBLEM_TITLES
 
 bp = Blueprint("portal", __name__)
-LOCALES = ("id", "en")
+
+ROLE_LABELS = {
+    "caseworker": _l("Pendamping"),
+    "supervisor": _l("Supervisor"),
+    "org_admin": _l("Admin organisasi"),
+    "auditor": _l("Auditor"),
+}
+
+
+def role_label(role: str | None) -> str:
+    """A role's name in the current language."""
+    return str(ROLE_LABELS.get(role or "", role or ""))
+
+
+def _datetime(value: dt.datetime | None, format: str = "medium") -> str:
+    """A moment in the hub's time zone and the reader's language ('' for none)."""
+    if value is None:
+        return ""
+    return format_datetime(value, format)
+
+
+def _ago(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_timedelta(utcnow() - value, granularity="minute", add_direction=True)
+
+
+# Globals, not a context processor, so that imported macro files see them too.
+for _name, _helper in (
+    ("nav_items", nav_items),
+    ("nav_link", nav_link),
+    ("endpoint_exists", endpoint_exists),
+    ("role_label", role_label),
+    ("portal_user", current_user),
+    ("page_url", page_url),
+):
+    bp.add_app_template_global(_helper, _name)
+bp.add_app_template_filter(_datetime, "datetime")
+bp.add_app_template_filter(_ago, "ago")
+bp.app_errorhandler(CSRFError)(handle_csrf_error)
+
+
+@bp.after_app_request
+def _no_store_for_signed_in(response: Response) -> Response:
+    """Pages of a signed-in user hold personal data: no copy in caches or the back button."""
+    if session.get("user_id") and response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/")
+@login_required
 def home():
-    """The start page of a signed-in user, or the sign-in page."""
+    """The start page: the user's organisation and role, their pages, and feature panels."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("accounts.login"))
-    return render_template("portal/home.html", user=user)
+    actor = portal_actor()
+    return render_template(
+        "portal/home.html",
+        user=user,
+        panels=panels_for(user, actor),
+        shortcuts=[item for item in nav_items(user) if item["endpoint"] != "portal.home"],
+    )
 
 
 @bp.post("/language")
 def set_language():
-    """Switch the portal's language (Indonesian by default)."""
+    """Switch the portal's language (Indonesian by default); remembered for the account."""
     locale = request.form.get("locale")
     if locale in LOCALES:
         session["locale"] = locale
+        user = current_user()
+        if user is not None:
+            set_locale(user_actor(user), locale)
+            db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -59,3 +134,7 @@ def problem_doc(slug: str):
         title=titles[slug],
         base=current_app.config["HUB_BASE_URL"],
     )
+
+
+# The administration pages add their routes to this blueprint.
+from referral_hub.portal import audit_log, oauth_clients, users  # noqa: E402, F401

@@ -1,0 +1,98 @@
+"""Who may open a portal page: signed in, and of the right role and organisation type.
+
+The page check only decides what to show; every change is still checked again by the
+operation it calls, exactly as for the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import g, redirect, request, url_for
+
+from referral_hub.accounts.models import User
+from referral_hub.accounts.session import current_user, user_actor
+from referral_hub.actors import Actor
+from referral_hub.problems import Problem
+
+
+@dataclass(frozen=True)
+class Access:
+    """Roles and organisation types a page admits; None admits any."""
+
+    roles: frozenset[str] | None = None
+    org_types: frozenset[str] | None = None
+
+    def allows(self, user: User | None) -> bool:
+        """Whether this user may open the page."""
+        if user is None:
+            return False
+        if self.roles is not None and user.role not in self.roles:
+            return False
+        return self.org_types is None or user.organization.type in self.org_types
+
+
+def _as_set(values: Iterable[str] | str | None) -> frozenset[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return frozenset({values})
+    return frozenset(values)
+
+
+def login_required(
+    roles: Iterable[str] | str | Callable[..., Any] | None = None,
+    org_types: Iterable[str] | str | None = None,
+):
+    """Page decorator: sign-in first (back here afterwards), then role and organisation type.
+
+    Use as `@login_required`, `@login_required()` or
+    `@login_required(roles=("org_admin",), org_types=("uptd_ppa",))`. A signed-out
+    visitor is sent to /login?next=<this page>; a signed-in user without access gets 403.
+    The rule is kept on the view (`view.portal_access`) so navigation shows only
+    the pages the user may open.
+    """
+    if callable(roles):
+        return login_required()(roles)
+    access = Access(_as_set(roles), _as_set(org_types))  # type: ignore[arg-type]
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None:
+                return redirect(url_for("accounts.login", next=_return_path()))
+            if not access.allows(user):
+                raise Problem(403, "forbidden", "This page is not open to your role.")
+            return view(*args, **kwargs)
+
+        wrapped.portal_access = access  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def _return_path() -> str | None:
+    """Where to come back after signing in: this page, for a GET."""
+    if request.method != "GET":
+        return None
+    path = request.full_path
+    return path[:-1] if path.endswith("?") else path
+
+
+def portal_actor() -> Actor:
+    """The acting party of the signed-in user (call only behind login_required)."""
+    if "portal_actor" not in g:
+        user = current_user()
+        if user is None:
+            raise Problem(401, "unauthorized", "Sign in first.")
+        g.portal_actor = user_actor(user)
+    return g.portal_actor
+
+
+def endpoint_access(view: Callable[..., Any] | None) -> Access | None:
+    """The access rule a view declared with login_required, if any."""
+    return getattr(view, "portal_access", None)

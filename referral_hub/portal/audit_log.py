@@ -1,0 +1,73 @@
+"""Log audit: the audit entries an auditor or administrator may read, and chain verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template, request
+from flask_babel import get_timezone
+from flask_babel import gettext as _
+
+from referral_hub.audit import operations as audit
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.views import bp
+
+READERS = audit.AUDIT_READER_ROLES
+PAGE_SIZE = 50
+
+
+def _filters():
+    """The filter form's values and errors, from the query string."""
+    values = {
+        "object_type": (request.args.get("object_type") or "").strip()[:32],
+        "action": (request.args.get("action") or "").strip()[:64],
+        "since": (request.args.get("since") or "").strip(),
+    }
+    errors: dict[str, list[str]] = {}
+    since = None
+    if values["since"]:
+        try:
+            day = dt.date.fromisoformat(values["since"])
+        except ValueError:
+            errors["since"] = [_("Tanggal tidak sah; gunakan format TTTT-BB-HH.")]
+        else:
+            # The day as the reader means it: midnight in the hub's time zone.
+            since = dt.datetime.combine(day, dt.time.min, tzinfo=get_timezone())
+    return values, errors, since
+
+
+def _page(verification=None):
+    actor = portal_actor()
+    values, errors, since = _filters()
+    query = audit.search_entries(
+        actor,
+        object_type=values["object_type"] or None,
+        action=values["action"] or None,
+        since=since,
+    )
+    return render_template(
+        "portal/audit_log.html",
+        page=paginate_select(query, page_number(), PAGE_SIZE),
+        values=values,
+        errors=errors,
+        object_types=[(t, t) for t in audit.visible_object_types(actor)],
+        verification=verification,
+        sees_all=actor.is_hub_operator,
+    ), (422 if errors else 200)
+
+
+@bp.get("/audit")
+@login_required(roles=READERS)
+def audit_log():
+    """Audit entries, newest first, with filters."""
+    return _page()
+
+
+@bp.get("/audit/verify")
+@login_required(roles=READERS)
+def audit_verify():
+    """Walk the whole chain and show whether any entry is missing or altered."""
+    # Same refusal as the list for anyone who may not read the log.
+    audit.search_entries(portal_actor())
+    return _page(verification=audit.verify_chain())

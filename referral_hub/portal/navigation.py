@@ -1,0 +1,202 @@
+"""The portal's menu and start-page panels, which feature pages join by endpoint name.
+
+An entry shows only when its endpoint is registered, the user passes the endpoint's
+`login_required` rule, and the entry's own audience test. So a feature adds its pages
+and they appear in the menu, in the place this table gives them, with no edit here.
+
+Endpoint names the menu expects (a feature that names its page differently calls
+`register_nav_entry` with its own name and the same label):
+
+    portal.home                 Beranda          everyone
+    clients_portal.index        Klien            UPTD caseworkers and supervisors
+    referrals_portal.sent       Rujukan keluar   UPTD caseworkers and supervisors
+    referrals_portal.received   Rujukan masuk    caseworkers and supervisors of any
+                                                 organisation that receives referrals
+    agreements_portal.index     Perjanjian       org admins, auditors, the hub operator
+    agreements_portal.coverage  Cakupan          org admins, auditors, the hub operator
+    portal.audit_log            Log audit        auditors and org admins
+    portal.users                Pengguna         org admins
+    portal.oauth_clients        Klien OAuth      org admins
+    delivery_portal.webhooks    Webhook          org admins
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+
+from referral_hub.accounts.models import User
+from referral_hub.accounts.session import current_user
+from referral_hub.portal.access import endpoint_access
+
+STAFF = ("caseworker", "supervisor")
+UPTD = "uptd_ppa"
+HUB_OPERATOR = "hub_operator"
+
+Audience = Callable[[User], bool]
+
+
+def everyone(user: User) -> bool:
+    """Any signed-in user."""
+    return True
+
+
+def uptd_staff(user: User) -> bool:
+    """Caseworkers and supervisors of a UPTD PPA: they hold clients and send referrals."""
+    return user.role in STAFF and user.organization.type == UPTD
+
+
+def receiving_staff(user: User) -> bool:
+    """Caseworkers and supervisors of any organisation that can receive referrals."""
+    return user.role in STAFF and user.organization.type != HUB_OPERATOR
+
+
+def registry_readers(user: User) -> bool:
+    """Who follows agreements and coverage: admins, auditors, and the hub operator's staff."""
+    return user.role in ("org_admin", "auditor") or user.organization.type == HUB_OPERATOR
+
+
+def audit_readers(user: User) -> bool:
+    """Auditors and administrators."""
+    return user.role in ("auditor", "org_admin")
+
+
+def org_admins(user: User) -> bool:
+    """Administrators of their organisation."""
+    return user.role == "org_admin"
+
+
+@dataclass
+class NavEntry:
+    endpoint: str
+    label: Any
+    audience: Audience = everyone
+    #: Position in the menu; lower comes first.
+    order: int = 100
+
+
+_NAV: dict[str, NavEntry] = {}
+
+
+def register_nav_entry(
+    endpoint: str, label: Any, audience: Audience = everyone, order: int = 100
+) -> None:
+    """Add (or replace, by endpoint) a menu entry; call at import of the feature's views."""
+    _NAV[endpoint] = NavEntry(endpoint, label, audience, order)
+
+
+for _order, (_endpoint, _label, _audience) in enumerate(
+    (
+        ("portal.home", _l("Beranda"), everyone),
+        ("clients_portal.index", _l("Klien"), uptd_staff),
+        ("referrals_portal.sent", _l("Rujukan keluar"), uptd_staff),
+        ("referrals_portal.received", _l("Rujukan masuk"), receiving_staff),
+        ("agreements_portal.index", _l("Perjanjian"), registry_readers),
+        ("agreements_portal.coverage", _l("Cakupan"), registry_readers),
+        ("portal.audit_log", _l("Log audit"), audit_readers),
+        ("portal.users", _l("Pengguna"), org_admins),
+        ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
+        ("delivery_portal.webhooks", _l("Webhook"), org_admins),
+    )
+):
+    register_nav_entry(_endpoint, _label, _audience, order=(_order + 1) * 10)
+
+
+def endpoint_exists(endpoint: str) -> bool:
+    """Whether a page with this endpoint name is registered in the app."""
+    return endpoint in current_app.view_functions
+
+
+def may_open(endpoint: str, user: User | None = None) -> bool:
+    """Whether the endpoint exists and the user passes its login_required rule."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    access = endpoint_access(view)
+    if access is None:
+        return True
+    return access.allows(user if user is not None else current_user())
+
+
+def is_current(endpoint: str, url: str) -> bool:
+    """The entry for this page, or for a page below it (/users/new under /users)."""
+    if request.endpoint == endpoint:
+        return True
+    return url != "/" and request.path.startswith(url.rstrip("/") + "/")
+
+
+def nav_items(user: User | None = None) -> list[dict[str, Any]]:
+    """The menu of the signed-in user: [{endpoint, label, url, current}] in order."""
+    user = user if user is not None else current_user()
+    if user is None:
+        return []
+    items = []
+    for entry in sorted(_NAV.values(), key=lambda e: (e.order, e.endpoint)):
+        if not entry.audience(user) or not may_open(entry.endpoint, user):
+            continue
+        url = url_for(entry.endpoint)
+        items.append(
+            {
+                "endpoint": entry.endpoint,
+                "label": entry.label,
+                "url": url,
+                "current": is_current(entry.endpoint, url),
+            }
+        )
+    return items
+
+
+def nav_link(endpoint: str, label: Any, css_class: str | None = None, **values: Any) -> Markup:
+    """A link to a page, or nothing when that page does not exist or is closed to the user."""
+    if not may_open(endpoint):
+        return Markup("")
+    url = url_for(endpoint, **values)
+    attrs = f' class="{escape(css_class)}"' if css_class else ""
+    if request.endpoint == endpoint and not values:
+        attrs += ' aria-current="page"'
+    # Every variable part is escaped above or here.
+    return Markup(f'<a href="{escape(url)}"{attrs}>{escape(label)}</a>')  # noqa: S704
+
+
+# --- start-page panels ---------------------------------------------------------------
+
+
+@dataclass
+class Panel:
+    name: str
+    #: Template included in the start page; it receives `panel` (this) and `data`.
+    template: str
+    audience: Audience = everyone
+    #: Called with the user's Actor; returns the template's `data`.
+    data: Callable[[Any], Any] | None = None
+    order: int = 100
+
+
+_PANELS: dict[str, Panel] = {}
+
+
+def register_panel(
+    name: str,
+    template: str,
+    *,
+    audience: Audience = everyone,
+    data: Callable[[Any], Any] | None = None,
+    order: int = 100,
+) -> None:
+    """Add (or replace, by name) a panel of the start page, e.g. sent referrals by status."""
+    _PANELS[name] = Panel(name, template, audience, data, order)
+
+
+def panels_for(user: User, actor: Any) -> list[dict[str, Any]]:
+    """The start-page panels this user sees, each with its data."""
+    out = []
+    for panel in sorted(_PANELS.values(), key=lambda p: (p.order, p.name)):
+        if not panel.audience(user):
+            continue
+        out.append({"panel": panel, "data": panel.data(actor) if panel.data else None})
+    return out

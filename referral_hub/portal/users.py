@@ -1,0 +1,109 @@
+"""Pengguna: an organisation administrator's accounts page."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from referral_hub.accounts import operations as accounts
+from referral_hub.accounts.models import ROLES
+from referral_hub.accounts.session import current_user
+from referral_hub.db import utcnow
+from referral_hub.extensions import db
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.forms import read_form
+from referral_hub.portal.messages import translate_message
+from referral_hub.portal.views import ROLE_LABELS, bp
+from referral_hub.problems import Problem
+
+ADMINS = ("org_admin",)
+
+
+@bp.get("/users")
+@login_required(roles=ADMINS)
+def users():
+    """The accounts of the administrator's organisation."""
+    return render_template(
+        "portal/users.html",
+        users=accounts.list_users(portal_actor()),
+        me=current_user(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required(roles=ADMINS)
+def user_new():
+    """Create an account in the administrator's organisation, with a first password."""
+    form = read_form(text=("name", "email", "role"))
+    if request.method == "GET":
+        form.values["role"] = "caseworker"
+    else:
+        password = request.form.get("password") or ""
+        form.require("name", "email", "role")
+        if not password:
+            form.errors.setdefault("password", []).append(_("Wajib diisi."))
+        if not form.errors:
+            actor = portal_actor()
+            try:
+                user = accounts.create_user(
+                    actor,
+                    organization=actor.organization_id or "",
+                    email=str(form.values["email"]),
+                    role=str(form.values["role"]),
+                    password=password,
+                    name=str(form.values["name"]),
+                )
+            except Problem as problem:
+                db.session.rollback()
+                if problem.status in (403, 404):
+                    raise
+                form.refused(problem)
+            else:
+                db.session.commit()
+                flash(_("Akun %(email)s dibuat.", email=user.email), "success")
+                return redirect(url_for("portal.users"))
+    return (
+        render_template(
+            "portal/user_new.html",
+            form=form,
+            roles=[(role, ROLE_LABELS[role]) for role in ROLES],
+            min_password=accounts.MIN_PASSWORD_LENGTH,
+        ),
+        422 if form.invalid else 200,
+    )
+
+
+def _act(operation, done_message: str, user_id: str):
+    try:
+        user = operation(portal_actor(), user_id)
+    except Problem as problem:
+        db.session.rollback()
+        if problem.status in (403, 404):
+            raise
+        flash(translate_message(problem.detail or problem.title), "error")
+    else:
+        db.session.commit()
+        flash(done_message % {"email": user.email}, "success")
+    return redirect(url_for("portal.users"))
+
+
+@bp.post("/users/<user_id>/deactivate")
+@login_required(roles=ADMINS)
+def user_deactivate(user_id: str):
+    """Stop an account from signing in."""
+    return _act(accounts.deactivate_user, _("Akun %(email)s dinonaktifkan."), user_id)
+
+
+@bp.post("/users/<user_id>/reactivate")
+@login_required(roles=ADMINS)
+def user_reactivate(user_id: str):
+    """Let a deactivated account sign in again."""
+    return _act(accounts.reactivate_user, _("Akun %(email)s diaktifkan kembali."), user_id)
+
+
+@bp.post("/users/<user_id>/unlock")
+@login_required(roles=ADMINS)
+def user_unlock(user_id: str):
+    """Lift a lockout after failed sign-ins."""
+    return _act(accounts.unlock_user, _("Kunci akun %(email)s dibuka."), user_id)
