@@ -95,6 +95,7 @@ def _select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from referral_hub.accounts.views import bp as accounts_bp
+    from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.audit.api import blp as audit_api
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
@@ -102,7 +103,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.views import bp as portal_bp
 
-    for blp in (directory_api, audit_api):
+    for blp in (directory_api, audit_api, agreements_api):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp):

@@ -1,11 +1,23 @@
 """Imports every feature's models so the metadata (and Alembic) see all tables."""
 
 from referral_hub.accounts.models import User
+from referral_hub.agreements.models import (
+    Agreement,
+    AgreementDocument,
+    AgreementParty,
+    AgreementService,
+    AgreementSignature,
+)
 from referral_hub.audit.models import AuditEntry
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 
 __all__ = [
+    "Agreement",
+    "AgreementDocument",
+    "AgreementParty",
+    "AgreementService",
+    "AgreementSignature",
     "AuditEntry",
     "OAuthAuthorizationCode",
     "OAuthClient",

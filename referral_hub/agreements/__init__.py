@@ -1,0 +1,1 @@
+"""The MoU registry: agreements between organisations, their lifecycle, documents and coverage."""

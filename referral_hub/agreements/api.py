@@ -1,0 +1,395 @@
+"""MoU registry API: agreements, their lifecycle and documents, the registry and coverage."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from typing import Any
+
+from flask import Response, request, url_for
+from flask_smorest import Blueprint
+
+from referral_hub.agreements import operations as ops
+from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.schemas import (
+    AgreementIn,
+    AgreementOut,
+    AgreementPatchIn,
+    AgreementQueryArgs,
+    CoverageArgs,
+    CoverageMatrixOut,
+    CoverageOut,
+    DocumentOut,
+    DocumentUploadIn,
+    ExportArgs,
+    MatrixArgs,
+    ReasonIn,
+    RenewIn,
+    SignIn,
+    TerminateIn,
+)
+from referral_hub.apidoc import PROBLEM_RESPONSE, protected
+from referral_hub.audit.schemas import AuditEntryOut
+from referral_hub.extensions import db
+from referral_hub.pagination import PageArgs, page_schema, paginate
+from referral_hub.security import MULTIPART_ENDPOINTS
+
+blp = Blueprint(
+    "agreements",
+    __name__,
+    url_prefix="/api/v1",
+    description="MoU registry: agreements between organisations, their documents, and coverage",
+)
+
+AgreementPage = page_schema(AgreementOut, "AgreementPage")
+HistoryPage = page_schema(AuditEntryOut, "AgreementHistoryPage")
+FILTERS = ("status", "party", "service", "provider", "region", "expiring_within_days")
+ETAG_HEADER = {"ETag": {"description": "entity tag; send it back in If-Match", "schema": {}}}
+CONFLICT = {409: "Refused in the agreement's current status", 404: "No such agreement"}
+
+MULTIPART_ENDPOINTS.add("agreements.upload_document")
+
+
+def _with_etag(agreement: Agreement, status: int = 200, **headers: str):
+    return agreement, status, {"ETag": f'"{ops.etag_of(agreement)}"', **headers}
+
+
+def _location(agreement: Agreement) -> str:
+    return url_for("agreements.get_agreement", agreement_id=agreement.id, _external=True)
+
+
+# --- the registry --------------------------------------------------------------------------
+
+
+@blp.route("/agreements", methods=["GET"])
+@blp.arguments(AgreementQueryArgs, location="query")
+@blp.response(200, AgreementPage)
+@protected(blp, "agreements:read")
+def list_agreements(actor, args):
+    """Agreements the caller's organisation is party to (all, for the hub operator), filtered.
+
+    `status` is the effective status today; `expiring_within_days` keeps agreements still
+    in force that end within that many days.
+    """
+    query = ops.registry_query(actor, **{k: args.get(k) for k in FILTERS})
+    body, headers = paginate(query, args["page"], args["page_size"])
+    return body, 200, headers
+
+
+@blp.route("/agreements", methods=["POST"])
+@blp.arguments(AgreementIn)
+@blp.response(201, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra={409: "Duplicate number among the same parties"})
+def create_agreement(actor, data):
+    """Draft an agreement; the caller's organisation must be one of the parties."""
+    agreement = ops.create_agreement(actor, data)
+    db.session.commit()
+    return _with_etag(agreement, 201, Location=_location(agreement))
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "number",
+    "kind",
+    "title",
+    "status",
+    "version",
+    "supersedes",
+    "parties",
+    "services",
+    "data_categories",
+    "effective_from",
+    "expires_on",
+    "response_hours",
+    "signed_by",
+    "documents",
+    "created_at",
+)
+
+
+def _export_row(agreement: Agreement) -> list[str]:
+    signed = {s.organization_id: s for s in agreement.signatures}
+    values = {
+        "id": agreement.id,
+        "number": agreement.number,
+        "kind": agreement.kind,
+        "title": agreement.title,
+        "status": ops.effective_status(agreement),
+        "version": agreement.version,
+        "supersedes": agreement.supersedes_id,
+        "parties": "; ".join(p.organization.code for p in agreement.parties),
+        "services": "; ".join(f"{s.service_code} by {s.provider.code}" for s in agreement.services),
+        "data_categories": "; ".join(agreement.data_categories),
+        "effective_from": agreement.effective_from.isoformat(),
+        "expires_on": agreement.expires_on.isoformat(),
+        "response_hours": agreement.response_hours,
+        "signed_by": "; ".join(
+            f"{p.organization.code} {signed[p.organization_id].signed_at.date().isoformat()}"
+            for p in agreement.parties
+            if p.organization_id in signed
+        ),
+        "documents": len(agreement.documents),
+        "created_at": agreement.created_at.isoformat(),
+    }
+    return [_csv_cell(values[c]) for c in EXPORT_COLUMNS]
+
+
+@blp.route("/agreements/export.csv")
+@blp.arguments(ExportArgs, location="query")
+@blp.response(
+    200,
+    content_type="text/csv",
+    description="The filtered registry as CSV (UTF-8 with BOM), one agreement a row",
+)
+@protected(blp, "agreements:read")
+def export_agreements(actor, args):
+    """The registry with the same filters as the list, as a CSV file (audited)."""
+    filters = {k: args.get(k) for k in FILTERS}
+    agreements = db.session.scalars(ops.registry_query(actor, **filters)).all()
+    out = io.StringIO()
+    out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for agreement in agreements:
+        writer.writerow(_export_row(agreement))
+    ops.record_export(actor, filters, len(agreements))
+    db.session.commit()
+    day = ops.local_date().isoformat()
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="agreements-{day}.csv"'},
+    )
+
+
+# --- one agreement -------------------------------------------------------------------------
+
+
+@blp.route("/agreements/<agreement_id>", methods=["GET"])
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:read", extra={404: "No such agreement"})
+def get_agreement(actor, agreement_id):
+    """One agreement with its parties, services, signatures and documents."""
+    return _with_etag(ops.get_agreement(actor, agreement_id))
+
+
+@blp.route("/agreements/<agreement_id>", methods=["PATCH"])
+@blp.arguments(AgreementPatchIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(
+    blp,
+    "agreements:write",
+    extra={
+        **CONFLICT,
+        412: "The agreement changed since the ETag you sent",
+        428: "If-Match is required",
+    },
+)
+def update_agreement(actor, changes, agreement_id):
+    """Change a draft nobody has signed yet; send `If-Match` with the ETag you read."""
+    agreement = ops.update_agreement(
+        actor, agreement_id, changes, if_match=request.headers.get("If-Match")
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+def _if_match() -> str | None:
+    return request.headers.get("If-Match")
+
+
+@blp.route("/agreements/<agreement_id>/sign", methods=["POST"])
+@blp.arguments(SignIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra=CONFLICT)
+def sign_agreement(actor, data, agreement_id):
+    """The caller's organisation signs; the last signature brings the agreement into force."""
+    agreement = ops.sign_agreement(
+        actor, agreement_id, content_sha256_seen=data.get("content_sha256"), if_match=_if_match()
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/suspend", methods=["POST"])
+@blp.arguments(ReasonIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra=CONFLICT)
+def suspend_agreement(actor, data, agreement_id):
+    """Suspend an active agreement: it covers no new referral until resumed."""
+    agreement = ops.suspend_agreement(
+        actor, agreement_id, reason=data.get("reason"), if_match=_if_match()
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/resume", methods=["POST"])
+@blp.arguments(ReasonIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra=CONFLICT)
+def resume_agreement(actor, data, agreement_id):
+    """Resume a suspended agreement."""
+    agreement = ops.resume_agreement(
+        actor, agreement_id, reason=data.get("reason"), if_match=_if_match()
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/terminate", methods=["POST"])
+@blp.arguments(TerminateIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra=CONFLICT)
+def terminate_agreement(actor, data, agreement_id):
+    """End the agreement for good (or withdraw a draft), with a reason."""
+    agreement = ops.terminate_agreement(
+        actor, agreement_id, reason=data["reason"], if_match=_if_match()
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/renew", methods=["POST"])
+@blp.arguments(RenewIn)
+@blp.response(201, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra=CONFLICT)
+def renew_agreement(actor, data, agreement_id):
+    """A new draft (version + 1) that supersedes this agreement once in force."""
+    renewal = ops.renew_agreement(actor, agreement_id, data, if_match=_if_match())
+    db.session.commit()
+    return _with_etag(renewal, 201, Location=_location(renewal))
+
+
+@blp.route("/agreements/<agreement_id>/history")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, HistoryPage)
+@protected(blp, "agreements:read", extra={404: "No such agreement"})
+def agreement_history(actor, args, agreement_id):
+    """Every change, signature and document read of the agreement, oldest first."""
+    entries = ops.agreement_history(actor, agreement_id)
+    return _page_of_list(entries, args["page"], args["page_size"])
+
+
+def _page_url(page: int) -> str:
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(page)]
+    query = "&".join(f"{k}={v}" for k, values in args.items() for v in values)
+    return f"{request.base_url}?{query}"
+
+
+def _page_of_list(items: list, page: int, page_size: int):
+    """The same envelope and Link header as pagination.paginate, for a list in memory."""
+    total = len(items)
+    start = (page - 1) * page_size
+    has_next = start + page_size < total
+    body = {
+        "items": items[start : start + page_size],
+        "page": page,
+        "page_size": page_size,
+        "total": total,
+        "next": _page_url(page + 1) if has_next else None,
+    }
+    links = []
+    if has_next:
+        links.append(f'<{_page_url(page + 1)}>; rel="next"')
+    if page > 1:
+        links.append(f'<{_page_url(page - 1)}>; rel="prev"')
+    return body, 200, ({"Link": ", ".join(links)} if links else {})
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+@blp.route("/agreements/<agreement_id>/documents", methods=["POST"], endpoint="upload_document")
+@blp.arguments(DocumentUploadIn, location="files")
+@blp.response(201, DocumentOut)
+@protected(
+    blp,
+    "agreements:write",
+    extra={
+        404: "No such agreement",
+        413: "The file is larger than the limit",
+        415: "Not multipart/form-data",
+    },
+)
+def upload_document(actor, files, agreement_id):
+    """Attach a PDF (multipart field `file`); its SHA-256 is recorded."""
+    upload = files["file"]
+    document = ops.add_document(actor, agreement_id, filename=upload.filename, stream=upload.stream)
+    db.session.commit()
+    location = url_for(
+        "agreements.download_document",
+        agreement_id=agreement_id,
+        document_id=document.id,
+        _external=True,
+    )
+    return document, 201, {"Location": location}
+
+
+@blp.route("/agreements/<agreement_id>/documents/<document_id>")
+@blp.doc(
+    responses={
+        200: {
+            "description": "The PDF, byte for byte as uploaded",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: PROBLEM_RESPONSE,
+    }
+)
+@protected(blp, "agreements:read")
+def download_document(actor, agreement_id, document_id):
+    """The document's bytes, for the parties and the hub operator; every download audited."""
+    document, data = ops.read_document(actor, agreement_id, document_id)
+    db.session.commit()
+    digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Repr-Digest": f"sha-256=:{digest}:",
+            "ETag": f'"{document.sha256}"',
+        },
+    )
+
+
+# --- coverage ------------------------------------------------------------------------------
+
+
+@blp.route("/coverage")
+@blp.arguments(CoverageArgs, location="query")
+@blp.response(200, CoverageOut)
+@protected(blp, "agreements:read", extra={404: "Coverage of another organisation"})
+def coverage(actor, args):
+    """Where the caller's organisation (or `for`) can refer a service today, and under what."""
+    org, items = ops.coverage_for(actor, service=args.get("service"), for_org=args.get("for_org"))
+    return {
+        "organization": org,
+        "service": args.get("service"),
+        "date": ops.local_date(),
+        "items": items,
+    }
+
+
+@blp.route("/coverage/matrix")
+@blp.arguments(MatrixArgs, location="query")
+@blp.response(200, CoverageMatrixOut)
+@protected(blp, "agreements:read", extra={404: "Coverage of another organisation"})
+def coverage_matrix(actor, args):
+    """Services x organisations (one, or a region's for the hub operator): covered or a gap."""
+    return ops.coverage_matrix(
+        actor,
+        for_org=args.get("for_org"),
+        region=args.get("region"),
+        org_type=args.get("type", "uptd_ppa"),
+    )
