@@ -9,6 +9,13 @@ from referral_hub.agreements.models import (
     AgreementSignature,
 )
 from referral_hub.audit.models import AuditEntry
+from referral_hub.clients.models import (
+    Client,
+    CodeCounter,
+    Consent,
+    ConsentRecipient,
+    Disclosure,
+)
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 
@@ -19,6 +26,11 @@ __all__ = [
     "AgreementService",
     "AgreementSignature",
     "AuditEntry",
+    "Client",
+    "CodeCounter",
+    "Consent",
+    "ConsentRecipient",
+    "Disclosure",
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",

@@ -1,0 +1,1 @@
+"""Clients of UPTD PPA units, their encrypted personal data, consent and disclosures."""
