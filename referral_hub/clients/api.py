@@ -1,0 +1,136 @@
+"""Clients API: registration, the owner's read, NIK lookup, consent, withdrawal, disclosures."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_smorest import Blueprint
+
+from referral_hub.apidoc import protected
+from referral_hub.clients import operations as ops
+from referral_hub.clients.schemas import (
+    ClientCreatedOut,
+    ClientIn,
+    ClientOut,
+    ClientQueryArgs,
+    ClientSummaryOut,
+    ConsentIn,
+    ConsentOut,
+    DisclosureOut,
+    WithdrawIn,
+)
+from referral_hub.extensions import db
+from referral_hub.pagination import PageArgs, page_schema, paginate
+
+blp = Blueprint(
+    "clients",
+    __name__,
+    url_prefix="/api/v1",
+    description="Clients of a UPTD PPA, their consent, and who saw their data",
+)
+
+ClientPage = page_schema(ClientSummaryOut, "ClientPage")
+ConsentPage = page_schema(ConsentOut, "ConsentPage")
+DisclosurePage = page_schema(DisclosureOut, "DisclosurePage")
+
+_NOT_FOUND = {404: "No such client of the caller's organisation"}
+
+
+def _context() -> str:
+    return f"{request.method} {request.path}"
+
+
+@blp.route("/clients", methods=["POST"])
+@blp.arguments(ClientIn)
+@blp.response(201, ClientCreatedOut)
+@protected(blp, "clients:write", extra={409: "A client with this NIK is already registered"})
+def create_client(actor, data):
+    """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest."""
+    client = ops.register_client(actor, **data)
+    db.session.commit()
+    location = url_for("clients.get_client", client_id=client.id)
+    return client, 201, {"Location": location}
+
+
+@blp.route("/clients", methods=["GET"])
+@blp.arguments(ClientQueryArgs, location="query")
+@blp.response(200, ClientPage)
+@protected(blp, "clients:read")
+def list_clients(actor, args):
+    """The caller's clients, pseudonymous (code and demographics); `nik` finds one by exact NIK."""
+    query = ops.clients_query(
+        actor, nik=args.get("nik"), code=args.get("code"), simfoni_id=args.get("simfoni_id")
+    )
+    body, headers = paginate(query, args["page"], args["page_size"])
+    return body, 200, headers
+
+
+@blp.route("/clients/<client_id>")
+@blp.response(200, ClientOut)
+@protected(blp, "clients:read", extra=_NOT_FOUND)
+def get_client(actor, client_id):
+    """One client with its personal data (owning organisation only); the read is logged."""
+    client = ops.read_client(actor, client_id, _context())
+    db.session.commit()
+    return client
+
+
+@blp.route("/clients/<client_id>/consents", methods=["POST"])
+@blp.arguments(ConsentIn)
+@blp.response(201, ConsentOut)
+@protected(blp, "clients:write", extra=_NOT_FOUND)
+def create_consent(actor, data, client_id):
+    """Record the consent of the client, a parent or a guardian to share data for services."""
+    client = ops.require_client_of(actor, client_id)
+    consent = ops.record_consent(actor, client, **data)
+    db.session.commit()
+    return consent, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
+
+
+@blp.route("/clients/<client_id>/consents", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ConsentPage)
+@protected(blp, "clients:read", extra=_NOT_FOUND)
+def list_consents(actor, args, client_id):
+    """A client's consents, newest first."""
+    body, headers = paginate(ops.consents_query(actor, client_id), args["page"], args["page_size"])
+    ops.record_consent_reads(actor, body["items"], _context())
+    db.session.commit()
+    return body, 200, headers
+
+
+@blp.route("/consents/<consent_id>")
+@blp.response(200, ConsentOut)
+@protected(blp, "clients:read", extra={404: "No such consent of the caller's organisation"})
+def get_consent(actor, consent_id):
+    """One consent."""
+    consent = ops.get_consent_of(actor, consent_id)
+    ops.record_consent_reads(actor, [consent], _context())
+    db.session.commit()
+    return consent
+
+
+@blp.route("/consents/<consent_id>/withdraw", methods=["POST"])
+@blp.arguments(WithdrawIn)
+@blp.response(200, ConsentOut)
+@protected(
+    blp,
+    "clients:write",
+    extra={404: "No such consent", 409: "The consent was already withdrawn"},
+)
+def withdraw_consent(actor, data, consent_id):
+    """Withdraw a consent; it takes effect at once and open referrals resting on it end."""
+    consent = ops.withdraw_consent(actor, consent_id, data["reason"])
+    ops.record_consent_reads(actor, [consent], _context())
+    db.session.commit()
+    return consent
+
+
+@blp.route("/clients/<client_id>/disclosures")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, DisclosurePage)
+@protected(blp, "clients:read", extra=_NOT_FOUND)
+def list_disclosures(actor, args, client_id):
+    """Every read and share of the client's personal data: who, which organisation, what, when."""
+    query = ops.disclosures_query(actor, client_id)
+    body, headers = paginate(query, args["page"], args["page_size"])
+    return body, 200, headers

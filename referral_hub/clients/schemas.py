@@ -1,0 +1,243 @@
+"""Wire shapes of clients, consents and disclosures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+
+from referral_hub.clients.models import (
+    CONSENT_GIVERS,
+    CONSENT_METHODS,
+    DISABILITIES,
+    DISCLOSURE_KINDS,
+    SEXES,
+)
+from referral_hub.directory.schemas import OrganizationRefOut
+from referral_hub.pagination import PageArgs
+
+#: What an agreement and a consent may allow to be shared (DOMAIN.md, "Data categories").
+DATA_CATEGORIES = (
+    "demographics",
+    "identity",
+    "contact",
+    "guardian",
+    "case_summary",
+    "health",
+    "legal",
+    "perpetrator",
+)
+#: Regency ("64.09") or district ("64.09.01"): the village belongs in the (encrypted) address.
+DOMICILE_REGION = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
+#: Loose on purpose (people write 0812-3456-789, +62 812 ..., (0542) 123456) but bounded.
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,22}[0-9]$")
+NIK_SEPARATORS = re.compile(r"[\s.-]")
+SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+#: Nobody alive was born before this; older dates are typing mistakes.
+OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
+
+_name = validate.Length(min=1, max=200)
+
+
+def _strip_strings(data, names):
+    if isinstance(data, dict):
+        data = dict(data)
+        for name in names:
+            if isinstance(data.get(name), str):
+                data[name] = data[name].strip()
+    return data
+
+
+class NikField(fields.String):
+    """A NIK: 16 digits; spaces, dots and hyphens people type between groups are dropped."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        digits = NIK_SEPARATORS.sub("", text)
+        if not (len(digits) == 16 and digits.isascii() and digits.isdigit()):
+            raise ValidationError("A NIK is 16 digits.")
+        return digits
+
+
+class GuardianIn(Schema):
+    name = fields.String(required=True, validate=_name)
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    phone = fields.String(validate=validate.Regexp(PHONE, error="Not a phone number."))
+    is_alleged_perpetrator = fields.Boolean(load_default=False)
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("name", "relationship", "phone"))
+
+
+class ClientIn(Schema):
+    full_name = fields.String(required=True, validate=_name)
+    nik = NikField()
+    birth_date = fields.Date(required=True)
+    sex = fields.String(required=True, validate=validate.OneOf(SEXES))
+    disability = fields.List(
+        fields.String(validate=validate.OneOf(DISABILITIES)),
+        load_default=list,
+        validate=validate.Length(max=len(DISABILITIES)),
+        metadata={"description": "Kinds of disability (UU 8/2016); empty when none"},
+    )
+    phone = fields.String(validate=validate.Regexp(PHONE, error="Not a phone number."))
+    address = fields.String(validate=validate.Length(min=1, max=500))
+    domicile_region = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            DOMICILE_REGION,
+            error="Give the Kemendagri code of the regency (64.09) or district (64.09.01); "
+            "the village belongs in the address.",
+        ),
+    )
+    guardian = fields.Nested(GuardianIn)
+    simfoni_id = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"),
+        metadata={"description": "The case's reference in SIMFONI-PPA"},
+    )
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("full_name", "phone", "address", "simfoni_id"))
+
+    @validates("birth_date")
+    def _plausible_birth_date(self, value: dt.date, **kwargs) -> None:
+        from referral_hub.clients.models import local_today
+
+        if value > local_today():
+            raise ValidationError("A birth date cannot be in the future.")
+        if value < OLDEST_BIRTH_DATE:
+            raise ValidationError("This birth date is not plausible.")
+
+    @validates("disability")
+    def _distinct(self, value: list[str], **kwargs) -> None:
+        if len(set(value)) != len(value):
+            raise ValidationError("List each kind once.")
+
+
+class GuardianOut(Schema):
+    name = fields.String(required=True)
+    relationship = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+    is_alleged_perpetrator = fields.Boolean(required=True)
+
+
+class ClientCreatedOut(Schema):
+    """What a client's registration answers: no personal data echoed back."""
+
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    age_band = fields.Function(lambda c: c.age_band(), required=True)
+    is_child = fields.Function(lambda c: c.is_child(), required=True)
+    sex = fields.String(required=True)
+    domicile_region = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class ClientSummaryOut(ClientCreatedOut):
+    """A client in a list: pseudonymous, so listing reveals no personal data."""
+
+    disability = fields.List(fields.String(), required=True)
+    simfoni_id = fields.String(allow_none=True)
+
+
+class ClientOut(ClientSummaryOut):
+    organization = fields.Nested(OrganizationRefOut, required=True)
+    full_name = fields.String(required=True)
+    nik = fields.String(allow_none=True)
+    birth_date = fields.Date(required=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    guardian = fields.Nested(GuardianOut, allow_none=True)
+
+
+class ClientQueryArgs(PageArgs):
+    nik = NikField(metadata={"description": "exact NIK (found through its blind index)"})
+    code = fields.String(validate=validate.Length(min=1, max=40))
+    simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class ConsentIn(Schema):
+    given_by = fields.String(required=True, validate=validate.OneOf(CONSENT_GIVERS))
+    giver_name = fields.String(validate=_name)
+    giver_relationship = fields.String(validate=validate.Length(min=1, max=64))
+    giver_is_alleged_perpetrator = fields.Boolean(load_default=False)
+    child_assent = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "Required when the client is a child: did the child agree?"},
+    )
+    recipients = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "Organisation ids or codes"},
+    )
+    services = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+    data_categories = fields.List(
+        fields.String(validate=validate.Length(min=1, max=32)),
+        required=True,
+        validate=validate.Length(min=1, max=len(DATA_CATEGORIES)),
+        metadata={"description": "Category codes; demographics is always implied"},
+    )
+    method = fields.String(required=True, validate=validate.OneOf(CONSENT_METHODS))
+    evidence_sha256 = fields.String(
+        required=True, validate=validate.Regexp(SHA256_HEX, error="64 hexadecimal digits.")
+    )
+    valid_until = fields.Date(required=True, metadata={"description": "last day it holds"})
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("giver_name", "giver_relationship", "evidence_sha256"))
+
+
+class WithdrawIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("reason",))
+
+
+class ConsentOut(Schema):
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    status = fields.Function(lambda c: c.status(), required=True)
+    given_by = fields.String(required=True)
+    giver_name = fields.String(allow_none=True)
+    giver_relationship = fields.String(allow_none=True)
+    giver_is_alleged_perpetrator = fields.Boolean(required=True)
+    client_was_child = fields.Boolean(required=True)
+    child_assent = fields.Boolean(allow_none=True)
+    recipients = fields.List(fields.Nested(OrganizationRefOut), required=True)
+    services = fields.List(fields.String(), required=True)
+    data_categories = fields.List(fields.String(), required=True)
+    method = fields.String(required=True)
+    evidence_sha256 = fields.String(required=True)
+    valid_until = fields.Date(required=True)
+    created_at = fields.DateTime(required=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
+
+
+class DisclosureActorOut(Schema):
+    kind = fields.String(required=True, attribute="actor_kind")
+    user_id = fields.String(allow_none=True)
+    client_id = fields.String(allow_none=True, attribute="oauth_client_id")
+    label = fields.String(allow_none=True, attribute="actor_label")
+
+
+class DisclosureOut(Schema):
+    id = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(DISCLOSURE_KINDS))
+    organization = fields.Nested(OrganizationRefOut, allow_none=True)
+    actor = fields.Function(lambda d: DisclosureActorOut().dump(d), required=True)
+    categories = fields.List(fields.String(), required=True)
+    basis = fields.String(required=True)
+    context = fields.String(required=True)
