@@ -145,6 +145,41 @@ def demo_command() -> None:
     click.echo(json.dumps(summary))
 
 
+@hub.command("rotate-keys")
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@with_appcontext
+def rotate_keys_command(batch_size: int) -> None:
+    """Re-encrypt personal data and NIK indexes under the current (first) key of HUB_DATA_KEYS.
+
+    Runs beside live traffic: one short transaction per batch, and readers still decrypt with
+    the old keys, which stay in the ring until this reports nothing left under them.
+    """
+    from referral_hub.clients.crypto import DecryptionError
+    from referral_hub.clients.operations import rotate_keys_batch
+
+    actor = Actor.system("cli:rotate-keys")
+    totals = {"rows": 0, "values": 0, "indexes": 0}
+    kid = None
+    while True:
+        try:
+            batch = rotate_keys_batch(actor, batch_size)
+            db.session.commit()
+        except DecryptionError as error:
+            db.session.rollback()
+            _fail(f"stopped, nothing of this batch changed: {error}", 2)
+        kid = batch["kid"]
+        if not batch["rows"]:
+            break
+        for key in totals:
+            totals[key] += batch[key]
+        click.echo(
+            f"batch: {batch['rows']} row(s), {batch['values']} value(s), "
+            f"{batch['indexes']} index(es) moved to key '{kid}'",
+            err=True,
+        )
+    click.echo(json.dumps({"current_kid": kid, **totals}))
+
+
 @hub.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty")
 @with_appcontext
