@@ -1,0 +1,104 @@
+"""Browser tests: one system Chromium per session, a fresh context (cookies, storage) per test.
+
+Chromium comes from the system (`apt-get install chromium`, done by scripts/test.sh);
+Playwright drives it without downloading a browser of its own. Screenshots of the
+pages go to test-artifacts/screenshots/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TEST_PASSWORD
+
+CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """The system Chromium, launched once for the whole run."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; run the suite with `make test`")
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+def _context(browser, live_server, viewport, **options):
+    context = browser.new_context(
+        base_url=live_server, viewport=viewport, locale="id-ID", **options
+    )
+    context.set_default_timeout(10_000)
+    return context
+
+
+def _watch(page) -> list[str]:
+    """Collect console errors: a CSP violation or a script error fails the test."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    return problems
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[object]:
+    """A desktop-sized page in a fresh browser context."""
+    context = _context(browser, live_server, DESKTOP)
+    page = context.new_page()
+    problems = _watch(page)
+    yield page
+    context.close()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+@pytest.fixture
+def phone(browser, live_server) -> Iterator[object]:
+    """A phone-sized page (390 x 844, touch) in a fresh browser context."""
+    context = _context(browser, live_server, PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems = _watch(page)
+    yield page
+    context.close()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page, email: str, password: str = TEST_PASSWORD) -> None:
+    """Sign in through the real form."""
+    page.goto("/login")
+    page.get_by_label("E-mail").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("form.form button[type=submit]").click()
+
+
+def no_horizontal_scroll(page) -> bool:
+    """Whether the page fits the viewport's width."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
