@@ -98,13 +98,14 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.audit.api import blp as audit_api
     from referral_hub.clients.api import blp as clients_api
+    from referral_hub.delivery.api import blp as delivery_api
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.views import bp as portal_bp
 
-    for blp in (directory_api, audit_api, clients_api, agreements_api):
+    for blp in (directory_api, audit_api, clients_api, agreements_api, delivery_api):
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp):

@@ -185,7 +185,7 @@ def rotate_keys_command(batch_size: int) -> None:
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run an rq worker (with its scheduler) on the hub's queues; needs HUB_REDIS_URL."""
-    from referral_hub.jobs import run_worker
+    from referral_hub.delivery.worker import run_worker
 
     if not current_app.config.get("HUB_REDIS_URL"):
         _fail("HUB_REDIS_URL is not set: in the embedded mode jobs run inside the app process")

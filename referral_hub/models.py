@@ -16,6 +16,14 @@ from referral_hub.clients.models import (
     ConsentRecipient,
     Disclosure,
 )
+from referral_hub.delivery.models import (
+    DeliveryAttempt,
+    Event,
+    EventAudience,
+    Notification,
+    Webhook,
+    WebhookDelivery,
+)
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 
@@ -30,7 +38,11 @@ __all__ = [
     "CodeCounter",
     "Consent",
     "ConsentRecipient",
+    "DeliveryAttempt",
     "Disclosure",
+    "Event",
+    "EventAudience",
+    "Notification",
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",
@@ -38,4 +50,6 @@ __all__ = [
     "OrganizationService",
     "Service",
     "User",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -1,0 +1,129 @@
+"""Handing jobs over: to rq when HUB_REDIS_URL is set, else to the in-process runner.
+
+A hand-off may fail (Redis down) or find nothing to hand to (a command-line process in the
+embedded mode); the rows it concerns stay in the database and the schedule's sweepers hand
+them over later. Jobs are named by dotted path and take ids only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+from referral_hub.delivery.schedule import FAILURE_TTL, JOB_OPTIONS, RESULT_TTL
+
+log = logging.getLogger(__name__)
+
+DISPATCH_EVENTS = "referral_hub.delivery.tasks.dispatch_events"
+DELIVER_WEBHOOK = "referral_hub.delivery.tasks.deliver_webhook"
+SEND_NOTIFICATION = "referral_hub.delivery.tasks.send_notification"
+
+_clients: dict[tuple[str, int], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def redis_client(url: str):
+    """A Redis client for enqueueing, one per URL and process, failing fast when Redis is down."""
+    from redis import Redis
+
+    key = (url, os.getpid())
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = Redis.from_url(
+                url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+            )
+            _clients[key] = client
+        return client
+
+
+def rq_enqueue(
+    connection: Any,
+    task: str,
+    args: Sequence[Any],
+    at: dt.datetime | None = None,
+    pipeline: Any = None,
+):
+    """Put one job on its rq queue (at a time, if given: that needs the rq scheduler)."""
+    from rq import Queue
+
+    options = JOB_OPTIONS.get(task, {})
+    queue = Queue(options.get("queue", "default"), connection=connection)
+    timeout = options.get("job_timeout", 180)
+    if at is not None:
+        return queue.enqueue_at(
+            at,
+            task,
+            *args,
+            job_timeout=timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+        )
+    return queue.enqueue_call(
+        task,
+        args=tuple(args),
+        timeout=timeout,
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        pipeline=pipeline,
+    )
+
+
+def enqueue(task: str, *args: Any, at: dt.datetime | None = None) -> bool:
+    """Hand one job over; False (and logged) when nothing took it, so a sweeper must."""
+    return enqueue_many(task, [args], at=at) == 1
+
+
+def enqueue_many(
+    task: str, arg_lists: Iterable[Sequence[Any]], at: dt.datetime | None = None
+) -> int:
+    """Hand several jobs of one task over; return how many were taken."""
+    if not has_app_context():
+        return 0
+    app = current_app._get_current_object()
+    arg_lists = list(arg_lists)
+    if not arg_lists:
+        return 0
+    url = app.config.get("HUB_REDIS_URL")
+    if url:
+        from redis.exceptions import RedisError
+
+        try:
+            connection = redis_client(url)
+            if at is None and len(arg_lists) > 1:
+                with connection.pipeline() as pipe:
+                    for args in arg_lists:
+                        rq_enqueue(connection, task, args, pipeline=pipe)
+                    pipe.execute()
+            else:
+                for args in arg_lists:
+                    rq_enqueue(connection, task, args, at)
+        except RedisError as error:
+            log.warning("Redis unavailable, %s left for the sweeper: %s", task, error)
+            return 0
+        return len(arg_lists)
+    runner = embedded_runner(app)
+    if runner is None or not runner.running:
+        return 0
+    for args in arg_lists:
+        runner.submit(task, tuple(args), at=at)
+    return len(arg_lists)
+
+
+def enqueue_committed(event_ids: list[str], jobs: list[tuple[str, tuple[Any, ...]]]) -> None:
+    """After a commit: dispatch its events, and hand over the jobs it asked for."""
+    if event_ids:
+        enqueue(DISPATCH_EVENTS, list(event_ids))
+    for task, args in jobs:
+        enqueue(task, *args)
+
+
+def embedded_runner(app: Flask):
+    """The app's in-process runner, if the embedded mode made one."""
+    return app.extensions.get("hub_delivery", {}).get("runner")

@@ -1,0 +1,247 @@
+"""The rules of the events feed and of webhook subscriptions, for every caller."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, select, update
+
+from referral_hub.actors import Actor
+from referral_hub.audit import operations as audit
+from referral_hub.db import new_id, utcnow
+from referral_hub.delivery.jobs import DELIVER_WEBHOOK
+from referral_hub.delivery.models import (
+    DELIVERY_STATUSES,
+    Event,
+    EventAudience,
+    Webhook,
+    WebhookDelivery,
+)
+from referral_hub.delivery.outbox import EVENT_TYPES, enqueue_after_commit
+from referral_hub.delivery.settings import settings
+from referral_hub.delivery.signing import encrypt_secret, new_secret
+from referral_hub.delivery.urlguard import UnsafeWebhookURL, checked_target
+from referral_hub.extensions import db
+from referral_hub.problems import Problem, register_problem
+
+WEBHOOK_URL_NOT_ALLOWED = register_problem(
+    "webhook-url-not-allowed", "The webhook URL is not allowed"
+)
+WEBHOOK_LIMIT_REACHED = register_problem(
+    "webhook-limit-reached", "The organisation has as many webhooks as it may"
+)
+INVALID_CURSOR = register_problem("invalid-cursor", "The cursor is not one this feed gave")
+
+MAX_FEED_LIMIT = 100
+_CURSOR_PREFIX = "e1:"
+
+
+def _organization_of(actor: Actor) -> str:
+    if not actor.organization_id:
+        raise Problem(403, "forbidden", "Only an organisation's users and clients have a feed.")
+    return actor.organization_id
+
+
+# --- events feed ----------------------------------------------------------------------------
+
+
+def encode_cursor(seq: int) -> str:
+    """The opaque cursor of a feed position."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The feed position a cursor stands for (0 for none); Problem 422 if it is not one of ours."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(_CURSOR_PREFIX):
+            raise ValueError(text)
+        seq = int(text.removeprefix(_CURSOR_PREFIX))
+        if seq < 0:
+            raise ValueError(text)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Problem(
+            422,
+            INVALID_CURSOR,
+            "Pass back a `next_cursor` (or an item's `cursor`) exactly as the feed gave it.",
+            errors={"after": ["Not a cursor of this feed."]},
+        ) from None
+    return seq
+
+
+def events_after(actor: Actor, after: str | None, limit: int) -> dict[str, Any]:
+    """The caller's organisation's events after a cursor, oldest first, and where to go on."""
+    org_id = _organization_of(actor)
+    position = decode_cursor(after)
+    limit = max(1, min(limit, MAX_FEED_LIMIT))
+    rows = db.session.execute(
+        select(Event, EventAudience.event_seq)
+        .join(EventAudience, EventAudience.event_id == Event.id)
+        .where(EventAudience.organization_id == org_id, EventAudience.event_seq > position)
+        .order_by(EventAudience.event_seq)
+        .limit(limit + 1)
+    ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1][1] if rows else position
+    return {
+        "items": [item for item, _ in rows],
+        "next_cursor": encode_cursor(last),
+        "has_more": has_more,
+    }
+
+
+# --- webhook subscriptions -------------------------------------------------------------------
+
+
+def create_webhook(actor: Actor, *, url: str, events: list[str]) -> tuple[Webhook, str]:
+    """Subscribe the caller's organisation; return the webhook and its secret (shown once)."""
+    org_id = _organization_of(actor)
+    conf = settings()
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise Problem(
+            422,
+            "validation-error",
+            "Unknown event types.",
+            errors={"events": [f"Unknown event type: {name}" for name in unknown]},
+        )
+    try:
+        checked_target(url, allow_loopback=conf.allow_loopback)
+    except UnsafeWebhookURL as error:
+        raise Problem(
+            422,
+            WEBHOOK_URL_NOT_ALLOWED,
+            f"The URL {error}.",
+            errors={"url": [f"The URL {error}."]},
+        ) from None
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Webhook)
+        .where(Webhook.organization_id == org_id, Webhook.deleted_at.is_(None))
+    )
+    if count >= conf.webhooks_per_organization:
+        raise Problem(
+            409,
+            WEBHOOK_LIMIT_REACHED,
+            f"An organisation may hold {conf.webhooks_per_organization} webhooks; "
+            "delete one it no longer uses.",
+        )
+    secret = new_secret()
+    hook = Webhook(
+        id=new_id(),
+        organization_id=org_id,
+        url=url,
+        events=sorted(set(events)),
+        created_at=utcnow(),
+        created_by=actor.user_id or actor.client_id or actor.label,
+    )
+    hook.secret_ciphertext = encrypt_secret(secret, hook.id)
+    db.session.add(hook)
+    db.session.flush()
+    audit.record(actor, "webhook.created", "webhook", hook.id, {"url": url, "events": hook.events})
+    return hook, secret
+
+
+def webhooks_of(actor: Actor) -> Select:
+    """The caller's organisation's live subscriptions, newest first."""
+    org_id = _organization_of(actor)
+    return (
+        select(Webhook)
+        .where(Webhook.organization_id == org_id, Webhook.deleted_at.is_(None))
+        .order_by(Webhook.created_at.desc(), Webhook.id)
+    )
+
+
+def get_webhook(actor: Actor, webhook_id: str) -> Webhook:
+    """One of the caller's organisation's subscriptions, or 404."""
+    org_id = _organization_of(actor)
+    hook = db.session.get(Webhook, webhook_id)
+    if hook is None or hook.organization_id != org_id or hook.deleted_at is not None:
+        raise Problem(404, "not-found", "No such webhook.")
+    return hook
+
+
+def delete_webhook(actor: Actor, webhook_id: str) -> None:
+    """End a subscription: nothing more is sent; its delivery history stays for the audit."""
+    hook = get_webhook(actor, webhook_id)
+    now = utcnow()
+    hook.deleted_at = now
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.webhook_id == hook.id,
+            WebhookDelivery.status.in_(("pending", "retrying")),
+        )
+        .values(status="cancelled", next_attempt_at=None)
+    )
+    audit.record(actor, "webhook.deleted", "webhook", hook.id, {"url": hook.url})
+    db.session.flush()
+
+
+def deliveries_of(actor: Actor, webhook_id: str | None = None, status: str | None = None):
+    """Deliveries of the organisation's webhooks (or of one of them), newest first."""
+    org_id = _organization_of(actor)
+    query = (
+        select(WebhookDelivery)
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(Webhook.organization_id == org_id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+    )
+    if webhook_id is not None:
+        get_webhook(actor, webhook_id)
+        query = query.where(WebhookDelivery.webhook_id == webhook_id)
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    return query
+
+
+def delivery_counts(actor: Actor) -> dict[str, int]:
+    """How many of the organisation's deliveries are in each status."""
+    org_id = _organization_of(actor)
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    rows = db.session.execute(
+        select(WebhookDelivery.status, func.count())
+        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+        .where(Webhook.organization_id == org_id)
+        .group_by(WebhookDelivery.status)
+    ).all()
+    for status, count in rows:
+        counts[status] = count
+    return counts
+
+
+def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDelivery:
+    """Send a delivery again now, whatever became of it, with the same webhook-id."""
+    hook = get_webhook(actor, webhook_id)
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.webhook_id != hook.id:
+        raise Problem(404, "not-found", "No such delivery of this webhook.")
+    now = utcnow()
+    previous = delivery.status
+    delivery.status = "pending"
+    delivery.next_attempt_at = now
+    delivery.cycle_attempts = 0
+    delivery.cycle_started_at = now
+    # An attempt still in flight keeps running, but its result no longer decides the status.
+    delivery.lease_until = None
+    delivery.lease_token = None
+    audit.record(
+        actor,
+        "webhook.redelivery_requested",
+        "webhook_delivery",
+        delivery.id,
+        {"webhook_id": hook.id, "event_id": delivery.event_id, "previous_status": previous},
+    )
+    db.session.flush()
+    enqueue_after_commit(DELIVER_WEBHOOK, delivery.id)
+    return delivery
+
+
+def base_url() -> str:
+    return current_app.config["HUB_BASE_URL"]

@@ -1,0 +1,60 @@
+"""Queue names and the schedule: every periodic job of the hub, declared here and only here.
+
+Under rq, `flask hub worker` runs a ticker that enqueues each periodic job once per
+interval across all workers (a Redis key per interval slot elects the one that does);
+in the embedded mode the in-process runner calls the same functions on the same intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: rq queues, most urgent first (a worker drains `high` before it looks at `default`).
+HIGH, DEFAULT, LOW = "high", "default", "low"
+QUEUES = (HIGH, DEFAULT, LOW)
+
+#: Functions `fn(now)` that find referrals past `respond_by`, emit `referral.overdue` and
+#: call `notify_referral_overdue`; the referrals package appends its sweeper here.
+OVERDUE_SWEEPERS: list[Callable[[dt.datetime], Any]] = []
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job run every `every` seconds on `queue`; `task` is the dotted path of the function."""
+
+    name: str
+    task: str
+    every: float
+    queue: str = LOW
+
+    def interval(self, overrides: dict[str, float] | None = None) -> float:
+        """The interval in seconds, after any HUB_SCHEDULE_INTERVALS override."""
+        return (overrides or {}).get(self.name, self.every)
+
+
+PERIODIC: tuple[Periodic, ...] = (
+    # Events and notifications whose after-commit enqueue was lost (Redis down, crash).
+    Periodic("outbox-sweep", "referral_hub.delivery.tasks.sweep_outbox", 60, HIGH),
+    # Webhook deliveries due for a retry, or whose worker died during an attempt.
+    Periodic("webhook-retries", "referral_hub.delivery.tasks.retry_due_deliveries", 10, DEFAULT),
+    # agreement.expiring (30 and 7 days ahead) and agreement.expired.
+    Periodic("agreement-expiry", "referral_hub.delivery.tasks.sweep_agreement_expiry", 3600),
+    # referral.overdue and the e-mail to the sender's supervisors.
+    Periodic("overdue-referrals", "referral_hub.delivery.tasks.sweep_overdue_referrals", 300),
+)
+
+#: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
+JOB_OPTIONS: dict[str, dict[str, Any]] = {
+    "referral_hub.delivery.tasks.dispatch_events": {"queue": HIGH, "job_timeout": 120},
+    "referral_hub.delivery.tasks.deliver_webhook": {"queue": DEFAULT, "job_timeout": 120},
+    "referral_hub.delivery.tasks.send_notification": {"queue": DEFAULT, "job_timeout": 180},
+    "referral_hub.delivery.tasks.sweep_outbox": {"queue": HIGH, "job_timeout": 300},
+    "referral_hub.delivery.tasks.retry_due_deliveries": {"queue": DEFAULT, "job_timeout": 300},
+    "referral_hub.delivery.tasks.sweep_agreement_expiry": {"queue": LOW, "job_timeout": 900},
+    "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
+}
+RESULT_TTL = 60
+FAILURE_TTL = 7 * 24 * 3600

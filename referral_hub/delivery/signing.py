@@ -1,0 +1,76 @@
+"""Webhook secrets: made, kept encrypted at rest, and used to sign by Standard Webhooks.
+
+A secret is `whsec_` + base64 of 32 random bytes, shown once when the subscription is made.
+The hub must be able to sign with it later, so it keeps it, AES-256-GCM encrypted under the
+current key of the data key ring (HUB_DATA_KEYS) and bound to its row: the stored text is
+``v1.<kid>.<base64url(nonce | ciphertext | tag)>`` with associated data
+``v1|<kid>|webhooks|secret_ciphertext|<webhook id>``, the same form the client records use,
+so a copied or relabelled value does not decrypt and older keys of the ring still read.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+from standardwebhooks import Webhook as StandardWebhook
+
+SECRET_PREFIX = "whsec_"  # noqa: S105  (a format prefix, not a secret)
+_FORMAT = "v1"
+_NONCE_BYTES = 12
+_TABLE, _COLUMN = "webhooks", "secret_ciphertext"
+
+
+class SecretUnreadable(RuntimeError):
+    """A stored secret does not decrypt: altered, moved, or under a key no longer in the ring."""
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the form Standard Webhooks libraries expect."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _aad(kid: str, webhook_id: str) -> bytes:
+    return "|".join((_FORMAT, kid, _TABLE, _COLUMN, webhook_id)).encode()
+
+
+def encrypt_secret(secret: str, webhook_id: str) -> str:
+    """Encrypt a secret under the ring's current key, bound to its webhook."""
+    ring = current_app.config["HUB_DATA_KEY_RING"]
+    kid = next(iter(ring))
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(ring[kid]).encrypt(nonce, secret.encode(), _aad(kid, webhook_id))
+    body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+    return f"{_FORMAT}.{kid}.{body}"
+
+
+def decrypt_secret(token: str, webhook_id: str) -> str:
+    """The plain secret of a webhook; SecretUnreadable if it is not this webhook's."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != _FORMAT:
+        raise SecretUnreadable(f"secret of webhook {webhook_id} is not a v1 ciphertext")
+    _, kid, body = parts
+    key = current_app.config["HUB_DATA_KEY_RING"].get(kid)
+    if key is None:
+        raise SecretUnreadable(f"secret of webhook {webhook_id} is under key '{kid}', not in ring")
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    try:
+        plain = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(kid, webhook_id))
+    except InvalidTag:
+        raise SecretUnreadable(f"secret of webhook {webhook_id} does not authenticate") from None
+    return plain.decode()
+
+
+def signed_headers(secret: str, message_id: str, body: str, at: dt.datetime) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt (the timestamp is the attempt's)."""
+    signature = StandardWebhook(secret).sign(message_id, at, body)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+    }
