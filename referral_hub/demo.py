@@ -10,6 +10,7 @@ from sqlalchemy import select
 from referral_hub.accounts.models import User
 from referral_hub.accounts.operations import create_user
 from referral_hub.actors import Actor
+from referral_hub.agreements.demo import load_demo_agreements
 from referral_hub.clients.demo import load_demo_clients
 from referral_hub.directory.models import Organization
 from referral_hub.directory.operations import load_partners
@@ -42,4 +43,4 @@ def load_demo() -> dict[str, Any]:
                 actor, organization=org, email=email, role=role, password=DEMO_PASSWORD, name=name
             )
             created.append(email)
-    return {"users_created": created, **load_demo_clients()}
+    return {"users_created": created, **load_demo_agreements(), **load_demo_clients()}
