@@ -12,6 +12,7 @@ from referral_hub.clients.schemas import (
     ClientIn,
     ClientOut,
     ClientQueryArgs,
+    ClientSearchIn,
     ClientSummaryOut,
     ConsentIn,
     ConsentOut,
@@ -59,6 +60,23 @@ def list_clients(actor, args):
     """The caller's clients, pseudonymous (code and demographics); `nik` finds one by exact NIK."""
     query = ops.clients_query(
         actor, nik=args.get("nik"), code=args.get("code"), simfoni_id=args.get("simfoni_id")
+    )
+    body, headers = paginate(query, args["page"], args["page_size"])
+    return body, 200, headers
+
+
+@blp.route("/clients/search", methods=["POST"])
+@blp.arguments(ClientSearchIn)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ClientPage)
+@protected(blp, "clients:read")
+def search_clients(actor, criteria, args):
+    """Find the caller's clients by exact NIK, code or SIMFONI id, sent in the body."""
+    query = ops.clients_query(
+        actor,
+        nik=criteria.get("nik"),
+        code=criteria.get("code"),
+        simfoni_id=criteria.get("simfoni_id"),
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     return body, 200, headers

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from referral_hub.clients.models import (
     CONSENT_GIVERS,
@@ -154,9 +162,27 @@ class ClientOut(ClientSummaryOut):
 
 
 class ClientQueryArgs(PageArgs):
-    nik = NikField(metadata={"description": "exact NIK (found through its blind index)"})
+    nik = NikField(
+        metadata={
+            "description": "exact NIK (found through its blind index); prefer POST "
+            "/api/v1/clients/search, which keeps the NIK out of URLs and logs"
+        }
+    )
     code = fields.String(validate=validate.Length(min=1, max=40))
     simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
+class ClientSearchIn(Schema):
+    """A search kept out of URLs (and so out of proxy and access logs): give at least one."""
+
+    nik = NikField()
+    code = fields.String(validate=validate.Length(min=1, max=40))
+    simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
+
+    @validates_schema
+    def _something(self, data, **kwargs) -> None:
+        if not data:
+            raise ValidationError("Give nik, code or simfoni_id.", field_name="nik")
 
 
 class ConsentIn(Schema):

@@ -146,6 +146,21 @@ def test_nik_finds_the_client_through_its_blind_index_in_the_own_unit_only(clien
     assert client.get("/api/v1/clients?nik=12", headers=ppu).status_code == 422
 
 
+def test_search_by_nik_in_the_body_keeps_it_out_of_urls(client, hub):
+    ppu = hub.headers(PPU, RW)
+    created = create_client(client, ppu, adult_body(nik="6409011234560006"))
+    found = client.post(
+        "/api/v1/clients/search", json={"nik": "6409 0112 3456 0006"}, headers=ppu
+    ).get_json()
+    assert [c["id"] for c in found["items"]] == [created["id"]]
+    by_code = client.post("/api/v1/clients/search", json={"code": created["code"]}, headers=ppu)
+    assert by_code.get_json()["total"] == 1
+    other = hub.headers(BONTANG, RW)
+    missing = client.post("/api/v1/clients/search", json={"nik": "6409011234560006"}, headers=other)
+    assert missing.get_json()["total"] == 0
+    assert client.post("/api/v1/clients/search", json={}, headers=ppu).status_code == 422
+
+
 def test_the_same_nik_twice_in_a_unit_is_a_conflict_naming_the_first(client, hub):
     ppu = hub.headers(PPU, RW)
     first = create_client(client, ppu, adult_body(nik="6409011234560005"))
