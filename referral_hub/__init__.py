@@ -104,8 +104,12 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.health import bp as health_bp
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.views import bp as portal_bp
+    from referral_hub.referrals.api import blp as referrals_api
+    from referral_hub.referrals.hooks import register_referral_hooks
 
-    for blp in (directory_api, audit_api, clients_api, agreements_api, delivery_api):
+    register_referral_hooks()
+    apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
+    for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp):

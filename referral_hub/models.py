@@ -26,6 +26,7 @@ from referral_hub.delivery.models import (
 )
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
 
 __all__ = [
     "Agreement",
@@ -33,6 +34,7 @@ __all__ = [
     "AgreementParty",
     "AgreementService",
     "AgreementSignature",
+    "Appointment",
     "AuditEntry",
     "Client",
     "CodeCounter",
@@ -48,6 +50,8 @@ __all__ = [
     "OAuthToken",
     "Organization",
     "OrganizationService",
+    "Referral",
+    "ReferralEvent",
     "Service",
     "User",
     "Webhook",

@@ -1,0 +1,152 @@
+"""Referral API: send, read (minimised), act, appointments, timeline."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from referral_hub.apidoc import protected
+from referral_hub.extensions import db
+from referral_hub.pagination import page_schema, paginate
+from referral_hub.referrals import operations as ops
+from referral_hub.referrals.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    AppointmentPatchIn,
+    ReferralCompleteIn,
+    ReferralIn,
+    ReferralNoteIn,
+    ReferralOut,
+    ReferralQueryArgs,
+    ReferralReasonIn,
+    TimelineEntryOut,
+)
+
+blp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Referrals")
+
+ReferralSummaryOut = Schema.from_dict(
+    {
+        "id": fields.String(required=True),
+        "number": fields.String(required=True),
+        "status": fields.String(required=True),
+        "service": fields.String(required=True),
+        "urgency": fields.String(required=True),
+        "sender": fields.Dict(required=True),
+        "recipient": fields.Dict(required=True),
+        "client": fields.Dict(required=True),
+        "respond_by": fields.DateTime(required=True),
+        "overdue": fields.Boolean(required=True),
+        "created_at": fields.DateTime(required=True),
+        "updated_at": fields.DateTime(required=True),
+        "allowed_actions": fields.List(fields.String(), required=True),
+    },
+    name="ReferralSummaryOut",
+)
+ReferralPage = page_schema(ReferralSummaryOut, "ReferralPage")
+REFUSALS = {404: "Not found (or another organisation's)", 409: "Invalid transition"}
+
+
+def _detail(actor, referral):
+    view = ops.referral_view(actor, referral)
+    db.session.commit()  # the read of personal data is logged before it is answered
+    return view
+
+
+@blp.route("/referrals", methods=["POST"])
+@blp.arguments(ReferralIn)
+@blp.response(201, ReferralOut)
+@protected(blp, "referrals:write", extra=REFUSALS)
+def send_one_referral(actor, data):
+    """Send a referral along an active agreement, with consent or a supervised legal basis."""
+    referral = ops.send_referral(actor, data)
+    db.session.commit()
+    view = ops.referral_view(actor, referral, record=False)
+    return view, 201, {"Location": f"/api/v1/referrals/{referral.id}"}
+
+
+@blp.route("/referrals", methods=["GET"])
+@blp.arguments(ReferralQueryArgs, location="query")
+@blp.response(200, ReferralPage)
+@protected(blp, "referrals:read")
+def list_referrals(actor, args):
+    """Sent or received referrals, overdue first; lines carry no personal data."""
+    query = ops.referrals_query(
+        actor, args["box"], args.get("status"), args.get("service"), args.get("overdue")
+    )
+    body, headers = paginate(query, args["page"], args["page_size"])
+    body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]
+    return body, 200, headers
+
+
+@blp.route("/referrals/<referral_id>")
+@blp.response(200, ReferralOut)
+@protected(blp, "referrals:read", extra=REFUSALS)
+def get_one_referral(actor, referral_id):
+    """One referral: everything for the sender, the allowed categories for the recipient."""
+    return _detail(actor, ops.get_referral_for(actor, referral_id))
+
+
+@blp.route("/referrals/<referral_id>/events")
+@blp.response(200, TimelineEntryOut(many=True))
+@protected(blp, "referrals:read", extra=REFUSALS)
+def referral_timeline(actor, referral_id):
+    """The timeline, oldest first."""
+    return ops.timeline(actor, referral_id)
+
+
+def _action_view(action, schema, scope):
+    def view(actor, data, referral_id):
+        referral = ops.act_on_referral(
+            actor,
+            referral_id,
+            action,
+            reason=data.get("reason"),
+            outcome=data.get("outcome"),
+            summary=data.get("summary"),
+            note=data.get("note"),
+        )
+        db.session.commit()
+        return _detail(actor, referral)
+
+    view.__name__ = f"{action.replace('-', '_')}_referral"
+    view.__doc__ = f"{action.capitalize()} a referral."
+    decorated = protected(blp, scope, extra=REFUSALS)(view)
+    decorated = blp.response(200, ReferralOut)(decorated)
+    decorated = blp.arguments(schema)(decorated)
+    blp.route(f"/referrals/<referral_id>/{action}", methods=["POST"])(decorated)
+
+
+for _action, _schema in (
+    ("accept", ReferralNoteIn),
+    ("reject", ReferralReasonIn),
+    ("start", ReferralNoteIn),
+    ("hold", ReferralReasonIn),
+    ("resume", ReferralNoteIn),
+    ("complete", ReferralCompleteIn),
+    ("fail", ReferralReasonIn),
+):
+    _action_view(_action, _schema, "referrals:respond")
+for _action in ("cancel", "enter-in-error"):
+    _action_view(_action, ReferralReasonIn, "referrals:write")
+
+
+@blp.route("/referrals/<referral_id>/appointments", methods=["POST"])
+@blp.arguments(AppointmentIn)
+@blp.response(201, AppointmentOut)
+@protected(blp, "referrals:respond", extra=REFUSALS)
+def create_appointment(actor, data, referral_id):
+    """Schedule a session (recipient)."""
+    appointment = ops.schedule_appointment(actor, referral_id, data)
+    db.session.commit()
+    return ops.appointment_view(appointment), 201
+
+
+@blp.route("/referrals/<referral_id>/appointments/<appointment_id>", methods=["PATCH"])
+@blp.arguments(AppointmentPatchIn)
+@blp.response(200, AppointmentOut)
+@protected(blp, "referrals:respond", extra=REFUSALS)
+def patch_appointment(actor, data, referral_id, appointment_id):
+    """Record attendance, a no-show, a cancellation or a new time (recipient)."""
+    appointment = ops.update_appointment(actor, referral_id, appointment_id, data)
+    db.session.commit()
+    return ops.appointment_view(appointment)

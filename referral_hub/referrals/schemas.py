@@ -1,0 +1,204 @@
+"""Wire shapes of referrals: one per direction, and one per party for the output."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from referral_hub.pagination import PageArgs
+from referral_hub.referrals.lifecycle import OUTCOMES, STATUSES
+
+DATA_CATEGORIES = (
+    "demographics",
+    "identity",
+    "contact",
+    "guardian",
+    "case_summary",
+    "health",
+    "legal",
+    "perpetrator",
+)
+#: Categories whose data travels on the referral itself (the sender writes it for the recipient).
+CASE_CATEGORIES = ("case_summary", "health", "legal", "perpetrator")
+VIOLENCE_TYPES = (
+    "physical",
+    "psychological",
+    "sexual",
+    "exploitation",
+    "trafficking",
+    "neglect",
+    "other",
+)
+INCIDENT_PLACES = ("household", "school", "workplace", "public_place", "online", "other")
+URGENCIES = ("routine", "urgent", "emergency")
+LEGAL_BASES = ("legal_obligation", "vital_interest")
+
+_text = validate.Length(min=1, max=4000)
+_short = validate.Length(min=1, max=200)
+
+
+class CaseSummaryIn(Schema):
+    violence_types = fields.List(
+        fields.String(validate=validate.OneOf(VIOLENCE_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(VIOLENCE_TYPES)),
+    )
+    incident_place_type = fields.String(validate=validate.OneOf(INCIDENT_PLACES))
+    chronology = fields.String(validate=_text)
+
+
+class HealthIn(Schema):
+    notes = fields.String(required=True, validate=_text)
+
+
+class LegalIn(Schema):
+    police_report_number = fields.String(validate=_short)
+    court_case_number = fields.String(validate=_short)
+
+
+class PerpetratorIn(Schema):
+    relationship = fields.String(required=True, validate=_short)
+    details = fields.String(validate=_text)
+
+
+class CaseDataIn(Schema):
+    case_summary = fields.Nested(CaseSummaryIn)
+    health = fields.Nested(HealthIn)
+    legal = fields.Nested(LegalIn)
+    perpetrator = fields.Nested(PerpetratorIn)
+
+
+class ReferralIn(Schema):
+    client = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    consent = fields.String(validate=validate.Length(min=1, max=64))
+    legal_basis = fields.String(validate=validate.OneOf(LEGAL_BASES))
+    justification = fields.String(validate=validate.Length(min=20, max=4000))
+    approved_by = fields.String(
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "id or e-mail of a supervisor of the sending organisation"},
+    )
+    to = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    service = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    urgency = fields.String(load_default="routine", validate=validate.OneOf(URGENCIES))
+    reason = fields.String(required=True, validate=_text)
+    data_categories = fields.List(
+        fields.String(validate=validate.OneOf(DATA_CATEGORIES)),
+        load_default=list,
+        validate=validate.Length(max=len(DATA_CATEGORIES)),
+    )
+    case_data = fields.Nested(CaseDataIn, load_default=dict)
+    sender_reference = fields.String(validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _basis(self, data, **kwargs):
+        """Consent, or an override with its justification and approver: never both, never none."""
+        override = [k for k in ("legal_basis", "justification", "approved_by") if k in data]
+        if "consent" in data and override:
+            raise ValidationError(
+                "Give either a consent or a legal basis, not both.", field_name="legal_basis"
+            )
+        if "consent" not in data and not override:
+            raise ValidationError(
+                "A referral needs the client's consent or a supervised legal basis.",
+                field_name="consent",
+            )
+        if override:
+            missing = {"legal_basis", "justification", "approved_by"} - set(override)
+            if missing:
+                raise ValidationError(
+                    {name: ["Required with a legal basis."] for name in sorted(missing)}
+                )
+        undeclared = set(data.get("case_data", {})) - set(data.get("data_categories", []))
+        if undeclared:
+            raise ValidationError(
+                {"case_data": [f"'{c}' is not among data_categories." for c in sorted(undeclared)]}
+            )
+
+
+class ReferralReasonIn(Schema):
+    reason = fields.String(required=True, validate=_text)
+
+
+class ReferralNoteIn(Schema):
+    note = fields.String(validate=_text)
+
+
+class ReferralCompleteIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    summary = fields.String(validate=_text)
+
+
+class ReferralQueryArgs(PageArgs):
+    box = fields.String(load_default="sent", validate=validate.OneOf(("sent", "received")))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    service = fields.String(validate=validate.Length(min=1, max=64))
+    overdue = fields.Boolean()
+
+
+class OrgRefOut(Schema):
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class AppointmentIn(Schema):
+    starts_at = fields.AwareDateTime(required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(("in_person", "video", "phone")))
+    location = fields.String(validate=validate.Length(min=1, max=500))
+    practitioner = fields.String(validate=_short)
+    duration_minutes = fields.Integer(validate=validate.Range(min=5, max=600))
+
+
+class AppointmentPatchIn(Schema):
+    status = fields.String(
+        validate=validate.OneOf(("scheduled", "attended", "no_show", "cancelled"))
+    )
+    note = fields.String(validate=_text)
+    starts_at = fields.AwareDateTime()
+
+
+class AppointmentOut(Schema):
+    id = fields.String(required=True)
+    starts_at = fields.DateTime(required=True)
+    duration_minutes = fields.Integer(allow_none=True)
+    mode = fields.String(required=True)
+    location = fields.String(allow_none=True)
+    practitioner = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    note = fields.String(allow_none=True)
+
+
+class TimelineEntryOut(Schema):
+    at = fields.DateTime(required=True)
+    action = fields.String(required=True)
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    organization = fields.Nested(OrgRefOut, allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ReferralOut(Schema):
+    """What either party sees; the client part is built by the one minimising function."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    status_reason = fields.String(allow_none=True)
+    service = fields.String(required=True)
+    urgency = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+    sender = fields.Nested(OrgRefOut, required=True)
+    recipient = fields.Nested(OrgRefOut, required=True)
+    agreement = fields.Dict(required=True)
+    legal_basis = fields.String(required=True)
+    override = fields.Dict(allow_none=True)
+    data_categories = fields.List(fields.String(), required=True)
+    client = fields.Dict(required=True)
+    respond_by = fields.DateTime(required=True)
+    overdue = fields.Boolean(required=True)
+    outcome = fields.String(allow_none=True)
+    outcome_summary = fields.String(allow_none=True)
+    sender_reference = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    allowed_actions = fields.List(fields.String(), required=True)
+    appointments = fields.List(fields.Nested(AppointmentOut), required=True)

@@ -1,0 +1,113 @@
+"""Who may do what to a referral in each status: every action x party x status.
+
+Expected outcomes come from DOMAIN.md (the lifecycle table in tests/unit) and API.md: an
+outsider and the hub operator get 404 (they must not learn the referral exists), the wrong
+side or status gets 409 invalid-transition, the right side from the right status gets 200.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from referral_hub.referrals.lifecycle import STATUSES, TRANSITIONS
+from tests.conftest import problem
+from tests.referrals_support import Scenario
+
+PARTIES = ("sender", "recipient", "outsider", "operator")
+BODIES = {
+    "complete": {"outcome": "service_delivered", "summary": "Six sessions attended."},
+    "accept": {},
+    "start": {},
+    "resume": {},
+}
+
+
+def _headers(s: Scenario, party: str):
+    return {
+        "sender": s.ppu,
+        "recipient": s.balikpapan,
+        "outsider": s.bontang,
+        "operator": s.operator,
+    }[party]
+
+
+def _expected(action: str, party: str, status: str) -> int:
+    if party in ("outsider", "operator"):
+        return 404
+    transition = TRANSITIONS[action]
+    if transition.side == party and status in transition.sources:
+        return 200
+    return 409
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_matrix(app, client, hub, status):
+    s = Scenario(app, client, hub)
+    standing = s.in_status(status)
+    seen: dict[tuple[str, str], int] = {}
+    for action in TRANSITIONS:
+        for party in PARTIES:
+            expected = _expected(action, party, status)
+            body = BODIES.get(action, {"reason": "a reason the party gives"})
+            target = s.in_status(status) if expected == 200 else standing
+            response = s.act(target["id"], action, _headers(s, party), **body)
+            seen[(action, party)] = response.status_code
+            assert response.status_code == expected, (action, party, status, response.json)
+            if expected == 200:
+                assert response.get_json()["status"] == TRANSITIONS[action].target
+            else:
+                details = problem(response)
+                slug = "not-found" if expected == 404 else "invalid-transition"
+                assert details["type"].endswith(slug), details
+    # The refused attempts changed nothing.
+    after = client.get(f"/api/v1/referrals/{standing['id']}", headers=s.ppu).get_json()
+    assert after["status"] == status
+
+
+@pytest.mark.parametrize("action", ["reject", "hold", "fail", "cancel", "enter-in-error"])
+def test_reasons_are_required(app, client, hub, action):
+    s = Scenario(app, client, hub)
+    start = "requested" if action in ("reject", "cancel", "enter-in-error") else "accepted"
+    referral = s.in_status(start)
+    headers = s.ppu if TRANSITIONS[action].side == "sender" else s.balikpapan
+    for body in ({}, {"reason": ""}):
+        response = s.act(referral["id"], action, headers, **body)
+        assert response.status_code == 422, (body, response.json)
+        assert "reason" in problem(response)["errors"]
+
+
+def test_complete_needs_a_known_outcome(app, client, hub):
+    s = Scenario(app, client, hub)
+    referral = s.in_status("accepted")
+    response = s.act(referral["id"], "complete", s.balikpapan, outcome="cured")
+    assert response.status_code == 422
+    assert "outcome" in problem(response)["errors"]
+
+
+def test_scopes_split_sending_from_responding(app, client, hub):
+    s = Scenario(app, client, hub)
+    referral = s.send()
+    read_only = hub.headers("uptd-ppa-balikpapan", "referrals:read")
+    response = s.act(referral["id"], "accept", read_only)
+    assert response.status_code == 403
+    assert problem(response)["type"].endswith("insufficient-scope")
+    sender_without_write = hub.headers("uptd-ppa-ppu", "referrals:read referrals:respond")
+    response = s.act(referral["id"], "cancel", sender_without_write, reason="x")
+    assert response.status_code == 403
+
+
+def test_auditor_and_admin_users_cannot_act(app, client, hub):
+    from referral_hub.actors import Actor
+    from referral_hub.directory.operations import get_organization
+    from referral_hub.problems import Problem
+    from referral_hub.referrals.operations import act_on_referral
+
+    s = Scenario(app, client, hub)
+    referral = s.send()
+    with app.app_context():
+        org = get_organization("uptd-ppa-balikpapan")
+        for role in ("auditor", "org_admin"):
+            actor = Actor(org.id, user_id="u-" + role, role=role, organization_type="uptd_ppa")
+            with pytest.raises(Problem) as refused:
+                act_on_referral(actor, referral["id"], "accept")
+            assert refused.value.status == 403

@@ -1,0 +1,119 @@
+"""A scenario for referral tests: PPU refers a child to Balikpapan's clinical psychologist.
+
+Everything is built through the API with OAuth tokens, except the agreement, which is built
+by the registry's operations (its own tests cover its API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from referral_hub.extensions import db
+from tests.agreements_support import build
+from tests.clients_support import CANARY, canary_body, create_client, create_consent
+
+PPU = "uptd-ppa-ppu"
+BALIKPAPAN = "uptd-ppa-balikpapan"
+BONTANG = "uptd-ppa-bontang"
+KUKAR = "uptd-ppa-kukar"
+OPERATOR = "dp3a-kaltim"
+ALL_REFERRAL_SCOPES = (
+    "referrals:read referrals:write referrals:respond clients:read clients:write "
+    "agreements:read events:read audit:read directory:read webhooks:write"
+)
+#: Case data canaries: travel on the referral itself.
+CASE_CANARY = {"chronology": "CANARY-CHRONOLOGY-7731", "health": "CANARY-HEALTH-7731"}
+#: Categories the agreement allows; the consent allows identity and case_summary only.
+AGREEMENT_CATEGORIES = ["identity", "contact", "guardian", "case_summary", "health"]
+CONSENT_CATEGORIES = ["identity", "case_summary"]
+
+
+class Scenario:
+    """Tokens of the four kinds of party, an active agreement, a child client and a consent."""
+
+    def __init__(self, app, client, hub) -> None:
+        self.http = client
+        self.hub = hub
+        self.ppu = hub.headers(PPU, ALL_REFERRAL_SCOPES)
+        self.balikpapan = hub.headers(BALIKPAPAN, ALL_REFERRAL_SCOPES)
+        self.bontang = hub.headers(BONTANG, ALL_REFERRAL_SCOPES)
+        self.operator = hub.headers(OPERATOR, ALL_REFERRAL_SCOPES)
+        with app.app_context():
+            self.agreement_id = build("active", data_categories=AGREEMENT_CATEGORIES)
+            db.session.remove()
+        body = canary_body()
+        self.client = create_client(client, self.ppu, body)
+        self.consent = create_consent(
+            client,
+            self.ppu,
+            self.client["id"],
+            {
+                "given_by": "parent",
+                "giver_name": "Ibu Kandung Klien",
+                "giver_relationship": "ibu kandung",
+                "child_assent": True,
+                "recipients": [BALIKPAPAN],
+                "services": ["psychological_counseling"],
+                "data_categories": CONSENT_CATEGORIES,
+                "method": "written",
+                "evidence_sha256": "a" * 64,
+                "valid_until": (dt.date.today() + dt.timedelta(days=365)).isoformat(),
+            },
+        )
+
+    def body(self, **changes: Any) -> dict[str, Any]:
+        """A referral body that every gate accepts; change one field to meet one gate."""
+        body = {
+            "client": self.client["id"],
+            "consent": self.consent["id"],
+            "to": BALIKPAPAN,
+            "service": "psychological_counseling",
+            "urgency": "routine",
+            "reason": CANARY["reason"],
+            "data_categories": ["identity", "case_summary"],
+            "case_data": {
+                "case_summary": {
+                    "violence_types": ["psychological", "physical"],
+                    "incident_place_type": "household",
+                    "chronology": CASE_CANARY["chronology"],
+                }
+            },
+            "sender_reference": "PPU-INTERNAL-42",
+        }
+        body.update(changes)
+        return {k: v for k, v in body.items() if v is not None}
+
+    def send(self, **changes: Any) -> dict[str, Any]:
+        response = self.http.post("/api/v1/referrals", json=self.body(**changes), headers=self.ppu)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    def act(self, referral_id: str, action: str, headers, **body: Any):
+        return self.http.post(
+            f"/api/v1/referrals/{referral_id}/{action}", json=body, headers=headers
+        )
+
+    def in_status(self, status: str) -> dict[str, Any]:
+        """A fresh referral brought to `status` by the parties' own actions."""
+        referral = self.send()
+        steps = {
+            "requested": [],
+            "accepted": [("accept", "recipient", {})],
+            "rejected": [("reject", "recipient", {"reason": "no capacity this month"})],
+            "cancelled": [("cancel", "sender", {"reason": "client moved away"})],
+            "in-progress": [("accept", "recipient", {}), ("start", "recipient", {})],
+            "on-hold": [("accept", "recipient", {}), ("hold", "recipient", {"reason": "ill"})],
+            "completed": [
+                ("accept", "recipient", {}),
+                ("complete", "recipient", {"outcome": "service_delivered"}),
+            ],
+            "failed": [("accept", "recipient", {}), ("fail", "recipient", {"reason": "gone"})],
+            "entered-in-error": [("enter-in-error", "sender", {"reason": "wrong client"})],
+        }[status]
+        for action, side, body in steps:
+            headers = self.balikpapan if side == "recipient" else self.ppu
+            response = self.act(referral["id"], action, headers, **body)
+            assert response.status_code == 200, response.get_data(as_text=True)
+        referral["status"] = status
+        return referral
