@@ -175,12 +175,34 @@ def _flatten_locations(errors: dict[str, Any]) -> dict[str, Any]:
 class ProblemApi(Api):
     """flask-smorest Api whose errors are problem+json and keep their headers."""
 
+    def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:
+        """Bind to the app; query strings are then checked as strictly as bodies."""
+        _refuse_unknown_query_parameters()
+        super().init_app(app, spec_kwargs=spec_kwargs)
+
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         """Answer any HTTP error as problem+json on API paths, as a page elsewhere."""
         problem = from_http_exception(error)
         if problem.status >= 500:
             log.error("HTTP %s on %s %s", problem.status, request.method, request.path)
         return problem_response(problem) if wants_problem_json() else _html_response(problem)
+
+
+def _refuse_unknown_query_parameters() -> None:
+    """A misspelt filter (`?servce=...`) is a 422, not silently ignored with every row.
+
+    webargs excludes unknown query parameters by default; with no default the schema's
+    own `unknown` (marshmallow: RAISE) applies. The parser is the one every flask-smorest
+    Blueprint shares and reads this at request time, so all query schemas follow.
+    """
+    from flask_smorest import Blueprint
+
+    parser = Blueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {
+        **parser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
 
 
 def handle_problem(problem: Problem) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, current_app, request
 
 from referral_hub.problems import Problem
@@ -9,14 +11,68 @@ from referral_hub.problems import Problem
 #: Endpoints that take multipart uploads instead of JSON (set by feature blueprints).
 MULTIPART_ENDPOINTS: set[str] = set()
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
+_NUL = "\x00"
+_NUL_MESSAGE = "Must not contain a NUL character."
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def check_api_request() -> None:
-    """API bodies must be JSON (or multipart where declared) and within the size limit."""
+    """API bodies are JSON (or declared multipart) within the size limit; no input holds a NUL."""
+    _check_api_body()
+    _refuse_nul_characters()
+
+
+def _refuse_nul_characters() -> None:
+    # No person types a NUL and PostgreSQL cannot store one: refuse it as the input error
+    # it is, before a query fails on it (a 500) or SQLite keeps what PostgreSQL would not.
+    if _NUL in request.path:
+        raise Problem(404, "not-found", "No such resource.")
+    errors: dict[str, list[str]] = {}
+    for name, value in request.args.items(multi=True):
+        if _NUL in name or _NUL in value:
+            errors[name.replace(_NUL, "")] = [_NUL_MESSAGE]
+    if request.method in ("POST", "PUT", "PATCH"):
+        if request.mimetype in _FORM_TYPES:
+            for name, value in request.form.items(multi=True):
+                if _NUL in name or _NUL in value:
+                    errors[name.replace(_NUL, "")] = [_NUL_MESSAGE]
+            for name, upload in request.files.items(multi=True):
+                if _NUL in name or _NUL in (upload.filename or ""):
+                    errors[name.replace(_NUL, "")] = [_NUL_MESSAGE]
+        elif request.is_json:
+            _find_nul(request.get_json(silent=True), "", errors)
+    if not errors:
+        return
+    detail = "Text must not contain NUL characters."
+    if request.path.startswith("/oauth/"):  # RFC 6749 5.2: a 400 with an `error` member
+        raise Problem(400, "bad-request", detail, errors=errors, error="invalid_request")
+    raise Problem(422, "validation-error", detail, errors=errors)
+
+
+def _find_nul(value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    """Collect the JSON paths (`a.b[2]`) of strings or keys holding a NUL."""
+    if isinstance(value, str):
+        if _NUL in value:
+            errors[path or "_body"] = [_NUL_MESSAGE]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            if _NUL in str(key):
+                errors[name.replace(_NUL, "")] = [_NUL_MESSAGE]
+            else:
+                _find_nul(item, name, errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_nul(item, f"{path}[{index}]", errors)
+
+
+def _check_api_body() -> None:
     if not request.path.startswith("/api/"):
         return
     if request.method not in ("POST", "PUT", "PATCH"):
         return
+    if request.routing_exception is not None:
+        return  # an unknown path or method: its 404 or 405 says more than a 415 would
     multipart = request.endpoint in MULTIPART_ENDPOINTS
     limit = (
         current_app.config["MAX_CONTENT_LENGTH"]

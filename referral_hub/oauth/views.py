@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
@@ -26,8 +29,13 @@ def _finish(response):
     if response.status_code >= 400 and response.is_json:
         body = response.get_json(silent=True) or {}
         if "error" in body:
+            status = response.status_code
+            if status == 401 and body["error"] != "invalid_client":
+                # RFC 6749 5.2: only a failed client authentication is a 401; Authlib
+                # also answers 401 for e.g. unsupported_token_type, which misleads clients.
+                status = 400
             problem = Problem(
-                response.status_code,
+                status,
                 "oauth-" + str(body["error"]).replace("_", "-"),
                 body.get("error_description"),
                 title="OAuth: " + str(body["error"]),
@@ -42,10 +50,39 @@ def _finish(response):
     return response
 
 
+def _refusal(status: int, error: str, description: str):
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+    return response
+
+
+def _refuse_malformed():
+    """Refuse what Authlib lets through: repeated parameters and undecodable credentials."""
+    repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
+    if repeated:
+        # RFC 6749 3.2: parameters MUST NOT be included more than once.
+        return _refusal(400, "invalid_request", "Repeated parameters: " + ", ".join(repeated))
+    parts = request.headers.get("Authorization", "").split(None, 1)
+    if len(parts) == 2 and parts[0].lower() == "basic":
+        try:
+            credentials = base64.b64decode(parts[1]).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            # Authlib decodes these as UTF-8 without catching the failure (a 500).
+            credentials = "\x00"
+        if "\x00" in credentials:
+            return _refusal(401, "invalid_client", "The Basic credentials cannot be decoded.")
+    return None
+
+
 @bp.post("/oauth/token")
 @csrf.exempt
 def issue_token():
     """RFC 6749 token endpoint: client_credentials, authorization_code (PKCE), refresh_token."""
+    refused = _refuse_malformed()
+    if refused is not None:
+        return _finish(refused)
     return _finish(authorization.create_token_response())
 
 
@@ -53,6 +90,9 @@ def issue_token():
 @csrf.exempt
 def revoke_token():
     """RFC 7009 revocation."""
+    refused = _refuse_malformed()
+    if refused is not None:
+        return _finish(refused)
     return _finish(authorization.create_endpoint_response("revocation"))
 
 
@@ -60,6 +100,9 @@ def revoke_token():
 @csrf.exempt
 def introspect_token():
     """RFC 7662 introspection, for clients of the token's organisation."""
+    refused = _refuse_malformed()
+    if refused is not None:
+        return _finish(refused)
     return _finish(authorization.create_endpoint_response("introspection"))
 
 
