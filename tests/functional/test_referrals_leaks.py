@@ -1,0 +1,160 @@
+"""Nothing leaks: canary values in every personal field, searched for in every GET a recipient
+or an outsider can call. The list of GET routes comes from the app's URL map, so a new route
+is searched too."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.clients_support import CANARY
+from tests.referrals_support import CASE_CANARY, Scenario
+
+#: What the recipient may see under the scenario's consent: identity and case_summary.
+RECIPIENT_MAY_SEE = {
+    CANARY["full_name"],
+    CANARY["nik"],
+    CASE_CANARY["chronology"],
+    CANARY["reason"],
+}
+ALL_CANARIES = {*CANARY.values(), *CASE_CANARY.values()}
+
+
+def _get_routes(app):
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.rule.startswith("/api/"):
+            yield rule
+
+
+def _fill(rule, ids) -> str | None:
+    path = rule.rule
+    for name in rule.arguments:
+        value = ids.get(name)
+        if value is None:
+            return None
+        path = path.replace(f"<{name}>", value)
+    return re.sub(r"<[^>]+>", "x", path)
+
+
+@pytest.fixture
+def world(app, client, hub):
+    s = Scenario(app, client, hub)
+    referral = s.send(data_categories=["identity", "case_summary"])
+    s.act(referral["id"], "accept", s.balikpapan)
+    s.http.post(
+        f"/api/v1/referrals/{referral['id']}/appointments",
+        json={
+            "starts_at": "2030-01-02T09:00:00+08:00",
+            "mode": "in_person",
+            "location": CANARY["address"],
+            "practitioner": "Psikolog klinis",
+        },
+        headers=s.balikpapan,
+    )
+    ids = {
+        "referral_id": referral["id"],
+        "client_id": s.client["id"],
+        "consent_id": s.consent["id"],
+        "agreement_id": s.agreement_id,
+        "id_or_code": "uptd-ppa-ppu",
+        "id": referral["id"],
+    }
+    return s, ids
+
+
+def _bodies(app, client, headers, ids):
+    for rule in _get_routes(app):
+        path = _fill(rule, ids)
+        if path is None:
+            continue
+        response = client.get(path, headers=headers)
+        assert response.status_code < 500, (path, response.status_code)
+        yield path, response.status_code, response.get_data(as_text=True)
+
+
+def test_the_recipient_sees_only_what_consent_and_agreement_allow(app, client, world):
+    s, ids = world
+    searched = 0
+    for path, _status, body in _bodies(app, client, s.balikpapan, ids):
+        searched += 1
+        for canary in ALL_CANARIES - RECIPIENT_MAY_SEE:
+            # The appointment's location is the recipient's own entry: allowed on the referral.
+            if canary == CANARY["address"] and path.startswith("/api/v1/referrals/"):
+                continue
+            assert canary not in body, (path, canary)
+    assert searched > 10
+    detail = client.get(f"/api/v1/referrals/{ids['referral_id']}", headers=s.balikpapan).get_json()
+    assert detail["client"]["identity"]["full_name"] == CANARY["full_name"]
+    assert "contact" not in detail["client"]
+    assert "guardian" not in detail["client"]
+
+
+def test_an_outsider_sees_nothing_of_it(app, client, world):
+    s, ids = world
+    for headers in (s.bontang, s.operator):
+        for path, status, body in _bodies(app, client, headers, ids):
+            for canary in ALL_CANARIES:
+                assert canary not in body, (path, canary)
+            if path.startswith(("/api/v1/referrals/", "/api/v1/clients/")):
+                assert status in (403, 404), (path, status)
+
+
+def test_the_events_feed_and_lists_hold_no_personal_data(app, client, world):
+    s, _ids = world
+    for headers in (s.ppu, s.balikpapan):
+        for path in (
+            "/api/v1/events",
+            "/api/v1/referrals?box=sent",
+            "/api/v1/referrals?box=received",
+        ):
+            body = client.get(path, headers=headers).get_data(as_text=True)
+            for canary in ALL_CANARIES:
+                assert canary not in body, (path, canary)
+
+
+def test_withdrawal_cancels_and_hides_the_client_at_once(app, client, world):
+    s, ids = world
+    response = client.post(
+        f"/api/v1/consents/{ids['consent_id']}/withdraw",
+        json={"reason": "the mother withdrew consent"},
+        headers=s.ppu,
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    detail = client.get(f"/api/v1/referrals/{ids['referral_id']}", headers=s.balikpapan).get_json()
+    assert detail["status"] == "cancelled"
+    assert detail["status_reason"] == "consent_withdrawn"
+    assert set(detail["client"]) == {"code", "demographics"}
+    for path, _status, body in _bodies(app, client, s.balikpapan, ids):
+        for canary in ALL_CANARIES - {CANARY["address"]}:
+            assert canary not in body, (path, canary)
+    events = client.get("/api/v1/events", headers=s.balikpapan).get_json()["items"]
+    assert {"referral.cancelled", "consent.withdrawn"} <= {e["type"] for e in events}
+
+
+def test_the_recipients_reads_are_listed_as_disclosures(app, client, world):
+    s, ids = world
+    client.get(f"/api/v1/referrals/{ids['referral_id']}", headers=s.balikpapan)
+    listed = client.get(
+        f"/api/v1/clients/{ids['client_id']}/disclosures", headers=s.ppu
+    ).get_json()["items"]
+    reads = [d for d in listed if d["organization"]["code"] == "uptd-ppa-balikpapan"]
+    assert any(d["kind"] == "read" for d in reads), listed
+    assert any(d["kind"] == "share" for d in reads), listed
+    read = next(d for d in reads if d["kind"] == "read")
+    assert set(read["categories"]) == {"identity", "case_summary"}
+    assert read["basis"] == f"consent:{ids['consent_id']}"
+
+
+def test_referral_text_is_encrypted_at_rest(app, world):
+    from sqlalchemy import text
+
+    from referral_hub.extensions import db
+
+    with app.app_context():
+        for table in ("referrals", "referral_events", "appointments"):
+            rows = db.session.execute(text(f"SELECT * FROM {table}")).all()  # noqa: S608
+            dump = repr(rows)
+            for canary in ALL_CANARIES:
+                assert canary not in dump, (table, canary)
+        db.session.remove()
