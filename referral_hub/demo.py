@@ -15,6 +15,7 @@ from referral_hub.clients.demo import load_demo_clients
 from referral_hub.directory.models import Organization
 from referral_hub.directory.operations import load_partners
 from referral_hub.extensions import db
+from referral_hub.referrals.demo import load_demo_referrals
 
 DEMO_PASSWORD = "demo-rujukan-2026"  # noqa: S105  (published in the README; demo only)
 
@@ -43,4 +44,6 @@ def load_demo() -> dict[str, Any]:
                 actor, organization=org, email=email, role=role, password=DEMO_PASSWORD, name=name
             )
             created.append(email)
-    return {"users_created": created, **load_demo_agreements(), **load_demo_clients()}
+    summary = {"users_created": created, **load_demo_agreements(), **load_demo_clients()}
+    db.session.flush()
+    return {**summary, **load_demo_referrals()}
