@@ -302,15 +302,13 @@ def test_chain_verification_shows_the_result(app, hub):
 
 
 def test_chain_verification_reports_an_altered_entry(app, hub):
+    from tests.functional.test_audit_chain import _tampering
+
     browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "auditor")
-    with app.app_context():
-        entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq).limit(1))
-        db.session.execute(
-            AuditEntry.__table__.update()
-            .where(AuditEntry.seq == entry.seq)
-            .values(action="tampered")
+    with _tampering(app) as conn:
+        conn.execute(
+            AuditEntry.__table__.update().where(AuditEntry.seq == 1).values(action="tampered")
         )
-        db.session.commit()
     html = browser.get("/audit/verify").get_data(as_text=True)
     assert "Rantai rusak." in html
 
