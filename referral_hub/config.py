@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
+import tempfile
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +32,8 @@ SETTINGS = {
     "HUB_SESSION_IDLE_MINUTES": "portal sign-in ends after this long without a request (480)",
 }
 
+#: Largest body at all (a document upload); JSON bodies get HUB_JSON_BODY_LIMIT.
+_MAX_CONTENT_LENGTH = 21 * 1024 * 1024
 PRODUCTION_REQUIRED = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL")
 
 
@@ -64,19 +68,49 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _int_setting(raw: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting within [low, high]; unset or empty means the default."""
+    value = raw.get(name)
+    if value is None or str(value).strip() == "":
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not '{value}'") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}")
+    return number
+
+
 def _development_secrets(instance_path: Path) -> dict[str, str]:
     """Generate once, then reuse, the development secrets kept under instance/."""
     path = instance_path / "dev-secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    instance_path.mkdir(parents=True, exist_ok=True)
-    values = {
-        "HUB_SECRET_KEY": secrets.token_urlsafe(48),
-        "HUB_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(values, fh)
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values = {
+            "HUB_SECRET_KEY": secrets.token_urlsafe(48),
+            "HUB_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        # Written whole to a private temporary file, then linked into place only if no
+        # other process (a server and a worker starting together) got there first:
+        # everyone then reads the same secrets, never half a file.
+        fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".dev-secrets-")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(values, fh)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            os.unlink(tmp)
+    try:
+        values = json.loads(path.read_text())
+        if not all(isinstance(values.get(k), str) for k in ("HUB_SECRET_KEY", "HUB_DATA_KEYS")):
+            raise ValueError("HUB_SECRET_KEY or HUB_DATA_KEYS is missing")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} cannot be used ({exc}); restore it, or remove it to generate new "
+            "development secrets (data encrypted with the old keys is then unreadable)"
+        ) from None
     return values
 
 
@@ -105,16 +139,12 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     if env == "production" and len(str(raw["HUB_SECRET_KEY"])) < 32:
         raise ConfigError("HUB_SECRET_KEY must be at least 32 characters in production")
-    token_seconds = int(raw.get("HUB_ACCESS_TOKEN_SECONDS", 3600))
-    if not 60 <= token_seconds <= 3600:
-        raise ConfigError("HUB_ACCESS_TOKEN_SECONDS must be between 60 and 3600")
+    token_seconds = _int_setting(raw, "HUB_ACCESS_TOKEN_SECONDS", 3600, 60, 3600)
     base_url = str(raw.get("HUB_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
     if env == "production" and not base_url.startswith("https://"):
         raise ConfigError("HUB_BASE_URL must be https in production")
 
-    idle_minutes = int(raw.get("HUB_SESSION_IDLE_MINUTES", 480))
-    if not 5 <= idle_minutes <= 24 * 60:
-        raise ConfigError("HUB_SESSION_IDLE_MINUTES must be between 5 and 1440")
+    idle_minutes = _int_setting(raw, "HUB_SESSION_IDLE_MINUTES", 480, 5, 24 * 60)
     timezone = str(raw.get("HUB_TIMEZONE") or "Asia/Makassar")
     try:
         zoneinfo.ZoneInfo(timezone)
@@ -146,8 +176,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_TIMEZONE": timezone,
         # Upload limit for documents; JSON bodies get a smaller limit per request.
-        "MAX_CONTENT_LENGTH": 21 * 1024 * 1024,
-        "HUB_JSON_BODY_LIMIT": int(raw.get("HUB_JSON_BODY_LIMIT", 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": _MAX_CONTENT_LENGTH,
+        "HUB_JSON_BODY_LIMIT": _int_setting(
+            raw, "HUB_JSON_BODY_LIMIT", 1024 * 1024, 1, _MAX_CONTENT_LENGTH
+        ),
         "JSON_SORT_KEYS": False,
         # flask-smorest
         "API_TITLE": "Referral hub",

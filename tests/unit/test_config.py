@@ -1,0 +1,225 @@
+"""Configuration from HUB_* variables: production refuses to start without its secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import threading
+
+import pytest
+
+from referral_hub.config import ConfigError, load_config, parse_key_ring
+
+KEY = base64.b64encode(b"k" * 32).decode()
+PRODUCTION = {
+    "HUB_ENV": "production",
+    "HUB_SECRET_KEY": "s" * 48,
+    "HUB_DATA_KEYS": f"prod1:{KEY}",
+    "HUB_DATABASE_URL": "postgresql://hub@db.internal/hub",
+    "HUB_BASE_URL": "https://hub.example.org",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_hub_environment(monkeypatch):
+    """Only what a test passes counts, not what the shell running the suite exported."""
+    for name in list(os.environ):
+        if name.startswith("HUB_"):
+            monkeypatch.delenv(name)
+
+
+def test_production_names_every_missing_variable(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path), {"HUB_ENV": "production"})
+    message = str(raised.value)
+    for name in ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL"):
+        assert name in message
+
+
+@pytest.mark.parametrize(
+    "missing", ["HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL"]
+)
+def test_production_names_the_one_missing_variable(tmp_path, missing):
+    settings = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path), settings)
+    message = str(raised.value)
+    assert missing in message
+    assert all(name not in message for name in PRODUCTION if name not in (missing, "HUB_ENV"))
+
+
+def test_production_reads_the_environment(tmp_path, monkeypatch):
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    config = load_config(str(tmp_path))
+    assert config["HUB_ENV"] == "production"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://hub@db.internal/hub"
+    assert config["SECRET_KEY"] == PRODUCTION["HUB_SECRET_KEY"]
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert list(config["HUB_DATA_KEY_RING"]) == ["prod1"]
+    # Production never writes development secrets.
+    assert not (tmp_path / "dev-secrets.json").exists()
+
+
+def test_production_refuses_a_blank_variable(tmp_path):
+    with pytest.raises(ConfigError, match="HUB_SECRET_KEY"):
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_SECRET_KEY": ""})
+
+
+def test_production_refuses_a_short_secret_and_plain_http(tmp_path):
+    with pytest.raises(ConfigError, match="HUB_SECRET_KEY"):
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_SECRET_KEY": "short"})
+    with pytest.raises(ConfigError, match="https"):
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_BASE_URL": "http://hub.example.org"})
+
+
+def test_unknown_environment_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="HUB_ENV"):
+        load_config(str(tmp_path), {"HUB_ENV": "staging"})
+
+
+# --- the key ring ------------------------------------------------------------------------
+
+
+def test_key_ring_keeps_order_first_is_current():
+    other = base64.b64encode(b"o" * 32).decode()
+    ring = parse_key_ring(f"new2:{other}, old1:{KEY}")
+    assert list(ring) == ["new2", "old1"]
+    assert ring["old1"] == b"k" * 32
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("", "no key"),
+        (" , ", "no key"),
+        ("justakey", "kid:base64key"),
+        (f":{KEY}", "kid:base64key"),
+        (f"bad-kid:{KEY}", "kid:base64key"),
+        ("k1:not base64!", "base64"),
+        ("k1:" + base64.b64encode(b"short").decode(), "32 bytes"),
+        ("k1:" + base64.b64encode(b"x" * 33).decode(), "32 bytes"),
+        (f"k1:{KEY},k1:{KEY}", "twice"),
+    ],
+    ids=["empty", "blank", "no-colon", "no-kid", "bad-kid", "not-b64", "short", "long", "dup"],
+)
+def test_malformed_key_ring_is_refused(tmp_path, value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        parse_key_ring(value)
+    with pytest.raises(ConfigError, match="HUB_DATA_KEYS"):
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_DATA_KEYS": value})
+
+
+def test_key_ring_error_does_not_echo_the_key(tmp_path):
+    secret = base64.b64encode(b"secret-key-material-of-31-bytes").decode()
+    with pytest.raises(ConfigError) as raised:
+        parse_key_ring(f"k1:{secret}")
+    assert secret not in str(raised.value)
+
+
+# --- development secrets -----------------------------------------------------------------
+
+
+def test_development_secrets_are_generated_once_private_and_reused(tmp_path):
+    first = load_config(str(tmp_path), {})
+    path = tmp_path / "dev-secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    stored = json.loads(path.read_text())
+    assert stored["HUB_SECRET_KEY"] == first["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 32
+    assert len(next(iter(first["HUB_DATA_KEY_RING"].values()))) == 32
+
+    second = load_config(str(tmp_path), {})
+    assert second["SECRET_KEY"] == first["SECRET_KEY"]
+    assert second["HUB_DATA_KEY_RING"] == first["HUB_DATA_KEY_RING"]
+    # Another instance folder gets its own.
+    other = load_config(str(tmp_path / "other"), {})
+    assert other["SECRET_KEY"] != first["SECRET_KEY"]
+
+
+def test_development_defaults(tmp_path):
+    config = load_config(str(tmp_path), {})
+    assert config["HUB_ENV"] == "development"
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert str(tmp_path) in config["SQLALCHEMY_DATABASE_URI"]
+    assert config["HUB_BASE_URL"] == "http://127.0.0.1:5000"
+    assert config["HUB_ACCESS_TOKEN_SECONDS"] == 3600
+    assert config["HUB_WEBHOOK_ALLOW_LOOPBACK"] is False
+
+
+def test_explicit_settings_win_over_development_secrets(tmp_path):
+    config = load_config(str(tmp_path), {"HUB_SECRET_KEY": "mine-" + "x" * 40})
+    assert config["SECRET_KEY"] == "mine-" + "x" * 40
+
+
+def test_a_corrupt_development_secrets_file_is_a_config_error(tmp_path):
+    (tmp_path / "dev-secrets.json").write_text("{not json")
+    with pytest.raises(ConfigError, match=r"dev-secrets\.json"):
+        load_config(str(tmp_path), {})
+
+
+def test_development_secrets_written_concurrently_are_shared(tmp_path):
+    # Processes starting at once (a server and a worker): each must end up with the
+    # same secrets, not fail on the file another one is writing, nor overwrite it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    for attempt in range(5):
+        folder = tmp_path / str(attempt)
+        start = threading.Barrier(8)
+
+        def start_together(_: int, folder=folder, start=start) -> str:
+            start.wait(timeout=10)
+            return load_config(str(folder), {})["SECRET_KEY"]
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys = list(pool.map(start_together, range(8)))
+        assert len(set(keys)) == 1
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["3601", "86400", "59", "0", "-1"])
+def test_access_token_lifetime_out_of_range_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="HUB_ACCESS_TOKEN_SECONDS"):
+        load_config(str(tmp_path), {"HUB_ACCESS_TOKEN_SECONDS": value})
+
+
+def test_access_token_lifetime_within_range(tmp_path):
+    assert (
+        load_config(str(tmp_path), {"HUB_ACCESS_TOKEN_SECONDS": "900"})["HUB_ACCESS_TOKEN_SECONDS"]
+        == 900
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["HUB_ACCESS_TOKEN_SECONDS", "HUB_JSON_BODY_LIMIT", "HUB_SESSION_IDLE_MINUTES"]
+)
+@pytest.mark.parametrize("value", ["one hour", "3.5", "0x10"])
+def test_a_number_that_is_not_one_is_a_config_error(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_config(str(tmp_path), {name: value})
+
+
+def test_an_empty_number_means_its_default(tmp_path):
+    config = load_config(
+        str(tmp_path), {"HUB_ACCESS_TOKEN_SECONDS": "", "HUB_JSON_BODY_LIMIT": " "}
+    )
+    assert config["HUB_ACCESS_TOKEN_SECONDS"] == 3600
+    assert config["HUB_JSON_BODY_LIMIT"] == 1024 * 1024
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_json_body_limit_must_be_positive(tmp_path, value):
+    with pytest.raises(ConfigError, match="HUB_JSON_BODY_LIMIT"):
+        load_config(str(tmp_path), {"HUB_JSON_BODY_LIMIT": value})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("true", True), ("yes", True), ("0", False), ("", False)]
+)
+def test_loopback_flag(tmp_path, value, expected):
+    config = load_config(str(tmp_path), {"HUB_WEBHOOK_ALLOW_LOOPBACK": value})
+    assert config["HUB_WEBHOOK_ALLOW_LOOPBACK"] is expected
