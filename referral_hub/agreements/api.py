@@ -178,8 +178,15 @@ def export_agreements(actor, args):
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:read", extra={404: "No such agreement"})
 def get_agreement(actor, agreement_id):
-    """One agreement with its parties, services, signatures and documents."""
-    return _with_etag(ops.get_agreement(actor, agreement_id))
+    """One agreement with its parties, services, signatures and documents.
+
+    With `If-None-Match` holding the current ETag the answer is 304 without a body.
+    """
+    agreement = ops.get_agreement(actor, agreement_id)
+    etag = ops.etag_of(agreement)
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers={"ETag": f'"{etag}"'})
+    return _with_etag(agreement)
 
 
 @blp.route("/agreements/<agreement_id>", methods=["PATCH"])
@@ -208,7 +215,7 @@ def _if_match() -> str | None:
 
 
 @blp.route("/agreements/<agreement_id>/sign", methods=["POST"])
-@blp.arguments(SignIn)
+@blp.arguments(SignIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:write", extra=CONFLICT)
 def sign_agreement(actor, data, agreement_id):
@@ -221,7 +228,7 @@ def sign_agreement(actor, data, agreement_id):
 
 
 @blp.route("/agreements/<agreement_id>/suspend", methods=["POST"])
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:write", extra=CONFLICT)
 def suspend_agreement(actor, data, agreement_id):
@@ -234,7 +241,7 @@ def suspend_agreement(actor, data, agreement_id):
 
 
 @blp.route("/agreements/<agreement_id>/resume", methods=["POST"])
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:write", extra=CONFLICT)
 def resume_agreement(actor, data, agreement_id):
@@ -260,7 +267,7 @@ def terminate_agreement(actor, data, agreement_id):
 
 
 @blp.route("/agreements/<agreement_id>/renew", methods=["POST"])
-@blp.arguments(RenewIn)
+@blp.arguments(RenewIn, required=False)
 @blp.response(201, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:write", extra=CONFLICT)
 def renew_agreement(actor, data, agreement_id):

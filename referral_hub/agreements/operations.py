@@ -18,6 +18,10 @@ agreement replaced it.
 Who may do what: the parties' organisations and the hub operator see an agreement; any
 other organisation gets 404. Only parties change it, and a person acting through a token
 must hold the `org_admin` or `supervisor` role; the hub operator reads and audits only.
+
+Content (what a signature's SHA-256 covers) is frozen from the first signature. Documents
+are not content: the signed scan is usually uploaded after signing, so parties may add
+PDFs in any status.
 """
 
 from __future__ import annotations
@@ -963,7 +967,7 @@ def add_document(
     actor: Actor, agreement_id: str, *, filename: str | None, stream: BinaryIO
 ) -> AgreementDocument:
     """Keep a PDF with the agreement (the bytes decide, not the name); SHA-256 recorded."""
-    agreement = get_agreement(actor, agreement_id)
+    agreement = get_agreement(actor, agreement_id, lock=True)
     _require_writer(actor)
     _require_party(actor, agreement)
     limit = document_max_bytes()
@@ -1332,6 +1336,26 @@ def coverage_matrix(
 # --- the scheduled sweep ---------------------------------------------------------------------
 
 
+def _expiry_window(agreement: Agreement, now: dt.datetime) -> int | None:
+    """The expiry window (30 or 7 days) still to announce for an agreement in force, if any."""
+    if effective_status(agreement, now) not in ("active", "suspended"):
+        return None
+    days_left = (agreement.expires_on - local_date(now)).days
+    window = next((w for w in sorted(EXPIRY_WINDOWS) if days_left <= w), None)
+    if window is None:
+        return None
+    if agreement.expiry_notice_days is not None and agreement.expiry_notice_days <= window:
+        return None
+    return window
+
+
+def _sweep_has_work(agreement: Agreement, now: dt.datetime) -> bool:
+    return (
+        effective_status(agreement, now) != agreement.status
+        or _expiry_window(agreement, now) is not None
+    )
+
+
 def sweep_agreement_expiry(
     now: dt.datetime | None = None, *, actor: Actor | None = None
 ) -> dict[str, list[str]]:
@@ -1350,9 +1374,9 @@ def sweep_agreement_expiry(
         "activated": [],
         "superseded": [],
     }
-    candidate_ids = list(
-        db.session.scalars(
-            select(Agreement.id)
+    candidates = dict(
+        db.session.execute(
+            select(Agreement.id, Agreement.status)
             .where(
                 or_(
                     Agreement.status.in_(LIVE_STATUSES),
@@ -1360,29 +1384,19 @@ def sweep_agreement_expiry(
                 )
             )
             .order_by(Agreement.expires_on, Agreement.id)
-        )
+        ).all()
     )
-    for agreement_id in candidate_ids:
-        agreement = get_agreement(actor, agreement_id, lock=True)
-        was = agreement.status
-        status = _materialise(agreement, now, actor)
-        if status == "expired":
-            found["expired"].append(agreement.id)
-        elif status == "superseded":
-            found["superseded"].append(agreement.id)
-        elif status == "active" and was == "signed":
-            found["activated"].append(agreement.id)
-        if effective_status(agreement, now) not in ("active", "suspended"):
+    for agreement_id in candidates:
+        agreement = db.session.get(Agreement, agreement_id)
+        if agreement is None or not _sweep_has_work(agreement, now):
             continue
-        days_left = (agreement.expires_on - day).days
-        window = next(
-            (w for w in sorted(EXPIRY_WINDOWS) if days_left <= w),
-            None,
-        )
+        # Only agreements that change are locked, and each only for this transaction.
+        agreement = get_agreement(actor, agreement_id, lock=True)
+        _materialise(agreement, now, actor)
+        window = _expiry_window(agreement, now)
         if window is None:
             continue
-        if agreement.expiry_notice_days is not None and agreement.expiry_notice_days <= window:
-            continue
+        days_left = (agreement.expires_on - day).days
         agreement.expiry_notice_days = window
         _touch(agreement, now)
         found[f"expiring_{window}"].append(agreement.id)
@@ -1393,5 +1407,14 @@ def sweep_agreement_expiry(
             {"days_left": days_left, "window_days": window, "expires_on": agreement.expires_on},
         )
         _emit("agreement.expiring", agreement, actor)
+    # Report what the sweep wrote, including predecessors ended by a renewal's activation.
+    for agreement_id, was in candidates.items():
+        now_stored = db.session.get(Agreement, agreement_id).status
+        if now_stored == was:
+            continue
+        if now_stored in ("expired", "superseded"):
+            found[now_stored].append(agreement_id)
+        elif now_stored == "active" and was == "signed":
+            found["activated"].append(agreement_id)
     db.session.flush()
     return found

@@ -73,6 +73,12 @@ def test_draft_is_created_with_etag_location_and_implied_demographics(client, to
     fetched = client.get(f"{URL}/{body['id']}", headers=tokens(BALIKPAPAN))
     assert fetched.status_code == 200
     assert fetched.headers["ETag"] == response.headers["ETag"]
+    unchanged = client.get(
+        f"{URL}/{body['id']}",
+        headers={**tokens(BALIKPAPAN), "If-None-Match": response.headers["ETag"]},
+    )
+    assert unchanged.status_code == 304
+    assert unchanged.get_data() == b""
 
 
 def _shift(days: int) -> dt.date:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+import time_machine
+
+from referral_hub.agreements import operations as ops
 from tests.agreements_support import (
     BALIKPAPAN,
     BONTANG,
@@ -132,3 +136,22 @@ def test_region_matrix_is_for_the_hub_operator(client, tokens):
     assert response.status_code == 404
     response = client.get(f"/api/v1/coverage/matrix?for={PPU}&region=64", headers=tokens(OPERATOR))
     assert response.status_code == 422
+
+
+def test_after_its_last_day_the_api_reports_expired_and_nothing_covers(client, hub, tokens):
+    agreement = _active_agreement(client, tokens)
+    day_after = dt.date.fromisoformat(agreement["expires_on"]) + dt.timedelta(days=1)
+    with time_machine.travel(
+        dt.datetime.combine(day_after, dt.time(0, 5), tzinfo=ops.WITA), tick=False
+    ):
+        later = Tokens(hub)  # tokens live an hour: fetch them in the future
+        url = f"/api/v1/agreements/{agreement['id']}"
+        assert client.get(url, headers=later(PPU)).get_json()["status"] == "expired"
+        assert (
+            _coverage(client, later, "service=psychological_counseling").get_json()["items"] == []
+        )
+        response = client.post(f"{url}/suspend", json={}, headers=later(PPU))
+        assert response.status_code == 409
+        assert problem(response)["status_now"] == "expired"
+        listed = client.get("/api/v1/agreements?status=expired", headers=later(PPU)).get_json()
+        assert [a["id"] for a in listed["items"]] == [agreement["id"]]

@@ -143,3 +143,20 @@ def test_numbers_are_compared_without_case_or_spaces(app_ctx):
     with pytest.raises(Problem) as refused:
         ops.create_agreement(actor(PPU), content(number="440/12/pks"))
     assert refused.value.status == 409
+
+
+def test_the_sweep_reports_a_predecessor_ended_by_its_renewal_in_any_order(app_ctx):
+    old_id = build("active")
+    start = today() + dt.timedelta(days=5)
+    # A short renewal is swept before the agreement it renews (earlier end date).
+    renewal = ops.renew_agreement(
+        actor(PPU),
+        old_id,
+        {"effective_from": start, "expires_on": start + dt.timedelta(days=60)},
+    )
+    sign_all(renewal.id)
+    db.session.commit()
+    found = ops.sweep_agreement_expiry(dt.datetime.combine(start, dt.time(3), tzinfo=ops.WITA))
+    assert found["activated"] == [renewal.id]
+    assert found["superseded"] == [old_id]
+    assert stored(old_id).status == "superseded"
