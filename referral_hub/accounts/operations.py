@@ -8,7 +8,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select, update
 
 from referral_hub.accounts.models import LOCALES, ROLES, User
 from referral_hub.actors import Actor
@@ -209,6 +209,28 @@ class SignInRefused(Exception):
         self.locked_until = locked_until
 
 
+def _count_attempt(user_id: str, now: dt.datetime) -> int | None:
+    """Count a sign-in attempt before its password is checked; None while the account is locked.
+
+    One atomic UPDATE per attempt: parallel guesses each get their own number, so no more
+    than MAX_FAILED_LOGINS passwords are ever checked per lock. A lock that has run out
+    starts a fresh count, so one typo afterwards does not lock the account again.
+    """
+    lock_ran_out = User.locked_until.is_not(None) & (User.locked_until <= now)
+    attempt = db.session.execute(
+        update(User)
+        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_logins=case((lock_ran_out, 1), else_=User.failed_logins + 1),
+            locked_until=None,
+        )
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()  # counted even if the check below never finishes
+    return attempt
+
+
 def sign_in(email: str, password: str, *, source: str = "portal") -> User:
     """Check a password; after repeated failures lock the account for a while. Audited."""
     email = (email or "").strip().lower()
@@ -228,7 +250,11 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
         label=user.email,
         organization_type=user.organization.type,
     )
-    if user.locked_until is not None and user.locked_until > now:
+    attempt = _count_attempt(user.id, now)
+    if attempt is None or attempt > MAX_FAILED_LOGINS:
+        # Locked, or parallel attempts used up the allowance while this one waited.
+        if user.locked_until is None or user.locked_until <= now:
+            user.locked_until = now + LOCKOUT
         audit.record(actor, "signin.refused_locked", "user", user.id, {})
         db.session.commit()
         raise SignInRefused(
@@ -237,9 +263,8 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
     try:
         _hasher.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        detail = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= MAX_FAILED_LOGINS:
+        detail = {"failed_logins": attempt}
+        if attempt >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             detail["locked_until"] = user.locked_until.isoformat()
         audit.record(actor, "signin.failed", "user", user.id, detail)
