@@ -1418,3 +1418,9 @@ def sweep_agreement_expiry(
             found["activated"].append(agreement_id)
     db.session.flush()
     return found
+
+
+# Partners hear of agreement events through the delivery outbox (events feed, webhooks).
+from referral_hub.agreements import events as _events  # noqa: E402
+
+_events.install(EVENT_LISTENERS)

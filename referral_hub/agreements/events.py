@@ -1,0 +1,72 @@
+"""Agreement events for partner systems: the bridge from the registry to the delivery outbox.
+
+The registry calls its EVENT_LISTENERS inside the transaction of each change; `publish`
+turns those of API.md's event types (agreement.signed, .activated, .expiring, .expired)
+into outbox events addressed to every party, so they reach the events feed and webhooks
+exactly when the change commits. Types the outbox does not know are left out (it refuses
+them), so adding one there is enough to publish it. Events carry ids, the agreement
+number, statuses and dates: never titles, notes or signatories' names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from referral_hub.actors import Actor
+from referral_hub.agreements.models import Agreement
+
+
+def event_data(event_type: str, agreement: Agreement, actor: Actor) -> dict[str, Any]:
+    """What a partner needs to act on the event; the detail is one GET away."""
+    from referral_hub.agreements.operations import effective_status
+
+    codes = {p.organization_id: p.organization.code for p in agreement.parties}
+    data: dict[str, Any] = {
+        "id": agreement.id,
+        "number": agreement.number,
+        "kind": agreement.kind,
+        "version": agreement.version,
+        "status": effective_status(agreement),
+        "effective_from": agreement.effective_from,
+        "expires_on": agreement.expires_on,
+        "supersedes": agreement.supersedes_id,
+        "parties": list(codes.values()),
+    }
+    if event_type == "agreement.signed":
+        data["signed_by"] = codes.get(actor.organization_id)
+        data["awaiting_signature_from"] = [
+            code for org_id, code in codes.items() if org_id not in agreement.signed_party_ids
+        ]
+    if event_type == "agreement.expiring":
+        data["window_days"] = agreement.expiry_notice_days
+    return data
+
+
+def publish(event_type: str, agreement: Agreement, actor: Actor) -> None:
+    """Add the event to the outbox in the current transaction (if the outbox knows its type)."""
+    from referral_hub.delivery import outbox
+
+    if event_type not in outbox.EVENT_TYPES:
+        return
+    data = event_data(event_type, agreement, actor)
+    try:
+        outbox.check_event_data(data)
+    except outbox.PersonalDataInEvent:
+        # An agreement number that happens to look like a phone number or NIK: leave it out
+        # rather than refuse the signature; the id still leads to the agreement.
+        data.pop("number")
+    outbox.emit(
+        actor,
+        event_type,
+        subject_type="agreement",
+        subject_id=agreement.id,
+        organizations=list(agreement.party_ids),
+        data=data,
+    )
+
+
+def install(listeners: list[Callable[[str, Agreement, Actor], None]]) -> None:
+    """Register `publish` once."""
+    if publish not in listeners:
+        listeners.append(publish)
