@@ -89,8 +89,7 @@ def upgrade():
     sa.Column('capacity_status', sa.String(length=16), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_organization_services_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['service_code'], ['services.code'], name=op.f('fk_organization_services_service_code_services')),
-    sa.PrimaryKeyConstraint('organization_id', 'service_code', name=op.f('pk_organization_services')),
-    sa.UniqueConstraint('organization_id', 'service_code', name=op.f('uq_organization_services_organization_id_service_code'))
+    sa.PrimaryKeyConstraint('organization_id', 'service_code', name=op.f('pk_organization_services'))
     )
     op.create_table('users',
     sa.Column('id', sa.String(length=32), nullable=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral_hub.db import new_id
@@ -73,5 +73,5 @@ class OrganizationService(db.Model):
 
     organization: Mapped[Organization] = relationship(back_populates="services")
     service: Mapped[Service] = relationship(lazy="joined")
-
-    __table_args__ = (UniqueConstraint("organization_id", "service_code"),)
+    # (organization_id, service_code) is the primary key, hence unique: a separate unique
+    # constraint on it would exist on SQLite but be folded into the key by PostgreSQL.
