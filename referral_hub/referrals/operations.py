@@ -13,7 +13,7 @@ from referral_hub.actors import Actor
 from referral_hub.agreements.operations import active_agreements_covering
 from referral_hub.audit import operations as audit
 from referral_hub.clients import operations as clients
-from referral_hub.clients.models import Client, Consent
+from referral_hub.clients.models import Client, Consent, local_today
 from referral_hub.db import utcnow
 from referral_hub.delivery.notifications import (
     notify_referral_answered,
@@ -49,7 +49,6 @@ OVERRIDE_NOT_AUTHORISED = register_problem(
 INVALID_TRANSITION = register_problem(
     "invalid-transition", "This action is not possible for this referral now"
 )
-NOT_A_SENDER = register_problem("not-a-uptd", "Only UPTD PPA units register clients and refer")
 
 #: Urgent referrals are answered within a day at most, emergencies within two hours.
 URGENCY_CAP_HOURS = {"routine": None, "urgent": 24, "emergency": 2}
@@ -191,7 +190,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     now = at or utcnow()
     sender = require_organization(actor.organization_id or "", "to")
     if sender.type != "uptd_ppa":
-        raise Problem(403, NOT_A_SENDER, "Only UPTD PPA units send referrals.")
+        raise Problem(403, clients.NOT_A_UPTD, "Only UPTD PPA units send referrals.")
     client = clients.get_client_of(actor, data["client"])
     if client is None:
         raise _field_error("client", f"No client '{data['client']}' of your organisation.")
@@ -237,7 +236,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         approver = _approver(actor, data["approved_by"])
         legal_basis = data["legal_basis"]
 
-    year = now.astimezone(dt.timezone(dt.timedelta(hours=8))).year
+    year = local_today(now).year
     serial = clients.next_number(NUMBER_PREFIX, sender.id, year)
     referral = Referral(
         number=f"{NUMBER_PREFIX}-{clients.organization_short_code(sender)}-{year}-{serial:06d}",
