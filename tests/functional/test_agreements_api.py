@@ -447,3 +447,32 @@ def test_renew_over_http(client, tokens):
     again = client.post(f"{URL}/{created['id']}/renew", json={}, headers=tokens(PPU))
     assert again.status_code == 409
     assert problem(again)["type"].endswith("/already-renewed")
+
+
+def test_a_draft_can_change_its_parties_and_services(client, tokens):
+    created = _create(client, tokens)
+    url = f"{URL}/{created.get_json()['id']}"
+    response = client.patch(
+        url,
+        json={
+            "parties": ["uptd-ppa-kukar", PPU],
+            "services": [
+                {"service": "psychological_counseling", "provider": "uptd-ppa-kukar"},
+                {"service": "legal_aid", "provider": "uptd-ppa-kukar"},
+            ],
+            "signatories": [{"title": "Kepala UPTD PPA Kukar", "organization": "uptd-ppa-kukar"}],
+        },
+        headers={**tokens(PPU), "If-Match": created.headers["ETag"]},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert [p["code"] for p in body["parties"]] == ["uptd-ppa-kukar", PPU]
+    assert [(s["service"], s["provider"]["code"]) for s in body["services"]] == [
+        ("psychological_counseling", "uptd-ppa-kukar"),
+        ("legal_aid", "uptd-ppa-kukar"),
+    ]
+    # Balikpapan is no longer a party: the draft is gone from its view.
+    assert client.get(url, headers=tokens(BALIKPAPAN)).status_code == 404
+    history = client.get(f"{url}/history", headers=tokens(PPU)).get_json()["items"]
+    assert history[-1]["action"] == "agreement.updated"
+    assert set(history[-1]["detail"]["changed"]) == {"parties", "services", "signatories"}
