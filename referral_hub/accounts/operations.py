@@ -8,6 +8,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 from sqlalchemy import case, func, or_, select, update
 
 from referral_hub.accounts.models import LOCALES, ROLES, User
@@ -18,9 +19,27 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
 
-_hasher = PasswordHasher()
-#: A valid hash of nothing, checked when the e-mail is unknown so timing tells nothing.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+#: argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, t=3).
+_PRODUCTION_HASHER = PasswordHasher()
+#: The test suite creates hundreds of users; there the cost is the smallest argon2 allows.
+_TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    """The hasher for this app: cheap only when HUB_ENV=test."""
+    testing = has_app_context() and current_app.config.get("HUB_ENV") == "test"
+    return _TEST_HASHER if testing else _PRODUCTION_HASHER
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A valid hash of nothing, checked when the e-mail is unknown so timing tells nothing."""
+    key = id(hasher)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hasher.hash("not-a-password")
+    return _DUMMY_HASHES[key]
+
+
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
@@ -33,7 +52,7 @@ CANNOT_DEACTIVATE_SELF = register_problem(
 
 def hash_password(password: str) -> str:
     """argon2id hash of a password."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def find_organization(id_or_code: str) -> Organization | None:
@@ -239,7 +258,7 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
     system = Actor.system(label=source)
     if user is None or not user.active:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher().verify(_dummy_hash(_hasher()), password or "")
         audit.record(system, "signin.failed", "user", None, {"email": email, "reason": "unknown"})
         db.session.commit()
         raise SignInRefused("E-mail atau kata sandi salah.")
@@ -261,7 +280,7 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
             "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
         )
     try:
-        _hasher.verify(user.password_hash, password or "")
+        _hasher().verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         detail = {"failed_logins": attempt}
         if attempt >= MAX_FAILED_LOGINS:
@@ -274,7 +293,7 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
                 "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
             ) from None
         raise SignInRefused("E-mail atau kata sandi salah.") from None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
