@@ -9,7 +9,7 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -155,8 +155,19 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return user if user is not None and user.active else None
 
     def revoke_old_credential(self, refresh_token: OAuthToken) -> None:
+        # Claim the old refresh token in one UPDATE. Of requests racing with the same token
+        # only the first gets it; the others are a reuse and end the family, including
+        # the grant the first one was just issued: never two live branches.
         now = utcnow()
-        refresh_token.refresh_revoked_at = now
+        claimed = db.session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.id == refresh_token.id, OAuthToken.refresh_revoked_at.is_(None))
+            .values(refresh_revoked_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            revoke_family(refresh_token.family_id)
+            raise InvalidGrantError()
         refresh_token.revoked_at = refresh_token.revoked_at or now
 
 

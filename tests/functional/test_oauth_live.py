@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import threading
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
@@ -739,3 +740,33 @@ def test_deactivated_user_tokens_stop_working(live_server, code_app, caseworker,
         db.session.commit()
     assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 401
     assert _refresh(live_server, code_app, token["refresh_token"]).status_code == 400
+
+
+def test_racing_refreshes_of_one_token_leave_no_second_branch(live_server, code_app, caseworker):
+    # A client and a thief (or a retry storm) refreshing the same token at once: at most
+    # one new grant may survive, never two live branches of the family.
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    racers = 4
+    start = threading.Barrier(racers)
+    responses: list[requests.Response] = []
+
+    def race() -> None:
+        start.wait(timeout=30)
+        responses.append(_refresh(live_server, code_app, first["refresh_token"]))
+
+    threads = [threading.Thread(target=race) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(responses) == racers
+    assert all(r.status_code in (200, 400) for r in responses)
+    issued = [r.json() for r in responses if r.status_code == 200]
+    live = [
+        t
+        for t in issued
+        if _get(live_server, "/api/v1/services", t["access_token"]).status_code == 200
+    ]
+    assert len(live) <= 1
