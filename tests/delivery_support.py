@@ -27,7 +27,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float,
+    interval: float = 0.05,
+    explain: Callable[[], str] | None = None,
+) -> Any:
     """Poll until `predicate()` is truthy; return its value or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -35,7 +40,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.0
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            detail = f"\n{explain()}" if explain else ""
+            raise AssertionError(f"condition not met within {timeout}s{detail}")
         time.sleep(interval)
 
 
@@ -79,7 +85,10 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # bursts of parallel deliveries must not be refused
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

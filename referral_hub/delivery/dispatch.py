@@ -13,10 +13,13 @@ import datetime as dt
 import json
 import logging
 import random
+import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 
 from referral_hub.db import isoformat, new_id, utcnow
 from referral_hub.delivery.models import (
@@ -34,6 +37,9 @@ from referral_hub.extensions import db
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+DISPATCH_BATCH = 200
+#: Requests one drain has in flight at once to the same subscription.
+PARALLEL_REQUESTS = 8
 
 
 def retry_delay(failed_attempts: int, schedule: Sequence[float]) -> float:
@@ -52,42 +58,60 @@ def next_state(
     return "retrying", due
 
 
-def dispatch_events(event_ids: Sequence[str]) -> list[str]:
-    """Create the deliveries of committed, undispatched events; return the new deliveries' ids."""
-    created: list[str] = []
-    for event_id in event_ids:
-        now = utcnow()
-        claimed = db.session.execute(
-            update(Event)
-            .where(Event.id == event_id, Event.dispatched_at.is_(None), Event.seq.is_not(None))
-            .values(dispatched_at=now)
-        ).rowcount
-        if not claimed:
-            continue  # not committed yet, unknown, or another worker did it
-        item = db.session.get(Event, event_id)
-        hooks = db.session.scalars(
-            select(Webhook).where(
-                Webhook.organization_id.in_(item.organization_ids),
-                Webhook.deleted_at.is_(None),
-                Webhook.created_at <= (item.recorded_at or now),
-            )
-        ).all()
+def dispatch_pending(limit: int = DISPATCH_BATCH) -> tuple[int, list[str]]:
+    """Create the deliveries of a batch of committed, undispatched events, oldest first.
+
+    Returns how many events it dispatched and the webhooks that got deliveries. Workers
+    running this at once take different events (PostgreSQL skips rows another holds; the
+    conditional update settles the rest).
+    """
+    now = utcnow()
+    candidates = db.session.scalars(
+        select(Event.id)
+        .where(Event.dispatched_at.is_(None), Event.seq.is_not(None))
+        .order_by(Event.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not candidates:
+        db.session.rollback()
+        return 0, []
+    claimed = db.session.scalars(
+        update(Event)
+        .where(Event.id.in_(candidates), Event.dispatched_at.is_(None))
+        .values(dispatched_at=now)
+        .returning(Event.id)
+    ).all()
+    items = db.session.scalars(select(Event).where(Event.id.in_(claimed)).order_by(Event.seq)).all()
+    audience = {org_id for item in items for org_id in item.organization_ids}
+    hooks = db.session.scalars(
+        select(Webhook).where(Webhook.organization_id.in_(audience), Webhook.deleted_at.is_(None))
+    ).all()
+    touched: set[str] = set()
+    for item in items:
+        orgs = set(item.organization_ids)
         for hook in hooks:
-            if not hook.wants(item.type):
+            # A subscription receives what commits after it was made, of the types it asked for.
+            if (
+                hook.organization_id not in orgs
+                or not hook.wants(item.type)
+                or hook.created_at > (item.recorded_at or now)
+            ):
                 continue
-            delivery = WebhookDelivery(
-                id=new_id(),
-                webhook_id=hook.id,
-                event_id=item.id,
-                status="pending",
-                next_attempt_at=now,
-                cycle_started_at=now,
-                created_at=now,
+            db.session.add(
+                WebhookDelivery(
+                    id=new_id(),
+                    webhook_id=hook.id,
+                    event_id=item.id,
+                    status="pending",
+                    next_attempt_at=now,
+                    cycle_started_at=now,
+                    created_at=now,
+                )
             )
-            db.session.add(delivery)
-            created.append(delivery.id)
+            touched.add(hook.id)
     db.session.commit()
-    return created
+    return len(items), sorted(touched)
 
 
 def payload(item: Event, base_url: str) -> str:
@@ -115,12 +139,31 @@ def default_sender(conf: DeliverySettings) -> WebhookSender:
     )
 
 
-def _claim(delivery_id: str, now: dt.datetime, conf: DeliverySettings) -> str | None:
+@dataclass
+class _Attempt:
+    """One claimed delivery on its way out."""
+
+    delivery_id: str
+    webhook_id: str
+    number: int
+    cycle_attempts: int
+    cycle_started_at: dt.datetime
+    url: str = ""
+    body: str = ""
+    secret: str = ""
+    message_id: str = ""
+    started_at: dt.datetime | None = None
+    result: AttemptResult | None = None
+    state: tuple[str, dt.datetime | None] = ("retrying", None)
+
+
+def _claim(delivery_ids: Sequence[str], now: dt.datetime, conf: DeliverySettings) -> str | None:
+    """Lease the due, unleased deliveries among `delivery_ids`; return the lease token."""
     token = new_id()
     claimed = db.session.execute(
         update(WebhookDelivery)
         .where(
-            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.id.in_(list(delivery_ids)),
             WebhookDelivery.status.in_(("pending", "retrying")),
             WebhookDelivery.next_attempt_at <= now,
             or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
@@ -131,6 +174,7 @@ def _claim(delivery_id: str, now: dt.datetime, conf: DeliverySettings) -> str | 
             attempts=WebhookDelivery.attempts + 1,
             cycle_attempts=WebhookDelivery.cycle_attempts + 1,
         )
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     return token if claimed else None
@@ -138,88 +182,165 @@ def _claim(delivery_id: str, now: dt.datetime, conf: DeliverySettings) -> str | 
 
 def attempt_delivery(delivery_id: str, sender: WebhookSender | None = None) -> str | None:
     """Make one attempt of a due delivery; return its new status (None: not due or taken)."""
+    return attempt_deliveries([delivery_id], sender).get(delivery_id)
+
+
+def attempt_deliveries(
+    delivery_ids: Sequence[str], sender: WebhookSender | None = None
+) -> dict[str, str]:
+    """Attempt the due deliveries among `delivery_ids` at once; return {id: new status}.
+
+    Claiming and recording are one transaction each for the whole batch; the requests go
+    out in parallel, none of them inside a transaction.
+    """
     conf = settings()
     started_at = utcnow()
-    token = _claim(delivery_id, started_at, conf)
+    token = _claim(delivery_ids, started_at, conf)
     if token is None:
-        return None
-    delivery = db.session.get(WebhookDelivery, delivery_id)
-    hook, item = delivery.webhook, delivery.event
-    number, cycle_attempts = delivery.attempts, delivery.cycle_attempts
-    cycle_started_at, message_id = delivery.cycle_started_at, delivery.message_id
-    if hook.deleted_at is not None:
-        db.session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id == delivery_id, WebhookDelivery.lease_token == token)
-            .values(status="cancelled", next_attempt_at=None, lease_until=None, lease_token=None)
+        return {}
+    claimed = db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.lease_token == token)
+    ).all()
+    base_url = current_app.config["HUB_BASE_URL"]
+    batch: list[_Attempt] = []
+    for delivery in claimed:
+        hook, item = delivery.webhook, delivery.event
+        attempt = _Attempt(
+            delivery_id=delivery.id,
+            webhook_id=hook.id,
+            number=delivery.attempts,
+            cycle_attempts=delivery.cycle_attempts,
+            cycle_started_at=delivery.cycle_started_at,
+            url=hook.url,
+            message_id=delivery.message_id,
         )
-        db.session.commit()
-        return "cancelled"
-    body = payload(item, current_app.config["HUB_BASE_URL"])
-    try:
-        secret = decrypt_secret(hook.secret_ciphertext, hook.id)
-    except SecretUnreadable as error:
-        log.error("webhook %s: %s", hook.id, error)
-        result = AttemptResult(False, None, f"signing secret unreadable: {error}", 0)
-        return _finish(delivery_id, token, number, started_at, result, ("dead", None))
-    url = hook.url
-    # No transaction (nor pooled connection) is held while the partner's server answers.
+        if hook.deleted_at is not None:
+            attempt.state = ("cancelled", None)
+        else:
+            attempt.body = payload(item, base_url)
+            try:
+                attempt.secret = decrypt_secret(hook.secret_ciphertext, hook.id)
+            except SecretUnreadable as error:
+                log.error("webhook %s: %s", hook.id, error)
+                attempt.result = AttemptResult(
+                    False, None, f"signing secret unreadable: {error}", 0
+                )
+                attempt.state = ("dead", None)
+        batch.append(attempt)
+    # No transaction (nor pooled connection) is held while partners' servers answer.
     db.session.commit()
-    headers = signed_headers(secret, message_id, body, utcnow())
-    result = (sender or default_sender(conf)).send(url, body.encode(), headers)
+    to_send = [a for a in batch if a.secret]
+    send = (sender or default_sender(conf)).send
+
+    def post(attempt: _Attempt) -> None:
+        attempt.started_at = utcnow()
+        headers = signed_headers(
+            attempt.secret, attempt.message_id, attempt.body, attempt.started_at
+        )
+        attempt.result = send(attempt.url, attempt.body.encode(), headers)
+
+    if len(to_send) == 1:
+        post(to_send[0])
+    elif to_send:
+        with ThreadPoolExecutor(min(len(to_send), PARALLEL_REQUESTS)) as pool:
+            list(pool.map(post, to_send))
     finished = utcnow()
-    if result.delivered:
-        state: tuple[str, dt.datetime | None] = ("delivered", None)
-    else:
-        state = next_state(cycle_attempts, cycle_started_at, finished, conf)
-    return _finish(delivery_id, token, number, started_at, result, state)
+    for attempt in to_send:
+        if attempt.result.delivered:
+            attempt.state = ("delivered", None)
+        else:
+            attempt.state = next_state(
+                attempt.cycle_attempts, attempt.cycle_started_at, finished, conf
+            )
+    return _record(batch, token, started_at)
 
 
-def _finish(
-    delivery_id: str,
-    token: str,
-    number: int,
-    started_at: dt.datetime,
-    result: AttemptResult,
-    state: tuple[str, dt.datetime | None],
-) -> str:
-    status, next_attempt_at = state
+def _record(batch: list[_Attempt], token: str, started_at: dt.datetime) -> dict[str, str]:
     now = utcnow()
-    db.session.add(
-        DeliveryAttempt(
-            id=new_id(),
-            delivery_id=delivery_id,
-            number=number,
-            started_at=started_at,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            error=result.error,
-            outcome="delivered" if result.delivered else "failed",
-            next_attempt_at=next_attempt_at,
-        )
-    )
-    values: dict = {
-        "status": status,
-        "next_attempt_at": next_attempt_at,
-        "lease_until": None,
-        "lease_token": None,
-        "last_status_code": result.status_code,
-        "last_error": result.error,
-    }
-    if result.delivered:
-        values["delivered_at"] = now
-    # Only the holder of the lease decides; a redelivery asked for meanwhile stands.
-    kept = db.session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.lease_token == token)
-        .values(**values)
-    ).rowcount
+    outcome: dict[str, str] = {}
+    retries: list[tuple[str, dt.datetime]] = []
+    for attempt in batch:
+        status, next_attempt_at = attempt.state
+        values: dict = {
+            "status": status,
+            "next_attempt_at": next_attempt_at,
+            "lease_until": None,
+            "lease_token": None,
+        }
+        result = attempt.result
+        if result is not None:
+            db.session.add(
+                DeliveryAttempt(
+                    id=new_id(),
+                    delivery_id=attempt.delivery_id,
+                    number=attempt.number,
+                    started_at=attempt.started_at or started_at,
+                    duration_ms=result.duration_ms,
+                    status_code=result.status_code,
+                    error=result.error,
+                    outcome="delivered" if result.delivered else "failed",
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+            values["last_status_code"] = result.status_code
+            values["last_error"] = result.error
+            if result.delivered:
+                values["delivered_at"] = now
+        # Only the holder of the lease decides; a redelivery asked for meanwhile stands.
+        kept = db.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == attempt.delivery_id,
+                WebhookDelivery.lease_token == token,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        outcome[attempt.delivery_id] = status
+        if kept and status == "retrying" and next_attempt_at is not None:
+            retries.append((attempt.webhook_id, next_attempt_at))
     db.session.commit()
-    if kept and status == "retrying" and next_attempt_at is not None:
-        from referral_hub.delivery.jobs import DELIVER_WEBHOOK, enqueue
+    if retries:
+        from referral_hub.delivery.jobs import DRAIN_WEBHOOK, enqueue
 
-        enqueue(DELIVER_WEBHOOK, delivery_id, at=next_attempt_at)
-    return status
+        # rq's scheduler releases these on time; the retry sweep catches any it loses.
+        for webhook_id, when in retries:
+            enqueue(DRAIN_WEBHOOK, webhook_id, at=when)
+    return outcome
+
+
+def drain_webhook(
+    webhook_id: str, budget_seconds: float, sender: WebhookSender | None = None
+) -> bool:
+    """Attempt one subscription's due deliveries, oldest first, for up to `budget_seconds`.
+
+    One partner's slow server thus holds up only its own deliveries. Returns True if due
+    deliveries remain (the budget ran out), so the caller can queue another drain.
+    """
+    deadline = time.monotonic() + budget_seconds
+    tried: set[str] = set()
+    while True:
+        now = utcnow()
+        due = db.session.scalars(
+            select(WebhookDelivery.id)
+            .join(Event, Event.id == WebhookDelivery.event_id)
+            .where(
+                WebhookDelivery.webhook_id == webhook_id,
+                WebhookDelivery.status.in_(("pending", "retrying")),
+                WebhookDelivery.next_attempt_at <= now,
+                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+                WebhookDelivery.id.not_in(tried) if tried else true(),
+            )
+            .order_by(WebhookDelivery.next_attempt_at, Event.seq)
+            .limit(PARALLEL_REQUESTS)
+        ).all()
+        db.session.rollback()
+        if not due:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        tried.update(due)
+        attempt_deliveries(due, sender)
 
 
 def due_delivery_ids(now: dt.datetime, overdue_by: float, limit: int = SWEEP_BATCH) -> list[str]:
@@ -239,6 +360,18 @@ def due_delivery_ids(now: dt.datetime, overdue_by: float, limit: int = SWEEP_BAT
             )
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(limit)
+        )
+    )
+
+
+def webhooks_with_overdue_deliveries(now: dt.datetime, overdue_by: float) -> list[str]:
+    """The subscriptions that have deliveries due for longer than `overdue_by` seconds."""
+    ids = due_delivery_ids(now, overdue_by)
+    if not ids:
+        return []
+    return sorted(
+        db.session.scalars(
+            select(WebhookDelivery.webhook_id).where(WebhookDelivery.id.in_(ids)).distinct()
         )
     )
 

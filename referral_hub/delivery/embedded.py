@@ -40,6 +40,7 @@ class EmbeddedRunner:
         self._wake = threading.Condition()
         self._timed: list[tuple[float, int, str, tuple[Any, ...]]] = []
         self._counter = itertools.count()
+        self._queued: set[str] = set()
         self._stop = False
 
     def start(self) -> None:
@@ -69,8 +70,19 @@ class EmbeddedRunner:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, task: str, args: Sequence[Any] = (), at: dt.datetime | None = None) -> None:
-        """Run `task(*args)` soon, or at `at`."""
+    def submit(
+        self,
+        task: str,
+        args: Sequence[Any] = (),
+        at: dt.datetime | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Run `task(*args)` soon, or at `at`; with a `key`, not while one with it waits."""
+        if key is not None:
+            with self._wake:
+                if key in self._queued:
+                    return
+                self._queued.add(key)
         if at is not None:
             delay = (at - dt.datetime.now(dt.UTC)).total_seconds()
             if delay > 0:
@@ -85,6 +97,11 @@ class EmbeddedRunner:
         # RuntimeError: shut down meanwhile; the sweepers will find the work.
         with contextlib.suppress(RuntimeError):
             executor.submit(self._run, task, tuple(args))
+
+    def clear(self, key: str) -> None:
+        """A coalesced job started: the next request for it queues a new one."""
+        with self._wake:
+            self._queued.discard(key)
 
     def _run(self, task: str, args: tuple[Any, ...]) -> None:
         with self.app.app_context():

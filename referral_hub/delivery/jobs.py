@@ -21,8 +21,12 @@ from referral_hub.delivery.schedule import FAILURE_TTL, JOB_OPTIONS, RESULT_TTL
 log = logging.getLogger(__name__)
 
 DISPATCH_EVENTS = "referral_hub.delivery.tasks.dispatch_events"
-DELIVER_WEBHOOK = "referral_hub.delivery.tasks.deliver_webhook"
+DRAIN_WEBHOOK = "referral_hub.delivery.tasks.drain_webhook"
 SEND_NOTIFICATION = "referral_hub.delivery.tasks.send_notification"
+
+#: How long a coalescing mark lives if its job is lost before it starts (the sweepers run
+#: the work anyway; the mark only stops a burst from queueing one job per commit).
+COALESCE_SECONDS = 30
 
 _clients: dict[tuple[str, int], Any] = {}
 _clients_lock = threading.Lock()
@@ -75,9 +79,69 @@ def rq_enqueue(
     )
 
 
-def enqueue(task: str, *args: Any, at: dt.datetime | None = None) -> bool:
-    """Hand one job over; False (and logged) when nothing took it, so a sweeper must."""
+def enqueue(task: str, *args: Any, at: dt.datetime | None = None, coalesce: bool = False) -> bool:
+    """Hand one job over; False (and logged) when nothing took it, so a sweeper must.
+
+    With `coalesce`, the job is not queued again while the same job (task and arguments)
+    waits in the queue: a burst of commits then queues one dispatch, not one per commit.
+    The job clears its mark when it starts (`clear_coalesced`), before it reads its work.
+    """
+    if coalesce and at is None:
+        return _enqueue_coalesced(task, args)
     return enqueue_many(task, [args], at=at) == 1
+
+
+def coalesce_key(task: str, args: Sequence[Any]) -> str:
+    return "hub:queued:" + ":".join([task.rsplit(".", 1)[-1], *map(str, args)])
+
+
+def _enqueue_coalesced(task: str, args: tuple[Any, ...]) -> bool:
+    if not has_app_context():
+        return False
+    app = current_app._get_current_object()
+    key = coalesce_key(task, args)
+    url = app.config.get("HUB_REDIS_URL")
+    if url:
+        from redis.exceptions import RedisError
+
+        try:
+            connection = redis_client(url)
+            if not connection.set(key, "1", nx=True, ex=COALESCE_SECONDS):
+                return True  # a queued job will do it
+            try:
+                rq_enqueue(connection, task, args)
+            except RedisError:
+                connection.delete(key)
+                raise
+        except RedisError as error:
+            log.warning("Redis unavailable, %s left for the sweeper: %s", task, error)
+            return False
+        return True
+    runner = embedded_runner(app)
+    if runner is None or not runner.running:
+        return False
+    runner.submit(task, args, key=key)
+    return True
+
+
+def clear_coalesced(task: str, *args: Any) -> None:
+    """Called by a coalesced job as it starts: work committed from now on queues a new one."""
+    if not has_app_context():
+        return
+    app = current_app._get_current_object()
+    key = coalesce_key(task, args)
+    url = app.config.get("HUB_REDIS_URL")
+    if url:
+        from redis.exceptions import RedisError
+
+        try:
+            redis_client(url).delete(key)
+        except RedisError as error:  # the mark expires by itself
+            log.warning("could not clear %s: %s", key, error)
+        return
+    runner = embedded_runner(app)
+    if runner is not None:
+        runner.clear(key)
 
 
 def enqueue_many(
@@ -116,12 +180,12 @@ def enqueue_many(
     return len(arg_lists)
 
 
-def enqueue_committed(event_ids: list[str], jobs: list[tuple[str, tuple[Any, ...]]]) -> None:
-    """After a commit: dispatch its events, and hand over the jobs it asked for."""
+def enqueue_committed(event_ids: list[str], jobs: list[tuple[str, tuple[Any, ...], bool]]) -> None:
+    """After a commit: have its events dispatched, and hand over the jobs it asked for."""
     if event_ids:
-        enqueue(DISPATCH_EVENTS, list(event_ids))
-    for task, args in jobs:
-        enqueue(task, *args)
+        enqueue(DISPATCH_EVENTS, coalesce=True)
+    for task, args, coalesce in dict.fromkeys(jobs):
+        enqueue(task, *args, coalesce=coalesce)
 
 
 def embedded_runner(app: Flask):

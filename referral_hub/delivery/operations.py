@@ -6,13 +6,12 @@ import base64
 import binascii
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, func, select, update
 
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import new_id, utcnow
-from referral_hub.delivery.jobs import DELIVER_WEBHOOK
+from referral_hub.delivery.jobs import DRAIN_WEBHOOK
 from referral_hub.delivery.models import (
     DELIVERY_STATUSES,
     Event,
@@ -239,9 +238,5 @@ def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDeliver
         {"webhook_id": hook.id, "event_id": delivery.event_id, "previous_status": previous},
     )
     db.session.flush()
-    enqueue_after_commit(DELIVER_WEBHOOK, delivery.id)
+    enqueue_after_commit(DRAIN_WEBHOOK, hook.id, coalesce=True)
     return delivery
-
-
-def base_url() -> str:
-    return current_app.config["HUB_BASE_URL"]

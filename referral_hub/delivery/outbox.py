@@ -186,10 +186,12 @@ def emit(
     return item
 
 
-def enqueue_after_commit(task: str, *args: Any, session: Session | None = None) -> None:
+def enqueue_after_commit(
+    task: str, *args: Any, coalesce: bool = False, session: Session | None = None
+) -> None:
     """Hand a job (dotted path, id arguments) to the queue once the transaction commits."""
     session = session or db.session()
-    session.info.setdefault(_PENDING_JOBS, []).append((task, args))
+    session.info.setdefault(_PENDING_JOBS, []).append((task, args, coalesce))
 
 
 def _in_session(session: Session, obj: Any) -> bool:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 
 from referral_hub.db import utcnow
 from referral_hub.delivery import dispatch, notifications
 from referral_hub.delivery.jobs import (
-    DELIVER_WEBHOOK,
     DISPATCH_EVENTS,
+    DRAIN_WEBHOOK,
     SEND_NOTIFICATION,
+    clear_coalesced,
     enqueue,
     enqueue_many,
 )
@@ -24,17 +26,33 @@ from referral_hub.extensions import db
 
 log = logging.getLogger(__name__)
 
-
-def dispatch_events(event_ids: list[str]) -> int:
-    """Create the webhook deliveries of committed events and enqueue their first attempts."""
-    created = dispatch.dispatch_events(event_ids)
-    enqueue_many(DELIVER_WEBHOOK, [(delivery_id,) for delivery_id in created])
-    return len(created)
+#: How long one dispatch or drain job works before it hands the rest to a new job.
+DISPATCH_BUDGET = 20.0
+DRAIN_BUDGET = 30.0
 
 
-def deliver_webhook(delivery_id: str) -> str | None:
-    """Attempt one webhook delivery, if it is due and nobody else holds it."""
-    return dispatch.attempt_delivery(delivery_id)
+def dispatch_events() -> int:
+    """Turn the outbox's committed events into webhook deliveries and start their drains."""
+    clear_coalesced(DISPATCH_EVENTS)
+    deadline = time.monotonic() + DISPATCH_BUDGET
+    total = 0
+    while True:
+        count, hooks = dispatch.dispatch_pending()
+        total += count
+        for webhook_id in hooks:
+            enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
+        if count == 0:
+            return total
+        if time.monotonic() > deadline:
+            enqueue(DISPATCH_EVENTS, coalesce=True)
+            return total
+
+
+def drain_webhook(webhook_id: str) -> None:
+    """Attempt one subscription's due deliveries, oldest first."""
+    clear_coalesced(DRAIN_WEBHOOK, webhook_id)
+    if dispatch.drain_webhook(webhook_id, DRAIN_BUDGET):
+        enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
 
 
 def send_notification(notification_id: str) -> str | None:
@@ -51,21 +69,19 @@ def sweep_outbox() -> dict[str, int]:
     db.session.rollback()
     if events:
         log.warning("outbox sweep: %d event(s) were never dispatched", len(events))
-        # Batches keep each job short; the sweeper runs again for the rest.
-        for start in range(0, len(events), 100):
-            enqueue(DISPATCH_EVENTS, events[start : start + 100])
+        enqueue(DISPATCH_EVENTS, coalesce=True)
     enqueue_many(SEND_NOTIFICATION, [(note_id,) for note_id in notes])
     return {"events": len(events), "notifications": len(notes)}
 
 
 def retry_due_deliveries() -> int:
-    """Enqueue deliveries due for a while: lost retry jobs and attempts whose worker died."""
+    """Drain subscriptions with deliveries due for a while: lost retries, dead workers."""
     conf = settings()
-    due = dispatch.due_delivery_ids(utcnow(), conf.outbox_sweep_after)
+    hooks = dispatch.webhooks_with_overdue_deliveries(utcnow(), conf.outbox_sweep_after)
     db.session.rollback()
-    if due:
-        log.info("retry sweep: %d delivery(ies) due", len(due))
-    return enqueue_many(DELIVER_WEBHOOK, [(delivery_id,) for delivery_id in due])
+    for webhook_id in hooks:
+        enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
+    return len(hooks)
 
 
 def sweep_agreement_expiry() -> object:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
+from sqlalchemy import select
 
 from referral_hub.actors import Actor
 from referral_hub.delivery import dispatch
+from referral_hub.delivery.models import WebhookDelivery
 from referral_hub.delivery.outbox import emit
 from referral_hub.delivery.sender import ScriptedSender
 from referral_hub.directory.operations import get_organization
@@ -200,7 +202,8 @@ def test_deliveries_show_every_attempt_and_can_be_sent_again(app, client, bpp_ho
     answers = iter([500, 204])
     sender = ScriptedSender(lambda url, body, headers: next(answers))
     with app.app_context():
-        (delivery_id,) = dispatch.dispatch_events([event_id])
+        dispatch.dispatch_pending()
+        delivery_id = db.session.scalar(select(WebhookDelivery.id))
         assert dispatch.attempt_delivery(delivery_id, sender) == "retrying"
     listed = client.get(f"/api/v1/webhooks/{made['id']}/deliveries", headers=bpp_hooks)
     (delivery,) = listed.get_json()["items"]

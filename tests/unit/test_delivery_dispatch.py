@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select, update
@@ -13,7 +14,7 @@ from standardwebhooks import Webhook as StandardWebhook
 from referral_hub.actors import Actor
 from referral_hub.db import utcnow
 from referral_hub.delivery import dispatch
-from referral_hub.delivery.models import DeliveryAttempt, Webhook, WebhookDelivery
+from referral_hub.delivery.models import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from referral_hub.delivery.operations import create_webhook, delete_webhook, redeliver
 from referral_hub.delivery.outbox import emit
 from referral_hub.delivery.sender import ScriptedSender
@@ -31,7 +32,7 @@ def setup(app_ctx, app, monkeypatch):
     actor = Actor(organization_id=bpp, kind="client", client_id="c1", scopes=frozenset())
     hook, secret = create_webhook(actor, url="http://127.0.0.1:9/hooks", events=[])
     db.session.commit()
-    item = emit(
+    emit(
         Actor.system("tests"),
         "referral.requested",
         subject_type="referral",
@@ -40,8 +41,20 @@ def setup(app_ctx, app, monkeypatch):
         data={"referral_id": "ref1", "number": "RUJ-1", "status": "requested"},
     )
     db.session.commit()
-    (delivery_id,) = dispatch.dispatch_events([item.id])
+    assert dispatch.dispatch_pending() == (1, [hook.id])
+    delivery_id = db.session.scalar(select(WebhookDelivery.id))
     return {"actor": actor, "hook": hook, "secret": secret, "delivery_id": delivery_id}
+
+
+def _emit(event_type, subject_id, organizations):
+    emit(
+        Actor.system("tests"),
+        event_type,
+        subject_type="referral",
+        subject_id=subject_id,
+        organizations=organizations,
+        data={},
+    )
 
 
 def _delivery(delivery_id):
@@ -77,9 +90,91 @@ def test_a_2xx_answer_delivers_a_signed_payload_without_personal_data(setup):
 
 
 def test_dispatching_twice_creates_one_delivery(setup):
-    item_id = _delivery(setup["delivery_id"]).event_id
-    assert dispatch.dispatch_events([item_id]) == []
+    assert dispatch.dispatch_pending() == (0, [])
     assert db.session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+
+def test_a_subscription_gets_only_its_types_and_what_commits_after_it(setup, app):
+    bpp = setup["hook"].organization_id
+    actor = setup["actor"]
+    only_accepted, _ = create_webhook(
+        actor, url="http://127.0.0.1:9/a", events=["referral.accepted"]
+    )
+    db.session.commit()
+    ppu = get_organization("uptd-ppa-ppu").id
+    police = get_organization("polres-ppu").id
+    for event_type, orgs in (
+        ("referral.requested", [ppu, bpp]),
+        ("referral.accepted", [ppu, bpp]),
+        ("agreement.signed", [ppu, police]),  # not Balikpapan's
+    ):
+        _emit(event_type, "x", orgs)
+    db.session.commit()
+    count, touched = dispatch.dispatch_pending()
+    assert count == 3
+    assert sorted(touched) == sorted([setup["hook"].id, only_accepted.id])
+    rows = db.session.execute(select(WebhookDelivery.webhook_id, WebhookDelivery.event_id)).all()
+    by_hook = {}
+    for webhook_id, event_id in rows:
+        by_hook.setdefault(webhook_id, []).append(event_id)
+    assert len(by_hook[setup["hook"].id]) == 3  # the first delivery, requested, accepted
+    assert len(by_hook[only_accepted.id]) == 1
+
+
+def test_a_drain_attempts_the_subscriptions_due_deliveries_oldest_first(setup, monkeypatch):
+    monkeypatch.setattr(dispatch, "PARALLEL_REQUESTS", 1)  # one at a time: a visible order
+    ppu = get_organization("uptd-ppa-ppu").id
+    bpp = setup["hook"].organization_id
+    for n in range(3):
+        _emit("referral.requested", f"d{n}", [ppu, bpp])
+        db.session.commit()
+    dispatch.dispatch_pending()
+    seen = []
+
+    def receiver(url, body, headers):
+        seen.append(json.loads(body)["data"]["links"]["self"].rsplit("/", 1)[1])
+        return 204
+
+    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) is False
+    assert seen == ["ref1", "d0", "d1", "d2"]
+    # Out of budget: it stops and says more is due.
+    _emit("referral.requested", "d3", [ppu, bpp])
+    db.session.commit()
+    dispatch.dispatch_pending()
+    assert dispatch.drain_webhook(setup["hook"].id, -1, ScriptedSender(receiver)) is True
+
+
+def test_a_batch_goes_out_in_parallel_and_each_result_is_kept(setup):
+    ppu = get_organization("uptd-ppa-ppu").id
+    bpp = setup["hook"].organization_id
+    for n in range(5):
+        _emit("referral.requested", f"p{n}", [ppu, bpp])
+    db.session.commit()
+    dispatch.dispatch_pending()
+    answers = {"p1": 500, "p3": 503}
+
+    def receiver(url, body, headers):
+        time.sleep(0.2)
+        return answers.get(json.loads(body)["data"]["links"]["self"].rsplit("/", 1)[1], 204)
+
+    started = time.monotonic()
+    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) is False
+    assert time.monotonic() - started < 1.0  # six requests of 0.2 s, side by side
+    statuses = dict(
+        db.session.execute(
+            select(Event.subject_id, WebhookDelivery.status).join(
+                Event, Event.id == WebhookDelivery.event_id
+            )
+        ).all()
+    )
+    assert statuses == {
+        "ref1": "delivered",
+        "p0": "delivered",
+        "p1": "retrying",
+        "p2": "delivered",
+        "p3": "retrying",
+        "p4": "delivered",
+    }
 
 
 def test_a_failure_is_retried_after_a_jittered_delay_then_dead_after_the_window(setup, app):
@@ -163,7 +258,7 @@ def test_an_attempt_whose_worker_died_is_taken_over_after_its_lease(setup, app, 
     now = utcnow()
     conf = parse_settings(app.config)
     # A worker claimed the delivery and died before recording anything.
-    assert dispatch._claim(setup["delivery_id"], now, conf) is not None
+    assert dispatch._claim([setup["delivery_id"]], now, conf) is not None
     assert dispatch.due_delivery_ids(now + dt.timedelta(seconds=1), overdue_by=0) == []
     later = now + dt.timedelta(seconds=conf.lease_seconds + 1)
     assert dispatch.due_delivery_ids(later, overdue_by=0) == [setup["delivery_id"]]

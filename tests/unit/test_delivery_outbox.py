@@ -150,7 +150,7 @@ def test_a_lost_hand_off_is_swept(orgs, app):
         del app.config["HUB_OUTBOX_SWEEP_AFTER"]
     assert found["events"] == 1
     # Dispatching it (what the enqueued job does) marks it, so it is not swept twice.
-    tasks.dispatch_events([item.id])
+    tasks.dispatch_events()
     assert db.session.get(Event, item.id).dispatched_at <= utcnow()
     app.config["HUB_OUTBOX_SWEEP_AFTER"] = "0"
     try:
