@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request
 from marshmallow import Schema, fields, validate
@@ -39,8 +40,8 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 def _page_url(page: int) -> str:
     args = request.args.to_dict(flat=False)
     args["page"] = [str(page)]
-    query = "&".join(f"{k}={v}" for k, values in args.items() for v in values)
-    return f"{request.base_url}?{query}"
+    # Encoded again: a filter such as q="A & B" must come back as itself, not as two.
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"
 
 
 def paginate(query: Select, page: int, page_size: int) -> tuple[dict[str, Any], dict[str, str]]:

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -124,6 +125,33 @@ def test_last_allowed_page_is_empty_not_an_error(app, client, spec, token_header
             assert response.get_json()["items"] == []
             checked += 1
     assert checked >= 2
+
+
+def test_next_page_links_keep_odd_filter_values_intact(app, client, token_headers):
+    from referral_hub.actors import Actor
+    from referral_hub.audit import operations as audit
+    from referral_hub.extensions import db
+
+    odd = "x & y+z#1 é"
+    with app.app_context():
+        for _ in range(3):
+            audit.record(Actor.system("tests"), "test.odd", "thing", odd)
+        db.session.commit()
+    response = client.get(
+        "/api/v1/audit?" + urlencode({"object_id": odd, "page_size": 1}), headers=token_headers
+    )
+    body = response.get_json()
+    assert body["total"] == 3
+    link = body["next"]
+    assert parse_qs(urlsplit(link).query) == {
+        "object_id": [odd],
+        "page_size": ["1"],
+        "page": ["2"],
+    }
+    assert f"<{link}>" in response.headers["Link"]
+    second = client.get(link, headers=token_headers).get_json()
+    assert (second["page"], second["total"]) == (2, 3)
+    assert second["items"][0]["seq"] != body["items"][0]["seq"]
 
 
 @pytest.mark.parametrize(
