@@ -30,10 +30,14 @@ SETTINGS = {
     "HUB_ACCESS_TOKEN_SECONDS": "access token lifetime, at most 3600",
     "HUB_TIMEZONE": "time zone the portal shows times in (default Asia/Makassar, WITA)",
     "HUB_SESSION_IDLE_MINUTES": "portal sign-in ends after this long without a request (480)",
+    "HUB_DOCUMENT_MAX_BYTES": "largest agreement document upload (default 20 MiB, at most 100 MiB)",
 }
 
-#: Largest body at all (a document upload); JSON bodies get HUB_JSON_BODY_LIMIT.
-_MAX_CONTENT_LENGTH = 21 * 1024 * 1024
+#: Default limit of an agreement document; the whole request may carry a little more (the
+#: multipart envelope), and JSON bodies get the much smaller HUB_JSON_BODY_LIMIT.
+_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+_MULTIPART_OVERHEAD = 64 * 1024
+_MAX_CONTENT_LENGTH = _DOCUMENT_MAX_BYTES + _MULTIPART_OVERHEAD
 PRODUCTION_REQUIRED = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL")
 
 
@@ -152,6 +156,9 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         raise ConfigError(f"HUB_TIMEZONE: unknown time zone '{timezone}'") from None
     https = base_url.startswith("https://")
 
+    document_max = _int_setting(
+        raw, "HUB_DOCUMENT_MAX_BYTES", _DOCUMENT_MAX_BYTES, 1024, 100 * 1024 * 1024
+    )
     config: dict[str, Any] = {
         **raw,
         "HUB_ENV": env,
@@ -176,7 +183,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_TIMEZONE": timezone,
         # Upload limit for documents; JSON bodies get a smaller limit per request.
-        "MAX_CONTENT_LENGTH": _MAX_CONTENT_LENGTH,
+        "HUB_DOCUMENT_MAX_BYTES": document_max,
+        "MAX_CONTENT_LENGTH": document_max + _MULTIPART_OVERHEAD,
         "HUB_JSON_BODY_LIMIT": _int_setting(
             raw, "HUB_JSON_BODY_LIMIT", 1024 * 1024, 1, _MAX_CONTENT_LENGTH
         ),

@@ -223,3 +223,15 @@ def test_json_body_limit_must_be_positive(tmp_path, value):
 def test_loopback_flag(tmp_path, value, expected):
     config = load_config(str(tmp_path), {"HUB_WEBHOOK_ALLOW_LOOPBACK": value})
     assert config["HUB_WEBHOOK_ALLOW_LOOPBACK"] is expected
+
+
+def test_document_limit_is_checked_at_start_and_bounds_the_request_size(tmp_path):
+    from referral_hub.config import ConfigError, load_config
+
+    key = base64.b64encode(b"k" * 32).decode()
+    base = {"HUB_DATA_KEYS": f"a:{key}", "HUB_SECRET_KEY": "x" * 40}
+    config = load_config(str(tmp_path), {**base, "HUB_DOCUMENT_MAX_BYTES": "5000000"})
+    assert config["HUB_DOCUMENT_MAX_BYTES"] == 5_000_000
+    assert config["MAX_CONTENT_LENGTH"] > 5_000_000
+    with pytest.raises(ConfigError, match="HUB_DOCUMENT_MAX_BYTES"):
+        load_config(str(tmp_path), {**base, "HUB_DOCUMENT_MAX_BYTES": "lots"})
