@@ -188,12 +188,17 @@ def revoke_family(family_id: str) -> None:
 
 def _query_any_token(token_string: str, hint: str | None) -> OAuthToken | None:
     digest = secret_digest(token_string)
-    lookups = [OAuthToken.access_token_hash, OAuthToken.refresh_token_hash]
+    lookups = [
+        ("access_token", OAuthToken.access_token_hash),
+        ("refresh_token", OAuthToken.refresh_token_hash),
+    ]
     if hint == "refresh_token":
         lookups.reverse()
-    for column in lookups:
+    for half, column in lookups:
         token = db.session.scalar(select(OAuthToken).where(column == digest))
         if token is not None:
+            # Which half was presented decides what "active" means for it (RFC 7662).
+            token.presented_half = half
             return token
     return None
 
@@ -222,10 +227,31 @@ class IntrospectionEndpointImpl(IntrospectionEndpoint):
         # A client may introspect tokens of its own organisation only.
         return token.organization_id == client.organization_id
 
+    def create_introspection_payload(self, token: OAuthToken | None) -> dict[str, Any]:
+        if token is not None and getattr(token, "presented_half", None) == "refresh_token":
+            return _refresh_token_introspection(token)
+        return super().create_introspection_payload(token)
+
     def introspect_token(self, token: OAuthToken) -> dict[str, Any]:
         if token.is_revoked() or token.is_expired():
             return {"active": False}
         return token.introspection(current_app.config["HUB_BASE_URL"])
+
+
+def _refresh_token_introspection(token: OAuthToken) -> dict[str, Any]:
+    """A refresh token is active by its own lifetime and revocation, not its access token's."""
+    if (
+        token.refresh_revoked_at is not None
+        or token.refresh_expires_at is None
+        or utcnow() >= token.refresh_expires_at
+        or token.client.disabled_at is not None
+        or (token.user is not None and not token.user.active)
+    ):
+        return {"active": False}
+    info = token.introspection(current_app.config["HUB_BASE_URL"])
+    info["token_type"] = "refresh_token"  # noqa: S105 (a token type, not a secret)
+    info["exp"] = int(token.refresh_expires_at.timestamp())
+    return info
 
 
 class HubBearerTokenValidator(BearerTokenValidator):

@@ -770,3 +770,32 @@ def test_racing_refreshes_of_one_token_leave_no_second_branch(live_server, code_
         if _get(live_server, "/api/v1/services", t["access_token"]).status_code == 200
     ]
     assert len(live) <= 1
+
+
+def test_introspecting_a_refresh_token_describes_the_refresh_token(
+    live_server, code_app, caseworker, app
+):
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    info = _introspect(live_server, code_app, first["refresh_token"], hint="refresh_token")
+    assert info["active"] is True
+    assert info["token_type"] == "refresh_token"
+    assert info["exp"] > dt.datetime.now(dt.UTC).timestamp() + 24 * 3600  # not the hour
+    assert info["username"] == caseworker["email"]
+    # Without a hint the refresh token is still found and described as one.
+    assert _introspect(live_server, code_app, first["refresh_token"])["exp"] == info["exp"]
+
+    # The access token running out does not end the refresh token ...
+    with app.app_context():
+        db.session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.access_token_hash == secret_digest(first["access_token"]))
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+        db.session.commit()
+    assert _introspect(live_server, code_app, first["access_token"]) == {"active": False}
+    assert _introspect(live_server, code_app, first["refresh_token"])["active"] is True
+    # ... rotating it does.
+    assert _refresh(live_server, code_app, first["refresh_token"]).status_code == 200
+    assert _introspect(live_server, code_app, first["refresh_token"]) == {"active": False}
