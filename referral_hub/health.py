@@ -39,10 +39,12 @@ def healthz():
         response.set_data(
             jsonify(
                 {
+                    # RFC 9457: `status` is the HTTP status code here, not the word.
                     "type": f"{current_app.config['HUB_BASE_URL']}/problems/service-unavailable",
                     "title": "Service unavailable",
                     "status": 503,
-                    **body,
+                    "detail": "A dependency of the hub does not answer; see 'checks'.",
+                    "checks": checks,
                 }
             ).get_data()
         )
