@@ -799,3 +799,47 @@ def test_introspecting_a_refresh_token_describes_the_refresh_token(
     # ... rotating it does.
     assert _refresh(live_server, code_app, first["refresh_token"]).status_code == 200
     assert _introspect(live_server, code_app, first["refresh_token"]) == {"active": False}
+
+
+def test_consent_cannot_be_posted_without_its_form_token(live_server, code_app, caseworker):
+    # Another site cannot make a signed-in caseworker approve an app behind her back.
+    _verifier, challenge = _pkce()
+    browser = _browser_signed_in(live_server, caseworker["email"])
+    url = _authorize_url(
+        live_server, code_app["client_id"], challenge, state="s", scope="directory:read"
+    )
+    forged = browser.post(url, data={"decision": "allow"}, allow_redirects=False, timeout=10)
+    assert forged.status_code == 400
+    assert "code=" not in forged.headers.get("Location", "")
+
+
+def test_public_client_uses_pkce_without_a_secret(live_server, hub, caseworker):
+    app_creds = hub.oauth_client(
+        "uptd-ppa-ppu",
+        "directory:read",
+        grants=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        public=True,
+    )
+    assert app_creds["client_secret"] is None
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, app_creds, caseworker["email"], challenge)
+    session = OAuth2Session(app_creds["client_id"], redirect_uri=REDIRECT_URI)
+    token = session.fetch_token(
+        live_server + "/oauth/token", code=code, code_verifier=verifier, include_client_id=True
+    )
+    assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 200
+    # Without a secret it cannot use the endpoints meant for confidential clients.
+    response = requests.post(
+        live_server + "/oauth/introspect",
+        data={"token": token["access_token"], "client_id": app_creds["client_id"]},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    # Nor the client credentials grant.
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": app_creds["client_id"]},
+        timeout=10,
+    )
+    assert response.status_code in (400, 401)
