@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import or_, select, true, update
+from sqlalchemy import or_, select, update
 
 from referral_hub.db import isoformat, new_id, utcnow
 from referral_hub.delivery.models import (
@@ -311,14 +311,15 @@ def _record(batch: list[_Attempt], token: str, started_at: dt.datetime) -> dict[
 
 def drain_webhook(
     webhook_id: str, budget_seconds: float, sender: WebhookSender | None = None
-) -> bool:
+) -> int:
     """Attempt one subscription's due deliveries, oldest first, for up to `budget_seconds`.
 
-    One partner's slow server thus holds up only its own deliveries. Returns True if due
-    deliveries remain (the budget ran out), so the caller can queue another drain.
+    One partner's slow server thus holds up only its own deliveries. Returns how many
+    deliveries it attempted.
     """
     deadline = time.monotonic() + budget_seconds
-    tried: set[str] = set()
+    started = utcnow()
+    attempted = 0
     while True:
         now = utcnow()
         due = db.session.scalars(
@@ -329,18 +330,20 @@ def drain_webhook(
                 WebhookDelivery.status.in_(("pending", "retrying")),
                 WebhookDelivery.next_attempt_at <= now,
                 or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                WebhookDelivery.id.not_in(tried) if tried else true(),
+                # New deliveries always; a retry only if it was due when the drain began, so
+                # a retry drawn a few milliseconds ahead does not loop inside one drain.
+                or_(
+                    WebhookDelivery.cycle_attempts == 0,
+                    WebhookDelivery.next_attempt_at <= started,
+                ),
             )
             .order_by(WebhookDelivery.next_attempt_at, Event.seq)
             .limit(PARALLEL_REQUESTS)
         ).all()
         db.session.rollback()
-        if not due:
-            return False
-        if time.monotonic() > deadline:
-            return True
-        tried.update(due)
-        attempt_deliveries(due, sender)
+        if not due or time.monotonic() > deadline:
+            return attempted
+        attempted += len(attempt_deliveries(due, sender))
 
 
 def due_delivery_ids(now: dt.datetime, overdue_by: float, limit: int = SWEEP_BATCH) -> list[str]:

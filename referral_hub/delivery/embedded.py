@@ -93,17 +93,19 @@ class EmbeddedRunner:
                 return
         executor = self._executor
         if executor is None or not self.running:
+            if key is not None:
+                self.clear(key)
             return
         # RuntimeError: shut down meanwhile; the sweepers will find the work.
         with contextlib.suppress(RuntimeError):
-            executor.submit(self._run, task, tuple(args))
+            executor.submit(self._run, task, tuple(args), key)
 
     def clear(self, key: str) -> None:
         """A coalesced job started: the next request for it queues a new one."""
         with self._wake:
             self._queued.discard(key)
 
-    def _run(self, task: str, args: tuple[Any, ...]) -> None:
+    def _run(self, task: str, args: tuple[Any, ...], key: str | None = None) -> None:
         with self.app.app_context():
             try:
                 import_string(task)(*args)
@@ -112,6 +114,8 @@ class EmbeddedRunner:
                 db.session.rollback()
             finally:
                 db.session.remove()
+                if key is not None:
+                    self.clear(key)  # a job that failed before clearing its mark
 
     def _schedule_loop(self) -> None:
         from referral_hub.delivery.settings import parse_settings

@@ -24,9 +24,9 @@ DISPATCH_EVENTS = "referral_hub.delivery.tasks.dispatch_events"
 DRAIN_WEBHOOK = "referral_hub.delivery.tasks.drain_webhook"
 SEND_NOTIFICATION = "referral_hub.delivery.tasks.send_notification"
 
-#: How long a coalescing mark lives if its job is lost before it starts (the sweepers run
-#: the work anyway; the mark only stops a burst from queueing one job per commit).
-COALESCE_SECONDS = 30
+#: How long a coalescing mark lives if its job is lost (the sweepers do the work anyway;
+#: the mark only stops a burst from queueing one job per commit). Longer than a job runs.
+COALESCE_SECONDS = 60
 
 _clients: dict[tuple[str, int], Any] = {}
 _clients_lock = threading.Lock()
@@ -83,8 +83,9 @@ def enqueue(task: str, *args: Any, at: dt.datetime | None = None, coalesce: bool
     """Hand one job over; False (and logged) when nothing took it, so a sweeper must.
 
     With `coalesce`, the job is not queued again while the same job (task and arguments)
-    waits in the queue: a burst of commits then queues one dispatch, not one per commit.
-    The job clears its mark when it starts (`clear_coalesced`), before it reads its work.
+    waits or runs: a burst of commits then queues one dispatch, not one per commit. The
+    job clears its mark (`clear_coalesced`) when it is about to end, then looks for work
+    once more, so nothing committed while the mark stood is left behind.
     """
     if coalesce and at is None:
         return _enqueue_coalesced(task, args)
@@ -125,7 +126,7 @@ def _enqueue_coalesced(task: str, args: tuple[Any, ...]) -> bool:
 
 
 def clear_coalesced(task: str, *args: Any) -> None:
-    """Called by a coalesced job as it starts: work committed from now on queues a new one."""
+    """Called by a coalesced job before its last look: later work queues a new job."""
     if not has_app_context():
         return
     app = current_app._get_current_object()

@@ -29,29 +29,61 @@ log = logging.getLogger(__name__)
 #: How long one dispatch or drain job works before it hands the rest to a new job.
 DISPATCH_BUDGET = 20.0
 DRAIN_BUDGET = 30.0
+#: How long a job that ran out of work keeps looking before it ends: under a steady flow
+#: the next commit is picked up within POLL_SECONDS instead of waiting for a new job.
+LINGER_SECONDS = 1.0
+POLL_SECONDS = 0.05
 
 
-def dispatch_events() -> int:
-    """Turn the outbox's committed events into webhook deliveries and start their drains."""
-    clear_coalesced(DISPATCH_EVENTS)
-    deadline = time.monotonic() + DISPATCH_BUDGET
-    total = 0
-    while True:
+def _work_loop(step, budget: float, done) -> bool:
+    """Run `step()` (True when it found work) until the budget is spent or it lingered idle.
+
+    Returns True when the budget ran out with work possibly left.
+    """
+    deadline = time.monotonic() + budget
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        if step():
+            idle_since = None
+            continue
+        now = time.monotonic()
+        idle_since = idle_since or now
+        if now - idle_since >= LINGER_SECONDS:
+            done()
+            # Work committed before the mark was cleared would have seen it set and relied
+            # on this job: one last look.
+            step()
+            return False
+        time.sleep(POLL_SECONDS)
+    done()
+    return True
+
+
+def dispatch_events() -> None:
+    """Turn the outbox's committed events into webhook deliveries and start their drains.
+
+    While it runs it keeps the coalescing mark, so commits meanwhile queue no new job.
+    """
+
+    def step() -> bool:
         count, hooks = dispatch.dispatch_pending()
-        total += count
         for webhook_id in hooks:
             enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
-        if count == 0:
-            return total
-        if time.monotonic() > deadline:
-            enqueue(DISPATCH_EVENTS, coalesce=True)
-            return total
+        return count > 0
+
+    if _work_loop(step, DISPATCH_BUDGET, lambda: clear_coalesced(DISPATCH_EVENTS)):
+        enqueue(DISPATCH_EVENTS, coalesce=True)
 
 
 def drain_webhook(webhook_id: str) -> None:
     """Attempt one subscription's due deliveries, oldest first."""
-    clear_coalesced(DRAIN_WEBHOOK, webhook_id)
-    if dispatch.drain_webhook(webhook_id, DRAIN_BUDGET):
+    deadline = time.monotonic() + DRAIN_BUDGET
+
+    def step() -> bool:
+        budget = max(0.0, deadline - time.monotonic())
+        return dispatch.drain_webhook(webhook_id, budget) > 0
+
+    if _work_loop(step, DRAIN_BUDGET, lambda: clear_coalesced(DRAIN_WEBHOOK, webhook_id)):
         enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
 
 
@@ -69,7 +101,8 @@ def sweep_outbox() -> dict[str, int]:
     db.session.rollback()
     if events:
         log.warning("outbox sweep: %d event(s) were never dispatched", len(events))
-        enqueue(DISPATCH_EVENTS, coalesce=True)
+        # Not coalesced: a mark may be left by a job that died with its worker.
+        enqueue(DISPATCH_EVENTS)
     enqueue_many(SEND_NOTIFICATION, [(note_id,) for note_id in notes])
     return {"events": len(events), "notifications": len(notes)}
 
@@ -79,8 +112,8 @@ def retry_due_deliveries() -> int:
     conf = settings()
     hooks = dispatch.webhooks_with_overdue_deliveries(utcnow(), conf.outbox_sweep_after)
     db.session.rollback()
-    for webhook_id in hooks:
-        enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
+    # Not coalesced: a mark may be left by a drain that died with its worker.
+    enqueue_many(DRAIN_WEBHOOK, [(webhook_id,) for webhook_id in hooks])
     return len(hooks)
 
 

@@ -135,13 +135,15 @@ def test_a_drain_attempts_the_subscriptions_due_deliveries_oldest_first(setup, m
         seen.append(json.loads(body)["data"]["links"]["self"].rsplit("/", 1)[1])
         return 204
 
-    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) is False
+    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) == 4
     assert seen == ["ref1", "d0", "d1", "d2"]
     # Out of budget: it stops and says more is due.
     _emit("referral.requested", "d3", [ppu, bpp])
     db.session.commit()
     dispatch.dispatch_pending()
-    assert dispatch.drain_webhook(setup["hook"].id, -1, ScriptedSender(receiver)) is True
+    assert dispatch.drain_webhook(setup["hook"].id, -1, ScriptedSender(receiver)) == 0
+    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) == 1
+    assert seen[-1] == "d3"
 
 
 def test_a_batch_goes_out_in_parallel_and_each_result_is_kept(setup):
@@ -158,7 +160,7 @@ def test_a_batch_goes_out_in_parallel_and_each_result_is_kept(setup):
         return answers.get(json.loads(body)["data"]["links"]["self"].rsplit("/", 1)[1], 204)
 
     started = time.monotonic()
-    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) is False
+    assert dispatch.drain_webhook(setup["hook"].id, 30, ScriptedSender(receiver)) == 6
     assert time.monotonic() - started < 1.0  # six requests of 0.2 s, side by side
     statuses = dict(
         db.session.execute(
