@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
+from flask import Flask
 
 from referral_hub import create_app
+from referral_hub.extensions import db
 
 
 def test_healthy(client):
@@ -14,9 +19,20 @@ def test_healthy(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+@contextlib.contextmanager
+def _another_app(app_config, **settings) -> Iterator[Flask]:
+    """A second app on other settings; its connections are closed afterwards."""
+    app = create_app({**app_config, **settings, "HUB_EMBEDDED_WORKER": "0"})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_healthy_with_redis(app_config, redis_url):
-    app = create_app({**app_config, "HUB_REDIS_URL": redis_url, "HUB_EMBEDDED_WORKER": "0"})
-    body = app.test_client().get("/healthz").get_json()
+    with _another_app(app_config, HUB_REDIS_URL=redis_url) as app:
+        body = app.test_client().get("/healthz").get_json()
     assert body["checks"] == {"database": "ok", "redis": "ok"}
 
 
@@ -30,8 +46,8 @@ def test_healthy_with_redis(app_config, redis_url):
 )
 def test_a_dependency_down_is_a_503_problem_without_details(app_config, setting, value, check):
     # Port 1 on loopback: nothing listens, the connection is refused at once.
-    app = create_app({**app_config, setting: value, "HUB_EMBEDDED_WORKER": "0"})
-    response = app.test_client().get("/healthz")
+    with _another_app(app_config, **{setting: value}) as app:
+        response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
