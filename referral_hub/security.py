@@ -17,8 +17,11 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def check_api_request() -> None:
-    """API bodies are JSON (or declared multipart) within the size limit; no input holds a NUL."""
+    """API bodies are JSON (or declared multipart) within the limit; tokens first; no NULs."""
+    from referral_hub.oauth.server import authenticate_protected_view
+
     _check_api_body()
+    authenticate_protected_view()
     _refuse_nul_characters()
 
 

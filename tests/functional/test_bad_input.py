@@ -69,6 +69,51 @@ def test_the_map_has_api_endpoints(app, spec):
     assert any(_query_params(spec, r) for r in rules)
 
 
+# --- tokens come first -----------------------------------------------------------------
+
+
+def _operations(app, spec) -> list[tuple[str, str, list[str], bool]]:
+    """(method, sample path, documented scopes, takes multipart) of every API operation."""
+    from referral_hub.security import MULTIPART_ENDPOINTS
+
+    found = []
+    for rule in _api_rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            operation = spec["paths"][_spec_path(rule)][method.lower()]
+            scopes = [s for need in operation.get("security", []) for s in need.get("oauth2", [])]
+            found.append((method, _sample_path(rule), scopes, rule.endpoint in MULTIPART_ENDPOINTS))
+    return found
+
+
+def test_every_api_operation_documents_one_known_scope(app, spec):
+    for method, path, scopes, _ in _operations(app, spec):
+        assert len(scopes) == 1, (method, path, scopes)
+        assert scopes[0] in SCOPES, (method, path, scopes)
+
+
+def test_without_a_token_everything_is_401_whatever_else_is_wrong(app, client, spec):
+    # Not a 422 listing the fields to an anonymous caller: the token is checked first.
+    for method, path, _, multipart in _operations(app, spec):
+        body = {} if method == "GET" or multipart else {"json": {"bogus": NUL}}
+        response = client.open(path + "?page=0&bogus=1", method=method, **body)
+        _sound(response)
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.headers["WWW-Authenticate"].lower().startswith("bearer")
+        problem(response)
+
+
+def test_the_documented_scope_is_the_scope_enforced(app, client, spec, hub):
+    without: dict[str, dict[str, str]] = {}
+    for method, path, (scope,), _ in _operations(app, spec):
+        if scope not in without:
+            others = " ".join(s for s in SCOPES if s != scope)
+            without[scope] = hub.headers("uptd-ppa-ppu", others)
+        response = client.open(path + "?bogus=1", method=method, headers=without[scope])
+        _sound(response)
+        assert response.status_code == 403, (method, path, scope, response.status_code)
+        assert problem(response)["type"].endswith("/insufficient-scope")
+
+
 # --- query strings ---------------------------------------------------------------------
 
 
