@@ -82,12 +82,19 @@ def _check_api_body() -> None:
         if multipart
         else current_app.config["HUB_JSON_BODY_LIMIT"]
     )
+    too_large = Problem(413, "payload-too-large", f"The body may be at most {limit} bytes.")
     if request.content_length is not None and request.content_length > limit:
-        raise Problem(413, "payload-too-large", f"The body may be at most {limit} bytes.")
+        raise too_large
     request.max_content_length = limit
-    has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get(
-        "Transfer-Encoding", ""
-    )
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "")
+    if chunked and request.content_length is None:
+        # No length announced: werkzeug stops reading at the limit without an error, so
+        # an oversized body would arrive cut short ("malformed JSON", a truncated file).
+        # Read one byte more than allowed to tell.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise too_large
+    has_body = (request.content_length or 0) > 0 or chunked
     if not has_body:
         return
     mimetype = request.mimetype

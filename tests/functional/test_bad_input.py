@@ -423,6 +423,55 @@ def test_oversized_api_bodies_are_413(app, client, token_headers):
         assert problem(response)["type"].endswith("/payload-too-large")
 
 
+def test_a_streamed_body_without_length_is_cut_at_the_limit(app, live_server, hub):
+    # A body sent chunked announces no Content-Length: the limit must hold while reading.
+    import requests
+
+    endpoints = _body_endpoints(app)
+    if not endpoints:
+        pytest.skip("no API endpoint takes a body yet")
+    method, path = endpoints[0]
+    limit = app.config["HUB_JSON_BODY_LIMIT"]
+
+    def chunks():
+        yield b'{"notes": "'
+        for _ in range(limit // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = requests.request(
+        method,
+        live_server + path,
+        data=chunks(),
+        headers={**hub.headers("uptd-ppa-ppu", ALL_SCOPES), "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert response.status_code == 413, (method, path, response.status_code)
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    # A small streamed body is read whole: a validation answer, not a size or JSON one.
+    small = requests.request(
+        method,
+        live_server + path,
+        data=iter([b'{"bogus"', b": 1}"]),
+        headers={**hub.headers("uptd-ppa-ppu", ALL_SCOPES), "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert small.status_code == 422, small.text[:300]
+    assert "bogus" in small.json()["errors"]
+
+
+def test_errors_carry_the_security_headers(client, token_headers):
+    for response in (
+        client.get("/api/v1/services", headers=token_headers),
+        client.get("/api/v1/nothing", headers=token_headers),
+        client.get("/api/v1/services"),
+        client.post("/oauth/token"),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
 # --- authorization headers -------------------------------------------------------------
 
 
