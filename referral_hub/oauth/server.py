@@ -347,6 +347,8 @@ def authenticate_protected_view() -> None:
     so a request without a token got a 422 listing the fields; API.md says a missing or
     bad token is a 401, whatever else is wrong with the request.
     """
+    if request.method == "OPTIONS":
+        return  # answered by Flask with Allow, without running the view
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     if view is not None and hasattr(view, "_required_scope"):
         authenticate(view._required_scope)

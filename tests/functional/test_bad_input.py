@@ -298,6 +298,16 @@ def test_405_everywhere_is_problem_json_with_allow(app, client, token_headers):
     assert checked > 10
 
 
+def test_options_answers_allow_without_a_token(app, client):
+    adapter = app.url_map.bind("localhost")
+    for rule in _api_rules(app):
+        path = _sample_path(rule)
+        response = client.options(path)
+        assert response.status_code == 200, (path, response.status_code)
+        announced = {m.strip() for m in response.headers["Allow"].split(",")}
+        assert announced == set(adapter.allowed_methods(path)), path
+
+
 def test_a_body_sent_to_a_get_only_api_path_is_405_not_415(client, token_headers):
     response = client.post(
         "/api/v1/services", data="<xml/>", content_type="application/xml", headers=token_headers
