@@ -843,3 +843,29 @@ def test_public_client_uses_pkce_without_a_secret(live_server, hub, caseworker):
         timeout=10,
     )
     assert response.status_code in (400, 401)
+
+
+def test_an_authorization_code_older_than_five_minutes_is_invalid_grant(
+    live_server, code_app, caseworker
+):
+    import time_machine
+
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    with (
+        time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)),
+        pytest.raises(InvalidGrantError),
+    ):
+        _exchange(live_server, code_app, code, verifier)
+
+
+def test_access_tokens_expire_by_the_clock(live_server, hub):
+    import time_machine
+
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    token = _client_credentials(live_server, creds)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=token["expires_in"] + 1)
+    with time_machine.travel(later):
+        response = _get(live_server, "/api/v1/services", token["access_token"])
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["WWW-Authenticate"]
