@@ -12,7 +12,9 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,25 @@ REPO = Path(__file__).resolve().parent.parent
 #: Tables kept between tests: the directory loaded from partners.yaml once per run.
 DIRECTORY_TABLES = ("services", "organizations", "organization_services")
 TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config) -> None:
+    """Give this run a temporary folder of its own.
+
+    pytest's numbered folders under /tmp/pytest-of-<user> are shared by every run on the
+    machine, and a starting run prunes old ones; with several runs at once (developers,
+    helpers, CI beside a developer) a run's SQLite file could vanish under it.
+    """
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="referral-hub-tests-")
+        config._hub_own_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config) -> None:
+    own = getattr(config, "_hub_own_basetemp", None)
+    if own:
+        shutil.rmtree(own, ignore_errors=True)
 
 
 def _free_port() -> int:
