@@ -19,6 +19,7 @@ from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 
 def _exact() -> dict[str, str]:
     return {
+        **_inbox_and_registry_exact(),
         # accounts
         "Not a valid e-mail address.": _("Alamat e-mail tidak sah."),
         "A user with this e-mail exists.": _("Sudah ada pengguna dengan e-mail ini."),
@@ -55,6 +56,7 @@ def _exact() -> dict[str, str]:
 
 def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
     return [
+        *_inbox_and_registry_patterns(),
         (
             re.compile(r"^'(?P<uri>.+)' must be https \(http only on loopback\)\.$"),
             lambda m: _("'%(uri)s' harus memakai https (http hanya untuk loopback).", uri=m["uri"]),
@@ -91,3 +93,253 @@ def translate_errors(errors: Mapping[str, Any] | None) -> dict[str, list[str]]:
             messages = [messages]
         out[name] = [translate_message(m) for m in messages]
     return out
+
+
+# --- received referrals, the agreement registry, webhooks ----------------------------------
+
+
+def _inbox_and_registry_exact() -> dict[str, str]:
+    return {
+        # referrals: the recipient's answers and sessions
+        "An outcome code is required to complete a referral.": _(
+            "Pilih hasil layanan untuk menyelesaikan rujukan."
+        ),
+        "The referral changed meanwhile; read it again.": _(
+            "Rujukan ini baru saja diubah; muat ulang halaman lalu periksa lagi."
+        ),
+        "Only the recipient schedules appointments.": _(
+            "Hanya organisasi penerima yang menjadwalkan sesi."
+        ),
+        "Only the recipient updates appointments.": _(
+            "Hanya organisasi penerima yang mencatat hasil sesi."
+        ),
+        "Nothing to change.": _("Tidak ada yang diubah."),
+        "Only caseworkers and supervisors act on referrals.": _(
+            "Hanya pendamping dan supervisor yang dapat menindaklanjuti rujukan."
+        ),
+        # agreements
+        "One or more fields are invalid; see 'errors'.": _(
+            "Beberapa isian tidak dapat diterima; lihat pesan di samping isian."
+        ),
+        "An agreement needs at least two organisations.": _(
+            "Perjanjian memerlukan minimal dua organisasi."
+        ),
+        "Your organisation must be a party to the agreement.": _(
+            "Organisasi Anda harus menjadi salah satu pihak."
+        ),
+        "List at least one service the agreement covers.": _(
+            "Isi minimal satu layanan yang dicakup perjanjian."
+        ),
+        "Must be after effective_from.": _("Harus setelah tanggal mulai berlaku."),
+        "An agreement may run for at most ten years.": _(
+            "Perjanjian berlaku paling lama sepuluh tahun."
+        ),
+        "Already used by another agreement between the same parties.": _(
+            "Nomor ini sudah dipakai perjanjian lain antara pihak yang sama."
+        ),
+        "The agreement has been signed, so its content can no longer change. "
+        "Terminate it or renew it instead.": _(
+            "Perjanjian sudah ditandatangani, jadi isinya tidak dapat diubah lagi. "
+            "Akhiri atau perpanjang perjanjian ini."
+        ),
+        "Your organisation has already signed this agreement.": _(
+            "Organisasi Anda sudah menandatangani perjanjian ini."
+        ),
+        "The agreement's end date has passed; change its dates before signing.": _(
+            "Tanggal berakhir perjanjian sudah lewat; ubah tanggalnya sebelum menandatangani."
+        ),
+        "The agreement's content changed since you reviewed it; read it again.": _(
+            "Isi perjanjian berubah sejak Anda memeriksanya; baca lagi sebelum menandatangani."
+        ),
+        "This agreement already has a renewal; change or terminate that draft instead.": _(
+            "Perjanjian ini sudah memiliki perpanjangan; ubah atau tarik draf perpanjangan itu."
+        ),
+        "Give a reason.": _("Alasan wajib diisi."),
+        "The file is empty.": _("Berkas kosong."),
+        "Only PDF documents are accepted; this file does not start like a PDF.": _(
+            "Hanya dokumen PDF yang diterima; berkas ini bukan PDF."
+        ),
+        "Not a PDF (the content does not start with %PDF-).": _(
+            "Bukan PDF: isinya tidak diawali tanda PDF."
+        ),
+        "The hub operator can read and audit agreements only.": _(
+            "Operator hub hanya membaca dan mengaudit perjanjian."
+        ),
+        "Only an organisation administrator or a supervisor can change agreements.": _(
+            "Hanya admin organisasi atau supervisor yang dapat mengubah perjanjian."
+        ),
+        "Only the hub operator can see the coverage of a region.": _(
+            "Hanya operator hub yang dapat melihat cakupan satu wilayah."
+        ),
+        "The document cannot be read right now.": _("Dokumen tidak dapat dibaca saat ini."),
+        # webhooks
+        "Unknown event types.": _("Jenis peristiwa tidak dikenal."),
+        "No such webhook.": _("Webhook tidak ditemukan."),
+        "No such delivery of this webhook.": _("Pengiriman tidak ditemukan."),
+        "The URL must use https.": _("URL harus memakai https."),
+    }
+
+
+def _code_name(kind: str, code: str) -> str:
+    from referral_hub.portal.code_names import label
+
+    return label(kind, code)
+
+
+def _megabytes(count: str) -> str:
+    return f"{int(count) / (1024 * 1024):.1f}"
+
+
+def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
+    return [
+        # referrals
+        (
+            re.compile(r"^A reason is required to [\w-]+ a referral\.$"),
+            lambda m: _("Alasan wajib diisi untuk tindakan ini."),
+        ),
+        (
+            re.compile(r"^A referral that is '(?P<status>[^']+)' cannot be (?P<target>[\w-]+)\.$"),
+            lambda m: _(
+                'Rujukan berstatus "%(status)s" tidak dapat menjadi "%(target)s".',
+                status=_code_name("status", m["status"]),
+                target=_code_name("status", m["target"]),
+            ),
+        ),
+        (
+            re.compile(r"^Only the recipient organisation can [\w-]+ a referral\.$"),
+            lambda m: _("Tindakan ini hanya dapat dilakukan organisasi penerima."),
+        ),
+        (
+            re.compile(r"^Only the sender can [\w-]+ a referral\.$"),
+            lambda m: _("Tindakan ini hanya dapat dilakukan organisasi pengirim."),
+        ),
+        (
+            re.compile(r"^A referral that is '(?P<status>[^']+)' takes no appointments\.$"),
+            lambda m: _(
+                'Rujukan berstatus "%(status)s" tidak dapat diberi jadwal sesi.',
+                status=_code_name("status", m["status"]),
+            ),
+        ),
+        (
+            re.compile(r"^An appointment that is '(?P<status>[^']+)' cannot change status\.$"),
+            lambda m: _(
+                'Sesi yang sudah dicatat "%(status)s" tidak dapat diubah lagi.',
+                status=_code_name("appointment_status", m["status"]),
+            ),
+        ),
+        (re.compile(r"^No referral '.*'\.$"), lambda m: _("Rujukan tidak ditemukan.")),
+        (re.compile(r"^No appointment '.*'\.$"), lambda m: _("Sesi tidak ditemukan.")),
+        # agreements
+        (re.compile(r"^No agreement '.*'\.$"), lambda m: _("Perjanjian tidak ditemukan.")),
+        (
+            re.compile(r"^No document '.*' on this agreement\.$"),
+            lambda m: _("Dokumen tidak ditemukan."),
+        ),
+        (
+            re.compile(r"^Unknown organisation '(?P<ref>.*)'\.$"),
+            lambda m: _("Organisasi '%(ref)s' tidak dikenal.", ref=m["ref"]),
+        ),
+        (
+            re.compile(r"^'(?P<code>.+)' is listed twice\.$"),
+            lambda m: _("'%(code)s' tercantum dua kali.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^'(?P<code>.+)' audits the hub and cannot be a party\.$"),
+            lambda m: _(
+                "'%(code)s' adalah auditor hub dan tidak dapat menjadi pihak.", code=m["code"]
+            ),
+        ),
+        (
+            re.compile(r"^At most (?P<count>\d+) organisations\.$"),
+            lambda m: _("Paling banyak %(count)s organisasi.", count=m["count"]),
+        ),
+        (
+            re.compile(r"^Unknown service '(?P<code>.*)'(; see GET /api/v1/services)?\.$"),
+            lambda m: _("Layanan '%(code)s' tidak dikenal.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^'.+' is not a party to this agreement\.$"),
+            lambda m: _(
+                "Organisasi ini bukan pihak dalam perjanjian; centang juga di daftar pihak."
+            ),
+        ),
+        (
+            re.compile(
+                r"^'(?P<provider>.+)' does not offer '(?P<service>.+)' in the directory; "
+                r"update the directory \(partners\.yaml\) first\.$"
+            ),
+            lambda m: _(
+                "%(provider)s tidak memberikan layanan ini menurut direktori; "
+                "perbarui direktori (partners.yaml) terlebih dahulu.",
+                provider=m["provider"],
+            ),
+        ),
+        (
+            re.compile(r"^'.+' by '.+' is listed twice\.$"),
+            lambda m: _("Layanan dengan penyedia yang sama tercantum dua kali."),
+        ),
+        (
+            re.compile(r"^Unknown data categories: (?P<codes>.+)\.$"),
+            lambda m: _("Kategori data tidak dikenal: %(codes)s.", codes=m["codes"]),
+        ),
+        (
+            re.compile(r"^Must be between 1 and (?P<count>\d+) hours\.$"),
+            lambda m: _("Isi jumlah jam antara 1 dan %(count)s.", count=m["count"]),
+        ),
+        (
+            re.compile(
+                r"^An agreement numbered '(?P<number>.+)' between the same parties "
+                r"already exists\.$"
+            ),
+            lambda m: _(
+                "Sudah ada perjanjian bernomor '%(number)s' antara pihak yang sama.",
+                number=m["number"],
+            ),
+        ),
+        (
+            re.compile(r"^An agreement that is '(?P<status>[^']+)' cannot be \w+\.$"),
+            lambda m: _(
+                'Tindakan ini tidak dapat dilakukan pada perjanjian berstatus "%(status)s".',
+                status=_code_name("agreement_status", m["status"]),
+            ),
+        ),
+        (
+            re.compile(r"^A document may be at most (?P<count>\d+) bytes\.$"),
+            lambda m: _("Dokumen paling besar %(mb)s MB.", mb=_megabytes(m["count"])),
+        ),
+        (
+            re.compile(r"^Larger than (?P<count>\d+) bytes\.$"),
+            lambda m: _("Lebih besar dari %(mb)s MB.", mb=_megabytes(m["count"])),
+        ),
+        # webhooks
+        (
+            re.compile(r"^Unknown event type: (?P<name>.+)$"),
+            lambda m: _("Jenis peristiwa tidak dikenal: %(name)s", name=m["name"]),
+        ),
+        (
+            re.compile(r"^The URL host '(?P<host>.+)' resolves to (?P<address>\S+), which is not"),
+            lambda m: _(
+                "Alamat %(host)s mengarah ke %(address)s, yang bukan alamat publik.",
+                host=m["host"],
+                address=m["address"],
+            ),
+        ),
+        (
+            re.compile(r"^The URL host '(?P<host>.+)' does not resolve"),
+            lambda m: _("Alamat %(host)s tidak ditemukan di DNS.", host=m["host"]),
+        ),
+        (
+            re.compile(r"^The URL (is not a valid URL|must name a host)"),
+            lambda m: _("URL tidak sah."),
+        ),
+        (
+            re.compile(
+                r"^An organisation may hold (?P<count>\d+) webhooks; "
+                r"delete one it no longer uses\.$"
+            ),
+            lambda m: _(
+                "Organisasi paling banyak memiliki %(count)s webhook; hapus yang tidak dipakai.",
+                count=m["count"],
+            ),
+        ),
+    ]
