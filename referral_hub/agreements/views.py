@@ -258,6 +258,9 @@ def _refused(form: FormState, problem: Problem) -> int:
         form.message = _changed_elsewhere()
         return 409
     form.refused(problem)
+    said = {message for messages in form.errors.values() for message in messages}
+    if form.message in said:
+        form.message = None  # already beside its field: saying it twice is noise
     return problem.status if problem.status in (409, 413, 422) else 422
 
 

@@ -152,7 +152,12 @@ def received_detail(referral_id: str):
     return _detail_page(referral_id)
 
 
-def _refusal_status(problem: Problem) -> int:
+def _refused(form: FormState, problem: Problem) -> int:
+    """Show an operation's refusal in the form; the page's status code for it."""
+    form.refused(problem)
+    said = {message for messages in form.errors.values() for message in messages}
+    if form.message in said:
+        form.message = None  # already beside its field: saying it twice is noise
     return problem.status if problem.status in (409, 413, 422) else 422
 
 
@@ -192,11 +197,10 @@ def received_act(referral_id: str, action: str):
             db.session.rollback()
             if problem.status in (403, 404):
                 raise
-            form.refused(problem)
+            status = _refused(form, problem)
             # The operation names its field `reason`; on this page it is the action's own.
             if "reason" in form.errors:
                 form.errors[reason_field] = form.errors.pop("reason")
-            status = _refusal_status(problem)
         else:
             db.session.commit()
             flash(_done_messages()[action] % {"number": referral.number}, "success")
@@ -258,8 +262,7 @@ def received_schedule(referral_id: str):
             db.session.rollback()
             if problem.status in (403, 404):
                 raise
-            form.refused(problem)
-            status = _refusal_status(problem)
+            status = _refused(form, problem)
         else:
             db.session.commit()
             flash(
@@ -289,8 +292,7 @@ def received_appointment(referral_id: str, appointment_id: str):
             db.session.rollback()
             if problem.status in (403, 404):
                 raise
-            form.refused(problem)
-            status = _refusal_status(problem)
+            status = _refused(form, problem)
         else:
             db.session.commit()
             flash(

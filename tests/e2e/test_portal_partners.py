@@ -153,3 +153,18 @@ def test_the_recipient_page_source_holds_only_the_minimised_view(page, waiting):
     for canary in ("phone", "address", "guardian_name", "guardian_phone", "giver_name"):
         assert CANARY[canary] not in html, canary
     assert "PPU-INTERNAL-42" not in html  # the sender's own reference
+
+
+def test_the_inbox_and_detail_in_english(page, waiting):
+    sign_in(page, waiting)
+    page.get_by_role("button", name="English").click()
+    page.get_by_role("navigation", name="Main menu").get_by_role(
+        "link", name="Received referrals"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Received referrals")
+    page.locator("tbody tr").first.get_by_role("link").click()
+    expect(page.locator("#status")).to_contain_text("Awaiting answer")
+    expect(page.get_by_role("button", name="Accept", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator("#f-reject_reason-error")).to_contain_text("A reason is required")
+    screenshot(page, "received-detail-english-desktop")
