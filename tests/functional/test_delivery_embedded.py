@@ -24,6 +24,8 @@ NAME, NIK = "Siti Aminah", "6409014506120003"
 @pytest.fixture
 def runner(app):
     """The embedded job threads of the app the live server serves."""
+    with app.app_context():
+        db.engine.dispose()  # no pooled connection kept on an old snapshot by earlier tests
     yield start_embedded_runner(app)
     stop_embedded_runner(app)
 

@@ -63,6 +63,10 @@ def workers(app_config, tmp_path):
 @pytest.fixture
 def hub_app(app, monkeypatch):
     """The test's app, handing its jobs to Redis like a production web process."""
+    with app.app_context():
+        # Fresh connections: a pooled SQLite connection left with an unfinished statement
+        # by an earlier test keeps an old snapshot and would never see the workers' writes.
+        db.engine.dispose()
 
     def use(redis: str):
         monkeypatch.setitem(app.config, "HUB_REDIS_URL", redis)
@@ -106,8 +110,18 @@ def _deliveries(app) -> list[WebhookDelivery]:
         return rows
 
 
-def _explain(*workers: WorkerProcess) -> str:
-    return "\n".join(w.log_text() for w in workers)
+def _explain(*workers: WorkerProcess, app=None) -> str:
+    state = ""
+    if app is not None:
+        rows = _deliveries(app)
+        state = "\n".join(
+            f"delivery {r.id} {r.status} next={r.next_attempt_at} lease={r.lease_until} "
+            f"attempts={[(a.status_code, a.error) for a in r.attempt_log]}"
+            for r in rows
+        )
+        with app.app_context():
+            state += f"\nevents: {db.session.scalars(select(Event.dispatched_at)).all()}"
+    return "\n".join(w.log_text()[-1500:] for w in workers) + "\n" + state
 
 
 def test_redis_down_at_commit_loses_nothing(app, hub_app, workers, tmp_path):
@@ -156,7 +170,7 @@ def test_failing_receiver_is_retried_then_dead_then_redelivered_by_hand(
             rows = _deliveries(app)
             return rows if rows and rows[0].status == "dead" else None
 
-        (delivery,) = wait_for(dead, timeout=30, explain=lambda: _explain(worker))
+        (delivery,) = wait_for(dead, timeout=30, explain=lambda: _explain(worker, app=app))
         attempts = delivery.attempt_log
         assert len(attempts) >= 2, _explain(worker)
         assert attempts[0].status_code == 500

@@ -23,6 +23,7 @@ from referral_hub.extensions import db
 
 @pytest.fixture
 def ctx(app_ctx):
+    db.engine.dispose()  # no pooled connection kept on an old snapshot by earlier tests
     bpp = get_organization("uptd-ppa-balikpapan").id
     return {
         "engine": db.engine,
