@@ -52,6 +52,7 @@ SUBJECT_PATHS = {
     "referral": "/api/v1/referrals/{id}",
     "agreement": "/api/v1/agreements/{id}",
     "client": "/api/v1/clients/{id}",
+    "consent": "/api/v1/consents/{id}",
 }
 
 #: Keys that name personal data; an event carrying one is refused (also as a suffix "_name"...).

@@ -30,9 +30,23 @@ def _worker_class():
     from rq import Worker
 
     class HubWorker(Worker):
-        """rq worker whose work horse runs each job inside the hub's app context."""
+        """rq worker whose work horse runs each job inside the hub's app context.
+
+        `flask hub worker` hands it its app; started as `rq worker -w
+        referral_hub.delivery.worker.HubWorker` it builds one from the environment (that
+        form runs no schedule ticker: start at least one `flask hub worker` as well).
+        """
 
         hub_app: Flask | None = None
+
+        def work(self, *args: Any, **kwargs: Any) -> bool:
+            if self.hub_app is None:  # started by `rq worker`, not `flask hub worker`
+                from referral_hub import create_app
+
+                self.hub_app = create_app()
+                with self.hub_app.app_context():
+                    _prepare_for_forking(self.hub_app)
+            return super().work(*args, **kwargs)
 
         def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
             from referral_hub.extensions import db
