@@ -1,0 +1,127 @@
+"""The schedule: one module, each periodic job once per interval across workers, settings
+checked at start, and the embedded runner doing the same work in threads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from flask import Flask
+from redis import Redis
+
+from referral_hub.config import ConfigError
+from referral_hub.delivery import init_app, tasks
+from referral_hub.delivery.embedded import EmbeddedRunner
+from referral_hub.delivery.schedule import OVERDUE_SWEEPERS, PERIODIC, QUEUES
+from referral_hub.delivery.settings import parse_settings
+from referral_hub.delivery.worker import ScheduleTicker
+from tests.delivery_support import redis_db_url, wait_for
+
+calls: list[tuple[str, tuple]] = []
+_lock = threading.Lock()
+
+
+def record(*args):
+    """A job for the runner tests."""
+    with _lock:
+        calls.append(("record", args))
+
+
+def test_every_periodic_job_is_declared_here_with_a_known_queue():
+    names = [p.name for p in PERIODIC]
+    assert names == ["outbox-sweep", "webhook-retries", "agreement-expiry", "overdue-referrals"]
+    assert all(p.queue in QUEUES for p in PERIODIC)
+    assert all(p.task.startswith("referral_hub.delivery.tasks.") for p in PERIODIC)
+    for periodic in PERIODIC:
+        assert callable(getattr(tasks, periodic.task.rsplit(".", 1)[1]))
+
+
+def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
+    connection = Redis.from_url(redis_db_url(redis_url, 1))
+    connection.flushdb()
+    first = ScheduleTicker(app, "redis://unused", "worker-a")
+    second = ScheduleTicker(app, "redis://unused", "worker-b")
+    now = 1_800_000_000.0  # a slot boundary for every interval
+    enqueued = first.tick(connection, now) + second.tick(connection, now)
+    assert sorted(enqueued) == sorted(p.name for p in PERIODIC)
+    # Later in the same slots: nothing; once the 10 s slot turns: the retries again, once.
+    assert first.tick(connection, now + 5) + second.tick(connection, now + 5) == []
+    later = first.tick(connection, now + 10) + second.tick(connection, now + 10)
+    assert later == ["webhook-retries"]
+    queued = {name: connection.llen(f"rq:queue:{name}") for name in QUEUES}
+    assert queued == {"high": 1, "default": 2, "low": 2}
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("HUB_SCHEDULE_INTERVALS", "outbox-sweeper=5", "unknown job"),
+        ("HUB_SCHEDULE_INTERVALS", "outbox-sweep=0", "at least"),
+        ("HUB_WEBHOOK_TIMEOUT", "5", "expected 2"),
+        ("HUB_WEBHOOK_TIMEOUT", "0,10", "positive"),
+        ("HUB_WEBHOOK_RETRY_SCHEDULE", "5,x", "seconds"),
+        ("HUB_WEBHOOK_RETRY_WINDOW", "soon", "number"),
+    ],
+)
+def test_unusable_settings_are_named(setting, value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_settings({setting: value})
+
+
+def test_a_bad_smtp_url_stops_the_start():
+    """init_app runs while create_app registers the blueprint; a bare app shows the check."""
+    bare = Flask(__name__)
+    bare.config.update(HUB_ENV="test", HUB_SMTP_URL="mail.example.id:25")
+    with pytest.raises(ConfigError, match="HUB_SMTP_URL"):
+        init_app(bare)
+    bare.config["HUB_SMTP_URL"] = "smtp://127.0.0.1:2525"
+    init_app(bare)
+
+
+def test_the_embedded_runner_runs_jobs_now_later_and_once_while_queued(app):
+    calls.clear()
+    runner = EmbeddedRunner(app, workers=1)
+    runner.start()
+    try:
+        task = f"{__name__}.record"
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=0.3)
+        runner.submit(task, ("later",), at=soon)
+        runner.submit(task, ("now",))
+        wait_for(lambda: ("record", ("now",)) in calls, timeout=5)
+        assert ("record", ("later",)) not in calls
+        wait_for(lambda: ("record", ("later",)) in calls, timeout=5)
+        # A coalesced job is not queued twice while one with its key waits.
+        runner.submit(task, ("once",), key="k")
+        runner.submit(task, ("once",), key="k")
+        wait_for(lambda: ("record", ("once",)) in calls, timeout=5)
+        time.sleep(0.2)
+        assert calls.count(("record", ("once",))) == 1
+    finally:
+        runner.stop()
+    assert not runner.running
+
+
+def test_overdue_sweepers_run_with_an_aware_now_and_one_failure_stops_no_other(app_ctx):
+    seen = []
+
+    def failing(now):
+        raise RuntimeError("broken sweeper")
+
+    def working(now):
+        seen.append(now)
+
+    OVERDUE_SWEEPERS.extend([failing, working])
+    try:
+        assert tasks.sweep_overdue_referrals() == len(OVERDUE_SWEEPERS) - 1
+    finally:
+        OVERDUE_SWEEPERS.remove(failing)
+        OVERDUE_SWEEPERS.remove(working)
+    assert seen
+    assert seen[0].tzinfo is not None
+
+
+def test_the_agreement_expiry_sweep_is_the_agreements_packages(app_ctx):
+    result = tasks.sweep_agreement_expiry()
+    assert isinstance(result, dict)
