@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.audit.api import blp as audit_api
     from referral_hub.clients.api import blp as clients_api
+    from referral_hub.clients.views import bp as clients_portal_bp
     from referral_hub.delivery.api import blp as delivery_api
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
@@ -106,13 +107,14 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.portal.views import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
     from referral_hub.referrals.hooks import register_referral_hooks
+    from referral_hub.referrals.views import bp as referrals_portal_bp
 
     register_referral_hooks()
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
     for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
-    for bp in (health_bp, oauth_bp, accounts_bp, portal_bp):
+    for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
 
 

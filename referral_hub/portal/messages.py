@@ -20,6 +20,7 @@ from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 def _exact() -> dict[str, str]:
     return {
         **_inbox_and_registry_exact(),
+        **_sender_exact(),
         # accounts
         "Not a valid e-mail address.": _("Alamat e-mail tidak sah."),
         "A user with this e-mail exists.": _("Sudah ada pengguna dengan e-mail ini."),
@@ -57,6 +58,7 @@ def _exact() -> dict[str, str]:
 def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
     return [
         *_inbox_and_registry_patterns(),
+        *_sender_patterns(),
         (
             re.compile(r"^'(?P<uri>.+)' must be https \(http only on loopback\)\.$"),
             lambda m: _("'%(uri)s' harus memakai https (http hanya untuk loopback).", uri=m["uri"]),
@@ -341,5 +343,216 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
                 "Organisasi paling banyak memiliki %(count)s webhook; hapus yang tidak dipakai.",
                 count=m["count"],
             ),
+        ),
+    ]
+
+
+# --- clients, consent and sending referrals --------------------------------------------------
+
+
+def _sender_exact() -> dict[str, str]:
+    return {
+        # the API's schemas (marshmallow and ours)
+        "Missing data for required field.": _("Wajib diisi."),
+        "Field may not be null.": _("Wajib diisi."),
+        "Not a valid date.": _("Tanggal tidak sah."),
+        "Not a valid string.": _("Isian tidak sah."),
+        "Not a valid list.": _("Isian tidak sah."),
+        "String does not match expected pattern.": _("Format tidak sah."),
+        "A NIK is 16 digits.": _("NIK terdiri dari 16 angka."),
+        "Not a phone number.": _("Bukan nomor telepon."),
+        "Give the Kemendagri code of the regency (64.09) or district (64.09.01); "
+        "the village belongs in the address.": _(
+            "Isi kode Kemendagri kabupaten/kota (64.09) atau kecamatan (64.09.01); "
+            "desa ditulis di alamat."
+        ),
+        "A birth date cannot be in the future.": _("Tanggal lahir tidak boleh di masa depan."),
+        "This birth date is not plausible.": _("Tanggal lahir ini tidak masuk akal."),
+        "List each kind once.": _("Sebut setiap jenis sekali saja."),
+        "64 hexadecimal digits.": _("Hash SHA-256 terdiri dari 64 angka heksadesimal."),
+        "Give either a consent or a legal basis, not both.": _(
+            "Pilih persetujuan klien atau dasar hukum lain, tidak keduanya."
+        ),
+        "A referral needs the client's consent or a supervised legal basis.": _(
+            "Rujukan memerlukan persetujuan klien atau dasar hukum lain yang disetujui supervisor."
+        ),
+        "Required with a legal basis.": _("Wajib diisi bila memakai dasar hukum lain."),
+        # clients and consent
+        "This NIK was just registered by another request.": _(
+            "NIK ini baru saja didaftarkan oleh pengguna lain."
+        ),
+        "An alleged perpetrator can never give consent for the victim.": _(
+            "Terduga pelaku tidak pernah dapat memberi persetujuan untuk korban."
+        ),
+        "An adult client gives consent themself; a guardian may consent only for an adult "
+        "with a recorded disability (UU PDP Pasal 26).": _(
+            "Klien dewasa memberi persetujuan sendiri; wali hanya dapat memberi persetujuan "
+            "untuk klien dewasa dengan disabilitas tercatat (UU PDP Pasal 26)."
+        ),
+        "The giver matches the client's guardian, who is recorded as the alleged "
+        "perpetrator; consent must come from another parent or guardian.": _(
+            "Pemberi persetujuan sama dengan wali yang tercatat sebagai terduga pelaku; "
+            "persetujuan harus dari orang tua atau wali lain."
+        ),
+        "Required when a parent or guardian gives consent.": _(
+            "Wajib diisi bila persetujuan diberikan orang tua atau wali."
+        ),
+        "Record whether the child agreed (true or false).": _(
+            "Catat apakah anak menyetujui (ya atau tidak)."
+        ),
+        "Only recorded for a child client.": _("Hanya dicatat untuk klien anak."),
+        "The client's own unit needs no consent to hold its data.": _(
+            "Unit klien sendiri tidak memerlukan persetujuan untuk menyimpan datanya."
+        ),
+        "Must be today or later: consent is recorded for the future.": _(
+            "Harus hari ini atau sesudahnya."
+        ),
+        "The consent cannot be recorded.": _("Persetujuan tidak dapat dicatat."),
+        "The client's consent was withdrawn.": _("Persetujuan klien ini sudah dicabut."),
+        "The consent does not name this recipient.": _(
+            "Persetujuan klien tidak mencakup penerima ini."
+        ),
+        "The consent does not cover this service.": _(
+            "Persetujuan klien tidak mencakup layanan ini."
+        ),
+        "The consent does not cover this recipient or service.": _(
+            "Persetujuan klien tidak mencakup penerima atau layanan ini."
+        ),
+        "No such consent of this client.": _("Persetujuan ini bukan milik klien ini."),
+        "Clients are registered and kept by UPTD PPA units; partner agencies see a client "
+        "only through a referral.": _(
+            "Klien didaftarkan dan disimpan oleh UPTD PPA; mitra hanya melihat klien "
+            "melalui rujukan."
+        ),
+        "Auditors read records; they do not change them.": _(
+            "Auditor hanya membaca catatan, tidak mengubahnya."
+        ),
+        # sending referrals
+        "Only UPTD PPA units send referrals.": _("Hanya UPTD PPA yang mengirim rujukan."),
+        "A unit does not refer to itself.": _("Unit tidak merujuk ke dirinya sendiri."),
+        "No active agreement covers this service with this recipient.": _(
+            "Tidak ada perjanjian berlaku yang mencakup layanan ini dengan penerima ini."
+        ),
+        "approved_by must be an active supervisor of the sending organisation.": _(
+            "Rujukan tanpa persetujuan klien hanya dapat dikirim oleh supervisor aktif "
+            "unit pengirim."
+        ),
+        "Not a supervisor of your organisation.": _(
+            "Hanya supervisor unit Anda yang dapat menyetujuinya."
+        ),
+        "An override is sent by the approving supervisor personally.": _(
+            "Rujukan tanpa persetujuan dikirim sendiri oleh supervisor yang menyetujuinya."
+        ),
+        "Only that supervisor can send this override.": _(
+            "Hanya supervisor itu yang dapat mengirim rujukan ini."
+        ),
+    }
+
+
+def _label(kind: str, code: str) -> str:
+    from referral_hub.portal.code_names import label
+
+    return label(kind, code)
+
+
+def _names(kind: str, codes: str) -> str:
+    """'a, b' of codes as their names, joined the same way."""
+    return ", ".join(_label(kind, code.strip(" '")) for code in codes.split(","))
+
+
+def _sender_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
+    return [
+        (
+            re.compile(r"^Length must be between (?P<low>\d+) and (?P<high>\d+)\.$"),
+            lambda m: _("Panjang %(low)s sampai %(high)s karakter.", low=m["low"], high=m["high"]),
+        ),
+        (
+            re.compile(r"^Shorter than minimum length (?P<low>\d+)\.$"),
+            lambda m: _("Minimal %(low)s karakter.", low=m["low"]),
+        ),
+        (
+            re.compile(r"^Longer than maximum length (?P<high>\d+)\.$"),
+            lambda m: _("Paling banyak %(high)s karakter.", high=m["high"]),
+        ),
+        (
+            re.compile(r"^Must be one of: .+\.$"),
+            lambda m: _("Pilih salah satu pilihan yang tersedia."),
+        ),
+        (
+            re.compile(r"^This NIK is already registered as client (?P<code>\S+)\.$"),
+            lambda m: _("NIK ini sudah terdaftar sebagai klien %(code)s.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^The client is under (?P<age>\d+): consent comes from a parent"),
+            lambda m: _(
+                "Klien berumur di bawah %(age)s tahun: persetujuan diberikan orang tua atau wali "
+                "(UU PDP Pasal 25), dan persetujuan anak juga dicatat.",
+                age=m["age"],
+            ),
+        ),
+        (
+            re.compile(r"^At most (?P<years>\d+) years ahead; renew consent instead\.$"),
+            lambda m: _(
+                "Paling lama %(years)s tahun ke depan; perbarui persetujuan bila perlu.",
+                years=m["years"],
+            ),
+        ),
+        (
+            re.compile(r"^The consent was withdrawn at .+\.$"),
+            lambda m: _("Persetujuan ini sudah dicabut."),
+        ),
+        (
+            re.compile(r"^The client's consent held until (?P<day>[\d-]+)\.$"),
+            lambda m: _("Persetujuan klien hanya berlaku sampai %(day)s.", day=m["day"]),
+        ),
+        (
+            re.compile(r"^The consent does not allow: (?P<codes>.+)\.$"),
+            lambda m: _(
+                "Persetujuan klien tidak mengizinkan: %(names)s.",
+                names=_names("category", m["codes"]),
+            ),
+        ),
+        (
+            re.compile(r"^'(?P<code>[a-z_]+)' is outside the consent\.$"),
+            lambda m: _("%(name)s di luar persetujuan klien.", name=_label("category", m["code"])),
+        ),
+        (
+            re.compile(r"^'(?P<code>[a-z_]+)' is outside the agreement\.$"),
+            lambda m: _("%(name)s di luar perjanjian.", name=_label("category", m["code"])),
+        ),
+        (
+            re.compile(r"^Agreement (?P<number>.+) does not allow sharing: (?P<codes>.+)\.$"),
+            lambda m: _(
+                "Perjanjian %(number)s tidak mengizinkan pembagian: %(names)s.",
+                number=m["number"],
+                names=_names("category", m["codes"]),
+            ),
+        ),
+        (
+            re.compile(r"^No agreement in force between \S+ and \S+ covers '.+' with \S+ as"),
+            lambda m: _(
+                "Tidak ada perjanjian berlaku antara unit Anda dan penerima ini yang mencakup "
+                "layanan ini dengan penerima sebagai penyedia."
+            ),
+        ),
+        (
+            re.compile(r"^'.+' is not a consent of client \S+\.$"),
+            lambda m: _("Persetujuan ini bukan milik klien ini."),
+        ),
+        (
+            re.compile(r"^No client '.*' of your organisation\.$"),
+            lambda m: _("Klien ini tidak ada di unit Anda."),
+        ),
+        (re.compile(r"^No client '.*'\.$"), lambda m: _("Klien tidak ditemukan.")),
+        (re.compile(r"^No consent '.*'\.$"), lambda m: _("Persetujuan tidak ditemukan.")),
+        (
+            re.compile(r"^'(?P<code>[a-z_]+)' is not among data_categories\.$"),
+            lambda m: _(
+                "%(name)s tidak dipilih untuk dibagikan.", name=_label("category", m["code"])
+            ),
+        ),
+        (
+            re.compile(r"^Unknown data category '(?P<code>.+)'\.$"),
+            lambda m: _("Kategori data '%(code)s' tidak dikenal.", code=m["code"]),
         ),
     ]

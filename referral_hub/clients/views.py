@@ -1,0 +1,527 @@
+"""Klien: a UPTD PPA's clients in the portal: register, find, read, consent, disclosures.
+
+Every page calls the operations the API calls (referral_hub/clients/operations.py) and
+parses its form with the API's own schemas, so a rule is checked in one place. Reads of
+personal data are logged by those operations; the views commit after them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from referral_hub.clients import operations as ops
+from referral_hub.clients.models import CONSENT_GIVERS, CONSENT_METHODS, DISABILITIES, SEXES
+from referral_hub.clients.schemas import ClientIn, ConsentIn, NikField, WithdrawIn
+from referral_hub.db import utcnow
+from referral_hub.directory.models import Organization, Service
+from referral_hub.extensions import db
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import label, options, service_label, service_name
+from referral_hub.portal.forms import FormState, read_form
+from referral_hub.portal.messages import translate_message
+from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.problems import Problem
+
+bp = Blueprint("clients_portal", __name__)
+
+
+def _day(value: Any, format: str = "medium") -> str:
+    """A calendar date (or an ISO date string, as views carry them) in the reader's language."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_date(value, format)
+
+
+# Names of codes for every page (globals, so imported macro files see them too).
+bp.add_app_template_global(label, "code_label")
+bp.add_app_template_global(service_label, "service_label")
+bp.add_app_template_filter(_day, "day")
+
+#: Who keeps clients: caseworkers and supervisors of a UPTD PPA.
+STAFF = ("caseworker", "supervisor")
+UPTD = ("uptd_ppa",)
+PAGE_SIZE = 25
+#: Categories a consent may name; demographics always goes with a referral and is implied.
+CONSENT_CATEGORIES = (
+    "identity",
+    "contact",
+    "guardian",
+    "case_summary",
+    "health",
+    "legal",
+    "perpetrator",
+)
+CHUNK = 64 * 1024
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+def schema_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """A marshmallow error dict as {form field: [messages]} in the reader's language.
+
+    Nested fields become `<outer>_<inner>` (guardian.name -> guardian_name); list items
+    report under the list's own field.
+    """
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            # An item of a list reports under the list itself.
+            name = (prefix.rstrip("_") or "_form") if isinstance(key, int) else f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                inner_prefix = prefix if isinstance(key, int) else f"{name}_"
+                for inner, texts in schema_errors(value, inner_prefix).items():
+                    out.setdefault(inner, []).extend(texts)
+            else:
+                texts = [value] if isinstance(value, str) else list(value)
+                out.setdefault(name, []).extend(translate_message(str(t)) for t in texts)
+    elif messages:
+        texts = [messages] if isinstance(messages, str) else list(messages)
+        out.setdefault(prefix.rstrip("_") or "_form", []).extend(
+            translate_message(str(t)) for t in texts
+        )
+    return out
+
+
+def _reraise_access(problem: Problem) -> None:
+    """A page that is not the user's (403, 404) answers as such, not as a form error."""
+    if problem.status in (401, 403, 404):
+        raise problem
+
+
+def _context(what: str) -> str:
+    """What a read was for, as the disclosure history shows it (no personal data)."""
+    return f"portal {what}"
+
+
+_REFERRAL_CONTEXT = re.compile(r"^referral:(?P<number>\S+) (?P<what>sent|read|letter)$")
+
+
+def disclosure_purpose(context: str) -> str:
+    """A disclosure's context in words: which page, referral or API call it was for."""
+    match = _REFERRAL_CONTEXT.match(context)
+    if match:
+        what = {
+            "sent": _("Rujukan %(number)s dikirim"),
+            "read": _("Rujukan %(number)s dibuka"),
+            "letter": _("Surat rujukan %(number)s dibuka"),
+        }[match["what"]]
+        return what % {"number": match["number"]}
+    if context.startswith("portal client page"):
+        if "consent:" in context:
+            return _("Halaman klien: nama pemberi persetujuan")
+        return _("Halaman klien")
+    if context == "portal referral review":
+        return _("Pemeriksaan rujukan sebelum dikirim")
+    if context.startswith(("GET ", "POST ")):
+        return _("API: %(request)s", request=context.split(" consent:")[0])
+    return context
+
+
+bp.add_app_template_filter(disclosure_purpose, "purpose")
+
+
+def _service_options() -> list[tuple[str, str]]:
+    services = db.session.scalars(select(Service).order_by(Service.position, Service.code))
+    return [(s.code, service_name(s)) for s in services]
+
+
+# --- list and search ------------------------------------------------------------------------
+
+
+@bp.get("/clients")
+@login_required(roles=STAFF, org_types=UPTD)
+def index():
+    """The unit's clients, newest first: pseudonymous codes only, no personal data."""
+    actor = portal_actor()
+    page = paginate_select(ops.clients_query(actor), page_number(), PAGE_SIZE)
+    return render_template(
+        "clients/index.html", page=page, search=FormState(), results=None, today=utcnow()
+    )
+
+
+@bp.post("/clients/search")
+@login_required(roles=STAFF, org_types=UPTD)
+def search():
+    """Find a client by exact NIK or code; the NIK travels in the body, never in a URL."""
+    actor = portal_actor()
+    form = read_form(text=("nik", "code"))
+    criteria: dict[str, str] = {}
+    if form.values["nik"]:
+        try:
+            criteria["nik"] = NikField().deserialize(form.values["nik"])
+        except ValidationError as error:
+            form.errors["nik"] = schema_errors(error.messages, "nik").get("nik", [])
+    if form.values["code"]:
+        criteria["code"] = str(form.values["code"]).upper()
+    if not criteria and not form.errors:
+        form.message = _("Isi NIK atau kode klien.")
+    results = None
+    if not form.invalid:
+        results = list(db.session.scalars(ops.clients_query(actor, **criteria).limit(20)))
+        if len(results) == 1:
+            return redirect(url_for("clients_portal.view", client_id=results[0].id))
+    page = paginate_select(ops.clients_query(actor), 1, PAGE_SIZE)
+    # The NIK typed is not echoed back: the answer page holds no NIK at all.
+    form.values["nik"] = ""
+    status = 422 if form.invalid else 200
+    return render_template(
+        "clients/index.html", page=page, search=form, results=results, today=utcnow()
+    ), status
+
+
+# --- registration ---------------------------------------------------------------------------
+
+CLIENT_TEXT = (
+    "full_name",
+    "nik",
+    "birth_date",
+    "sex",
+    "phone",
+    "address",
+    "domicile_region",
+    "simfoni_id",
+    "guardian_name",
+    "guardian_relationship",
+    "guardian_phone",
+)
+
+
+def _client_payload(form: FormState) -> dict[str, Any]:
+    """The API's body from the form: empty optional fields are left out, as a client would."""
+    values = form.values
+    body: dict[str, Any] = {
+        key: values[key]
+        for key in (
+            "full_name",
+            "nik",
+            "birth_date",
+            "sex",
+            "phone",
+            "address",
+            "domicile_region",
+            "simfoni_id",
+        )
+        if values.get(key)
+    }
+    body["disability"] = list(values.get("disability") or [])
+    guardian = {
+        "name": values.get("guardian_name"),
+        "relationship": values.get("guardian_relationship"),
+        "phone": values.get("guardian_phone"),
+    }
+    if any(guardian.values()) or values.get("guardian_is_alleged_perpetrator"):
+        body["guardian"] = {k: v for k, v in guardian.items() if v}
+        body["guardian"]["is_alleged_perpetrator"] = bool(
+            values.get("guardian_is_alleged_perpetrator")
+        )
+    return body
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@login_required(roles=STAFF, org_types=UPTD)
+def new():
+    """Register a client of the unit; personal fields are encrypted at rest."""
+    actor = portal_actor()
+    form = read_form(
+        text=CLIENT_TEXT, lists=("disability",), flags=("guardian_is_alleged_perpetrator",)
+    )
+    existing = None
+    if request.method == "GET":
+        own = db.session.get(Organization, actor.organization_id)
+        form.values["domicile_region"] = own.region_code if own else ""
+    else:
+        form.require("full_name", "birth_date", "sex", "domicile_region")
+        try:
+            data = ClientIn().load(_client_payload(form))
+        except ValidationError as error:
+            for name, texts in schema_errors(error.messages).items():
+                form.errors.setdefault(name, texts)
+            data = None
+        if data is not None and not form.errors:
+            try:
+                client = ops.register_client(actor, **data)
+            except Problem as problem:
+                db.session.rollback()
+                _reraise_access(problem)
+                form.refused(problem)
+                if problem.slug == ops.CLIENT_ALREADY_REGISTERED:
+                    existing = problem.extra.get("client")
+                    form.errors.setdefault("nik", []).append(
+                        _("NIK ini sudah terdaftar sebagai klien lain di unit Anda.")
+                    )
+            else:
+                db.session.commit()
+                flash(_("Klien %(code)s terdaftar.", code=client.code), "success")
+                return redirect(url_for("clients_portal.view", client_id=client.id))
+    return render_template(
+        "clients/new.html",
+        form=form,
+        existing=existing,
+        sexes=options("sex", SEXES),
+        disabilities=options("disability", DISABILITIES),
+    ), (422 if form.invalid else 200)
+
+
+# --- one client -----------------------------------------------------------------------------
+
+
+def _client_referrals(actor, client_id: str) -> list[Any]:
+    from referral_hub.referrals import operations as referrals
+    from referral_hub.referrals.models import Referral
+
+    query = referrals.referrals_query(actor, "sent").where(Referral.client_id == client_id)
+    return [referrals.referral_summary(actor, r) for r in db.session.scalars(query.limit(50))]
+
+
+@bp.get("/clients/<client_id>")
+@login_required(roles=STAFF, org_types=UPTD)
+def view(client_id: str):
+    """One client in full, for its own unit; this read is logged as a disclosure."""
+    actor = portal_actor()
+    client = ops.read_client(actor, client_id, _context("client page"))
+    consents = list(db.session.scalars(ops.consents_query(actor, client.id)))
+    ops.record_consent_reads(actor, consents, _context("client page"))
+    db.session.commit()
+    return render_template(
+        "clients/view.html",
+        client=client,
+        consents=consents,
+        referrals=_client_referrals(actor, client.id),
+        now=utcnow(),
+    )
+
+
+# --- consent --------------------------------------------------------------------------------
+
+CONSENT_TEXT = (
+    "given_by",
+    "giver_name",
+    "giver_relationship",
+    "child_assent",
+    "method",
+    "evidence_sha256",
+    "valid_until",
+)
+
+
+def _recipient_choices(actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Partners the unit has an agreement with first; every other organisation after."""
+    from referral_hub.agreements.operations import covering_agreements_for
+
+    partners: dict[str, Organization] = {}
+    for item in covering_agreements_for(actor.organization_id):
+        partners.setdefault(item.provider.id, item.provider)
+    others = db.session.scalars(
+        select(Organization)
+        .where(
+            Organization.id != actor.organization_id,
+            Organization.type != "hub_operator",
+            Organization.id.not_in(list(partners)),
+        )
+        .order_by(Organization.name)
+    )
+    ordered = sorted(partners.values(), key=lambda o: o.name)
+    return [(o.id, o.name) for o in ordered], [(o.id, o.name) for o in others]
+
+
+def _evidence_digest(upload: FileStorage | None) -> tuple[str | None, str | None]:
+    """SHA-256 of an uploaded scan, read in chunks and never kept: (hex digest, error)."""
+    if upload is None or not upload.filename:
+        return None, None
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    upload.close()
+    if size == 0:
+        return None, _("Berkas kosong; pilih pindaian formulir yang benar.")
+    return digest.hexdigest(), None
+
+
+def _consent_payload(form: FormState, client) -> dict[str, Any]:
+    values = form.values
+    body: dict[str, Any] = {
+        "given_by": values["given_by"] or None,
+        "giver_is_alleged_perpetrator": bool(values["giver_is_alleged_perpetrator"]),
+        "recipients": list(values["recipients"]),
+        "services": list(values["services"]),
+        "data_categories": list(values["data_categories"]),
+        "method": values["method"] or None,
+        "evidence_sha256": values["evidence_sha256"] or None,
+        "valid_until": values["valid_until"] or None,
+    }
+    if values["given_by"] != "client":
+        body["giver_name"] = values["giver_name"] or None
+        body["giver_relationship"] = values["giver_relationship"] or None
+    if values["child_assent"] in ("yes", "no"):
+        body["child_assent"] = values["child_assent"] == "yes"
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
+@login_required(roles=STAFF, org_types=UPTD)
+def consent_new(client_id: str):
+    """Record consent: who gave it, to whom, for what, how, until when, with its evidence."""
+    actor = portal_actor()
+    client = ops.require_client_of(actor, client_id)
+    is_child = client.is_child()
+    form = read_form(
+        text=CONSENT_TEXT,
+        lists=("recipients", "services", "data_categories"),
+        flags=("giver_is_alleged_perpetrator",),
+    )
+    if request.method == "GET":
+        form.values["given_by"] = "parent" if is_child else "client"
+        form.values["method"] = "written"
+        form.values["data_categories"] = ["identity", "case_summary"]
+    else:
+        digest, error = _evidence_digest(request.files.get("evidence_file"))
+        typed = str(form.values["evidence_sha256"]).lower()
+        if error:
+            form.errors["evidence_file"] = [error]
+        elif digest and typed and typed != digest:
+            form.errors["evidence_sha256"] = [
+                _("Hash yang diketik tidak sama dengan hash berkas yang diunggah.")
+            ]
+        elif digest:
+            form.values["evidence_sha256"] = digest
+        elif not typed:
+            form.errors["evidence_file"] = [
+                _("Unggah pindaian bukti persetujuan, atau isi hash SHA-256-nya.")
+            ]
+        form.require("given_by", "method", "valid_until")
+        for name in ("recipients", "services", "data_categories"):
+            if not form.values[name]:
+                form.errors.setdefault(name, []).append(_("Pilih minimal satu."))
+        if is_child and form.values["child_assent"] not in ("yes", "no"):
+            form.errors.setdefault("child_assent", []).append(
+                _("Catat apakah anak menyetujui (ya atau tidak).")
+            )
+        data = None
+        try:
+            data = ConsentIn().load(_consent_payload(form, client))
+        except ValidationError as error:
+            for name, texts in schema_errors(error.messages).items():
+                if name == "evidence_sha256" and "evidence_file" in form.errors:
+                    continue  # one message for the missing evidence, beside the upload
+                form.errors.setdefault(name, texts)
+        if data is not None and not form.errors:
+            try:
+                consent = ops.record_consent(actor, client, **data)
+            except Problem as problem:
+                db.session.rollback()
+                _reraise_access(problem)
+                form.refused(problem)
+            else:
+                db.session.commit()
+                flash(_("Persetujuan dicatat."), "success")
+                return redirect(
+                    url_for("clients_portal.view", client_id=client.id, _anchor=consent.id)
+                )
+    partners, others = _recipient_choices(actor)
+    return render_template(
+        "clients/consent_new.html",
+        client=client,
+        is_child=is_child,
+        guardian_is_perpetrator=bool((client.guardian or {}).get("is_alleged_perpetrator")),
+        form=form,
+        givers=options("giver", [g for g in CONSENT_GIVERS if not (is_child and g == "client")]),
+        methods=options("method", CONSENT_METHODS),
+        categories=[
+            (c, f"{label('category', c)} ({label('category_help', c)})") for c in CONSENT_CATEGORIES
+        ],
+        partners=partners,
+        others=others,
+        services=_service_options(),
+    ), (422 if form.invalid else 200)
+
+
+def _consent_of_client(actor, client_id: str, consent_id: str):
+    consent = ops.get_consent_of(actor, consent_id)
+    if consent.client_id != client_id:
+        raise Problem(404, "not-found", f"No consent '{consent_id}'.")
+    return consent
+
+
+def _open_referrals_on(actor, consent) -> list[Any]:
+    from referral_hub.referrals import operations as referrals
+    from referral_hub.referrals.lifecycle import OPEN_STATUSES
+    from referral_hub.referrals.models import Referral
+
+    query = referrals.referrals_query(actor, "sent").where(
+        Referral.consent_id == consent.id, Referral.status.in_(OPEN_STATUSES)
+    )
+    return [referrals.referral_summary(actor, r) for r in db.session.scalars(query)]
+
+
+@bp.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["GET", "POST"])
+@login_required(roles=STAFF, org_types=UPTD)
+def consent_withdraw(client_id: str, consent_id: str):
+    """Withdraw a consent: a reason, then a confirmation that says what will happen."""
+    actor = portal_actor()
+    consent = _consent_of_client(actor, client_id, consent_id)
+    form = read_form(text=("reason",), flags=("confirmed",))
+    confirming = False
+    if request.method == "POST":
+        form.require("reason")
+        try:
+            data = WithdrawIn().load({"reason": form.values["reason"]})
+        except ValidationError as error:
+            for name, texts in schema_errors(error.messages).items():
+                form.errors.setdefault(name, texts)
+            data = None
+        if data is not None and not form.values["confirmed"]:
+            confirming = True
+        elif data is not None:
+            try:
+                ops.withdraw_consent(actor, consent.id, data["reason"])
+            except Problem as problem:
+                db.session.rollback()
+                _reraise_access(problem)
+                form.refused(problem)
+            else:
+                db.session.commit()
+                flash(
+                    _("Persetujuan dicabut. Penerima tidak lagi melihat data pribadi klien."),
+                    "success",
+                )
+                return redirect(url_for("clients_portal.view", client_id=client_id))
+    return render_template(
+        "clients/consent_withdraw.html",
+        consent=consent,
+        client=consent.client,
+        form=form,
+        confirming=confirming,
+        open_referrals=_open_referrals_on(actor, consent),
+    ), (422 if form.invalid else 200)
+
+
+# --- disclosures ----------------------------------------------------------------------------
+
+
+@bp.get("/clients/<client_id>/disclosures")
+@login_required(roles=STAFF, org_types=UPTD)
+def disclosures(client_id: str):
+    """Who saw or received what of the client's personal data, and when (UU PDP Pasal 32)."""
+    actor = portal_actor()
+    client = ops.require_client_of(actor, client_id)
+    page = paginate_select(ops.disclosures_query(actor, client.id), page_number(), 50)
+    return render_template("clients/disclosures.html", client=client, page=page)

@@ -1,0 +1,221 @@
+"""Names of the domain's codes in the portal's languages: statuses, categories, services ...
+
+The API speaks codes (`psychological_counseling`, `on-hold`); people read names. Every page
+shows a code through `label(kind, code)`, so one table holds each name and an unknown code is
+shown as it came (never hidden, never a crash).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+LABELS: dict[str, dict[str, Any]] = {
+    "status": {
+        "requested": _l("Menunggu jawaban"),
+        "accepted": _l("Diterima"),
+        "rejected": _l("Ditolak"),
+        "cancelled": _l("Dibatalkan"),
+        "in-progress": _l("Sedang berjalan"),
+        "on-hold": _l("Ditunda"),
+        "completed": _l("Selesai"),
+        "failed": _l("Gagal"),
+        "entered-in-error": _l("Salah input"),
+    },
+    "urgency": {
+        "routine": _l("Biasa"),
+        "urgent": _l("Segera"),
+        "emergency": _l("Darurat"),
+    },
+    "category": {
+        "demographics": _l("Demografi"),
+        "identity": _l("Identitas"),
+        "contact": _l("Kontak"),
+        "guardian": _l("Orang tua / wali"),
+        "case_summary": _l("Ringkasan kasus"),
+        "health": _l("Kesehatan"),
+        "legal": _l("Hukum"),
+        "perpetrator": _l("Terduga pelaku"),
+    },
+    "category_help": {
+        "demographics": _l("kelompok umur, jenis kelamin, disabilitas, wilayah domisili"),
+        "identity": _l("nama lengkap, NIK, tanggal lahir"),
+        "contact": _l("nomor telepon, alamat"),
+        "guardian": _l("nama, hubungan dan telepon orang tua atau wali"),
+        "case_summary": _l("jenis kekerasan, tempat kejadian, kronologi"),
+        "health": _l("catatan medis dan psikologis"),
+        "legal": _l("nomor laporan polisi, nomor perkara"),
+        "perpetrator": _l("hubungan dengan terduga pelaku dan keterangannya"),
+    },
+    "violence": {
+        "physical": _l("Fisik"),
+        "psychological": _l("Psikis"),
+        "sexual": _l("Seksual"),
+        "exploitation": _l("Eksploitasi"),
+        "trafficking": _l("Perdagangan orang"),
+        "neglect": _l("Penelantaran"),
+        "other": _l("Lainnya"),
+    },
+    "place": {
+        "household": _l("Rumah tangga"),
+        "school": _l("Sekolah"),
+        "workplace": _l("Tempat kerja"),
+        "public_place": _l("Tempat umum"),
+        "online": _l("Daring (online)"),
+        "other": _l("Lainnya"),
+    },
+    "legal_basis": {
+        "consent": _l("Persetujuan klien"),
+        "legal_obligation": _l("Kewajiban hukum"),
+        "vital_interest": _l("Kepentingan vital"),
+    },
+    "outcome": {
+        "service_delivered": _l("Layanan diberikan"),
+        "partially_delivered": _l("Layanan diberikan sebagian"),
+        "client_declined": _l("Klien menolak"),
+        "unable_to_contact": _l("Klien tidak dapat dihubungi"),
+        "not_eligible": _l("Tidak memenuhi syarat"),
+        "no_capacity": _l("Tidak ada kapasitas"),
+        "referred_elsewhere": _l("Dirujuk ke tempat lain"),
+    },
+    "action": {
+        "requested": _l("Rujukan dikirim"),
+        "accept": _l("Diterima"),
+        "reject": _l("Ditolak"),
+        "start": _l("Layanan dimulai"),
+        "hold": _l("Ditunda"),
+        "resume": _l("Dilanjutkan"),
+        "complete": _l("Selesai"),
+        "fail": _l("Gagal"),
+        "cancel": _l("Dibatalkan"),
+        "enter-in-error": _l("Ditandai salah input"),
+        "appointment_scheduled": _l("Jadwal sesi dibuat"),
+        "appointment_attended": _l("Sesi dihadiri"),
+        "appointment_no_show": _l("Klien tidak hadir"),
+        "appointment_cancelled": _l("Sesi dibatalkan"),
+        "appointment_scheduled_again": _l("Jadwal sesi diubah"),
+    },
+    "appointment_status": {
+        "scheduled": _l("Terjadwal"),
+        "attended": _l("Dihadiri"),
+        "no_show": _l("Tidak hadir"),
+        "cancelled": _l("Dibatalkan"),
+    },
+    "mode": {
+        "in_person": _l("Tatap muka"),
+        "video": _l("Video"),
+        "phone": _l("Telepon"),
+    },
+    "sex": {"female": _l("Perempuan"), "male": _l("Laki-laki")},
+    "disability": {
+        "physical": _l("Fisik"),
+        "intellectual": _l("Intelektual"),
+        "mental": _l("Mental"),
+        "sensory": _l("Sensorik"),
+    },
+    "giver": {
+        "client": _l("Klien sendiri"),
+        "parent": _l("Orang tua"),
+        "guardian": _l("Wali"),
+    },
+    "method": {
+        "written": _l("Formulir tertulis bertanda tangan"),
+        "recorded": _l("Lisan, direkam"),
+        "electronic": _l("Elektronik"),
+    },
+    "consent_status": {
+        "active": _l("Berlaku"),
+        "expired": _l("Kedaluwarsa"),
+        "withdrawn": _l("Dicabut"),
+    },
+    "disclosure": {"read": _l("Dibaca"), "share": _l("Dibagikan")},
+    "capacity": {
+        "available": _l("Tersedia"),
+        "limited": _l("Terbatas"),
+        "unavailable": _l("Tidak tersedia"),
+    },
+    "agreement_kind": {
+        "mou": _l("Nota Kesepahaman (MoU)"),
+        "pks": _l("Perjanjian Kerja Sama (PKS)"),
+        "contract": _l("Kontrak"),
+    },
+    "agreement_status": {
+        "draft": _l("Draf"),
+        "signed": _l("Ditandatangani, belum berlaku"),
+        "active": _l("Berlaku"),
+        "suspended": _l("Ditangguhkan"),
+        "terminated": _l("Diakhiri"),
+        "expired": _l("Kedaluwarsa"),
+        "superseded": _l("Digantikan"),
+    },
+    "delivery_status": {
+        "pending": _l("Menunggu"),
+        "retrying": _l("Dicoba ulang"),
+        "delivered": _l("Terkirim"),
+        "dead": _l("Gagal permanen"),
+        "cancelled": _l("Dibatalkan"),
+    },
+    "coverage_state": {
+        "covered": _l("Tercakup"),
+        "own": _l("Layanan sendiri"),
+        "gap": _l("Celah"),
+    },
+    "org_type": {
+        "police": _l("Kepolisian"),
+        "prosecutor": _l("Kejaksaan"),
+        "district_court": _l("Pengadilan negeri"),
+        "religious_court": _l("Pengadilan agama"),
+        "social_service": _l("Dinas sosial"),
+        "lpsk": _l("LPSK"),
+        "health": _l("Layanan kesehatan"),
+        "legal_aid": _l("Bantuan hukum"),
+        "religious_affairs": _l("Kementerian Agama"),
+        "uptd_ppa": _l("UPTD PPA"),
+        "community": _l("Masyarakat"),
+        "government_office": _l("Instansi pemerintah"),
+        "university": _l("Perguruan tinggi"),
+        "hub_operator": _l("Operator hub"),
+    },
+}
+
+
+def label(kind: str, code: Any) -> str:
+    """The name of `code` among `kind` in the current language; the code itself if unknown."""
+    if code is None:
+        return ""
+    name = LABELS.get(kind, {}).get(code)
+    return str(name) if name is not None else str(code)
+
+
+def options(kind: str, codes: Any = None) -> list[tuple[str, str]]:
+    """(code, name) pairs for a select, radios or checkboxes, in the table's order or `codes`'."""
+    table = LABELS[kind]
+    return [(code, label(kind, code)) for code in (codes if codes is not None else table)]
+
+
+def service_name(service: Any) -> str:
+    """A service's name in the current language (a Service row or anything with name_id/en)."""
+    if service is None:
+        return ""
+    english = str(get_locale() or "id").startswith("en")
+    return service.name_en if english else service.name_id
+
+
+def service_label(code: str | None) -> str:
+    """A service's name by its code, in the current language (the code if unknown)."""
+    if not code:
+        return ""
+    from flask import g
+    from sqlalchemy import select
+
+    from referral_hub.directory.models import Service
+    from referral_hub.extensions import db
+
+    names = g.get("_service_rows")
+    if names is None:
+        names = {s.code: s for s in db.session.scalars(select(Service))}
+        g._service_rows = names
+    service = names.get(code)
+    return service_name(service) if service is not None else code

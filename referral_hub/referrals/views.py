@@ -1,0 +1,361 @@
+"""Referral pages of the portal: the blueprint both sides of a referral share.
+
+The sender's pages (clients, consent, the referral wizard, the sender's detail, the
+letter) live here; the recipient's pages (Rujukan masuk) live in inbox_views.py and add
+their routes to this same blueprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select
+
+from referral_hub.accounts.models import User
+from referral_hub.actors import Actor
+from referral_hub.clients import operations as clients
+from referral_hub.extensions import db
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import label, options, service_label, service_name
+from referral_hub.portal.forms import FormState, read_form
+from referral_hub.portal.navigation import register_panel, uptd_staff
+from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.problems import Problem
+from referral_hub.referrals import operations as ops
+from referral_hub.referrals.lifecycle import OPEN_STATUSES, RECIPIENT, SENDER, STATUSES
+from referral_hub.referrals.models import Referral
+from referral_hub.referrals.schemas import (
+    INCIDENT_PLACES,
+    LEGAL_BASES,
+    URGENCIES,
+    VIOLENCE_TYPES,
+)
+from referral_hub.referrals.wizard import (
+    STEP_FIELDS,
+    STEPS,
+    Wizard,
+    recipient_view,
+    shown_personal_categories,
+    step_after,
+    step_before,
+    visible_in_order,
+)
+
+bp = Blueprint("referrals_portal", __name__)
+
+# Names of codes for every page (the same functions the client pages register).
+bp.add_app_template_global(label, "code_label")
+bp.add_app_template_global(service_label, "service_label")
+
+#: Who sends referrals: caseworkers and supervisors of a UPTD PPA.
+STAFF = ("caseworker", "supervisor")
+UPTD = ("uptd_ppa",)
+sender_page = login_required(roles=STAFF, org_types=UPTD)
+#: Either side of a referral (the detail sends the recipient to its own page).
+either_side_page = login_required(roles=STAFF)
+PAGE_SIZE = 25
+PANEL_LINES = 8
+
+
+def _count(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def _status_counts(actor: Actor) -> dict[str, int]:
+    """Sent referrals per status, counted over the same query the list shows."""
+    sent = ops.referrals_query(actor, "sent").order_by(None).subquery()
+    rows = db.session.execute(select(sent.c.status, func.count()).group_by(sent.c.status))
+    counts = dict(rows.all())
+    return {status: counts[status] for status in STATUSES if counts.get(status)}
+
+
+def _reraise_access(problem: Problem) -> None:
+    """Another organisation's referral, or a page not open to the user, is not a form error."""
+    if problem.status in (401, 403, 404):
+        raise problem
+
+
+# ============================================================================================
+# The sender's side: sent list, wizard, detail and its actions, letter, start-page panel.
+# ============================================================================================
+
+# --- Rujukan keluar ----------------------------------------------------------------------
+
+
+@bp.get("/referrals/sent")
+@sender_page
+def sent():
+    """Referrals the unit sent, overdue first, with filters by status and lateness."""
+    actor = portal_actor()
+    values = {
+        "status": (request.args.get("status") or "").strip(),
+        "overdue": request.args.get("overdue") in ("1", "on"),
+    }
+    errors: dict[str, list[str]] = {}
+    if values["status"] and values["status"] not in STATUSES:
+        errors["status"] = [_("Pilih status dari daftar.")]
+        values["status"] = ""
+    query = ops.referrals_query(
+        actor, "sent", status=values["status"] or None, overdue=True if values["overdue"] else None
+    )
+    page = paginate_select(query, page_number(), PAGE_SIZE)
+    return render_template(
+        "referrals/sent.html",
+        page=page,
+        lines=[ops.referral_summary(actor, referral) for referral in page.items],
+        values=values,
+        errors=errors,
+        statuses=options("status", STATUSES),
+        counts=_status_counts(actor),
+        overdue=_count(ops.referrals_query(actor, "sent", overdue=True)),
+    ), (422 if errors else 200)
+
+
+# --- the wizard ----------------------------------------------------------------------------
+
+
+def _wizard_page(wizard: Wizard, step: str, status: int = 200):
+    """One step of the wizard, with every other step's values carried in hidden fields."""
+    preview = None
+    if step == "review":
+        preview = recipient_view(wizard.preview())
+        shown = [
+            c for c in shown_personal_categories(preview) if c in clients.CLIENT_CATEGORY_VIEWS
+        ]
+        if shown and wizard.client is not None:
+            # The sender sees the client's record through the preview: an owner's read.
+            clients.record_disclosure(
+                wizard.actor, wizard.client, shown, "owner", "portal referral review"
+            )
+        db.session.commit()
+    carried = [
+        (name, value)
+        for name, current in wizard.values.items()
+        if name not in STEP_FIELDS[step]
+        for value in (current if isinstance(current, list) else [current])
+        if value
+    ]
+    return render_template(
+        "referrals/new.html",
+        wizard=wizard,
+        values=wizard.values,
+        errors=wizard.errors,
+        step=step,
+        steps=STEPS,
+        previous=step_before(step) if step != STEPS[0] else None,
+        following=step_after(step) if step != STEPS[-1] else None,
+        carried=carried,
+        preview=preview,
+        urgencies=options("urgency", URGENCIES),
+        legal_bases=options("legal_basis", LEGAL_BASES),
+        violence_types=options("violence", VIOLENCE_TYPES),
+        places=options("place", INCIDENT_PLACES),
+        service_name=service_name,
+    ), status
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@sender_page
+def new():
+    """The referral wizard: client, service, partner, basis, data, details, review, send."""
+    actor = portal_actor()
+    wizard = Wizard.from_request(actor)
+    if request.method == "GET":
+        # Started from a client's page (?client=<id>): that step is done already.
+        wizard.values["urgency"] = wizard.values["urgency"] or "routine"
+        started = bool(wizard.values["client"]) and wizard.client is not None
+        return _wizard_page(wizard, "service" if started else "client")
+    submitted = request.form.get("step")
+    submitted = submitted if submitted in STEPS else STEPS[0]
+    go = request.form.get("go") or step_after(submitted)
+    if go == "send":
+        failed = wizard.check("details")
+        if failed:
+            return _wizard_page(wizard, failed, 422)
+        referral = wizard.send()
+        if referral is None:
+            return _wizard_page(wizard, wizard.first_error_step(), 422)
+        db.session.commit()
+        flash(
+            _(
+                "Rujukan %(number)s terkirim ke %(to)s.",
+                number=referral.number,
+                to=referral.recipient.name,
+            ),
+            "success",
+        )
+        return redirect(url_for(".detail", referral_id=referral.id))
+    if go not in STEPS:
+        go = step_after(submitted)
+    if STEPS.index(go) <= STEPS.index(submitted):
+        return _wizard_page(wizard, go)  # back: nothing to check yet, nothing lost
+    failed = wizard.check(step_before(go))
+    if failed:
+        return _wizard_page(wizard, failed, 422)
+    return _wizard_page(wizard, go)
+
+
+# --- the sender's detail ---------------------------------------------------------------------
+
+
+def _detail_page(referral: Referral, *, forms: dict[str, FormState] | None = None, status=200):
+    actor = portal_actor()
+    view = ops.referral_view(actor, referral)  # the sender's read is logged as the owner's
+    events = ops.timeline(actor, referral.id)
+    db.session.commit()
+    creator = (
+        db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
+    )
+    forms = dict(forms or {})
+    for action in ("cancel", "enter-in-error"):
+        forms.setdefault(action, FormState())
+    return render_template(
+        "referrals/detail.html",
+        referral=view,
+        events=events,
+        states=forms,
+        creator=creator,
+        recipient_sees=visible_in_order(referral),
+        client_id=referral.client_id,
+        consent=referral.consent,
+    ), status
+
+
+def _sender_referral(referral_id: str) -> Referral:
+    """A referral the user's unit sent; a received one is not the sender's page (404)."""
+    actor = portal_actor()
+    referral = ops.get_referral_for(actor, referral_id)
+    if ops.side_of(actor, referral) != SENDER:
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+    return referral
+
+
+@bp.get("/referrals/<referral_id>")
+@either_side_page
+def detail(referral_id: str):
+    """A referral the unit sent, in full; the recipient is sent to its own, minimised page."""
+    actor = portal_actor()
+    referral = ops.get_referral_for(actor, referral_id)
+    if ops.side_of(actor, referral) == RECIPIENT:
+        # Notifications link both sides here; the recipient reads the minimised page.
+        if "referrals_portal.received_detail" in current_app.view_functions:
+            return redirect(url_for(".received_detail", referral_id=referral.id))
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+    return _detail_page(referral)
+
+
+@bp.post("/referrals/<referral_id>/cancel")
+@either_side_page
+def cancel(referral_id: str):
+    """Cancel a referral the unit sent (a reason is required)."""
+    return _sender_act(referral_id, "cancel")
+
+
+@bp.post("/referrals/<referral_id>/enter-in-error")
+@either_side_page
+def enter_in_error(referral_id: str):
+    """Mark a sent referral as entered in error, after a confirmation (a reason is required)."""
+    return _sender_act(referral_id, "enter-in-error")
+
+
+def _sender_act(referral_id: str, action: str):
+    referral = _sender_referral(referral_id)
+    form = read_form(text=("reason",), flags=("confirmed",))
+    form.require("reason")
+    if len(str(form.values["reason"])) > 4000:
+        form.errors.setdefault("reason", []).append(
+            _("Paling banyak %(count)d karakter.", count=4000)
+        )
+    if form.errors:
+        return _detail_page(referral, forms={action: form}, status=422)
+    if action == "enter-in-error" and not form.values["confirmed"]:
+        view = ops.referral_summary(portal_actor(), referral)
+        return render_template("referrals/confirm_error.html", referral=view, form=form)
+    try:
+        ops.act_on_referral(portal_actor(), referral.id, action, reason=str(form.values["reason"]))
+    except Problem as problem:
+        db.session.rollback()
+        _reraise_access(problem)
+        form.refused(problem)
+        return _detail_page(
+            _sender_referral(referral_id),
+            forms={action: form},
+            status=problem.status if problem.status in (409, 422) else 422,
+        )
+    db.session.commit()
+    done = {
+        "cancel": _("Rujukan %(number)s dibatalkan; penerima diberi tahu."),
+        "enter-in-error": _("Rujukan %(number)s ditandai salah input."),
+    }[action]
+    flash(done % {"number": referral.number}, "success")
+    return redirect(url_for(".detail", referral_id=referral.id))
+
+
+# --- Surat Rujukan -------------------------------------------------------------------------
+
+
+@bp.get("/referrals/<referral_id>/letter")
+@either_side_page
+def letter(referral_id: str):
+    """The printable referral letter: only what the recipient may see, for either side."""
+    actor = portal_actor()
+    referral = ops.get_referral_for(actor, referral_id)
+    if ops.side_of(actor, referral) == SENDER:
+        view = recipient_view(referral)
+        shown = shown_personal_categories(view)
+        if shown:
+            clients.record_disclosure(
+                actor, referral.client, shown, "owner", f"referral:{referral.number} letter"
+            )
+    else:
+        # The recipient prints its own view; its read is logged like any other.
+        view = ops.referral_view(actor, referral)
+        view["visible_categories"] = visible_in_order(referral)
+    db.session.commit()
+    creator = (
+        db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
+    )
+    return render_template(
+        "referrals/letter.html", referral=view, creator=creator, sender_org=referral.sender
+    )
+
+
+# --- the start-page panel ------------------------------------------------------------------
+
+
+def _sent_panel(actor: Actor) -> dict[str, Any]:
+    """Sent referrals at a glance: counts per status, and the open ones, overdue first."""
+    open_query = ops.referrals_query(actor, "sent").where(Referral.status.in_(OPEN_STATUSES))
+    return {
+        "counts": _status_counts(actor),
+        "overdue": _count(ops.referrals_query(actor, "sent", overdue=True)),
+        "lines": [
+            ops.referral_summary(actor, referral)
+            for referral in db.session.scalars(open_query.limit(PANEL_LINES))
+        ],
+        "open": _count(open_query),
+    }
+
+
+register_panel(
+    "sent-referrals", "referrals/_sent_panel.html", audience=uptd_staff, data=_sent_panel, order=10
+)
+
+
+# ============================================================================================
+# The recipient's side (Rujukan masuk) adds its pages to `bp` from inbox_views.py.
+# ============================================================================================
+
+
+# The recipient's pages register their routes on `bp`.
+from referral_hub.referrals import inbox_views  # noqa: E402, F401
