@@ -96,10 +96,12 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     from referral_hub.accounts.views import bp as accounts_bp
     from referral_hub.agreements.api import blp as agreements_api
+    from referral_hub.agreements.views import bp as agreements_portal_bp
     from referral_hub.audit.api import blp as audit_api
     from referral_hub.clients.api import blp as clients_api
     from referral_hub.clients.views import bp as clients_portal_bp
     from referral_hub.delivery.api import blp as delivery_api
+    from referral_hub.delivery.views import bp as delivery_portal_bp
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
@@ -115,6 +117,8 @@ def _register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
+        app.register_blueprint(bp)
+    for bp in (agreements_portal_bp, delivery_portal_bp):
         app.register_blueprint(bp)
 
 
