@@ -8,15 +8,18 @@ and Redis dispatch and deliver them to a receiver on loopback. Prints p50/p95/p9
     eval "$(bash scripts/services.sh start)"
     .venv/bin/python bench/delivery_latency.py [--rate 50] [--seconds 20] [--workers 2]
 
-The database is `referral_hub_bench` on the server of HUB_TEST_POSTGRES_URL (created and
-migrated if missing, emptied of events at start); Redis database 2 of HUB_TEST_REDIS_URL
-is flushed. Override with --database-url / --redis-url.
+The database is `referral_hub_bench_delivery` on the server of HUB_TEST_POSTGRES_URL
+(created and migrated if missing, emptied of events at start); Redis database 2 of
+HUB_TEST_REDIS_URL is flushed. Override with --database-url / --redis-url. It waits for
+any other benchmark of bench/ (the lock of bench/run.sh): figures taken side by side with
+another load mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import statistics
@@ -31,6 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+#: Shared with bench/run.sh: one benchmark at a time on this machine.
+LOCK_PATH = "/tmp/referral_hub_bench.lock"
 
 
 def _with_path(url: str, path: str) -> str:
@@ -104,8 +109,14 @@ def main() -> int:
     if not pg or not redis_base:
         print('needs PostgreSQL and Redis: eval "$(bash scripts/services.sh start)" first')
         return 2
-    database_url = pg if args.database_url else _with_path(pg, "/referral_hub_bench")
+    database_url = pg if args.database_url else _with_path(pg, "/referral_hub_bench_delivery")
     redis_url = redis_base if args.redis_url else _with_path(redis_base, "/2")
+    lock = open(LOCK_PATH, "w")  # noqa: SIM115  (held until the process ends)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another benchmark holds {LOCK_PATH}; waiting for it")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     _ensure_database(database_url)
 
     from redis import Redis
