@@ -74,7 +74,10 @@ def test_the_sqlite_file_holds_no_personal_value_in_clear(client, hub, app, is_p
         path = Path(db.engine.url.database)
         db.session.remove()
         with db.engine.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            # Consume the pragma's row: an unread result keeps the pooled connection on an
+            # old snapshot, and later tests would not see other connections' writes.
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).all()
+        db.engine.dispose()
     files = [p for p in path.parent.glob(path.name + "*") if p.is_file()]
     content = b"".join(p.read_bytes() for p in files)
     assert len(content) > 0
