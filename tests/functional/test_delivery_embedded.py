@@ -11,11 +11,9 @@ import pytest
 import requests
 from standardwebhooks import Webhook as StandardWebhook
 
-from referral_hub.actors import Actor
 from referral_hub.delivery.embedded import start_embedded_runner, stop_embedded_runner
-from referral_hub.delivery.outbox import emit
-from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
+from tests.agreements_support import build
 from tests.delivery_support import Receiver, wait_for
 
 NAME, NIK = "Siti Aminah", "6409014506120003"
@@ -33,7 +31,10 @@ def runner(app):
 def test_balikpapan_receives_a_signed_ppu_referral_without_personal_data(
     app, hub, live_server, runner
 ):
-    ppu = hub.headers("uptd-ppa-ppu", "clients:write")
+    with app.app_context():
+        build("active", data_categories=["identity", "case_summary"])
+        db.session.remove()
+    ppu = hub.headers("uptd-ppa-ppu", "clients:write clients:read referrals:write referrals:read")
     client = requests.post(
         f"{live_server}/api/v1/clients",
         json={
@@ -42,12 +43,31 @@ def test_balikpapan_receives_a_signed_ppu_referral_without_personal_data(
             "birth_date": "2012-06-05",
             "sex": "female",
             "domicile_region": "64.09",
+            "guardian": {"name": "Ibu Kandung", "relationship": "ibu kandung"},
         },
         headers=ppu,
         timeout=10,
     )
     assert client.status_code == 201, client.text
     client_code = client.json()["code"]
+    consent = requests.post(
+        f"{live_server}/api/v1/clients/{client.json()['id']}/consents",
+        json={
+            "given_by": "parent",
+            "giver_name": "Ibu Kandung",
+            "giver_relationship": "ibu kandung",
+            "child_assent": True,
+            "recipients": ["uptd-ppa-balikpapan"],
+            "services": ["psychological_counseling"],
+            "data_categories": ["identity", "case_summary"],
+            "method": "written",
+            "evidence_sha256": "e" * 64,
+            "valid_until": "2030-01-01",
+        },
+        headers=ppu,
+        timeout=10,
+    )
+    assert consent.status_code == 201, consent.text
 
     with Receiver() as receiver:
         bpp = hub.headers("uptd-ppa-balikpapan", "webhooks:write events:read")
@@ -60,50 +80,47 @@ def test_balikpapan_receives_a_signed_ppu_referral_without_personal_data(
         assert made.status_code == 201, made.text
         secret = made.json()["secret"]
 
-        # What sending a referral from PPU to Balikpapan's psychologist emits.
-        with app.app_context():
-            ppu_id = get_organization("uptd-ppa-ppu").id
-            bpp_id = get_organization("uptd-ppa-balikpapan").id
-            emit(
-                Actor(organization_id=ppu_id, kind="client", client_id="ppu-system"),
-                "referral.requested",
-                subject_type="referral",
-                subject_id="ref-ppu-1",
-                organizations=[ppu_id, bpp_id],
-                data={
-                    "referral_id": "ref-ppu-1",
-                    "number": "RUJ-PPU-2026-0001",
-                    "status": "requested",
-                    "service": "psychological_counseling",
-                    "urgency": "routine",
-                    "sender": "uptd-ppa-ppu",
-                    "recipient": "uptd-ppa-balikpapan",
-                    "client": client_code,
-                },
-            )
-            committed = time.time()
-            db.session.commit()
+        # PPU refers the child to Balikpapan's psychologist, through the real API.
+        committed = time.time()
+        sent = requests.post(
+            f"{live_server}/api/v1/referrals",
+            json={
+                "client": client.json()["id"],
+                "consent": consent.json()["id"],
+                "to": "uptd-ppa-balikpapan",
+                "service": "psychological_counseling",
+                "reason": "Perlu konseling psikolog klinis.",
+                "data_categories": ["identity"],
+            },
+            headers=ppu,
+            timeout=10,
+        )
+        assert sent.status_code == 201, sent.text
+        referral = sent.json()
 
         (request,) = wait_for(lambda: receiver.requests, timeout=5)
         assert request["at"] - committed < 5
         body = request["body"].decode()
         payload = StandardWebhook(secret).verify(body, request["headers"])
         assert payload["type"] == "referral.requested"
-        assert payload["data"]["number"] == "RUJ-PPU-2026-0001"
-        assert payload["data"]["links"]["self"] == f"{live_server}/api/v1/referrals/ref-ppu-1"
+        assert payload["data"]["number"] == referral["number"]
+        assert payload["data"]["links"]["self"] == (
+            f"{live_server}/api/v1/referrals/{referral['id']}"
+        )
         assert request["headers"]["webhook-id"].startswith("msg_")
-        assert NAME not in body
-        assert NIK not in body
-        assert NAME.split()[0] not in body
+        for secret_value in (NAME, NIK, NAME.split()[0], "Ibu Kandung", "2012-06-05"):
+            assert secret_value not in body
 
         feed = requests.get(f"{live_server}/api/v1/events", headers=bpp, timeout=10)
         assert feed.status_code == 200
-        (item,) = feed.json()["items"]
-        assert item["type"] == "referral.requested"
-        assert item["data"]["client"] == client_code
+        (item,) = [i for i in feed.json()["items"] if i["type"] == "referral.requested"]
+        assert item["data"]["number"] == referral["number"]
         text = json.dumps(feed.json())
         assert NAME not in text
         assert NIK not in text
+        # Not even the pseudonymous code travels in events: the link fetches the detail.
+        assert client_code not in text
+        assert client_code not in body
 
 
 def test_the_first_request_starts_the_embedded_runner_when_enabled(app, client, monkeypatch):
