@@ -703,20 +703,23 @@ def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> Non
             organizations=[referral.sender_organization_id, referral.recipient_organization_id],
             data=_event_data(referral, previous_status=before, reason="consent_withdrawn"),
         )
-    # Recipients of closed referrals lose sight too: visible_categories reads the withdrawal.
-    recipients = db.session.scalars(
-        select(Referral.recipient_organization_id)
+    # Recipients of closed referrals lose sight too (visible_categories reads the withdrawal);
+    # each recipient is told which of its referrals rest on the consent, and nothing else.
+    by_recipient: dict[str, list[str]] = {}
+    for recipient_id, referral_id in db.session.execute(
+        select(Referral.recipient_organization_id, Referral.id)
         .where(Referral.consent_id == consent.id)
-        .distinct()
-    ).all()
-    if recipients:
+        .order_by(Referral.created_at)
+    ):
+        by_recipient.setdefault(recipient_id, []).append(referral_id)
+    for recipient_id, referral_ids in by_recipient.items():
         emit(
             actor,
             "consent.withdrawn",
             subject_type="consent",
             subject_id=consent.id,
-            organizations=[consent.organization_id, *recipients],
-            data={"consent_id": consent.id, "client": consent.client.code},
+            organizations=[consent.organization_id, recipient_id],
+            data={"consent_id": consent.id, "referral_ids": referral_ids},
         )
 
 
