@@ -190,3 +190,26 @@ def worker_command(burst: bool) -> None:
     if not current_app.config.get("HUB_REDIS_URL"):
         _fail("HUB_REDIS_URL is not set: in the embedded mode jobs run inside the app process")
     run_worker(burst=burst)
+
+
+@hub.command("export-schemas")
+@click.option("--check", is_flag=True, help="Exit 1 if a committed contract is out of date")
+@with_appcontext
+def export_schemas_command(check: bool) -> None:
+    """Write schemas/openapi.json and schemas/events/*.json from the code."""
+    from referral_hub.contracts import SCHEMAS_DIR, rendered_contracts, write_contracts
+
+    app = current_app._get_current_object()
+    if check:
+        stale = [
+            relative
+            for relative, content in rendered_contracts(app).items()
+            if not (SCHEMAS_DIR / relative).exists()
+            or (SCHEMAS_DIR / relative).read_text() != content
+        ]
+        if stale:
+            _fail("out of date: " + ", ".join(stale) + " (run `flask hub export-schemas`)")
+        click.echo("contracts up to date")
+        return
+    changed = write_contracts(app)
+    click.echo("written: " + (", ".join(changed) if changed else "nothing changed"))

@@ -1,0 +1,162 @@
+"""The published wire contracts under schemas/: generated from the code, checked for drift.
+
+`flask hub export-schemas` writes them; a test regenerates them and fails when the committed
+files differ, so a change of the API or of an event's shape is always a visible diff.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from referral_hub.referrals.lifecycle import STATUSES
+from referral_hub.referrals.schemas import URGENCIES
+
+#: The base URL written into the published OpenAPI document in place of a deployment's.
+PUBLISHED_BASE_URL = "https://hub.example"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+_LINKS = {
+    "type": "object",
+    "properties": {
+        "self": {"type": "string", "format": "uri", "description": "GET the detail (logged)"},
+        "portal": {"type": "string", "format": "uri"},
+    },
+    "required": ["self"],
+}
+_STR = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+_DATE = {"type": "string", "format": "date"}
+
+_REFERRAL = {
+    "referral_id": _STR,
+    "number": {"type": "string", "pattern": "^RJ-[A-Z0-9]+-[0-9]{4}-[0-9]{6}$"},
+    "status": {"enum": list(STATUSES)},
+    "previous_status": {"enum": list(STATUSES)},
+    "service": _STR,
+    "urgency": {"enum": list(URGENCIES)},
+    "sender": {**_STR, "description": "organisation code"},
+    "recipient": {**_STR, "description": "organisation code"},
+    "respond_by": _TIME,
+    "reason": {"enum": ["consent_withdrawn"], "description": "a code, never free text"},
+    "links": _LINKS,
+}
+_REFERRAL_REQUIRED = ["referral_id", "number", "status", "service", "sender", "recipient", "links"]
+_APPOINTMENT = {
+    **_REFERRAL,
+    "appointment_id": _STR,
+    "starts_at": _TIME,
+    "mode": {"enum": ["in_person", "video", "phone"]},
+}
+_AGREEMENT = {
+    "id": _STR,
+    "number": _STR,
+    "kind": {"enum": ["mou", "pks", "contract"]},
+    "version": {"type": "integer"},
+    "status": _STR,
+    "effective_from": _DATE,
+    "expires_on": _DATE,
+    "supersedes": {"type": ["string", "null"]},
+    "parties": {"type": "array", "items": _STR},
+    "signed_by": {"type": ["string", "null"]},
+    "awaiting_signature_from": {"type": "array", "items": _STR},
+    "window_days": {"type": ["integer", "null"]},
+    "links": _LINKS,
+}
+_CONSENT = {
+    "consent_id": _STR,
+    "referral_ids": {
+        "type": "array",
+        "items": _STR,
+        "description": "the recipient's own referrals that rested on the consent",
+    },
+    "links": _LINKS,
+}
+
+#: Event type -> (properties of `data`, required ones).
+EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
+    **dict.fromkeys(
+        (
+            "referral.requested",
+            "referral.accepted",
+            "referral.rejected",
+            "referral.cancelled",
+            "referral.status_changed",
+            "referral.overdue",
+        ),
+        (_REFERRAL, _REFERRAL_REQUIRED),
+    ),
+    "appointment.scheduled": (_APPOINTMENT, [*_REFERRAL_REQUIRED, "appointment_id", "starts_at"]),
+    **{
+        t: (_AGREEMENT, ["id", "kind", "status", "parties"])
+        for t in (
+            "agreement.signed",
+            "agreement.activated",
+            "agreement.expiring",
+            "agreement.expired",
+        )
+    },
+    "consent.withdrawn": (_CONSENT, ["consent_id", "referral_ids"]),
+}
+
+
+def event_schema(event_type: str) -> dict[str, Any]:
+    """JSON Schema of a webhook payload of one event type (the feed's `data` is the same)."""
+    properties, required = EVENT_DATA[event_type]
+    return {
+        "$schema": DRAFT,
+        "$id": f"{PUBLISHED_BASE_URL}/schemas/events/{event_type}.json",
+        "title": event_type,
+        "description": "Webhook payload (Standard Webhooks). It carries no personal data: ids, "
+        "numbers, statuses and links; GET the link for the detail.",
+        "type": "object",
+        "properties": {
+            "type": {"const": event_type},
+            "timestamp": _TIME,
+            "data": {
+                "type": "object",
+                "properties": properties,
+                "required": required,
+                "additionalProperties": False,
+            },
+        },
+        "required": ["type", "timestamp", "data"],
+        "additionalProperties": False,
+    }
+
+
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The app's OpenAPI 3.1 description with the deployment's base URL made neutral."""
+    from referral_hub.extensions import api
+
+    with app.app_context():
+        text = json.dumps(api.spec.to_dict(), sort_keys=True)
+    return json.loads(text.replace(app.config["HUB_BASE_URL"], PUBLISHED_BASE_URL))
+
+
+def rendered_contracts(app: Flask) -> dict[str, str]:
+    """Relative path under schemas/ -> file content, exactly as committed."""
+    files = {"openapi.json": _dump(openapi_document(app))}
+    for event_type in EVENT_DATA:
+        files[f"events/{event_type}.json"] = _dump(event_schema(event_type))
+    return files
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_contracts(app: Flask, directory: Path = SCHEMAS_DIR) -> list[str]:
+    """Write the contracts; return the paths that changed."""
+    changed = []
+    for relative, content in rendered_contracts(app).items():
+        path = directory / relative
+        if not path.exists() or path.read_text() != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            changed.append(relative)
+    return changed
