@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from referral_hub.clients.crypto import Encrypted
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.extensions import db
 
@@ -98,6 +99,10 @@ class Webhook(db.Model):
     events: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     #: The signing secret, AES-GCM encrypted under the data key ring (see signing.py).
     secret_ciphertext: Mapped[str] = mapped_column(String(300), nullable=False)
+
+    #: Read through signing.decrypt_secret; declared here so `flask hub rotate-keys`
+    #: re-encrypts webhook secrets with every other encrypted value.
+    _secret = Encrypted("secret_ciphertext")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Who created it: a user id, an OAuth client id or a system label.
     created_by: Mapped[str | None] = mapped_column(String(64))

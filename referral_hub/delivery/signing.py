@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from standardwebhooks import Webhook as StandardWebhook
 
+from referral_hub.clients import crypto
+
 SECRET_PREFIX = "whsec_"  # noqa: S105  (a format prefix, not a secret)
-_FORMAT = "v1"
-_NONCE_BYTES = 12
 _TABLE, _COLUMN = "webhooks", "secret_ciphertext"
 
 
@@ -35,35 +31,17 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _aad(kid: str, webhook_id: str) -> bytes:
-    return "|".join((_FORMAT, kid, _TABLE, _COLUMN, webhook_id)).encode()
-
-
 def encrypt_secret(secret: str, webhook_id: str) -> str:
     """Encrypt a secret under the ring's current key, bound to its webhook."""
-    ring = current_app.config["HUB_DATA_KEY_RING"]
-    kid = next(iter(ring))
-    nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(ring[kid]).encrypt(nonce, secret.encode(), _aad(kid, webhook_id))
-    body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
-    return f"{_FORMAT}.{kid}.{body}"
+    return crypto.encrypt(secret, table=_TABLE, column=_COLUMN, row_id=webhook_id)
 
 
 def decrypt_secret(token: str, webhook_id: str) -> str:
     """The plain secret of a webhook; SecretUnreadable if it is not this webhook's."""
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != _FORMAT:
-        raise SecretUnreadable(f"secret of webhook {webhook_id} is not a v1 ciphertext")
-    _, kid, body = parts
-    key = current_app.config["HUB_DATA_KEY_RING"].get(kid)
-    if key is None:
-        raise SecretUnreadable(f"secret of webhook {webhook_id} is under key '{kid}', not in ring")
-    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     try:
-        plain = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(kid, webhook_id))
-    except InvalidTag:
-        raise SecretUnreadable(f"secret of webhook {webhook_id} does not authenticate") from None
-    return plain.decode()
+        return crypto.decrypt(token, table=_TABLE, column=_COLUMN, row_id=webhook_id)
+    except crypto.DecryptionError as error:
+        raise SecretUnreadable(f"secret of webhook {webhook_id}: {error}") from None
 
 
 def signed_headers(secret: str, message_id: str, body: str, at: dt.datetime) -> dict[str, str]:
