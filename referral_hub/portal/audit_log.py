@@ -33,7 +33,9 @@ def _filters():
             errors["since"] = [_("Tanggal tidak sah; gunakan format TTTT-BB-HH.")]
         else:
             # The day as the reader means it: midnight in the hub's time zone.
-            since = dt.datetime.combine(day, dt.time.min, tzinfo=get_timezone())
+            # localize(), not tzinfo=: a pytz zone given as tzinfo is its local mean time
+            # (+07:58 for Makassar), which would start the day two minutes off.
+            since = get_timezone().localize(dt.datetime.combine(day, dt.time.min))
     return values, errors, since
 
 

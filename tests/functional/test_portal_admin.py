@@ -324,3 +324,15 @@ def test_password_is_not_in_the_login_page_after_a_refusal(app, hub, client):
     response = hub.login(client, user["email"], "secret-typo-123")
     assert "secret-typo-123" not in response.get_data(as_text=True)
     assert TEST_PASSWORD not in response.get_data(as_text=True)
+
+
+def test_audit_since_starts_the_day_at_midnight_wita(app):
+    import datetime as dt
+
+    from referral_hub.portal.audit_log import _filters
+
+    with app.test_request_context("/audit?since=2026-01-01"):
+        _values, errors, since = _filters()
+    assert not errors
+    assert since.utcoffset() == dt.timedelta(hours=8)
+    assert since.astimezone(dt.UTC) == dt.datetime(2025, 12, 31, 16, 0, tzinfo=dt.UTC)
