@@ -52,7 +52,7 @@ LIFECYCLE_ACTIONS = ("sign", "suspend", "resume", "terminate", "renew")
 
 
 def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed in, and an administrator, an auditor or one of the hub operator's staff."""
+    """Signed in, and an administrator, a supervisor, an auditor or hub-operator staff."""
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:

@@ -12,8 +12,8 @@ Endpoint names the menu expects (a feature that names its page differently calls
     referrals_portal.sent       Rujukan keluar   UPTD caseworkers and supervisors
     referrals_portal.received   Rujukan masuk    caseworkers and supervisors of any
                                                  organisation that receives referrals
-    agreements_portal.index     Perjanjian       org admins, auditors, the hub operator
-    agreements_portal.coverage  Cakupan          org admins, auditors, the hub operator
+    agreements_portal.index     Perjanjian       org admins, supervisors, auditors, hub operator
+    agreements_portal.coverage  Cakupan          org admins, supervisors, auditors, hub operator
     portal.audit_log            Log audit        auditors and org admins
     portal.users                Pengguna         org admins
     portal.oauth_clients        Klien OAuth      org admins
@@ -57,8 +57,12 @@ def receiving_staff(user: User) -> bool:
 
 
 def registry_readers(user: User) -> bool:
-    """Who follows agreements and coverage: admins, auditors, and the hub operator's staff."""
-    return user.role in ("org_admin", "auditor") or user.organization.type == HUB_OPERATOR
+    """Who follows agreements and coverage: admins, supervisors (who may change agreements,
+    as the API lets them), auditors, and the hub operator's staff."""
+    return (
+        user.role in ("org_admin", "supervisor", "auditor")
+        or user.organization.type == HUB_OPERATOR
+    )
 
 
 def audit_readers(user: User) -> bool:

@@ -103,6 +103,14 @@ def test_a_caseworker_cannot_reach_the_administration_pages(app, hub, path):
     _page(browser, path, 403)
 
 
+def test_a_supervisor_follows_and_signs_agreements_as_the_api_allows(app, hub):
+    agreement_id = _build(app, "draft")
+    supervisor = _browser(app, hub, PPU, "supervisor")
+    assert "TEST/PKS/001" in _page(supervisor, "/agreements")
+    assert "Tandatangani" in _page(supervisor, f"/agreements/{agreement_id}")
+    _page(supervisor, "/coverage")
+
+
 def test_another_organisations_agreement_is_404(app, hub):
     agreement_id = _build(app)
     bontang = _browser(app, hub, BONTANG)
