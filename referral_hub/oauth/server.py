@@ -65,6 +65,9 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     )
     if isinstance(previous, OAuthToken):
         row.family_id = previous.family_id
+    elif isinstance(getattr(request, "authorization_code", None), OAuthAuthorizationCode):
+        # The code's id names the family, so a replayed code can revoke what it issued.
+        row.family_id = request.authorization_code.id
     db.session.add(row)
 
 
@@ -112,18 +115,40 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code: str, client: OAuthClient):
-        item = db.session.scalar(
-            select(OAuthAuthorizationCode).where(
-                OAuthAuthorizationCode.code_hash == secret_digest(code),
+        """Claim the code once, atomically; a code presented again revokes what it issued.
+
+        The row is kept after use (its expiry set to the moment of use): tokens issued for it
+        carry its id as their family, so a second presentation (RFC 6749 4.1.2: someone else
+        holds the code) revokes them, access and refresh, and the racing twin of an exchange
+        finds the code already claimed.
+        """
+        digest = secret_digest(code)
+        now = utcnow()
+        claimed = db.session.execute(
+            update(OAuthAuthorizationCode)
+            .where(
+                OAuthAuthorizationCode.code_hash == digest,
+                OAuthAuthorizationCode.client_id == client.client_id,
+                OAuthAuthorizationCode.expires_at > now,
+            )
+            .values(expires_at=now)
+            .returning(OAuthAuthorizationCode.id)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if claimed is not None:
+            return db.session.get(OAuthAuthorizationCode, claimed, populate_existing=True)
+        used = db.session.scalar(
+            select(OAuthAuthorizationCode.id).where(
+                OAuthAuthorizationCode.code_hash == digest,
                 OAuthAuthorizationCode.client_id == client.client_id,
             )
         )
-        if item is not None and not item.is_expired():
-            return item
+        if used is not None:
+            revoke_family(used)
         return None
 
     def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
-        db.session.delete(authorization_code)
+        """Kept, not deleted: query_authorization_code needs it to recognise a replay."""
 
     def authenticate_user(self, authorization_code: OAuthAuthorizationCode) -> User | None:
         user = db.session.get(User, authorization_code.user_id)

@@ -556,6 +556,28 @@ def test_code_used_twice_is_invalid_grant(live_server, code_app, caseworker):
         _exchange(live_server, code_app, code, verifier)
 
 
+def test_a_reused_code_revokes_the_tokens_it_issued(live_server, code_app, caseworker):
+    # RFC 6749 4.1.2: a code presented twice means someone else holds it; the first
+    # exchange's tokens, access and refresh, are revoked too.
+    verifier, challenge = _pkce()
+    code = _get_code(live_server, code_app, caseworker["email"], challenge)
+    first = _exchange(live_server, code_app, code, verifier)
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    assert requests.get(live_server + "/api/v1/services", headers=headers, timeout=10).ok
+    with pytest.raises(InvalidGrantError):
+        _exchange(live_server, code_app, code, verifier)
+    after = requests.get(live_server + "/api/v1/services", headers=headers, timeout=10)
+    assert after.status_code == 401
+    refreshed = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        auth=(code_app["client_id"], code_app["client_secret"]),
+        timeout=10,
+    )
+    assert refreshed.status_code == 400
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
 def test_code_of_another_client_is_invalid_grant(live_server, code_app, caseworker, hub):
     verifier, challenge = _pkce()
     code = _get_code(live_server, code_app, caseworker["email"], challenge)
