@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from flask import Response, current_app, json, render_template_string, request
@@ -179,6 +180,25 @@ class ProblemApi(Api):
         """Bind to the app; query strings are then checked as strictly as bodies."""
         _refuse_unknown_query_parameters()
         super().init_app(app, spec_kwargs=spec_kwargs)
+
+    def _register_responses(self) -> None:
+        """Document every error response, and the default one, as what is sent: problem+json.
+
+        flask-smorest's own components say application/json with its Error schema; every
+        operation's `default` and its generated 422 refer to them, so a client generated
+        from the spec would not expect the 400, 404, 405, 413 or 415 it really receives.
+        """
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["content"] = {PROBLEM_MEDIA_TYPE: problem}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR",
+            {"description": "Problem details (RFC 9457)", "content": {PROBLEM_MEDIA_TYPE: problem}},
+            lazy=True,
+        )
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         """Answer any HTTP error as problem+json on API paths, as a page elsewhere."""
