@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, current_app, json, render_template_string, request
 from flask_smorest import Api
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -230,10 +231,29 @@ def handle_problem(problem: Problem) -> Response:
     return problem_response(problem) if wants_problem_json() else _html_response(problem)
 
 
+#: Seconds a client is asked to wait when the database is unavailable (PostgreSQL restarts
+#: in about one).
+DATABASE_RETRY_AFTER = 5
+
+
 def handle_unexpected(error: Exception) -> Response:
     """Log an unexpected exception and answer a bare 500 with no trace or SQL."""
     if isinstance(error, HTTPException):
         return ProblemApi.handle_http_exception(None, error)  # type: ignore[arg-type]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        # PEP 249: trouble of the database's operation (restarting, unreachable, failed over),
+        # not of the request; the client should come back, and cannot know whether a COMMIT
+        # that lost its connection went through.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        return handle_problem(
+            Problem(
+                503,
+                "service-unavailable",
+                "The hub's database did not answer; try again in a few seconds. A change sent "
+                "just now may or may not have been made: look before repeating it.",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+            )
+        )
     log.exception("unhandled error on %s %s", request.method, request.path)
     problem = from_http_exception(InternalServerError())
     problem.detail = "The hub could not complete the request; nothing was changed."
