@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _init_rate_limits(app)
     _register_request_hooks(app)
     _register_cli(app)
     _check_start(app)
@@ -122,12 +123,19 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+def _init_rate_limits(app: Flask) -> None:
+    from referral_hub.ratelimit import init_rate_limits
+
+    init_rate_limits(app)
+
+
 def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from referral_hub.problems import Problem, handle_problem, handle_unexpected
-    from referral_hub.security import check_api_request, set_security_headers
+    from referral_hub.security import HubRequest, check_api_request, set_security_headers
 
+    app.request_class = HubRequest
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
     app.before_request(check_api_request)

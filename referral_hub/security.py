@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Request, Response, current_app, request
 
 from referral_hub.problems import Problem
 
@@ -14,6 +14,31 @@ _JSON_TYPES = ("application/json", "application/merge-patch+json")
 _NUL = "\x00"
 _NUL_MESSAGE = "Must not contain a NUL character."
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class HubRequest(Request):
+    """A request whose url-encoded form may be no larger than a JSON body.
+
+    Only uploads need the document limit (MAX_CONTENT_LENGTH, some 20 MiB); werkzeug reads
+    a url-encoded form whole into memory, and nothing a person types comes near
+    HUB_JSON_BODY_LIMIT. The limit holds from the first read of the form, whoever reads it
+    (the CSRF check runs before any view), and is answered with a 413.
+    """
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        """The limit for this request's body: smaller for url-encoded forms."""
+        if self._max_content_length is not None:
+            return self._max_content_length
+        limit = super().max_content_length
+        if current_app and self.mimetype == "application/x-www-form-urlencoded":
+            form_limit = current_app.config["HUB_JSON_BODY_LIMIT"]
+            return form_limit if limit is None else min(limit, form_limit)
+        return limit
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
 
 
 def check_api_request() -> None:
