@@ -84,6 +84,10 @@ class Referral(db.Model):
         Index("ix_referrals_inbox", "recipient_organization_id", "status", "created_at"),
         Index("ix_referrals_outbox", "sender_organization_id", "status", "created_at"),
         Index("ix_referrals_due", "status", "respond_by"),
+        # The lists' order (operations.referrals_query): a page is an index range scan,
+        # not a sort of the whole box.
+        Index("ix_referrals_received_order", "recipient_organization_id", "respond_by"),
+        Index("ix_referrals_sent_order", "sender_organization_id", "respond_by"),
     )
 
     def __init__(self, **kwargs: Any) -> None:
