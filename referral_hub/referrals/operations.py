@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from referral_hub.accounts.models import User
@@ -443,7 +444,19 @@ def referrals_query(
     column = (
         Referral.sender_organization_id if box == "sent" else Referral.recipient_organization_id
     )
-    query = select(Referral).where(column == actor.organization_id)
+    # A line (referral_summary) shows sender, recipient and client only: the agreement, the
+    # consent, the approver and the appointments the model loads eagerly for the detail
+    # would add five joins (most of the planning time) and six queries to every page.
+    query = (
+        select(Referral)
+        .where(column == actor.organization_id)
+        .options(
+            lazyload(Referral.agreement),
+            lazyload(Referral.consent),
+            lazyload(Referral.override_approved_by),
+            lazyload(Referral.appointments),
+        )
+    )
     if status:
         query = query.where(Referral.status == status)
     if service:
