@@ -258,6 +258,14 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         updated_at=now,
         created_by_user_id=actor.user_id,
         created_by_client_id=actor.client_id,
+        # The objects the gates loaded, so that the view of the new referral needs no query.
+        sender=sender,
+        recipient=recipient,
+        client=client,
+        agreement=agreement,
+        consent=consent,
+        override_approved_by=approver,
+        appointments=[],
     )
     referral.reason = data["reason"]
     if approver is not None:
