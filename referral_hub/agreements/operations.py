@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 from flask import current_app
 from sqlalchemy import Select, and_, exists, false, not_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, lazyload, selectinload
 from werkzeug.http import parse_etags
 from werkzeug.utils import secure_filename
 
@@ -1160,10 +1160,20 @@ class Coverage:
 
 def _in_force_candidates(day: dt.date) -> Select:
     # Cheap pre-filter in SQL; the exact rule is effective_status() on each candidate.
-    return select(Agreement).where(
-        Agreement.status.in_(("signed", "active")),
-        Agreement.effective_from <= day,
-        Agreement.expires_on >= day,
+    # Coverage and the referral gate read the covered services and the renewals, never the
+    # parties, signatures or documents: not loading those saves three queries per call.
+    return (
+        select(Agreement)
+        .where(
+            Agreement.status.in_(("signed", "active")),
+            Agreement.effective_from <= day,
+            Agreement.expires_on >= day,
+        )
+        .options(
+            lazyload(Agreement.parties),
+            lazyload(Agreement.signatures),
+            lazyload(Agreement.documents),
+        )
     )
 
 
