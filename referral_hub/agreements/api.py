@@ -48,6 +48,25 @@ FILTERS = ("status", "party", "service", "provider", "region", "expiring_within_
 ETAG_HEADER = {"ETag": {"description": "entity tag; send it back in If-Match", "schema": {}}}
 CONFLICT = {409: "Refused in the agreement's current status", 404: "No such agreement"}
 
+
+def _if_match_parameter(required: bool) -> dict:
+    """The If-Match request header, documented so a generated client sends it."""
+    return {
+        "in": "header",
+        "name": "If-Match",
+        "required": required,
+        "description": "The agreement's ETag as last read"
+        + ("" if required else "; if sent and stale, the change is refused with 412"),
+        "schema": {"type": "string"},
+    }
+
+
+#: A draft is only changed against the version read (428 without, 412 if stale).
+IF_MATCH_REQUIRED = {"parameters": [_if_match_parameter(True)]}
+#: Transitions take an optional If-Match: a stale one is refused with 412.
+IF_MATCH_OPTIONAL = {"parameters": [_if_match_parameter(False)]}
+STALE = {412: "The agreement changed since the ETag you sent"}
+
 MULTIPART_ENDPOINTS.add("agreements.upload_document")
 
 
@@ -201,6 +220,7 @@ def get_agreement(actor, agreement_id):
         428: "If-Match is required",
     },
 )
+@blp.doc(**IF_MATCH_REQUIRED)
 def update_agreement(actor, changes, agreement_id):
     """Change a draft nobody has signed yet; send `If-Match` with the ETag you read."""
     agreement = ops.update_agreement(
@@ -217,7 +237,8 @@ def _if_match() -> str | None:
 @blp.route("/agreements/<agreement_id>/sign", methods=["POST"])
 @blp.arguments(SignIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
-@protected(blp, "agreements:write", extra=CONFLICT)
+@protected(blp, "agreements:write", extra={**CONFLICT, **STALE})
+@blp.doc(**IF_MATCH_OPTIONAL)
 def sign_agreement(actor, data, agreement_id):
     """The caller's organisation signs; the last signature brings the agreement into force."""
     agreement = ops.sign_agreement(
@@ -230,7 +251,8 @@ def sign_agreement(actor, data, agreement_id):
 @blp.route("/agreements/<agreement_id>/suspend", methods=["POST"])
 @blp.arguments(ReasonIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
-@protected(blp, "agreements:write", extra=CONFLICT)
+@protected(blp, "agreements:write", extra={**CONFLICT, **STALE})
+@blp.doc(**IF_MATCH_OPTIONAL)
 def suspend_agreement(actor, data, agreement_id):
     """Suspend an active agreement: it covers no new referral until resumed."""
     agreement = ops.suspend_agreement(
@@ -243,7 +265,8 @@ def suspend_agreement(actor, data, agreement_id):
 @blp.route("/agreements/<agreement_id>/resume", methods=["POST"])
 @blp.arguments(ReasonIn, required=False)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
-@protected(blp, "agreements:write", extra=CONFLICT)
+@protected(blp, "agreements:write", extra={**CONFLICT, **STALE})
+@blp.doc(**IF_MATCH_OPTIONAL)
 def resume_agreement(actor, data, agreement_id):
     """Resume a suspended agreement."""
     agreement = ops.resume_agreement(
@@ -256,7 +279,8 @@ def resume_agreement(actor, data, agreement_id):
 @blp.route("/agreements/<agreement_id>/terminate", methods=["POST"])
 @blp.arguments(TerminateIn)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
-@protected(blp, "agreements:write", extra=CONFLICT)
+@protected(blp, "agreements:write", extra={**CONFLICT, **STALE})
+@blp.doc(**IF_MATCH_OPTIONAL)
 def terminate_agreement(actor, data, agreement_id):
     """End the agreement for good (or withdraw a draft), with a reason."""
     agreement = ops.terminate_agreement(
