@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +247,7 @@ class Gunicorn:
     def stop(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
+                os.killpg(self.process.pid, signal.SIGQUIT)  # gunicorn's quick shutdown
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
@@ -297,7 +297,8 @@ def stack(stack_config, redis_server, tmp_path) -> Iterator[Any]:
 class Parties:
     """The referral scenario on the private cluster; tokens fetched from a served /oauth/token."""
 
-    def __init__(self, app, base_url: str) -> None:
+    def __init__(self, app, base_url: str, explain: Callable[[], str]) -> None:
+        self.explain = explain
         hub = Hub(app, app.test_client())
         self.scenario = Scenario(app, hub.client, hub)
         self.hub = hub
@@ -311,7 +312,7 @@ class Parties:
             auth=(creds["client_id"], creds["client_secret"]),
             timeout=10,
         )
-        assert response.status_code == 200, response.text
+        assert response.status_code == 200, response.text + self.explain()
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def subscribe(self, url: str) -> None:
@@ -321,7 +322,7 @@ class Parties:
             headers=self.headers(BALIKPAPAN),
             timeout=10,
         )
-        assert response.status_code == 201, response.text
+        assert response.status_code == 201, response.text + self.explain()
 
 
 class Load:
@@ -406,6 +407,14 @@ def _stored(app) -> dict[str, Any]:
     }
 
 
+def _undispatched(app) -> list[str]:
+    with app.app_context():
+        db.session.remove()
+        found = list(db.session.scalars(select(Event.id).where(Event.dispatched_at.is_(None))))
+        db.session.remove()
+        return found
+
+
 def _assert_whole(stored: dict[str, Any], created: list[dict[str, Any]]) -> None:
     """Every 201 is a complete referral; nothing is half-written; numbers are unique."""
     referrals = stored["referrals"]
@@ -426,7 +435,7 @@ def test_postgres_restart_under_load(fresh, stack, cluster):
     web = stack.gunicorn()
     stack.worker()
     web.wait_ready()
-    parties = Parties(fresh, web.url)
+    parties = Parties(fresh, web.url, stack.logs)
     load = Load(parties, [web.url], parties.headers(PPU))
 
     threads = load.run(per_url=4)
@@ -473,6 +482,8 @@ def test_postgres_restart_under_load(fresh, stack, cluster):
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert json.loads(verify.stdout)["ok"] is True
+    # The worker lived through the restart too: every event of the outbox is dispatched.
+    wait_for(lambda: not _undispatched(fresh), timeout=20, explain=stack.logs)
     print(
         f"\nrestart took {restarted - restart_began:.2f}s; {len(load.created())} created, "
         f"{len(failed)} failed: {sorted({str(o['status']) for o in failed})}"
@@ -485,7 +496,7 @@ def test_two_app_processes_and_two_workers_share_one_database(fresh, stack):
     stack.worker()
     for web in webs:
         web.wait_ready()
-    parties = Parties(fresh, webs[0].url)
+    parties = Parties(fresh, webs[0].url, stack.logs)
     with Receiver() as receiver:
         parties.subscribe(receiver.url)
         load = Load(parties, [w.url for w in webs], parties.headers(PPU))
@@ -525,7 +536,7 @@ def test_redis_flushed_outbox_sweeper_restores_delivery(fresh, stack, redis_serv
     web = stack.gunicorn()
     worker = stack.worker()
     web.wait_ready()
-    parties = Parties(fresh, web.url)
+    parties = Parties(fresh, web.url, stack.logs)
     with Receiver(respond) as receiver:
         parties.subscribe(receiver.url)
         load = Load(parties, [web.url], parties.headers(PPU))
