@@ -319,6 +319,11 @@ def act(agreement_id: str, action: str):
 @registry_page
 def upload(agreement_id: str):
     """Keep a PDF with the agreement (the signed scan, annexes)."""
+    # Who may attach is decided before the file is looked at (see edit).
+    if not _may_write(ops.get_agreement(portal_actor(), agreement_id)):
+        raise Problem(
+            403, "forbidden", "Only an administrator or a supervisor of a party can attach."
+        )
     form = FormState()
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:
@@ -622,6 +627,12 @@ def edit(agreement_id: str):
     """Change a draft nobody has signed; a change made meanwhile by someone else is caught."""
     actor = portal_actor()
     agreement = ops.get_agreement(actor, agreement_id)
+    # Refuse before reading the form: a reader must not get the editor, nor a 422 that
+    # reads as if only the input were wrong.
+    if not _may_write(agreement):
+        raise Problem(
+            403, "forbidden", "Only an administrator or a supervisor of a party can edit."
+        )
     if request.method == "GET":
         return _form_page(FormState(_values_of(agreement)), agreement=agreement)
     form = _content_form()
