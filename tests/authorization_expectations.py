@@ -1,0 +1,416 @@
+"""Who may call what: one entry per endpoint of the app's URL map, read by a reviewer.
+
+The callers (tests/functional/test_authorization_matrix.py builds them):
+
+- API routes (and the OAuth endpoints): no token; a PPU token with each single scope (a
+  wrong scope must give 403 insufficient_scope; the right one behaves like PPU's full
+  token); a token with all scopes of PPU (the UPTD that owns the client and sends the
+  referral), Balikpapan (the recipient UPTD, party to the agreement), Polres PPU (a partner
+  agency that is no party), DP3A Kaltim (the hub operator) and Bontang (an outsider UPTD);
+  and a signed-in portal session without a token (the API ignores cookies: 401).
+- Portal pages: nobody signed in (302 to /login); a user of each role
+  (caseworker, supervisor, org_admin, auditor) of PPU, Balikpapan, Polres PPU and
+  DP3A Kaltim; and a bearer token without a session (the portal ignores it: as anonymous).
+
+Organisation kinds: ppu, bpp, polres, op, bontang.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
+STAFF = frozenset({"caseworker", "supervisor"})
+ADMIN = frozenset({"org_admin"})
+WRITERS = frozenset({"org_admin", "supervisor"})
+AUDIT_READERS = frozenset({"auditor", "org_admin"})
+API_KINDS = ("ppu", "bpp", "polres", "op", "bontang")
+PORTAL_KINDS = ("ppu", "bpp", "polres", "op")
+UPTDS = frozenset({"ppu", "bpp"})
+RECEIVERS = frozenset({"ppu", "bpp", "polres"})  # every kind that can be a recipient
+ALL_KINDS = frozenset(PORTAL_KINDS)
+
+Codes = frozenset[int]
+
+
+def codes(*values: int) -> Codes:
+    return frozenset(values)
+
+
+OK = codes(200)
+CREATED = codes(201)
+NO_CONTENT = codes(204)
+REDIRECT = codes(302)
+HIDDEN = codes(404)
+FORBIDDEN = codes(403)
+#: A portal form POSTed with only its CSRF token: the form comes back (200), with its
+#: errors (422), or, for an action button, the action is done and the page redirects (302).
+#: Every gate runs before the form is read, so a refused user gets 403/404, never 422.
+FORM = codes(200, 302, 422)
+
+
+@dataclass(frozen=True)
+class Api:
+    """A bearer-token route: the scope it needs, and what each organisation's token gets."""
+
+    scope: str
+    outcomes: dict[str, Codes]
+    why: str
+
+
+@dataclass(frozen=True)
+class Open:
+    """A route anyone may call, with or without a token or a session."""
+
+    outcome: Codes
+    why: str
+    #: codes for callers with a session or a token, where they differ from anonymous
+    signed_in: Codes | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """A portal page: who passes its gate and what they get; every other user gets 403."""
+
+    roles: frozenset[str]
+    kinds: frozenset[str]
+    ok: Codes
+    why: str
+    #: (kind, role) -> codes, where a user passes the gate but the object is not theirs
+    exceptions: dict[tuple[str, str], Codes] = field(default_factory=dict)
+
+    def expected(self, kind: str, role: str) -> Codes:
+        if (kind, role) in self.exceptions:
+            return self.exceptions[(kind, role)]
+        if role in self.roles and kind in self.kinds:
+            return self.ok
+        return FORBIDDEN
+
+
+def api(scope: str, why: str, default: Codes = HIDDEN, **per_kind: Codes) -> Api:
+    """An API entry: `default` for every organisation kind not named."""
+    unknown = set(per_kind) - set(API_KINDS)
+    assert not unknown, unknown
+    return Api(scope, {kind: per_kind.get(kind, default) for kind in API_KINDS}, why)
+
+
+def page(
+    roles: frozenset[str], kinds: frozenset[str], ok: Codes, why: str, **exceptions: Codes
+) -> Page:
+    """A page entry; exceptions are named kind__role, e.g. bpp__caseworker=HIDDEN."""
+    parsed = {tuple(name.split("__")): value for name, value in exceptions.items()}
+    return Page(roles, kinds, ok, why, parsed)  # type: ignore[arg-type]
+
+
+def staff_of(kinds: frozenset[str], value: Codes) -> dict[str, Codes]:
+    """Exceptions for the caseworkers and supervisors of some kinds."""
+    return {f"{kind}__{role}": value for kind in kinds for role in STAFF}
+
+
+NOT_UPTD = codes(403)  # a partner agency or the hub operator: problem not-a-uptd
+
+#: endpoint -> expectation; an endpoint with methods that differ maps method -> expectation.
+EXPECTATIONS: dict[str, object] = {
+    # --- public ---------------------------------------------------------------------
+    "static": Open(OK, "stylesheets and scripts"),
+    "health.healthz": Open(OK, "load balancer probe"),
+    "api-docs.openapi_json": Open(OK, "the published contract"),
+    "portal.api_docs": Open(OK, "the API reference page"),
+    "portal.problem_doc": Open(OK, "problem type documentation (the `type` URIs)"),
+    "portal.set_language": Open(REDIRECT, "language switch, before or after sign-in"),
+    "oauth.metadata": Open(OK, "RFC 8414 authorization server metadata"),
+    "accounts.login": {
+        "GET": Open(OK, "the sign-in form", signed_in=REDIRECT),
+        # Without credentials the form comes back with an error; CSRF is sent by the matrix.
+        "POST": Open(codes(422), "a sign-in with no credentials: the form again, with errors"),
+    },
+    "accounts.logout": Open(REDIRECT, "sign-out is harmless for anyone"),
+    # --- OAuth endpoints: client authentication, never a bearer token --------------
+    "oauth.issue_token": Open(codes(400, 401), "no client credentials: invalid_client"),
+    "oauth.introspect_token": Open(codes(401), "no client credentials"),
+    "oauth.revoke_token": Open(codes(401), "no client credentials"),
+    "oauth.authorize": Open(
+        codes(302),
+        "anonymous: to /login; signed in, without client_id: 400 (no client to redirect to)",
+        signed_in=codes(400),
+    ),
+    # --- directory ---------------------------------------------------------------------
+    "directory.list_organizations": api("directory:read", "public directory", OK),
+    "directory.get_one_organization": api("directory:read", "public directory", OK),
+    "directory.list_services": api("directory:read", "public directory", OK),
+    # --- agreements ----------------------------------------------------------------------
+    "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
+    "agreements.export_agreements": api("agreements:read", "own agreements only", OK),
+    "agreements.get_agreement": api(
+        "agreements:read", "parties and the hub operator", HIDDEN, ppu=OK, bpp=OK, op=OK
+    ),
+    "agreements.agreement_history": api(
+        "agreements:read", "parties and the hub operator", HIDDEN, ppu=OK, bpp=OK, op=OK
+    ),
+    "agreements.download_document": api(
+        "agreements:read", "parties and the hub operator", HIDDEN, ppu=OK, bpp=OK, op=OK
+    ),
+    "agreements.create_agreement": api(
+        "agreements:write",
+        "a party drafts; a non-party cannot draft for others; the operator does not sign",
+        codes(403, 422),
+        ppu=CREATED,
+        bpp=CREATED,
+    ),
+    "agreements.update_agreement": api(
+        "agreements:write", "parties edit a draft", HIDDEN, ppu=OK, bpp=OK, op=codes(403, 404)
+    ),
+    "agreements.upload_document": api(
+        "agreements:write",
+        "parties attach documents",
+        HIDDEN,
+        ppu=CREATED,
+        bpp=CREATED,
+        op=codes(403, 404),
+    ),
+    **{
+        f"agreements.{action}_agreement": api(
+            "agreements:write",
+            f"a party may {action}",
+            HIDDEN,
+            ppu=OK,
+            bpp=OK,
+            op=codes(403, 404),
+        )
+        for action in ("sign", "suspend", "resume", "terminate")
+    },
+    "agreements.renew_agreement": api(
+        "agreements:write",
+        "a party renews: the successor draft",
+        HIDDEN,
+        ppu=CREATED,
+        bpp=CREATED,
+        op=codes(403, 404),
+    ),
+    "agreements.coverage": api("agreements:read", "own coverage", OK),
+    "agreements.coverage_matrix": api("agreements:read", "own coverage", OK),
+    # --- audit -----------------------------------------------------------------------
+    "audit.list_audit_entries": api("audit:read", "own organisation's entries", OK),
+    "audit.verify_audit_chain": api("audit:read", "chain verification", OK),
+    # --- clients and consents: UPTDs only; another UPTD's client is hidden -----------
+    "clients.create_client": api(
+        "clients:write",
+        "UPTDs register clients",
+        NOT_UPTD,
+        ppu=CREATED,
+        bpp=CREATED,
+        bontang=CREATED,
+    ),
+    "clients.list_clients": api(
+        "clients:read", "own clients", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
+    ),
+    "clients.search_clients": api(
+        "clients:read", "own clients", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
+    ),
+    **{
+        f"clients.{name}": api(
+            "clients:read", "PPU's client: hidden from everyone else", HIDDEN, ppu=OK
+        )
+        for name in ("get_client", "list_consents", "list_disclosures", "get_consent")
+    },
+    "clients.create_consent": api(
+        "clients:write", "PPU's client: hidden from everyone else", HIDDEN, ppu=CREATED
+    ),
+    "clients.withdraw_consent": api(
+        "clients:write", "PPU's consent: hidden from everyone else", HIDDEN, ppu=OK
+    ),
+    # --- referrals ----------------------------------------------------------------------
+    "referrals.send_one_referral": api(
+        "referrals:write",
+        "PPU sends its client; others do not hold the client",
+        codes(403, 404, 422),
+        ppu=CREATED,
+    ),
+    "referrals.list_referrals": api("referrals:read", "own sent and received", OK),
+    "referrals.get_one_referral": api(
+        "referrals:read", "sender and recipient only", HIDDEN, ppu=OK, bpp=OK
+    ),
+    "referrals.referral_timeline": api(
+        "referrals:read", "sender and recipient only", HIDDEN, ppu=OK, bpp=OK
+    ),
+    **{
+        f"referrals.{action}_referral": api(
+            "referrals:respond",
+            f"the recipient may {action}",
+            HIDDEN,
+            bpp=OK,
+            ppu=codes(403, 404, 409),
+        )
+        for action in ("accept", "reject", "start", "hold", "resume", "complete", "fail")
+    },
+    **{
+        f"referrals.{action}_referral": api(
+            "referrals:write", f"the sender may {action}", HIDDEN, ppu=OK, bpp=codes(403, 404, 409)
+        )
+        for action in ("cancel", "enter_in_error")
+    },
+    "referrals.create_appointment": api(
+        "referrals:respond",
+        "the recipient schedules",
+        HIDDEN,
+        bpp=CREATED,
+        ppu=codes(403, 404, 409),
+    ),
+    "referrals.patch_appointment": api(
+        "referrals:respond",
+        "the recipient reschedules",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 404, 409),
+    ),
+    # --- delivery -------------------------------------------------------------------
+    "delivery.list_events": api("events:read", "own events", OK),
+    "delivery.list_deliveries": api("webhooks:write", "own deliveries", OK),
+    "delivery.list_webhooks": api("webhooks:write", "own webhooks", OK),
+    "delivery.create_one_webhook": api("webhooks:write", "own webhooks", CREATED),
+    "delivery.get_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.delete_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=NO_CONTENT),
+    "delivery.list_webhook_deliveries": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
+    # --- portal: everyone signed in ---------------------------------------------------
+    "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
+    # --- portal: administration ---------------------------------------------------------
+    "portal.users": page(ADMIN, ALL_KINDS, OK, "user administration: org admins"),
+    "portal.user_new": page(ADMIN, ALL_KINDS, FORM, "user administration: org admins"),
+    **{
+        f"portal.user_{action}": page(
+            ADMIN,
+            ALL_KINDS,
+            REDIRECT,
+            "PPU's user: its own admin only",
+            **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
+        )
+        for action in ("deactivate", "reactivate", "unlock")
+    },
+    "portal.oauth_clients": page(ADMIN, ALL_KINDS, OK, "API clients: org admins"),
+    "portal.oauth_client_new": page(ADMIN, ALL_KINDS, FORM, "API clients: org admins"),
+    "portal.oauth_client_disable": page(
+        ADMIN,
+        ALL_KINDS,
+        REDIRECT,
+        "PPU's API client: its own admin only",
+        **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
+    ),
+    "delivery_portal.webhooks": page(ADMIN, ALL_KINDS, OK, "webhooks: org admins"),
+    "delivery_portal.webhook_new": page(ADMIN, ALL_KINDS, FORM, "webhooks: org admins"),
+    **{
+        f"delivery_portal.{name}": page(
+            ADMIN,
+            ALL_KINDS,
+            ok,
+            "PPU's webhook: its own admin only",
+            **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
+        )
+        for name, ok in (
+            ("webhook_detail", OK),
+            ("webhook_delete", REDIRECT),
+            ("redeliver", REDIRECT),
+        )
+    },
+    # --- portal: audit ------------------------------------------------------------------
+    "portal.audit_log": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
+    "portal.audit_verify": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
+    # --- portal: agreements registry -----------------------------------------------------
+    **{
+        f"agreements_portal.{name}": page(
+            frozenset({"org_admin", "supervisor", "auditor"}),
+            ALL_KINDS,
+            ok,
+            "registry readers: admins, supervisors, auditors, and hub-operator staff",
+            op__caseworker=ok,
+        )
+        for name, ok in (("index", OK), ("coverage", OK), ("export", OK))
+    },
+    **{
+        f"agreements_portal.{name}": page(
+            frozenset({"org_admin", "supervisor", "auditor"}),
+            ALL_KINDS,
+            OK,
+            "PPU-Balikpapan agreement: parties and the operator",
+            op__caseworker=OK,
+            **{f"polres__{role}": HIDDEN for role in ("org_admin", "supervisor", "auditor")},
+        )
+        for name in ("detail", "download")
+    },
+    # Writers: org admins and supervisors (agreements:write holders in the API); the hub
+    # operator reads every agreement but never drafts or signs (403).
+    "agreements_portal.new": page(
+        WRITERS, frozenset({"ppu", "bpp", "polres"}), FORM, "writers draft agreements"
+    ),
+    **{
+        f"agreements_portal.{name}": page(
+            WRITERS,
+            frozenset({"ppu", "bpp"}),
+            ok,
+            "writers of a party; Polres readers do not see it (404); the operator reads only",
+            **{f"polres__{role}": HIDDEN for role in ("org_admin", "supervisor", "auditor")},
+        )
+        for name, ok in (("edit", FORM), ("upload", FORM), ("act", REDIRECT))
+    },
+    # --- portal: clients (UPTD caseworkers and supervisors) ------------------------------
+    "clients_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
+    "clients_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    "clients_portal.search": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    **{
+        f"clients_portal.{name}": page(
+            STAFF, UPTDS, ok, "PPU's client: PPU staff", **staff_of(frozenset({"bpp"}), HIDDEN)
+        )
+        for name, ok in (
+            ("view", OK),
+            ("disclosures", OK),
+            ("consent_new", FORM),
+            ("consent_withdraw", FORM),
+        )
+    },
+    # --- portal: referrals, sender side ---------------------------------------------------
+    "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),
+    "referrals_portal.sent": page(STAFF, UPTDS, OK, "sent referrals: UPTD staff"),
+    **{
+        f"referrals_portal.{name}": page(
+            STAFF,
+            ALL_KINDS,
+            ok,
+            "PPU's referral: its sender's staff",
+            **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
+        )
+        for name, ok in (("cancel", REDIRECT), ("enter_in_error", FORM))
+    },
+    # The recipient's staff are sent on to their inbox view, and may print the letter.
+    "referrals_portal.detail": page(
+        STAFF,
+        ALL_KINDS,
+        OK,
+        "sender's staff; the recipient's staff go to the inbox view",
+        **staff_of(frozenset({"polres", "op"}), HIDDEN),
+        **staff_of(frozenset({"bpp"}), REDIRECT),
+    ),
+    "referrals_portal.letter": page(
+        STAFF,
+        ALL_KINDS,
+        OK,
+        "the referral letter: sender's and recipient's staff",
+        **staff_of(frozenset({"polres", "op"}), HIDDEN),
+    ),
+    # --- portal: referrals, recipient side (inbox) -----------------------------------------
+    "referrals_portal.received": page(STAFF, RECEIVERS, OK, "the inbox: recipients' staff"),
+    **{
+        f"referrals_portal.{name}": page(
+            STAFF,
+            RECEIVERS,
+            ok,
+            "Balikpapan's received referral: its staff",
+            **staff_of(frozenset({"ppu", "polres"}), HIDDEN),
+        )
+        for name, ok in (
+            ("received_detail", OK),
+            ("received_act", REDIRECT),
+            ("received_schedule", FORM),
+            ("received_appointment", FORM),
+        )
+    },
+}

@@ -1,0 +1,469 @@
+"""Every route of the URL map x every method x every kind of caller -> the declared outcome.
+
+The expectations live in tests/authorization_expectations.py, one entry per endpoint. A
+route missing from the table fails (a new route needs a decision), and so does an entry
+whose route is gone. The calls are real: a seeded agreement, client, consent, referrals,
+appointment, webhook and delivery, and their ids in the paths; API callers carry bearer
+tokens, portal callers are signed in through /login and send a valid CSRF token.
+
+One test walks the whole table and reports every mismatch at once; objects a caller is
+expected to change (a referral it accepts, a webhook it deletes) are made fresh for it.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from referral_hub.extensions import db
+from referral_hub.oauth.scopes import SCOPES
+from tests.agreements_support import build
+from tests.authorization_expectations import (
+    API_KINDS,
+    EXPECTATIONS,
+    PORTAL_KINDS,
+    ROLES,
+    Api,
+    Codes,
+    Open,
+    Page,
+)
+from tests.conftest import _csrf_from
+from tests.referrals_support import (
+    AGREEMENT_CATEGORIES,
+    BALIKPAPAN,
+    BONTANG,
+    OPERATOR,
+    PPU,
+    Scenario,
+)
+
+POLRES = "polres-ppu"
+ORGS = {"ppu": PPU, "bpp": BALIKPAPAN, "polres": POLRES, "op": OPERATOR, "bontang": BONTANG}
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+_numbers = itertools.count(1)
+
+
+def _is_api(rule) -> bool:
+    return rule.rule.startswith("/api/")
+
+
+class Seed:
+    """The objects behind the path parameters, and factories for fresh ones."""
+
+    def __init__(self, app, http, hub) -> None:
+        self.app, self.http, self.hub = app, http, hub
+        # The webhook first, so the scenario's referral events have deliveries.
+        ppu_hooks = hub.headers(PPU, "webhooks:write")
+        self.ppu_hooks = ppu_hooks
+        self.webhook_id = self.webhook()
+        self.s = Scenario(app, http, hub)
+        with app.app_context():
+            self.draft_id = build(
+                "draft", number=self._number(), data_categories=AGREEMENT_CATEGORIES
+            )
+            db.session.remove()
+        self.s.ppu_agreements = hub.headers(PPU, "agreements:read")
+        upload = http.post(
+            f"/api/v1/agreements/{self.s.agreement_id}/documents",
+            data={"file": (io.BytesIO(PDF), "pks.pdf", "application/pdf")},
+            headers=hub.headers(PPU, "agreements:write"),
+        )
+        assert upload.status_code == 201, upload.get_data(as_text=True)
+        self.document_id = upload.get_json()["id"]
+        self.requested = self.s.send()
+        self.accepted = self.s.in_status("accepted")
+        self.appointment_id = self.appointment(self.accepted["id"])
+        with app.app_context():
+            from referral_hub.delivery import dispatch
+            from referral_hub.delivery.models import WebhookDelivery
+
+            dispatch.dispatch_pending()
+            self.delivery_id = db.session.scalar(select(WebhookDelivery.id)) or "none"
+            db.session.commit()
+            db.session.remove()
+        self.target_user = hub.user(PPU, "caseworker", email="target@test.example")["id"]
+        self.oauth_client_id = hub.oauth_client(PPU, "directory:read")["client_id"]
+
+    @staticmethod
+    def _number() -> str:
+        return f"MATRIX/{next(_numbers)}"
+
+    def webhook(self) -> str:
+        made = self.http.post(
+            "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=self.ppu_hooks
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def appointment(self, referral_id: str) -> str:
+        made = self.http.post(
+            f"/api/v1/referrals/{referral_id}/appointments",
+            json={"starts_at": "2030-01-02T09:00:00+08:00", "mode": "in_person"},
+            headers=self.s.balikpapan,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def agreement(self, status: str) -> str:
+        with self.app.app_context():
+            agreement_id = build(
+                status, number=self._number(), data_categories=AGREEMENT_CATEGORIES
+            )
+            db.session.remove()
+        return agreement_id
+
+    def etag(self, agreement_id: str) -> str:
+        got = self.http.get(f"/api/v1/agreements/{agreement_id}", headers=self.s.ppu_agreements)
+        assert got.status_code == 200, got.get_data(as_text=True)
+        return got.headers["ETag"]
+
+    def referral(self, status: str) -> str:
+        return self.s.in_status(status)["id"]
+
+    def consent(self) -> str:
+        made = self.http.post(
+            f"/api/v1/clients/{self.s.client['id']}/consents",
+            json=_consent_body(self.s.consent),
+            headers=self.s.ppu,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def shared(self) -> dict[str, str]:
+        """Path parameters for every caller that is not expected to change anything."""
+        return {
+            "agreement_id": self.s.agreement_id,
+            "document_id": self.document_id,
+            "client_id": self.s.client["id"],
+            "consent_id": self.s.consent["id"],
+            "referral_id": self.requested["id"],
+            "appointment_id": self.appointment_id,
+            "webhook_id": self.webhook_id,
+            "delivery_id": self.delivery_id,
+            "id_or_code": PPU,
+            "user_id": self.target_user,
+            "slug": "insufficient-scope",
+            "filename": "hub.css",
+        }
+
+
+CONSENT_FIELDS = (
+    "given_by",
+    "giver_name",
+    "giver_relationship",
+    "child_assent",
+    "method",
+    "evidence_sha256",
+    "valid_until",
+)
+
+
+def _consent_body(consent: dict[str, Any]) -> dict[str, Any]:
+    """Another consent like the scenario's, for the identity category only."""
+    return {k: consent[k] for k in CONSENT_FIELDS if k in consent} | {
+        "recipients": [BALIKPAPAN],
+        "services": ["psychological_counseling"],
+        "data_categories": ["identity"],
+    }
+
+
+# endpoint -> path parameters that differ from Seed.shared for every caller
+OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
+    "agreements.update_agreement": lambda s: {"agreement_id": s.draft_id},
+    "agreements_portal.edit": lambda s: {"agreement_id": s.draft_id},
+    "agreements_portal.act": lambda s: {"agreement_id": s.draft_id, "action": "sign"},
+    "referrals.patch_appointment": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals.create_appointment": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals_portal.received_act": lambda s: {"action": "accept"},
+    "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
+    "static": lambda s: {"filename": _static_file(s.app)},
+}
+
+# endpoint -> fresh path parameters for a caller expected to change the object
+FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
+    "agreements.sign_agreement": lambda s: {"agreement_id": s.agreement("draft")},
+    "agreements.suspend_agreement": lambda s: {"agreement_id": s.agreement("active")},
+    "agreements.resume_agreement": lambda s: {"agreement_id": s.agreement("suspended")},
+    "agreements.terminate_agreement": lambda s: {"agreement_id": s.agreement("active")},
+    "agreements.renew_agreement": lambda s: {"agreement_id": s.agreement("active")},
+    "agreements_portal.act": lambda s: {"agreement_id": s.agreement("draft"), "action": "sign"},
+    "clients.withdraw_consent": lambda s: {"consent_id": s.consent()},
+    "clients_portal.consent_withdraw": lambda s: {"consent_id": s.consent()},
+    "referrals.accept_referral": lambda s: {"referral_id": s.referral("requested")},
+    "referrals.reject_referral": lambda s: {"referral_id": s.referral("requested")},
+    "referrals.cancel_referral": lambda s: {"referral_id": s.referral("requested")},
+    "referrals.enter_in_error_referral": lambda s: {"referral_id": s.referral("requested")},
+    "referrals.start_referral": lambda s: {"referral_id": s.referral("accepted")},
+    "referrals.hold_referral": lambda s: {"referral_id": s.referral("accepted")},
+    "referrals.complete_referral": lambda s: {"referral_id": s.referral("accepted")},
+    "referrals.fail_referral": lambda s: {"referral_id": s.referral("accepted")},
+    "referrals.resume_referral": lambda s: {"referral_id": s.referral("on-hold")},
+    "referrals_portal.cancel": lambda s: {"referral_id": s.referral("requested")},
+    "referrals_portal.enter_in_error": lambda s: {"referral_id": s.referral("requested")},
+    "referrals_portal.received_act": lambda s: {
+        "referral_id": s.referral("requested"),
+        "action": "accept",
+    },
+    "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
+    "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
+    "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
+}
+
+REASON = {"reason": "client moved to another district"}
+# endpoint -> JSON body (API) or form fields (portal) that pass validation
+BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
+    "agreements.create_agreement": lambda s: _agreement_body(s),
+    "agreements.update_agreement": lambda s: {"notes": "reviewed by the legal unit"},
+    "agreements.upload_document": lambda s: {
+        "file": (io.BytesIO(PDF), "annex.pdf", "application/pdf")
+    },
+    "agreements.suspend_agreement": lambda s: REASON,
+    "agreements.terminate_agreement": lambda s: REASON,
+    "agreements.renew_agreement": lambda s: {"expires_on": "2035-01-01"},
+    "clients.create_client": lambda s: {
+        "full_name": "Klien Matriks",
+        "birth_date": "1990-01-01",
+        "sex": "female",
+        "domicile_region": "64.09",
+    },
+    "clients.search_clients": lambda s: {"code": "X-1"},
+    "clients.create_consent": lambda s: _consent_body(s.s.consent),
+    "clients.withdraw_consent": lambda s: REASON,
+    "referrals.send_one_referral": lambda s: s.s.body(),
+    "referrals.reject_referral": lambda s: REASON,
+    "referrals.cancel_referral": lambda s: REASON,
+    "referrals.enter_in_error_referral": lambda s: REASON,
+    "referrals.hold_referral": lambda s: REASON,
+    "referrals.fail_referral": lambda s: REASON,
+    "referrals.complete_referral": lambda s: {"outcome": "service_delivered"},
+    "referrals.create_appointment": lambda s: {
+        "starts_at": "2030-01-03T09:00:00+08:00",
+        "mode": "phone",
+    },
+    "referrals.patch_appointment": lambda s: {"note": "moved to the afternoon"},
+    "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
+    "referrals_portal.cancel": lambda s: REASON,
+    "referrals_portal.enter_in_error": lambda s: REASON,
+}
+
+
+# endpoint -> request headers a valid call needs (an If-Match for optimistic locking)
+HEADERS: dict[str, Callable[[Seed, dict[str, str]], dict[str, str]]] = {
+    "agreements.update_agreement": lambda s, p: {"If-Match": s.etag(p["agreement_id"])},
+}
+
+
+def _agreement_body(seed: Seed) -> dict[str, Any]:
+    from tests.agreements_support import content
+
+    with seed.app.app_context():
+        body = content(number=Seed._number())
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in body.items()}
+
+
+def _static_file(app) -> str:
+    from pathlib import Path
+
+    folder = Path(app.static_folder)
+    return next(p for p in sorted(folder.rglob("*")) if p.is_file()).relative_to(folder).as_posix()
+
+
+def _hub_user(self: Seed) -> str:
+    return self.hub.user(PPU, "caseworker", email=f"fresh{next(_numbers)}@test.example")["id"]
+
+
+Seed.hub_user = _hub_user  # type: ignore[attr-defined]
+
+
+# --- callers ------------------------------------------------------------------------------
+
+
+class Caller:
+    """One kind of caller: a label, an HTTP client, headers, and a CSRF token for forms."""
+
+    def __init__(self, label: str, http, headers=None, csrf: str | None = None, **kind) -> None:
+        self.label, self.http, self.headers, self.csrf = label, http, headers or {}, csrf
+        self.org: str | None = kind.get("org")
+        self.role: str | None = kind.get("role")
+        self.scope: str | None = kind.get("scope")
+
+
+def _browser(app, hub, email: str | None = None):
+    """A browser, signed in through the real form when given an email, and its CSRF token."""
+    browser = app.test_client()
+    if not email:
+        return browser, _csrf_from(browser.get("/login").get_data(as_text=True))
+    signed = hub.login(browser, email)
+    assert signed.status_code == 302, (email, signed.get_data(as_text=True)[:500])
+    home = browser.get("/")
+    assert home.status_code == 200, (email, home.status_code, home.headers.get("Location"))
+    return browser, _csrf_from(home.get_data(as_text=True))
+
+
+def _api_callers(app, hub, seed: Seed, session) -> list[Caller]:
+    callers = [Caller("anonymous", app.test_client())]
+    for scope in sorted(SCOPES):
+        callers.append(
+            Caller(
+                f"ppu token [{scope}]",
+                app.test_client(),
+                hub.headers(PPU, scope),
+                org="ppu",
+                scope=scope,
+            )
+        )
+    every_scope = " ".join(sorted(SCOPES))
+    tokens = {kind: hub.headers(org, every_scope) for kind, org in ORGS.items()}
+    for kind in API_KINDS:
+        callers.append(Caller(f"{kind} token [all]", app.test_client(), tokens[kind], org=kind))
+    callers.append(Caller("ppu caseworker session", session[0], csrf=session[1]))
+    return callers
+
+
+def _portal_callers(app, hub, seed: Seed) -> list[Caller]:
+    anon, token = _browser(app, hub)
+    callers = [Caller("anonymous", anon, csrf=token)]
+    bearer, token = _browser(app, hub)
+    callers.append(Caller("bearer token, no session", bearer, seed.s.ppu, csrf=token))
+    for kind in PORTAL_KINDS:
+        for role in ROLES:
+            user = hub.user(ORGS[kind], role)
+            browser, token = _browser(app, hub, user["email"])
+            callers.append(Caller(f"{kind} {role}", browser, csrf=token, org=kind, role=role))
+    return callers
+
+
+# --- the matrix --------------------------------------------------------------------------
+
+
+def _expected(entry: object, caller: Caller, rule) -> tuple[Codes, str]:
+    if isinstance(entry, Open):
+        signed = caller.role is not None
+        if signed and entry.signed_in is not None:
+            return entry.signed_in, entry.why
+        return entry.outcome, entry.why
+    if isinstance(entry, Api):
+        if caller.org is None:
+            return frozenset({401}), "no bearer token"
+        if caller.scope is not None and caller.scope != entry.scope:
+            return frozenset({403}), f"needs {entry.scope}"
+        return entry.outcomes[caller.org], entry.why
+    assert isinstance(entry, Page)
+    if caller.role is None:
+        return frozenset({302}), "sign in first"
+    return entry.expected(caller.org, caller.role), entry.why
+
+
+def _check_shape(response, entry: object, caller: Caller, expected: Codes) -> str | None:
+    """The form of a refusal: WWW-Authenticate, insufficient_scope, redirect to /login."""
+    status = response.status_code
+    challenge = response.headers.get("WWW-Authenticate", "").lower()
+    if isinstance(entry, Api) and status == 401 and not challenge.startswith("bearer"):
+        return "401 without a Bearer WWW-Authenticate challenge"
+    if isinstance(entry, Api) and status == 403 and caller.scope not in (None, entry.scope):
+        text = response.get_data(as_text=True)
+        if "insufficient" not in text and "insufficient_scope" not in response.headers.get(
+            "WWW-Authenticate", ""
+        ):
+            return "403 without insufficient_scope"
+    location = response.headers.get("Location", "")
+    if isinstance(entry, Page) and caller.role is None and "/login" not in location:
+        return f"redirect to {response.headers.get('Location')}, not /login"
+    return None
+
+
+def _call(
+    caller: Caller, method: str, path: str, body: dict[str, Any] | None, api: bool, extra=None
+):
+    if api:
+        kwargs: dict[str, Any] = {"headers": {**caller.headers, **(extra or {})}}
+        if body is not None and "file" in body:
+            kwargs["data"] = body
+        elif method in {"POST", "PATCH", "PUT"}:
+            kwargs["json"] = body or {}
+        return caller.http.open(path, method=method, **kwargs)
+    data = dict(body or {})
+    if method in {"POST", "PATCH", "PUT", "DELETE"} and caller.csrf:
+        data["csrf_token"] = caller.csrf
+    return caller.http.open(path, method=method, data=data or None, headers=caller.headers)
+
+
+def _rules(app) -> list:
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule))
+    # Sign-in and sign-out last: they change the session every portal caller relies on.
+    return sorted(rules, key=lambda r: r.endpoint.startswith("accounts."))
+
+
+def test_every_route_has_a_declared_expectation_and_every_entry_a_route(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    missing = sorted(endpoints - set(EXPECTATIONS))
+    stale = sorted(set(EXPECTATIONS) - endpoints)
+    assert not missing, f"routes without an authorisation decision: {missing}"
+    assert not stale, f"expectations for routes that no longer exist: {stale}"
+    for endpoint, entry in EXPECTATIONS.items():
+        if isinstance(entry, dict):
+            methods = {
+                m
+                for rule in app.url_map.iter_rules(endpoint)
+                for m in rule.methods - IGNORED_METHODS
+            }
+            assert set(entry) == methods, (endpoint, set(entry), methods)
+
+
+def test_every_route_answers_every_caller_as_declared(app, client, hub):
+    seed = Seed(app, client, hub)
+    portal = _portal_callers(app, hub, seed)
+    session = next((c.http, c.csrf) for c in portal if c.label == "ppu caseworker")
+    api_callers = _api_callers(app, hub, seed, session)
+    shared = seed.shared()
+    mismatches: list[str] = []
+    calls = 0
+    for rule in _rules(app):
+        entry_or_methods = EXPECTATIONS.get(rule.endpoint)
+        if entry_or_methods is None:
+            mismatches.append(f"{rule.endpoint}: no expectation")
+            continue
+        is_api = _is_api(rule) or isinstance(entry_or_methods, Api)
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            entry = (
+                entry_or_methods[method] if isinstance(entry_or_methods, dict) else entry_or_methods
+            )
+            callers = api_callers if is_api else portal
+            for caller in callers:
+                expected, why = _expected(entry, caller, rule)
+                params = dict(shared)
+                if rule.endpoint in OVERRIDES:
+                    params.update(OVERRIDES[rule.endpoint](seed))
+                if rule.endpoint in FRESH and any(200 <= c < 400 for c in expected):
+                    params.update(FRESH[rule.endpoint](seed))
+                path = rule.build(
+                    {k: v for k, v in params.items() if k in rule.arguments}, append_unknown=False
+                )[1]
+                body = BODIES[rule.endpoint](seed) if rule.endpoint in BODIES else None
+                extra = HEADERS[rule.endpoint](seed, params) if rule.endpoint in HEADERS else None
+                response = _call(caller, method, path, body, is_api, extra)
+                response.close()
+                calls += 1
+                status = response.status_code
+                where = f"{method} {rule.rule} ({rule.endpoint}) as {caller.label}"
+                if status not in expected:
+                    text = response.get_data(as_text=True)
+                    detail = re.sub(r"\s+", " ", text)[:160]
+                    mismatches.append(
+                        f"{where}: got {status}, expected {sorted(expected)} ({why}) :: {detail}"
+                    )
+                    continue
+                shape = _check_shape(response, entry, caller, expected)
+                if shape:
+                    mismatches.append(f"{where}: {shape}")
+    print(f"authorisation matrix: {calls} calls")
+    assert not mismatches, f"{len(mismatches)} of {calls} calls differ:\n" + "\n".join(mismatches)
