@@ -41,6 +41,8 @@ DOMICILE_REGION = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
 #: Loose on purpose (people write 0812-3456-789, +62 812 ..., (0542) 123456) but bounded.
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,22}[0-9]$")
 NIK_SEPARATORS = re.compile(r"[\s.-]")
+#: The same rule as a pattern for the OpenAPI contract: 16 digits, separators anywhere.
+NIK_PATTERN = r"^[\s.-]*(?:[0-9][\s.-]*){16}$"
 SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 #: Nobody alive was born before this; older dates are typing mistakes.
 OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -59,6 +61,11 @@ def _strip_strings(data, names):
 
 class NikField(fields.String):
     """A NIK: 16 digits; spaces, dots and hyphens people type between groups are dropped."""
+
+    def __init__(self, **kwargs) -> None:
+        # documented, so a client generated from the contract knows a NIK before sending it
+        kwargs["metadata"] = {"pattern": NIK_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
