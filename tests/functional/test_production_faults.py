@@ -245,15 +245,11 @@ class Gunicorn:
         wait_for(answers, timeout=30, interval=0.1, explain=self.log_text)
 
     def stop(self) -> None:
+        """Kill the master and its workers (its own process group): nothing to save here."""
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGQUIT)  # gunicorn's quick shutdown
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
         self._log.close()
 
     def log_text(self) -> str:
