@@ -334,11 +334,13 @@ def _problem_from_oauth_error(error: OAuth2Error) -> Problem:
             error="insufficient_scope",
         )
     if error.error == "missing_authorization":
+        # RFC 6750 3.1: a request without credentials gets the bare challenge, no error
+        # code (Authlib's own header names "missing_authorization", which is none).
         return Problem(
             401,
             "unauthorized",
             "Send an access token: 'Authorization: Bearer <token>'.",
-            headers=headers or {"WWW-Authenticate": "Bearer"},
+            headers={"WWW-Authenticate": 'Bearer realm="referral_hub"'},
         )
     return Problem(
         401,
