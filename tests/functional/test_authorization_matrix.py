@@ -24,7 +24,6 @@ from referral_hub.extensions import db
 from referral_hub.oauth.scopes import SCOPES
 from tests.agreements_support import build
 from tests.authorization_expectations import (
-    API_KINDS,
     EXPECTATIONS,
     PORTAL_KINDS,
     ROLES,
@@ -294,7 +293,7 @@ class Caller:
         self.label, self.http, self.headers, self.csrf = label, http, headers or {}, csrf
         self.org: str | None = kind.get("org")
         self.role: str | None = kind.get("role")
-        self.scope: str | None = kind.get("scope")
+        self.scopes: frozenset[str] | None = kind.get("scopes")
 
 
 def _browser(app, hub, email: str | None = None):
@@ -309,24 +308,35 @@ def _browser(app, hub, email: str | None = None):
     return browser, _csrf_from(home.get_data(as_text=True))
 
 
-def _api_callers(app, hub, seed: Seed, session) -> list[Caller]:
-    callers = [Caller("anonymous", app.test_client())]
-    for scope in sorted(SCOPES):
-        callers.append(
-            Caller(
-                f"ppu token [{scope}]",
-                app.test_client(),
-                hub.headers(PPU, scope),
-                org="ppu",
-                scope=scope,
-            )
+def _api_callers(app, hub, session) -> dict[str, list[Caller]]:
+    """Per required scope: no token, a session, PPU's token with that scope alone and with
+    every scope but it (so no other scope may stand in for it), and each organisation's
+    token with every scope."""
+    every = sorted(SCOPES)
+    common = [Caller("anonymous", app.test_client())]
+    for kind, org in ORGS.items():
+        headers = hub.headers(org, " ".join(every))
+        common.append(Caller(f"{kind} token [all]", app.test_client(), headers, org=kind))
+    common.append(Caller("ppu caseworker session", session[0], csrf=session[1]))
+    by_scope = {}
+    for scope in every:
+        others = [s for s in every if s != scope]
+        only = Caller(
+            f"ppu token [{scope}]",
+            app.test_client(),
+            hub.headers(PPU, scope),
+            org="ppu",
+            scopes=frozenset({scope}),
         )
-    every_scope = " ".join(sorted(SCOPES))
-    tokens = {kind: hub.headers(org, every_scope) for kind, org in ORGS.items()}
-    for kind in API_KINDS:
-        callers.append(Caller(f"{kind} token [all]", app.test_client(), tokens[kind], org=kind))
-    callers.append(Caller("ppu caseworker session", session[0], csrf=session[1]))
-    return callers
+        but = Caller(
+            f"ppu token [all but {scope}]",
+            app.test_client(),
+            hub.headers(PPU, " ".join(others)),
+            org="ppu",
+            scopes=frozenset(others),
+        )
+        by_scope[scope] = [*common[:1], only, but, *common[1:]]
+    return by_scope
 
 
 def _portal_callers(app, hub, seed: Seed) -> list[Caller]:
@@ -354,7 +364,7 @@ def _expected(entry: object, caller: Caller, rule) -> tuple[Codes, str]:
     if isinstance(entry, Api):
         if caller.org is None:
             return frozenset({401}), "no bearer token"
-        if caller.scope is not None and caller.scope != entry.scope:
+        if caller.scopes is not None and entry.scope not in caller.scopes:
             return frozenset({403}), f"needs {entry.scope}"
         return entry.outcomes[caller.org], entry.why
     assert isinstance(entry, Page)
@@ -366,10 +376,14 @@ def _expected(entry: object, caller: Caller, rule) -> tuple[Codes, str]:
 def _check_shape(response, entry: object, caller: Caller, expected: Codes) -> str | None:
     """The form of a refusal: WWW-Authenticate, insufficient_scope, redirect to /login."""
     status = response.status_code
-    challenge = response.headers.get("WWW-Authenticate", "").lower()
-    if isinstance(entry, Api) and status == 401 and not challenge.startswith("bearer"):
-        return "401 without a Bearer WWW-Authenticate challenge"
-    if isinstance(entry, Api) and status == 403 and caller.scope not in (None, entry.scope):
+    challenge = response.headers.get("WWW-Authenticate", "")
+    if isinstance(entry, Api) and status == 401:
+        if not challenge.lower().startswith("bearer"):
+            return "401 without a Bearer WWW-Authenticate challenge"
+        if caller.org is None and "error=" in challenge:
+            return f"401 without credentials names an error (RFC 6750 3.1): {challenge}"
+    wrong_scope = caller.scopes is not None and entry.scope not in caller.scopes
+    if isinstance(entry, Api) and status == 403 and wrong_scope:
         text = response.get_data(as_text=True)
         if "insufficient" not in text and "insufficient_scope" not in response.headers.get(
             "WWW-Authenticate", ""
@@ -409,6 +423,10 @@ def test_every_route_has_a_declared_expectation_and_every_entry_a_route(app):
     stale = sorted(set(EXPECTATIONS) - endpoints)
     assert not missing, f"routes without an authorisation decision: {missing}"
     assert not stale, f"expectations for routes that no longer exist: {stale}"
+    for rule in app.url_map.iter_rules():
+        if _is_api(rule):
+            # Nothing under /api/ is open: no token is 401, whatever the route.
+            assert isinstance(EXPECTATIONS[rule.endpoint], Api), rule.endpoint
     for endpoint, entry in EXPECTATIONS.items():
         if isinstance(entry, dict):
             methods = {
@@ -423,7 +441,7 @@ def test_every_route_answers_every_caller_as_declared(app, client, hub):
     seed = Seed(app, client, hub)
     portal = _portal_callers(app, hub, seed)
     session = next((c.http, c.csrf) for c in portal if c.label == "ppu caseworker")
-    api_callers = _api_callers(app, hub, seed, session)
+    api_callers = _api_callers(app, hub, session)
     shared = seed.shared()
     mismatches: list[str] = []
     calls = 0
@@ -437,7 +455,7 @@ def test_every_route_answers_every_caller_as_declared(app, client, hub):
             entry = (
                 entry_or_methods[method] if isinstance(entry_or_methods, dict) else entry_or_methods
             )
-            callers = api_callers if is_api else portal
+            callers = api_callers[entry.scope] if isinstance(entry, Api) else portal
             for caller in callers:
                 expected, why = _expected(entry, caller, rule)
                 params = dict(shared)
