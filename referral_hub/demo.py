@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from referral_hub.accounts.models import User
 from referral_hub.accounts.operations import create_user
+from referral_hub.accounts.totp import enrol_fixed
 from referral_hub.actors import Actor
 from referral_hub.agreements.demo import load_demo_agreements
 from referral_hub.clients.demo import load_demo_clients
@@ -18,6 +19,9 @@ from referral_hub.extensions import db
 from referral_hub.referrals.demo import load_demo_referrals
 
 DEMO_PASSWORD = "demo-rujukan-2026"  # noqa: S105  (published in the README; demo only)
+#: The authenticator secret of the demo org_admin and auditor accounts: published in the
+#: README and printed by `flask hub demo`, so the real second step can be tried.
+DEMO_TOTP_SECRET = "DEMODEMODEMODEMODEMODEMODEMODEMO"  # noqa: S105
 
 #: (e-mail, organisation code, role, display name). Fictional people.
 DEMO_USERS = (
@@ -40,10 +44,18 @@ def load_demo() -> dict[str, Any]:
     created = []
     for email, org, role, name in DEMO_USERS:
         if db.session.scalar(select(User).where(User.email == email)) is None:
-            create_user(
+            user = create_user(
                 actor, organization=org, email=email, role=role, password=DEMO_PASSWORD, name=name
             )
+            if user.needs_second_factor:
+                db.session.flush()
+                enrol_fixed(actor, user, DEMO_TOTP_SECRET)
             created.append(email)
-    summary = {"users_created": created, **load_demo_agreements(), **load_demo_clients()}
+    summary = {
+        "users_created": created,
+        "demo_totp_secret": DEMO_TOTP_SECRET,
+        **load_demo_agreements(),
+        **load_demo_clients(),
+    }
     db.session.flush()
     return {**summary, **load_demo_referrals()}

@@ -125,6 +125,10 @@ EXPECTATIONS: dict[str, object] = {
         "POST": Open(codes(422), "a sign-in with no credentials: the form again, with errors"),
     },
     "accounts.logout": Open(REDIRECT, "sign-out is harmless for anyone"),
+    # The second step of an org_admin's or auditor's sign-in: only a session that has just
+    # passed the password gets the form; everyone else is sent back to /login.
+    "accounts.second_factor": Open(REDIRECT, "no password given in this session: to /login"),
+    "accounts.enrol_totp": Open(REDIRECT, "no password given in this session: to /login"),
     # --- OAuth endpoints: client authentication, never a bearer token --------------
     "oauth.issue_token": Open(codes(400, 401), "no client credentials: invalid_client"),
     "oauth.introspect_token": Open(codes(401), "no client credentials"),

@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 #: Tables kept between tests: the directory loaded from partners.yaml once per run.
 DIRECTORY_TABLES = ("services", "organizations", "organization_services")
 TEST_PASSWORD = "correct horse battery staple"
+#: The authenticator secret of the org_admin and auditor users that Hub.user makes.
+TEST_TOTP_SECRET = "TESTTESTTESTTESTTESTTESTTESTTEST"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -275,8 +277,12 @@ class Hub:
     def headers(self, org: str, scope: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(org, scope)}"}
 
-    def user(self, org: str, role: str, email: str | None = None) -> dict[str, str]:
+    def user(
+        self, org: str, role: str, email: str | None = None, *, enrolled: bool = True
+    ) -> dict[str, str]:
+        """A user; an org_admin or auditor comes enrolled with TEST_TOTP_SECRET unless told."""
         from referral_hub.accounts.operations import create_user
+        from referral_hub.accounts.totp import enrol_fixed
 
         email = email or f"{role}.{org}@test.example"
         with self.app.app_context():
@@ -287,16 +293,61 @@ class Hub:
                 role=role,
                 password=TEST_PASSWORD,
             )
+            db.session.flush()
+            if enrolled and user.needs_second_factor:
+                enrol_fixed(Actor.system("tests"), user, TEST_TOTP_SECRET)
             db.session.commit()
             return {"id": user.id, "email": email, "password": TEST_PASSWORD}
 
-    def login(self, browser, email: str, password: str = TEST_PASSWORD):
-        """Sign a test client in through the real form (with its CSRF token)."""
+    def login(
+        self, browser, email: str, password: str = TEST_PASSWORD, totp_secret: str | None = None
+    ):
+        """Sign a test client in through the real form (with its CSRF token).
+
+        For an account with a second factor the code step follows, with a code of
+        TEST_TOTP_SECRET; the record of the last code used is cleared first, so a test may
+        sign the same person in several times within one 30-second step.
+        """
         page = browser.get("/login")
         token = _csrf_from(page.get_data(as_text=True))
-        return browser.post(
+        response = browser.post(
             "/login", data={"email": email, "password": password, "csrf_token": token}
         )
+        if response.status_code != 302 or "/login/code" not in response.headers["Location"]:
+            return response
+        from sqlalchemy import update
+
+        from referral_hub.accounts.models import User
+
+        with self.app.app_context():
+            db.session.execute(
+                update(User).where(User.email == email.lower()).values(totp_last_step=None)
+            )
+            db.session.commit()
+        page = browser.get(response.headers["Location"])
+        return browser.post(
+            "/login/code",
+            data={
+                "code": totp_code(totp_secret),
+                "csrf_token": _csrf_from(page.get_data(as_text=True)),
+                "next": _next_of(response.headers["Location"]),
+            },
+        )
+
+
+def totp_code(secret: str | None = None, offset_steps: int = 0) -> str:
+    """The TOTP code of `secret` (default TEST_TOTP_SECRET) now, or some steps away."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret or TEST_TOTP_SECRET).at(time.time() + 30 * offset_steps)
+
+
+def _next_of(location: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(location).query).get("next", [""])[0]
 
 
 def _csrf_from(html: str) -> str:

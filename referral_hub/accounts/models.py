@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from referral_hub.clients.crypto import Encrypted
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 
 ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
+#: Roles that must sign in with a second factor (TOTP): they manage accounts or read
+#: every organisation's audit trail.
+SECOND_FACTOR_ROLES = ("org_admin", "auditor")
 #: Portal languages: Bahasa Indonesia (the default) and English.
 LOCALES = ("id", "en")
 
@@ -32,8 +36,22 @@ class User(db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, nullable=False)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: The TOTP secret (base32), encrypted under the data key ring so rotation covers it.
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enrolled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The last time step a code was accepted for: the same code is never taken twice.
+    totp_last_step: Mapped[int | None] = mapped_column()
+    #: SHA-256 hashes of the unused single-use recovery codes.
+    totp_recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)
+
+    totp_secret = Encrypted("totp_secret_enc")
 
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Whether signing in takes a TOTP code after the password."""
+        return self.role in SECOND_FACTOR_ROLES
 
     def get_user_id(self) -> str:
         """Authlib's hook: the id that tokens issued for this user carry."""

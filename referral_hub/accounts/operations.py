@@ -295,7 +295,10 @@ def sign_in(email: str, password: str, *, source: str = "portal") -> User:
         raise SignInRefused("E-mail atau kata sandi salah.") from None
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.failed_logins = 0
+    if not user.needs_second_factor:
+        # With a second factor to come, the count goes on until the code is right:
+        # the password alone must not reset the guesses at the code.
+        user.failed_logins = 0
     user.locked_until = None
     audit.record(actor, "signin.succeeded", "user", user.id, {"source": source})
     db.session.commit()

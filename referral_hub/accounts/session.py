@@ -13,6 +13,8 @@ from referral_hub.extensions import db
 #: However active, a session ends this long after sign-in (idle expiry is
 #: PERMANENT_SESSION_LIFETIME, renewed on every request).
 ABSOLUTE_SESSION_SECONDS = 12 * 3600
+#: Time between the password and the second factor's code.
+SECOND_FACTOR_SECONDS = 5 * 60
 
 
 def login_user(user: User) -> None:
@@ -21,6 +23,27 @@ def login_user(user: User) -> None:
     session["user_id"] = user.id
     session["signed_in_at"] = int(time.time())
     session.permanent = True
+
+
+def start_second_factor(user: User) -> None:
+    """Remember, in a fresh session, who passed the password; nobody is signed in yet."""
+    session.clear()
+    session["pending_user_id"] = user.id
+    session["pending_at"] = int(time.time())
+
+
+def pending_user() -> User | None:
+    """The user between password and code, if the password was given recently."""
+    user_id = session.get("pending_user_id")
+    started = session.get("pending_at")
+    if not user_id or not isinstance(started, int):
+        return None
+    if time.time() - started > SECOND_FACTOR_SECONDS:
+        session.pop("pending_user_id", None)
+        session.pop("pending_at", None)
+        return None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
 
 
 def logout_user() -> None:

@@ -11,7 +11,14 @@ from flask_babel import gettext as _
 
 from referral_hub.accounts.models import LOCALES
 from referral_hub.accounts.operations import SignInRefused, set_locale, sign_in
-from referral_hub.accounts.session import current_user, login_user, logout_user, user_actor
+from referral_hub.accounts.session import (
+    current_user,
+    login_user,
+    logout_user,
+    pending_user,
+    start_second_factor,
+    user_actor,
+)
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
@@ -91,6 +98,13 @@ def login():
             status=429 if refused.locked_until else 401,
         )
     chosen = session.get("locale")
+    if user.needs_second_factor:
+        # Not signed in yet: the session only remembers who passed the password.
+        start_second_factor(user)
+        if chosen in LOCALES:
+            session["locale"] = chosen
+        step = "accounts.second_factor" if user.totp_enrolled_at else "accounts.enrol_totp"
+        return redirect(url_for(step, next=_safe_next(request.form.get("next"))))
     login_user(user)
     if chosen in LOCALES:
         # The language picked before signing in survives the new session and is remembered.
@@ -113,3 +127,92 @@ def logout():
         session["locale"] = locale  # the sign-in page stays in the language just used
     flash(_("Anda telah keluar."), "info")
     return redirect(url_for("accounts.login"))
+
+
+def _render_code_page(template: str, *, error: str | None = None, status: int = 200, **context):
+    return (
+        render_template(template, error=error, next=request.values.get("next", ""), **context),
+        status,
+    )
+
+
+def _code_message(refused: SignInRefused) -> str:
+    if refused.locked_until is not None:
+        return _refusal_message(refused)
+    reason = getattr(refused, "reason", "wrong")
+    if reason == "reused":
+        return _("Kode ini sudah dipakai. Tunggu kode berikutnya dari aplikasi.")
+    if reason == "mismatch":
+        return _("Kode tidak cocok. Periksa jam ponsel Anda, lalu masukkan kode terbaru.")
+    return _("Kode salah. Masukkan kode terbaru dari aplikasi autentikator.")
+
+
+def _refused_status(refused: SignInRefused) -> int:
+    return 429 if refused.locked_until else 401
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The second step of signing in: a code from the authenticator app (or a recovery code)."""
+    from referral_hub.accounts.totp import verify_second_factor
+
+    user = pending_user()
+    if user is None:
+        return redirect(url_for("accounts.login", next=request.values.get("next") or None))
+    if user.totp_enrolled_at is None:
+        return redirect(url_for("accounts.enrol_totp", next=request.values.get("next") or None))
+    if request.method == "GET":
+        return _render_code_page("accounts/second_factor.html")
+    try:
+        verify_second_factor(user, request.form.get("code", ""))
+    except SignInRefused as refused:
+        return _render_code_page(
+            "accounts/second_factor.html",
+            error=_code_message(refused),
+            status=_refused_status(refused),
+        )
+    _finish_sign_in(user)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+def enrol_totp():
+    """First sign-in of an account that needs a second factor: set up the authenticator app."""
+    from referral_hub.accounts.totp import enrol, new_secret, provisioning_uri
+
+    user = pending_user()
+    if user is None:
+        return redirect(url_for("accounts.login", next=request.values.get("next") or None))
+    if user.totp_enrolled_at is not None:
+        return redirect(url_for("accounts.second_factor", next=request.values.get("next") or None))
+    secret = session.get("totp_candidate")
+    if not isinstance(secret, str):
+        secret = session["totp_candidate"] = new_secret()
+    context = {
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "uri": provisioning_uri(user, secret),
+    }
+    if request.method == "GET":
+        return _render_code_page("accounts/totp_enrol.html", **context)
+    try:
+        codes = enrol(user, secret, request.form.get("code", ""))
+    except SignInRefused as refused:
+        return _render_code_page(
+            "accounts/totp_enrol.html", error=_code_message(refused), status=422, **context
+        )
+    _finish_sign_in(user)
+    db.session.commit()
+    return render_template(
+        "accounts/recovery_codes.html",
+        codes=codes,
+        next=_safe_next(request.form.get("next")),
+    )
+
+
+def _finish_sign_in(user) -> None:
+    chosen = session.get("locale")
+    login_user(user)
+    if chosen in LOCALES:
+        session["locale"] = chosen
+        set_locale(user_actor(user), chosen)
+        db.session.commit()

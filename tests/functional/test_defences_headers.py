@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from referral_hub import PACKAGE_DIR, create_app
+from referral_hub.extensions import db
 
 #: The policy forbids inline script and style: any page that relied on them would break.
 CSP = (
@@ -88,7 +90,7 @@ def test_portal_pages_and_their_error_pages(client, hub):
 
 
 @pytest.fixture
-def failing_app(app_config) -> Flask:
+def failing_app(app_config) -> Iterator[Flask]:
     """An app with test-only routes whose operation fails deep inside, as a bug would."""
     from sqlalchemy.exc import ProgrammingError
 
@@ -103,7 +105,15 @@ def failing_app(app_config) -> Flask:
 
     app.add_url_rule("/api/v1/test-failure", "test_api_failure", fail)
     app.add_url_rule("/test-failure", "test_portal_failure", fail)
-    return app
+    yield app
+    _dispose(app)
+
+
+def _dispose(app: Flask) -> None:
+    """Close this extra app's pooled connections (an unclosed one fails the run)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 _LEAKS = (
@@ -147,4 +157,5 @@ def test_an_internal_error_tells_nothing_of_its_cause(failing_app, caplog):
 def test_https_adds_hsts(app_config):
     app = create_app({**app_config, "HUB_BASE_URL": "https://hub.example.id"})
     response = app.test_client().get("/login", base_url="https://hub.example.id")
+    _dispose(app)
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

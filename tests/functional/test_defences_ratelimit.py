@@ -10,6 +10,7 @@ import redis
 
 from referral_hub import create_app
 from referral_hub.config import ConfigError
+from referral_hub.extensions import db
 from tests.conftest import TEST_PASSWORD
 
 
@@ -138,6 +139,7 @@ def test_counts_are_kept_in_redis_when_the_hub_has_one(app_config, redis_url):
         }
     )
     store = redis.Redis.from_url(redis_url)
+    second = None
     try:
         client = app.test_client()
         statuses = [
@@ -171,3 +173,8 @@ def test_counts_are_kept_in_redis_when_the_hub_has_one(app_config, redis_url):
         for key in store.scan_iter(f"*{prefix}*"):
             store.delete(key)
         store.close()
+        for each in (app, second):
+            if each is not None:
+                with each.app_context():
+                    db.session.remove()
+                    db.engine.dispose()

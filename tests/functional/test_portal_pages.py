@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD, _csrf_from
+from tests.conftest import TEST_PASSWORD, _csrf_from, totp_code
 
 
 def _signed_in(app, hub, org: str, role: str, email: str | None = None):
@@ -46,6 +46,17 @@ def test_sign_in_returns_to_the_page_asked_for(app, hub):
             "email": user["email"],
             "password": TEST_PASSWORD,
             "csrf_token": token,
+            "next": "/users",
+        },
+    )
+    # An org_admin gives a code next; the page asked for survives that step too.
+    assert response.headers["Location"] == "/login/code?next=/users"
+    code_page = browser.get(response.headers["Location"])
+    response = browser.post(
+        "/login/code",
+        data={
+            "code": totp_code(),
+            "csrf_token": _csrf_from(code_page.get_data(as_text=True)),
             "next": "/users",
         },
     )
