@@ -59,6 +59,19 @@ def _strip_strings(data, names):
     return data
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: 0, 1, "yes" or "on" are refused, not guessed.
+
+    A safeguarding flag (the guardian is the alleged perpetrator, the child assented) must be
+    what the caller meant; marshmallow's Boolean would read 0, "n" or "off" as a decision.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 1 == True in Python: compare types, not values
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class NikField(fields.String):
     """A NIK: 16 digits; spaces, dots and hyphens people type between groups are dropped."""
 
@@ -79,7 +92,7 @@ class GuardianIn(Schema):
     name = fields.String(required=True, validate=_name)
     relationship = fields.String(required=True, validate=validate.Length(min=1, max=64))
     phone = fields.String(validate=validate.Regexp(PHONE, error="Not a phone number."))
-    is_alleged_perpetrator = fields.Boolean(load_default=False)
+    is_alleged_perpetrator = StrictBoolean(load_default=False)
 
     @pre_load
     def _strip(self, data, **kwargs):
@@ -196,8 +209,8 @@ class ConsentIn(Schema):
     given_by = fields.String(required=True, validate=validate.OneOf(CONSENT_GIVERS))
     giver_name = fields.String(validate=_name)
     giver_relationship = fields.String(validate=validate.Length(min=1, max=64))
-    giver_is_alleged_perpetrator = fields.Boolean(load_default=False)
-    child_assent = fields.Boolean(
+    giver_is_alleged_perpetrator = StrictBoolean(load_default=False)
+    child_assent = StrictBoolean(
         allow_none=True,
         metadata={"description": "Required when the client is a child: did the child agree?"},
     )

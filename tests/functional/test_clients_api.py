@@ -249,3 +249,13 @@ def test_bodies_must_be_json_of_bounded_size(client, hub, app):
     )
     assert huge.status_code == 413
     problem(huge)
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "on", "true", None])
+def test_the_perpetrator_flag_is_a_json_boolean_not_a_guess(client, hub, value):
+    body = child_body(
+        guardian={"name": "Ayah", "relationship": "ayah", "is_alleged_perpetrator": value}
+    )
+    response = client.post("/api/v1/clients", json=body, headers=hub.headers(PPU, RW))
+    assert response.status_code == 422
+    assert "guardian" in problem(response)["errors"]
