@@ -42,11 +42,16 @@ class HubRequest(Request):
 
 
 def check_api_request() -> None:
-    """API bodies are JSON (or declared multipart) within the limit; tokens first; no NULs."""
+    """Size first (it costs nothing to refuse), then the token, then the body's type, no NULs.
+
+    A caller without a valid token learns only that it needs one (401), whatever it sent.
+    """
     from referral_hub.oauth.server import authenticate_protected_view
 
-    _check_api_body()
+    has_body = _check_api_body_size()
     authenticate_protected_view()
+    if has_body:
+        _check_api_media_type()
     _refuse_nul_characters()
 
 
@@ -94,13 +99,14 @@ def _find_nul(value: Any, path: str, errors: dict[str, list[str]]) -> None:
             _find_nul(item, f"{path}[{index}]", errors)
 
 
-def _check_api_body() -> None:
+def _check_api_body_size() -> bool:
+    """413 for an API body over its limit; True when a body to type-check follows."""
     if not request.path.startswith("/api/"):
-        return
+        return False
     if request.method not in ("POST", "PUT", "PATCH"):
-        return
+        return False
     if request.routing_exception is not None:
-        return  # an unknown path or method: its 404 or 405 says more than a 415 would
+        return False  # an unknown path or method: its 404 or 405 says more than a 415 would
     multipart = request.endpoint in MULTIPART_ENDPOINTS
     limit = (
         current_app.config["MAX_CONTENT_LENGTH"]
@@ -119,11 +125,13 @@ def _check_api_body() -> None:
         request.max_content_length = limit + 1
         if len(request.get_data(cache=True)) > limit:
             raise too_large
-    has_body = (request.content_length or 0) > 0 or chunked
-    if not has_body:
-        return
+    return (request.content_length or 0) > 0 or chunked
+
+
+def _check_api_media_type() -> None:
+    """415 unless the body is JSON, or multipart where a file upload is declared."""
     mimetype = request.mimetype
-    if multipart:
+    if request.endpoint in MULTIPART_ENDPOINTS:
         if mimetype != "multipart/form-data":
             raise Problem(415, "unsupported-media-type", "Send the file as multipart/form-data.")
         return

@@ -678,3 +678,10 @@ def test_open_endpoints_ignore_junk_query_and_refuse_bodies(client, path):
     posted = client.post(path, data="x" * 100, content_type="text/plain")
     assert posted.status_code == 405
     problem(posted)
+
+
+def test_without_a_token_the_body_type_is_not_even_considered(client):
+    # 401 first: a caller without a token learns only that it needs one.
+    response = client.post("/api/v1/referrals", data="x", content_type="text/plain")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
