@@ -1225,6 +1225,17 @@ def covering_agreements_for(
         )
         .options(selectinload(Agreement.renewals))
     )
+    if service_code is not None:
+        # Only the agreements covering the service with another party as its provider: the
+        # organisation's other agreements would be loaded only to be skipped below.
+        query = query.where(
+            Agreement.id.in_(
+                select(AgreementService.agreement_id).where(
+                    AgreementService.service_code == service_code,
+                    AgreementService.provider_id != org_id,
+                )
+            )
+        )
     result: list[Coverage] = []
     for agreement in db.session.scalars(query):
         if not covers_at(agreement, day):
