@@ -9,7 +9,8 @@
 # Progress goes to stderr; stdout gets the table and, as its LAST LINE, one JSON object.
 #
 # Settings (environment):
-#   BENCH_GUNICORN   gunicorn worker settings for both apps (default "-w 4 -k gthread --threads 4")
+#   BENCH_GUNICORN   gunicorn worker settings for both apps (default "-w 2 -k gthread --threads 4":
+#                    of those tried on 2 cores, the one where the hub created the most referrals)
 #   BENCH_OUT        directory for logs and results (default: a new /tmp/referral_hub_bench.*)
 #   BENCH_REDIS_DB   Redis database number for the hub's queues (default 13; flushed at the end)
 #   BENCH_ARGS       extra arguments for bench/measure.py (e.g. "--duration 20 --rounds 2")
@@ -28,7 +29,7 @@ cd "$REPO_DIR"
 PY="$REPO_DIR/.venv/bin/python"
 BIN="$REPO_DIR/.venv/bin"
 DB_NAME=referral_hub_bench
-GUNICORN_SETTINGS="${BENCH_GUNICORN:--w 4 -k gthread --threads 4}"
+GUNICORN_SETTINGS="${BENCH_GUNICORN:--w 2 -k gthread --threads 4}"
 REDIS_DB="${BENCH_REDIS_DB:-13}"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
