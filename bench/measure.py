@@ -169,23 +169,25 @@ class Bench:
             },
         }
 
-    def backend_pids(self) -> list[int]:
-        """The PostgreSQL backends serving the benchmark database (not this process's)."""
+    def backend_pids(self, names: tuple[str, ...]) -> list[int]:
+        """The PostgreSQL backends of the named programs (run.sh sets each one's
+        application_name to bench-<name>)."""
         with self.connect() as conn:
             return [
                 row[0]
                 for row in conn.execute(
                     "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND application_name = ANY(%s)",
+                    ([f"bench-{name}" for name in names],),
                 )
             ]
 
     def cpu_snapshot(self, *names: str) -> dict[str, float]:
-        """CPU seconds used so far by the named process trees and by the database backends."""
+        """CPU seconds used so far by the named process trees and by their database backends."""
         snapshot = {
             name: sum(tree_cpu_seconds(pid) for pid in self.pids.get(name, [])) for name in names
         }
-        backends = self.backend_pids()
+        backends = self.backend_pids(names)
         snapshot["postgres"] = pids_cpu_seconds(backends)
         snapshot["_backends"] = backends
         return snapshot
@@ -257,7 +259,7 @@ class Bench:
         return False
 
     def delivery_backlog(self) -> int:
-        """Webhook deliveries not yet made, and events not yet dispatched."""
+        """Webhook deliveries not yet made, events not yet dispatched, e-mails not yet sent."""
         with self.connect() as conn:
             pending = conn.execute(
                 "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'retrying')"
@@ -265,7 +267,10 @@ class Bench:
             undispatched = conn.execute(
                 "SELECT count(*) FROM events WHERE dispatched_at IS NULL"
             ).fetchone()[0]
-        return pending + undispatched
+            unsent = conn.execute(
+                "SELECT count(*) FROM notifications WHERE status IN ('pending', 'retrying')"
+            ).fetchone()[0]
+        return pending + undispatched + unsent
 
     # --- webhook receiver --------------------------------------------------------------------
 
@@ -609,7 +614,7 @@ class Bench:
         """Let the workers finish the deliveries earlier phases queued (they compete for CPU)."""
         backlog = self.delivery_backlog()
         if backlog:
-            log(f"waiting for {backlog} queued deliveries/events to drain")
+            log(f"waiting for {backlog} queued deliveries, events and e-mails to drain")
             if not self.wait_until(
                 lambda: self.delivery_backlog() == 0,
                 self.args.drain_timeout,
@@ -972,7 +977,7 @@ def main() -> None:
     parser.add_argument("--webhook-seconds", type=float, default=10)
     parser.add_argument("--probe-seconds", type=float, default=10)
     parser.add_argument("--inbox-share", type=float, default=0.1)
-    parser.add_argument("--drain-timeout", type=float, default=60)
+    parser.add_argument("--drain-timeout", type=float, default=90)
     parser.add_argument("--organizations", type=int, default=2000)
     parser.add_argument("--agreements", type=int, default=10_000)
     parser.add_argument("--focus-agreements", type=int, default=100)

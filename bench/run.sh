@@ -191,19 +191,23 @@ RECEIVER_PORT="$(free_port)"
 read -r -a GUNICORN_ARGS <<<"$GUNICORN_SETTINGS"
 
 log "starting the hub: gunicorn wsgi:app $GUNICORN_SETTINGS on 127.0.0.1:$HUB_PORT"
-"$BIN/gunicorn" wsgi:app -b "127.0.0.1:$HUB_PORT" "${GUNICORN_ARGS[@]}" --no-control-socket \
+# Each program names its database sessions, so that their backends' CPU is told apart.
+HUB_DATABASE_URL="$BENCH_DB_URL?application_name=bench-hub" \
+    "$BIN/gunicorn" wsgi:app -b "127.0.0.1:$HUB_PORT" "${GUNICORN_ARGS[@]}" --no-control-socket \
     >"$OUT/hub.log" 2>&1 &
 PIDS+=($!)
 SERVER_PIDS="hub=$!"
 log "starting the baseline: gunicorn baseline_app:app $GUNICORN_SETTINGS on 127.0.0.1:$BASELINE_PORT"
-BENCH_BASELINE_DATABASE_URL="$BENCH_DB_URL" "$BIN/gunicorn" --chdir "$BENCH_DIR" baseline_app:app \
+BENCH_BASELINE_DATABASE_URL="$BENCH_DB_URL?application_name=bench-baseline" \
+    "$BIN/gunicorn" --chdir "$BENCH_DIR" baseline_app:app \
     -b "127.0.0.1:$BASELINE_PORT" "${GUNICORN_ARGS[@]}" --no-control-socket \
     >"$OUT/baseline.log" 2>&1 &
 PIDS+=($!)
 SERVER_PIDS+=",baseline=$!"
 for n in 1 2; do
     log "starting rq worker $n: flask hub worker"
-    "$BIN/flask" --app wsgi hub worker >"$OUT/worker-$n.log" 2>&1 &
+    HUB_DATABASE_URL="$BENCH_DB_URL?application_name=bench-worker" \
+        "$BIN/flask" --app wsgi hub worker >"$OUT/worker-$n.log" 2>&1 &
     PIDS+=($!)
     SERVER_PIDS+=",worker=$!"
 done
