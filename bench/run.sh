@@ -14,6 +14,7 @@
 #   BENCH_OUT        directory for logs and results (default: a new /tmp/referral_hub_bench.*)
 #   BENCH_REDIS_DB   Redis database number for the hub's queues (default 13; flushed at the end)
 #   BENCH_ARGS       extra arguments for bench/measure.py (e.g. "--duration 20 --rounds 2")
+#   BENCH_KEEP=1     keep the database at the end, to look into it (the next run drops it)
 #   BENCH_PROFILE=1  also sample the hub with py-spy in extra passes (installs the [bench]
 #                    extra); summaries land in $BENCH_OUT/profile-*.txt
 #   plus those of scripts/services.sh (ports, SERVICES_DIR)
@@ -143,11 +144,15 @@ cleanup() {
         done
         kill -KILL "$pid" 2>/dev/null || true
     done
-    admin_sql "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" ||
-        log "warning: could not drop database $DB_NAME"
+    if [[ -n "${BENCH_KEEP:-}" ]]; then
+        log "stopped the hub, its workers and the baseline; kept $DB_NAME ($BENCH_DB_URL)"
+    else
+        admin_sql "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" ||
+            log "warning: could not drop database $DB_NAME"
+        log "stopped the hub, its workers and the baseline; dropped $DB_NAME"
+    fi
     "$PY" -c "import redis, sys; redis.Redis.from_url(sys.argv[1]).flushdb()" "$REDIS_URL" ||
         log "warning: could not empty $REDIS_URL"
-    log "stopped the hub, its workers and the baseline; dropped $DB_NAME"
     if ((STARTED_SERVICES)); then
         bash "$REPO_DIR/scripts/services.sh" stop || log "warning: could not stop the services"
     fi

@@ -565,13 +565,25 @@ def seed_audit_chain(
     return {"first_seq": first, "last_seq": seq}
 
 
-def analyze(conn: psycopg.Connection, tables: Iterable[str]) -> None:
-    """VACUUM ANALYZE, as autovacuum would soon after a bulk load (plans, visibility map)."""
+def analyze(conn: psycopg.Connection, tables: Iterable[str]) -> list[tuple[Any, ...]]:
+    """VACUUM ANALYZE, as autovacuum would soon after a bulk load (plans, visibility map).
+
+    Returns the other sessions that held a snapshot meanwhile (application name, state,
+    transaction age, query): VACUUM cannot mark pages all-visible past the oldest one, and
+    then counting a box is a sequential scan instead of an index-only scan."""
     previous = conn.autocommit
     conn.commit()
     conn.autocommit = True
+    holders = (
+        "SELECT application_name, state, (now() - xact_start)::text, left(query, 80) "
+        "FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+    )
+    seen: list[tuple[Any, ...]] = []
     try:
         for table in tables:
+            seen += conn.execute(holders).fetchall()
             conn.execute(f"VACUUM ANALYZE {table}")
     finally:
         conn.autocommit = previous
+    return seen
