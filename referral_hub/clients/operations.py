@@ -31,7 +31,7 @@ from referral_hub.clients.models import (
     local_today,
 )
 from referral_hub.clients.schemas import DATA_CATEGORIES
-from referral_hub.db import utcnow
+from referral_hub.db import new_id, utcnow
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
@@ -372,6 +372,7 @@ def record_disclosure(
         raise ValueError(f"disclosure kind must be one of {DISCLOSURE_KINDS}")
     seen_by = to_organization_id or actor.organization_id
     disclosure = Disclosure(
+        id=new_id(),  # known now, so that the audit detail needs no flush
         client_id=client.id,
         owner_organization_id=client.organization_id,
         organization_id=seen_by,
@@ -386,7 +387,6 @@ def record_disclosure(
         at=utcnow(),
     )
     db.session.add(disclosure)
-    db.session.flush()
     audit.record(
         actor,
         f"client.{kind}",

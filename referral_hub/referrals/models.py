@@ -116,6 +116,9 @@ class ReferralEvent(db.Model):
     note_enc: Mapped[str | None] = mapped_column(Text)
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
+    #: Never loaded through here; it tells the unit of work to insert a new referral before
+    #: its first timeline line, so that sending needs no flush of its own.
+    referral: Mapped[Referral] = relationship(lazy="raise")
 
     note = Encrypted("note_enc")
 

@@ -272,8 +272,9 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         referral.override_justification = data["justification"]
     case_data = {k: v for k, v in (data.get("case_data") or {}).items() if k in categories}
     referral.case_data = case_data or None
+    # No flush here: the referral's id is set on construction, and its rows are written
+    # with the timeline, disclosure, event and notification in the commit's one flush.
     db.session.add(referral)
-    db.session.flush()
 
     _timeline(actor, referral, "requested", None, "requested")
     audit.record(
