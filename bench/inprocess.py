@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--database", required=True, help="PostgreSQL URL of the cluster")
     parser.add_argument("--redis", required=True, help="Redis URL (a database to flush)")
     parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--statements", action="store_true", help="print one request's SQL")
+    parser.add_argument("--cprofile", default=None, help="cProfile: regex of functions shown")
     parser.add_argument("--profile", choices=["create", "inbox", "coverage"], default=None)
     args = parser.parse_args()
 
@@ -67,11 +69,13 @@ def main() -> None:
         db.session.commit()
         state = setup_hub.prepare()
         db.session.remove()
-        counter = {"n": 0}
+        counter = {"n": 0, "log": None}
 
         @event.listens_for(db.engine, "before_cursor_execute")
-        def count(*_a, **_k):
+        def count(_conn, _cursor, statement, *_a, **_k):
             counter["n"] += 1
+            if counter["log"] is not None:
+                counter["log"].append(" ".join(statement.split())[:160])
 
     client = app.test_client()
 
@@ -118,6 +122,12 @@ def main() -> None:
         for _ in range(5):
             r = call()
             assert r.status_code == expected[kind], r.get_data(as_text=True)
+        if args.statements:
+            counter["log"] = []
+            call()
+            print(f"--- {kind}: {len(counter['log'])} statements")
+            print("\n".join(counter["log"]))
+            counter["log"] = None
         cpu, wall, stmts = [], [], []
         for _ in range(args.n):
             counter["n"] = 0
@@ -133,7 +143,18 @@ def main() -> None:
             "wall_ms": round(statistics.median(wall), 2),
         }
         print(kind, json.dumps(results[kind]), flush=True)
-    if args.profile:
+    if args.profile and args.cprofile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(args.n):
+            kinds[args.profile]()
+        profile.disable()
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(args.cprofile)
+    elif args.profile:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
