@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--statements", action="store_true", help="print one request's SQL")
     parser.add_argument("--cprofile", default=None, help="cProfile: regex of functions shown")
-    parser.add_argument("--profile", choices=["create", "inbox", "coverage"], default=None)
+    parser.add_argument("--profile", choices=["create", "floor", "inbox", "coverage"], default=None)
     args = parser.parse_args()
 
     base = make_url(args.database)
@@ -63,8 +63,14 @@ def main() -> None:
     from referral_hub.extensions import db
 
     app = create_app()
+    import floor_app
+
+    floor_app.csrf.exempt(floor_app.floor)
+    app.register_blueprint(floor_app.floor)
     with app.app_context():
         upgrade()
+        with db.engine.begin() as connection:
+            floor_app.Base.metadata.create_all(connection)
         load_partners(Actor.system("bench:inprocess"), app.config["HUB_PARTNERS_FILE"])
         db.session.commit()
         state = setup_hub.prepare()
@@ -111,12 +117,13 @@ def main() -> None:
     }
     kinds = {
         "create": lambda: client.post("/api/v1/referrals", json=body, headers=sender),
+        "floor": lambda: client.post("/api/v1/bench/floor", json=body, headers=sender),
         "inbox": lambda: client.get("/api/v1/referrals?box=received", headers=recipient),
         "coverage": lambda: client.get(
             "/api/v1/coverage?service=psychological_counseling", headers=sender
         ),
     }
-    expected = {"create": 201, "inbox": 200, "coverage": 200}
+    expected = {"create": 201, "floor": 201, "inbox": 200, "coverage": 200}
     results = {}
     for kind, call in kinds.items():
         for _ in range(5):

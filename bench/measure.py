@@ -112,6 +112,7 @@ class Bench:
         self.state = json.loads(Path(args.state).read_text())
         self.hub = args.hub.rstrip("/")
         self.baseline = args.baseline.rstrip("/")
+        self.floor = args.floor.rstrip("/") if args.floor else None
         self.out = Path(args.out_dir)
         self.db_url = os.environ["HUB_DATABASE_URL"].replace(
             "postgresql+psycopg://", "postgresql://"
@@ -456,6 +457,10 @@ class Bench:
             "baseline": (self.baseline, {"BENCH_PATH": "/records"}),
             "hub": (self.hub, {"BENCH_PATH": "/api/v1/referrals"}),
         }
+        if self.floor:
+            # The hub's stack with only the token check, the body schema and one INSERT
+            # (bench/floor_app.py): how much of the gap is the stack, how much the domain.
+            targets["floor"] = (self.floor, {"BENCH_PATH": "/api/v1/bench/floor"})
         common = {"BENCH_BODY": body, "BENCH_TOKEN": token}
         for name, (url, env) in targets.items():
             log(f"create: warming up {name} ({args.warmup}s)")
@@ -468,14 +473,14 @@ class Bench:
                 env={**common, **env},
                 label=f"{name} warm-up",
             )
-        rounds: dict[str, list[dict[str, Any]]] = {"baseline": [], "hub": []}
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
         with self.connect() as conn:
             rows_before = seed.count_referrals(conn)
         # CPU per request: the app's processes (the hub's with its rq workers, which do the
         # delivery work each referral causes) and the database backends, over each round.
         # Throughput on a shared 2-core machine moves with everything else running on it;
         # CPU seconds per request much less so.
-        trees = {"baseline": ("baseline",), "hub": ("hub", "worker")}
+        trees = {"baseline": ("baseline",), "hub": ("hub", "worker"), "floor": ("floor",)}
         for index in range(args.rounds):
             for name, (url, env) in targets.items():
                 cpu_before = self.cpu_snapshot(*trees[name])
@@ -554,11 +559,23 @@ class Bench:
                     r["non_2xx"] + r["socket_errors"] for r in rounds["baseline"]
                 ),
                 "referral_create_rows_vs_requests": [created, hub_requests],
-                "wrk_cpu_share": max(
-                    r["wrk_cpu_share"] for r in rounds["hub"] + rounds["baseline"]
-                ),
+                "wrk_cpu_share": max(r["wrk_cpu_share"] for rs in rounds.values() for r in rs),
             }
         )
+        if self.floor:
+            floor_rps = median("floor", "rps")
+            self.results.update(
+                {
+                    "floor_ratio": round(floor_rps / base_rps, 4),
+                    "floor_rps": floor_rps,
+                    "floor_cpu_ms": median("floor", "cpu_ms_per_request"),
+                    "floor_p50_ms": median("floor", "p50_ms"),
+                    "floor_p95_ms": median("floor", "p95_ms"),
+                    "floor_rounds_rps": [r["rps"] for r in rounds["floor"]],
+                    "floor_errors": sum(r["non_2xx"] + r["socket_errors"] for r in rounds["floor"]),
+                    "referral_create_vs_floor": round(hub_rps / floor_rps, 4),
+                }
+            )
 
     # --- phase 3: inbox ------------------------------------------------------------------------
 
@@ -898,6 +915,13 @@ def table(results: dict[str, Any]) -> str:
         ("referral creation, req/s", value("referral_create_rps"), "", None),
         ("baseline (1 INSERT), req/s", value("baseline_rps"), "", None),
         (
+            "hub stack floor (token, schema, 1 INSERT) / baseline",
+            value("floor_ratio", spec=".3f"),
+            "",
+            None,
+        ),
+        ("  floor req/s, CPU ms/request", value("floor_rps", "floor_cpu_ms"), "", None),
+        (
             "CPU ms/request: creation / baseline",
             value("referral_create_cpu_ms", "baseline_cpu_ms"),
             "",
@@ -987,6 +1011,7 @@ def main() -> None:
     parser.add_argument("--state", required=True)
     parser.add_argument("--hub", required=True)
     parser.add_argument("--baseline", required=True)
+    parser.add_argument("--floor", default=None, help="bench/floor_app.py's URL, if running")
     parser.add_argument("--out-dir", required=True)
     parser.add_argument("--gunicorn", required=True, help="the settings both servers run with")
     parser.add_argument("--receiver-port", type=int, required=True)

@@ -192,6 +192,7 @@ log "migrating $DB_NAME and loading partners.yaml"
 
 HUB_PORT="$(free_port)"
 BASELINE_PORT="$(free_port)"
+FLOOR_PORT="$(free_port)"
 RECEIVER_PORT="$(free_port)"
 read -r -a GUNICORN_ARGS <<<"$GUNICORN_SETTINGS"
 
@@ -209,6 +210,13 @@ BENCH_BASELINE_DATABASE_URL="$BENCH_DB_URL?application_name=bench-baseline" \
     >"$OUT/baseline.log" 2>&1 &
 PIDS+=($!)
 SERVER_PIDS+=",baseline=$!"
+log "starting the hub's stack floor: gunicorn floor_app $GUNICORN_SETTINGS on 127.0.0.1:$FLOOR_PORT"
+HUB_DATABASE_URL="$BENCH_DB_URL?application_name=bench-floor" \
+    "$BIN/gunicorn" --chdir "$BENCH_DIR" 'floor_app:create_floor_app()' \
+    -b "127.0.0.1:$FLOOR_PORT" "${GUNICORN_ARGS[@]}" --no-control-socket \
+    >"$OUT/floor.log" 2>&1 &
+PIDS+=($!)
+SERVER_PIDS+=",floor=$!"
 for n in 1 2; do
     log "starting rq worker $n: flask hub worker"
     HUB_DATABASE_URL="$BENCH_DB_URL?application_name=bench-worker" \
@@ -226,6 +234,7 @@ wait_http() { # $1 = URL, $2 = what
 }
 wait_http "http://127.0.0.1:$HUB_PORT/healthz" "the hub"
 wait_http "http://127.0.0.1:$BASELINE_PORT/healthz" "the baseline"
+wait_http "http://127.0.0.1:$FLOOR_PORT/healthz" "the stack floor"
 
 # ---------------------------------------------------------------- measure
 
@@ -235,6 +244,7 @@ rm -f "$OUT/results.json"
     --state "$OUT/state.json" \
     --hub "http://127.0.0.1:$HUB_PORT" \
     --baseline "http://127.0.0.1:$BASELINE_PORT" \
+    --floor "http://127.0.0.1:$FLOOR_PORT" \
     --receiver-port "$RECEIVER_PORT" \
     --out-dir "$OUT" \
     --gunicorn "$GUNICORN_SETTINGS" \
