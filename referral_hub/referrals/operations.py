@@ -198,12 +198,13 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     recipient = require_organization(data["to"], "to")
     if recipient.id == sender.id:
         raise _field_error("to", "A unit does not refer to itself.")
-    if db.session.get(Service, data["service"]) is None:
-        raise _field_error("service", f"Unknown service '{data['service']}'.")
     categories = list(dict.fromkeys(["demographics", *data.get("data_categories", [])]))
 
     agreements = active_agreements_covering(sender.id, recipient.id, data["service"], now)
     if not agreements:
+        # No agreement covers an unknown service either: looked up only to say which it is.
+        if db.session.get(Service, data["service"]) is None:
+            raise _field_error("service", f"Unknown service '{data['service']}'.")
         raise Problem(
             422,
             NO_ACTIVE_AGREEMENT,

@@ -43,6 +43,11 @@ def test_no_agreement_covers_that_service(s):
     _refused(s, s.body(service="legal_aid"), "no-active-agreement")
 
 
+def test_an_unknown_service_is_named_as_such(s):
+    details = _refused(s, s.body(service="astrology"), "validation-error", "service")
+    assert "Unknown service 'astrology'" in details["errors"]["service"][0]
+
+
 def test_recipient_must_be_the_provider(s, app):
     # The agreement makes Balikpapan the provider; PPU cannot send Balikpapan's service to itself
     # nor pretend a party is the provider of a service it does not provide.
