@@ -1321,6 +1321,8 @@ def coverage_matrix(
         )
         if org_type:
             query = query.where(Organization.type == org_type)
+        # Each row tells whether the organisation offers a service itself: one query for all.
+        query = query.options(selectinload(Organization.services))
         organizations = list(db.session.scalars(query.order_by(Organization.code)))
     else:
         organizations = [_coverage_subject(actor, for_org)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from referral_hub.apidoc import protected
 from referral_hub.directory.models import Organization, OrganizationService, Service
@@ -23,7 +24,12 @@ OrganizationPage = page_schema(OrganizationOut, "OrganizationPage")
 @protected(blp, "directory:read")
 def list_organizations(actor, args):
     """Organisations, filtered by type, region (and below) and offered service."""
-    query = select(Organization).order_by(Organization.code)
+    # Every line shows its services: one query for the page's, not one per organisation.
+    query = (
+        select(Organization)
+        .options(selectinload(Organization.services))
+        .order_by(Organization.code)
+    )
     if args.get("type"):
         query = query.where(Organization.type == args["type"])
     if args.get("region"):

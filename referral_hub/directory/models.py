@@ -51,11 +51,14 @@ class Organization(db.Model):
     notes: Mapped[str | None] = mapped_column(String(1000))
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], lazy="joined")
+    #: Loaded when read, not with every organisation: the token check, referral lists and
+    #: coverage load organisations by the dozen and never show their services. Lists that
+    #: do show them load them with selectinload (directory API, partners loading, matrix).
     services: Mapped[list[OrganizationService]] = relationship(
         back_populates="organization",
         cascade="all, delete-orphan",
         order_by="OrganizationService.service_code",
-        lazy="selectin",
+        lazy="select",
     )
 
     def offers(self, service_code: str) -> bool:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
@@ -64,7 +65,13 @@ def load_partners(actor: Actor, path: str | Path) -> dict[str, Any]:
             changes["services"].append(f"~{item['code']}")
     db.session.flush()
 
-    orgs = {o.code: o for o in db.session.scalars(select(Organization))}
+    # Every organisation's offers are compared below: load them in one query.
+    orgs = {
+        o.code: o
+        for o in db.session.scalars(
+            select(Organization).options(selectinload(Organization.services))
+        )
+    }
     for item in data["organizations"]:
         org = orgs.get(item["code"])
         if org is None:

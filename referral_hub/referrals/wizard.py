@@ -26,7 +26,7 @@ from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent
 from referral_hub.clients.views import schema_errors
 from referral_hub.db import utcnow
-from referral_hub.directory.models import Organization, Service
+from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_name
 from referral_hub.portal.messages import translate_errors, translate_message
@@ -195,6 +195,14 @@ class Wizard:
         for item in self.coverage:
             if item.service_code == code:
                 seen.setdefault(item.provider.id, item.provider)
+        # The providers' capacity for the service, in one query (services load lazily).
+        capacity = dict(
+            db.session.execute(
+                select(OrganizationService.organization_id, OrganizationService.capacity_status)
+                .where(OrganizationService.service_code == code)
+                .where(OrganizationService.organization_id.in_(list(seen)))
+            ).all()
+        )
         out = []
         for provider in sorted(seen.values(), key=lambda o: o.name):
             agreements = active_agreements_covering(
@@ -202,8 +210,7 @@ class Wizard:
             )
             if not agreements:
                 continue
-            offer = next((s for s in provider.services if s.service_code == code), None)
-            out.append(Partner(provider, agreements[0], offer.capacity_status if offer else None))
+            out.append(Partner(provider, agreements[0], capacity.get(provider.id)))
         return out
 
     @property
