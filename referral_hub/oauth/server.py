@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
@@ -15,11 +16,12 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app, g, request
-from sqlalchemy import select, update
+from sqlalchemy import Select, String, bindparam, select, update
 
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.db import utcnow
+from referral_hub.directory.models import Organization
 from referral_hub.extensions import authorization, db, require_oauth
 from referral_hub.oauth.models import (
     OAuthAuthorizationCode,
@@ -279,11 +281,76 @@ def _refresh_token_introspection(token: OAuthToken) -> dict[str, Any]:
     return info
 
 
+@dataclass(frozen=True)
+class BearerToken:
+    """An access token as an API request sees it: what its checks and the Actor need.
+
+    Read afresh from the database on every request, so a revocation, a disabled client or a
+    deactivated user stops the token at once; nothing of it outlives the request.
+    """
+
+    organization_id: str
+    organization_type: str
+    client_id: str
+    client_name: str
+    client_disabled_at: dt.datetime | None
+    user_id: str | None
+    user_role: str | None
+    user_active: bool | None
+    scope: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    # --- what Authlib's BearerTokenValidator asks of a token -----------------------------
+    def is_expired(self) -> bool:
+        return utcnow() >= self.expires_at
+
+    def is_revoked(self) -> bool:
+        # The same rule as OAuthToken.is_revoked.
+        if self.revoked_at is not None or self.client_disabled_at is not None:
+            return True
+        return self.user_id is not None and not self.user_active
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+#: One row per token: the token, its client, organisation and user (if any), by one index
+#: lookup and three primary keys; no ORM objects, no organisation services.
+_BEARER_COLUMNS = (
+    OAuthToken.organization_id,
+    Organization.type,
+    OAuthToken.client_id,
+    OAuthClient.name,
+    OAuthClient.disabled_at,
+    OAuthToken.user_id,
+    User.role,
+    User.active,
+    OAuthToken.scope,
+    OAuthToken.expires_at,
+    OAuthToken.revoked_at,
+)
+
+
+@functools.cache
+def _bearer_statement() -> Select:
+    """Built once (every API request runs it); the token's digest is the bound `digest`."""
+    return (
+        select(*_BEARER_COLUMNS)
+        .select_from(OAuthToken)
+        .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+        .join(Organization, Organization.id == OAuthToken.organization_id)
+        .outerjoin(User, User.id == OAuthToken.user_id)
+        .where(OAuthToken.access_token_hash == bindparam("digest", type_=String))
+    )
+
+
 class HubBearerTokenValidator(BearerTokenValidator):
-    def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        return db.session.scalar(
-            select(OAuthToken).where(OAuthToken.access_token_hash == secret_digest(token_string))
-        )
+    def authenticate_token(self, token_string: str) -> BearerToken | None:
+        row = db.session.execute(
+            _bearer_statement(), {"digest": secret_digest(token_string)}
+        ).first()
+        return BearerToken(*row) if row is not None else None
 
 
 def init_oauth(app: Flask) -> None:
@@ -308,18 +375,17 @@ def init_oauth(app: Flask) -> None:
         authorization._hub_registered = True
 
 
-def actor_from_token(token: OAuthToken) -> Actor:
+def actor_from_token(token: BearerToken) -> Actor:
     """The acting party behind a bearer token: the organisation, and the user if any."""
-    user = token.user
     return Actor(
         organization_id=token.organization_id,
-        user_id=user.id if user is not None else None,
+        user_id=token.user_id,
         client_id=token.client_id,
-        role=user.role if user is not None else None,
+        role=token.user_role,
         scopes=frozenset(token.scope.split()),
         kind="client",
-        label=token.client.name,
-        organization_type=token.organization.type,
+        label=token.client_name,
+        organization_type=token.organization_type,
     )
 
 
