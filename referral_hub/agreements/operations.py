@@ -27,6 +27,7 @@ PDFs in any status.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -35,9 +36,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import Select, and_, exists, false, not_, or_, select
+from sqlalchemy import Date, Select, String, and_, bindparam, exists, false, not_, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, lazyload, selectinload
+from sqlalchemy.orm import aliased, lazyload, load_only, selectinload
 from werkzeug.http import parse_etags
 from werkzeug.utils import secure_filename
 
@@ -1209,43 +1210,65 @@ def active_agreements_covering(
     return [a for a in db.session.scalars(query) if covers_at(a, day)]
 
 
+#: What a coverage line shows of its agreement (API, matrix, wizard, consent form).
+_COVERAGE_AGREEMENT_COLUMNS = (
+    Agreement.id,
+    Agreement.number,
+    Agreement.kind,
+    Agreement.title,
+    Agreement.expires_on,
+    Agreement.data_categories,
+    Agreement.response_hours,
+)
+
+
+@functools.cache
+def _coverage_statement(of_one_service: bool) -> Select:
+    """The coverage query, built once: its expression (the in-force rule with its renewal
+    subquery) cost more CPU to build on every call than the query took to run.
+
+    Bound parameters: `org_id`, `day`, and `service_code` when `of_one_service`.
+    """
+    org_id = bindparam("org_id", type_=String)
+    # One query of the covered services with their provider and agreement: the rule of
+    # covers_at() is applied in SQL (effective_status_clause), so no renewals, no lists of
+    # services per agreement and no agreement columns a line does not show are loaded.
+    query = (
+        select(AgreementService.service_code, Organization, Agreement)
+        .join(Agreement, Agreement.id == AgreementService.agreement_id)
+        .join(Organization, Organization.id == AgreementService.provider_id)
+        .where(
+            effective_status_clause("active", bindparam("day", type_=Date)),
+            AgreementService.provider_id != org_id,
+            Agreement.id.in_(
+                select(AgreementParty.agreement_id).where(AgreementParty.organization_id == org_id)
+            ),
+        )
+        .options(
+            load_only(*_COVERAGE_AGREEMENT_COLUMNS),
+            lazyload(Agreement.parties),
+            lazyload(Agreement.services),
+            lazyload(Agreement.signatures),
+            lazyload(Agreement.documents),
+            lazyload(Organization.parent),
+        )
+    )
+    if of_one_service:
+        query = query.where(AgreementService.service_code == bindparam("service_code"))
+    return query
+
+
 def covering_agreements_for(
     org_id: str,
     service_code: str | None = None,
     at: dt.datetime | dt.date | None = None,
 ) -> list[Coverage]:
     """Where an organisation can refer (a service) at `at`: provider and agreement for each."""
-    day = local_date(at)
-    query = (
-        _in_force_candidates(day)
-        .where(
-            Agreement.id.in_(
-                select(AgreementParty.agreement_id).where(AgreementParty.organization_id == org_id)
-            )
-        )
-        .options(selectinload(Agreement.renewals))
-    )
+    params: dict[str, Any] = {"org_id": org_id, "day": local_date(at)}
     if service_code is not None:
-        # Only the agreements covering the service with another party as its provider: the
-        # organisation's other agreements would be loaded only to be skipped below.
-        query = query.where(
-            Agreement.id.in_(
-                select(AgreementService.agreement_id).where(
-                    AgreementService.service_code == service_code,
-                    AgreementService.provider_id != org_id,
-                )
-            )
-        )
-    result: list[Coverage] = []
-    for agreement in db.session.scalars(query):
-        if not covers_at(agreement, day):
-            continue
-        for item in agreement.services:
-            if item.provider_id == org_id:
-                continue
-            if service_code is not None and item.service_code != service_code:
-                continue
-            result.append(Coverage(item.service_code, item.provider, agreement))
+        params["service_code"] = service_code
+    rows = db.session.execute(_coverage_statement(service_code is not None), params)
+    result = [Coverage(code, provider, agreement) for code, provider, agreement in rows]
     result.sort(key=lambda c: (c.service_code, c.provider.code, c.agreement.expires_on))
     return result
 
