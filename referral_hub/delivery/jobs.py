@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 DISPATCH_EVENTS = "referral_hub.delivery.tasks.dispatch_events"
 DRAIN_WEBHOOK = "referral_hub.delivery.tasks.drain_webhook"
 SEND_NOTIFICATION = "referral_hub.delivery.tasks.send_notification"
+SEND_NOTIFICATIONS = "referral_hub.delivery.tasks.send_notifications"
 
 #: How long a coalescing mark lives if its job is lost (the sweepers do the work anyway;
 #: the mark only stops a burst from queueing one job per commit). Longer than a job runs.

@@ -2,16 +2,20 @@
 
 The referral code calls `notify_referral_received`, `notify_referral_answered` and
 `notify_referral_overdue` inside its transaction; each adds a Notification row and asks for
-`send_notification` after the commit. The job finds the organisation's users with the
-right roles at sending time, and sends each one a message in Indonesian with the referral
-number, its status and a portal link: never a client's name, NIK or any other personal data.
+the coalesced `send_notifications` job after the commit, which leases the due rows in
+batches (so two workers never send the same e-mail) and sends them. The job finds the
+organisation's users with the right roles at sending time, and sends each one a message in
+Indonesian with the referral number, its status and a portal link: never a client's name,
+NIK or any other personal data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import zoneinfo
+from dataclasses import dataclass, fields
 from typing import Any
 
 from flask import current_app
@@ -21,11 +25,11 @@ from sqlalchemy import or_, select, update
 from referral_hub.accounts.models import User
 from referral_hub.db import new_id, utcnow
 from referral_hub.delivery.dispatch import next_state
-from referral_hub.delivery.jobs import SEND_NOTIFICATION
+from referral_hub.delivery.jobs import SEND_NOTIFICATION, SEND_NOTIFICATIONS
 from referral_hub.delivery.mail import Mailer, MailError, MailMessage, mailer_for
 from referral_hub.delivery.models import Notification
 from referral_hub.delivery.outbox import check_event_data, enqueue_after_commit
-from referral_hub.delivery.settings import settings
+from referral_hub.delivery.settings import DeliverySettings, settings
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 
@@ -37,6 +41,8 @@ SUPERVISORS = ("supervisor",)
 #: A notification whose sending keeps failing is given up after this many attempts.
 MAX_ATTEMPTS = 12
 LEASE = dt.timedelta(minutes=5)
+#: Notifications one sender leases at a time.
+BATCH = 20
 
 STATUS_LABELS = {
     "requested": "diajukan, menunggu tanggapan",
@@ -87,7 +93,8 @@ def _queue(kind: str, organization_id: str, roles: tuple[str, ...], **context: A
         next_attempt_at=utcnow(),
     )
     db.session.add(note)
-    enqueue_after_commit(SEND_NOTIFICATION, note.id)
+    # One job sends every pending e-mail: a burst of commits queues one, not one each.
+    enqueue_after_commit(SEND_NOTIFICATIONS, coalesce=True)
     return note
 
 
@@ -164,67 +171,199 @@ def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, 
     return subject.strip(), body.lstrip("\n")
 
 
+def _due(now: dt.datetime) -> tuple[Any, ...]:
+    """A notification to send now: not yet sent or given up, due, and leased by no one."""
+    return (
+        Notification.status.in_(("pending", "retrying")),
+        Notification.next_attempt_at <= now,
+        or_(Notification.lease_until.is_(None), Notification.lease_until < now),
+    )
+
+
+def claim_due_notifications(limit: int = BATCH) -> list[str]:
+    """Lease up to `limit` due notifications, oldest first; return their ids.
+
+    Senders running this at once get different notifications (PostgreSQL skips rows another
+    holds; the conditional update settles the rest), so no e-mail goes out twice.
+    """
+    now = utcnow()
+    candidates = db.session.scalars(
+        select(Notification.id)
+        .where(*_due(now))
+        .order_by(Notification.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not candidates:
+        db.session.rollback()
+        return []
+    claimed = set(
+        db.session.scalars(
+            update(Notification)
+            .where(Notification.id.in_(candidates), *_due(now))
+            .values(lease_until=now + LEASE, attempts=Notification.attempts + 1)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.commit()
+    return [note_id for note_id in candidates if note_id in claimed]
+
+
+def _release(note_ids: list[str]) -> None:
+    """Give leased notifications back untried: due again at once, the attempt not counted."""
+    if note_ids:
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(note_ids), Notification.status.in_(("pending", "retrying")))
+            .values(lease_until=None, attempts=Notification.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+class _Recipients:
+    """The organisations' names and active staff by role, read once per batch."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._users: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+
+    def name(self, organization_id: str) -> str:
+        if organization_id not in self._names:
+            organization = db.session.get(Organization, organization_id)
+            self._names[organization_id] = organization.name if organization else ""
+        return self._names[organization_id]
+
+    def users(self, organization_id: str, roles: list[str]) -> list[tuple[str, str]]:
+        key = (organization_id, tuple(sorted(roles)))
+        if key not in self._users:
+            self._users[key] = [
+                (user_id, email)
+                for user_id, email in db.session.execute(
+                    select(User.id, User.email)
+                    .where(
+                        User.organization_id == organization_id,
+                        User.role.in_(roles),
+                        User.active.is_(True),
+                    )
+                    .order_by(User.email)
+                )
+            ]
+        return self._users[key]
+
+
+def _deliver(note: _Leased, mailer: Mailer, conf: DeliverySettings, recipients: _Recipients) -> str:
+    """Send a leased notification to its users; record the outcome.
+
+    Commits, and returns the new status.
+    """
+    now = utcnow()
+    users = recipients.users(note.organization_id, note.roles)
+    subject, body = render(note.kind, note.context, recipients.name(note.organization_id))
+    sent = list(note.sent_to or [])
+    error = None
+    for user_id, email in users:
+        if user_id in sent:
+            continue
+        try:
+            mailer.send(MailMessage(to=email, subject=subject, body=body))
+            sent.append(user_id)
+        except ValueError as refused:  # this address can never work; the others still can
+            log.warning("notification %s: not sent to user %s: %s", note.id, user_id, refused)
+            sent.append(user_id)
+        except MailError as failure:
+            error = str(failure)
+            break
+    values: dict[str, Any] = {"sent_to": sent, "lease_until": None}
+    if error is None:
+        status = "sent"
+        values.update(sent_at=now, next_attempt_at=None, last_error=None)
+    else:
+        status, due = next_state(note.attempts, note.created_at, utcnow(), conf)
+        if note.attempts >= MAX_ATTEMPTS:
+            status, due = "dead", None
+        values.update(last_error=error[:500], next_attempt_at=due)
+        log.warning("notification %s: %s (%s)", note.id, error, status)
+    values["status"] = status
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == note.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if status == "retrying":
+        from referral_hub.delivery.jobs import enqueue
+
+        enqueue(SEND_NOTIFICATION, note.id, at=values["next_attempt_at"])
+    return status
+
+
+@dataclass(frozen=True)
+class _Leased:
+    """What sending a leased notification reads; plain values, so commits reload nothing."""
+
+    id: str
+    kind: str
+    organization_id: str
+    roles: list[str]
+    context: dict[str, Any]
+    sent_to: list[str]
+    attempts: int
+    created_at: dt.datetime
+
+
+def _leased(note_ids: list[str]) -> list[_Leased]:
+    """The leased notifications, in the order given."""
+    columns = [getattr(Notification, f.name) for f in fields(_Leased)]
+    rows = db.session.execute(select(*columns).where(Notification.id.in_(note_ids))).all()
+    found = {row.id: _Leased(*row) for row in rows}
+    return [found[note_id] for note_id in note_ids if note_id in found]
+
+
+def send_due_notifications(limit: int = BATCH, mailer: Mailer | None = None) -> tuple[int, bool]:
+    """Lease a batch of due notifications and send them.
+
+    Returns how many it attempted, and whether the mail server failed: that ends the batch,
+    the failed notification is retried on its schedule and the rest are given back untried
+    (one connection timeout per batch while the server is down, not one per e-mail).
+    """
+    note_ids = claim_due_notifications(limit)
+    if not note_ids:
+        return 0, False
+    started = time.monotonic()
+    conf = settings()
+    mailer = mailer or mailer_for(current_app._get_current_object(), conf.mail_from)
+    recipients = _Recipients()
+    notes = _leased(note_ids)
+    for index, note in enumerate(notes):
+        # Well inside the lease, or another sender could lease the rest meanwhile.
+        if time.monotonic() - started > LEASE.total_seconds() / 2:
+            _release([n.id for n in notes[index:]])
+            return index, False
+        if _deliver(note, mailer, conf, recipients) != "sent":
+            _release([n.id for n in notes[index + 1 :]])
+            return index + 1, True
+    return len(notes), False
+
+
 def send_notification(notification_id: str, mailer: Mailer | None = None) -> str | None:
-    """Send a due notification to each user it is for; return its new status."""
+    """Send one due notification to each user it is for; return its new status."""
     now = utcnow()
     claimed = db.session.execute(
         update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status.in_(("pending", "retrying")),
-            Notification.next_attempt_at <= now,
-            or_(Notification.lease_until.is_(None), Notification.lease_until < now),
-        )
+        .where(Notification.id == notification_id, *_due(now))
         .values(lease_until=now + LEASE, attempts=Notification.attempts + 1)
+        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if not claimed:
         return None
-    note = db.session.get(Notification, notification_id)
     conf = settings()
-    organization = db.session.get(Organization, note.organization_id)
-    users = db.session.scalars(
-        select(User)
-        .where(
-            User.organization_id == note.organization_id,
-            User.role.in_(note.roles),
-            User.active.is_(True),
-        )
-        .order_by(User.email)
-    ).all()
-    subject, body = render(note.kind, note.context, organization.name if organization else "")
     mailer = mailer or mailer_for(current_app._get_current_object(), conf.mail_from)
-    sent = list(note.sent_to or [])
-    error = None
-    for user in users:
-        if user.id in sent:
-            continue
-        try:
-            mailer.send(MailMessage(to=user.email, subject=subject, body=body))
-            sent.append(user.id)
-        except ValueError as refused:  # this address can never work; the others still can
-            log.warning("notification %s: not sent to user %s: %s", note.id, user.id, refused)
-            sent.append(user.id)
-        except MailError as failure:
-            error = str(failure)
-            break
-    note.sent_to = sent
-    note.lease_until = None
-    if error is None:
-        note.status, note.sent_at, note.next_attempt_at, note.last_error = "sent", now, None, None
-    else:
-        note.last_error = error[:500]
-        status, due = next_state(note.attempts, note.created_at, utcnow(), conf)
-        if note.attempts >= MAX_ATTEMPTS:
-            status, due = "dead", None
-        note.status, note.next_attempt_at = status, due
-        log.warning("notification %s: %s (%s)", note.id, error, status)
-    db.session.commit()
-    if note.status == "retrying" and note.next_attempt_at is not None:
-        from referral_hub.delivery.jobs import enqueue
-
-        enqueue(SEND_NOTIFICATION, note.id, at=note.next_attempt_at)
-    return note.status
+    (note,) = _leased([notification_id])
+    return _deliver(note, mailer, conf, _Recipients())
 
 
 def due_notification_ids(now: dt.datetime, overdue_by: float, limit: int = 500) -> list[str]:

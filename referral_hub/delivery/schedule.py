@@ -50,6 +50,7 @@ PERIODIC: tuple[Periodic, ...] = (
 JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.dispatch_events": {"queue": HIGH, "job_timeout": 120},
     "referral_hub.delivery.tasks.drain_webhook": {"queue": DEFAULT, "job_timeout": 180},
+    "referral_hub.delivery.tasks.send_notifications": {"queue": DEFAULT, "job_timeout": 180},
     "referral_hub.delivery.tasks.send_notification": {"queue": DEFAULT, "job_timeout": 180},
     "referral_hub.delivery.tasks.sweep_outbox": {"queue": HIGH, "job_timeout": 300},
     "referral_hub.delivery.tasks.retry_due_deliveries": {"queue": DEFAULT, "job_timeout": 300},

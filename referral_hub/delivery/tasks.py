@@ -15,7 +15,7 @@ from referral_hub.delivery import dispatch, notifications
 from referral_hub.delivery.jobs import (
     DISPATCH_EVENTS,
     DRAIN_WEBHOOK,
-    SEND_NOTIFICATION,
+    SEND_NOTIFICATIONS,
     clear_coalesced,
     enqueue,
     enqueue_many,
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 #: How long one dispatch or drain job works before it hands the rest to a new job.
 DISPATCH_BUDGET = 20.0
 DRAIN_BUDGET = 30.0
+MAIL_BUDGET = 20.0
 #: How long a job that ran out of work keeps looking before it ends: under a steady flow
 #: the next commit is picked up within POLL_SECONDS instead of waiting for a new job.
 LINGER_SECONDS = 1.0
@@ -87,8 +88,38 @@ def drain_webhook(webhook_id: str) -> None:
         enqueue(DRAIN_WEBHOOK, webhook_id, coalesce=True)
 
 
+def send_notifications() -> None:
+    """Send the due e-mail notifications, a leased batch at a time, until none is left.
+
+    Coalesced like `dispatch_events`: while it is queued or runs, commits queue no other.
+    It lingers for nothing: the next commit queues it again at once.
+    """
+    deadline = time.monotonic() + MAIL_BUDGET
+    cleared = False
+    while True:
+        if time.monotonic() >= deadline:
+            if not cleared:
+                clear_coalesced(SEND_NOTIFICATIONS)
+            enqueue(SEND_NOTIFICATIONS, coalesce=True)
+            return
+        attempted, mail_failed = notifications.send_due_notifications()
+        if mail_failed:
+            # The server is down: what is left is due, and the next commit or the sweeper
+            # queues this job again; retrying at once would only wait for another timeout.
+            if not cleared:
+                clear_coalesced(SEND_NOTIFICATIONS)
+            return
+        if attempted:
+            continue
+        if cleared:
+            return
+        # Mail committed before the mark is cleared relied on this job: one more look.
+        clear_coalesced(SEND_NOTIFICATIONS)
+        cleared = True
+
+
 def send_notification(notification_id: str) -> str | None:
-    """Send one e-mail notification to its organisation's users."""
+    """Send one e-mail notification (its timed retry) to its organisation's users."""
     return notifications.send_notification(notification_id)
 
 
@@ -103,7 +134,10 @@ def sweep_outbox() -> dict[str, int]:
         log.warning("outbox sweep: %d event(s) were never dispatched", len(events))
         # Not coalesced: a mark may be left by a job that died with its worker.
         enqueue(DISPATCH_EVENTS)
-    enqueue_many(SEND_NOTIFICATION, [(note_id,) for note_id in notes])
+    if notes:
+        # Coalesced: mail waiting behind webhook work has its job queued already. A mark
+        # left by a job that died with its worker expires (jobs.COALESCE_SECONDS).
+        enqueue(SEND_NOTIFICATIONS, coalesce=True)
     return {"events": len(events), "notifications": len(notes)}
 
 

@@ -5,20 +5,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from redis import Redis
 from sqlalchemy import select, update
 
 from referral_hub.accounts.models import User
 from referral_hub.db import utcnow
+from referral_hub.delivery import tasks
+from referral_hub.delivery.jobs import SEND_NOTIFICATIONS, coalesce_key
 from referral_hub.delivery.mail import MemoryMailer
 from referral_hub.delivery.models import Notification
 from referral_hub.delivery.notifications import (
+    BATCH,
+    claim_due_notifications,
     notify_referral_answered,
     notify_referral_overdue,
     notify_referral_received,
+    send_due_notifications,
     send_notification,
 )
+from referral_hub.delivery.schedule import JOB_OPTIONS, QUEUES
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
+from tests.delivery_support import redis_db_url
 from tests.unit.test_delivery_mail import SMTPServer
 
 NUMBER = "RUJ-2026-000123"
@@ -164,3 +172,93 @@ def test_a_mail_outage_is_retried_without_mailing_anyone_twice(staff, org_ids, a
     assert len(first.outbox) == 1
     assert len(second.outbox) == 1
     assert first.outbox[0]["To"] != second.outbox[0]["To"]
+
+
+def _received(org_ids, count):
+    notes = []
+    for n in range(count):
+        notes.append(
+            notify_referral_received(
+                f"RUJ-2026-{n:06d}", org_ids["uptd-ppa-balikpapan"], f"/portal/referrals/{n}"
+            )
+        )
+        db.session.commit()
+    return [note.id for note in notes]
+
+
+def test_two_senders_claim_disjoint_batches_of_due_notifications(staff, org_ids):
+    ids = _received(org_ids, 5)
+    first = claim_due_notifications(limit=3)
+    second = claim_due_notifications(limit=3)
+    assert len(first) == 3
+    assert len(second) == 2
+    assert set(first) | set(second) == set(ids)
+    assert claim_due_notifications(limit=3) == []  # all leased
+
+
+def test_one_job_sends_every_due_notification_once_in_batches(staff, org_ids):
+    ids = _received(org_ids, 7)
+    mailer = MemoryMailer()
+    sent = []
+    while (batch := send_due_notifications(limit=3, mailer=mailer)) != (0, False):
+        sent.append(batch[0])
+    assert sent == [3, 3, 1]
+    assert {db.session.get(Notification, i).status for i in ids} == {"sent"}
+    # Two recipients (caseworker and supervisor) per notification, nobody twice.
+    pairs = [(m["To"], m["Subject"]) for m in mailer.outbox]
+    assert len(pairs) == 14
+    assert len(set(pairs)) == 14
+    assert send_due_notifications(mailer=MemoryMailer()) == (0, False)
+
+
+def test_a_mail_outage_stops_the_batch_and_leaves_the_rest_due_and_uncounted(
+    staff, org_ids, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "HUB_WEBHOOK_RETRY_SCHEDULE", "60")
+    ids = _received(org_ids, 4)
+    assert send_due_notifications(limit=4, mailer=MemoryMailer(unreachable=True)) == (1, True)
+    notes = [db.session.get(Notification, i) for i in ids]
+    failed = [n for n in notes if n.status == "retrying"]
+    assert len(failed) == 1
+    assert failed[0].attempts == 1
+    # One failure says the server is down: the others are not tried, not counted, not leased.
+    rest = [n for n in notes if n.status == "pending"]
+    assert len(rest) == 3
+    assert {(n.attempts, n.lease_until) for n in rest} == {(0, None)}
+    assert sorted(claim_due_notifications(limit=10)) == sorted(n.id for n in rest)
+
+
+def test_notifications_queue_one_mail_job_and_the_sweeper_queues_no_duplicate(
+    staff, org_ids, app, redis_url, monkeypatch
+):
+    url = redis_db_url(redis_url, 2)
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    monkeypatch.setitem(app.config, "HUB_REDIS_URL", url)
+    _received(org_ids, 3)
+    mail = JOB_OPTIONS[SEND_NOTIFICATIONS]["queue"]
+    queued = {name: connection.llen(f"rq:queue:{name}") for name in QUEUES}
+    assert queued == {name: 1 if name == mail else 0 for name in QUEUES}
+    monkeypatch.setitem(app.config, "HUB_OUTBOX_SWEEP_AFTER", "0")
+    assert tasks.sweep_outbox()["notifications"] == 3
+    assert connection.llen(f"rq:queue:{mail}") == 1  # its job is only waiting: none added
+    # A job lost with its worker leaves a mark that expires; the sweeper then queues one.
+    connection.delete(coalesce_key(SEND_NOTIFICATIONS, ()))
+    tasks.sweep_outbox()
+    tasks.sweep_outbox()
+    assert connection.llen(f"rq:queue:{mail}") == 2
+    connection.flushdb()
+
+
+@pytest.fixture
+def memory_mailer(app, monkeypatch):
+    mailer = MemoryMailer()
+    monkeypatch.setitem(app.extensions.setdefault("hub_delivery", {}), "mailer", mailer)
+    return mailer
+
+
+def test_the_mail_job_sends_batch_after_batch_until_none_is_due(staff, org_ids, memory_mailer):
+    ids = _received(org_ids, BATCH + 5)
+    tasks.send_notifications()
+    assert {db.session.get(Notification, i).status for i in ids} == {"sent"}
+    assert len(memory_mailer.outbox) == 2 * len(ids)
