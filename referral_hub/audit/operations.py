@@ -96,6 +96,14 @@ def _lock_chain(session: Session) -> None:
 
 
 def _append_pending(session: Session) -> None:
+    if not session.info.get(_PENDING_KEY):
+        return
+    # Write the transaction's own rows first: the chain lock, held to the commit, then
+    # covers only reading the head and inserting the entries (and what the before_commit
+    # hooks after this one do). The lock's session.execute autoflushes before it is sent,
+    # but only while autoflush is on; off (no_autoflush), the flush of the entries below
+    # would write every pending object of the transaction while holding the lock.
+    session.flush()
     pending = session.info.pop(_PENDING_KEY, None)
     if not pending:
         return

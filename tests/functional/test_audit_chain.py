@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy.exc
 import yaml
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from referral_hub.accounts.operations import create_user
 from referral_hub.actors import Actor
@@ -141,6 +141,42 @@ def test_failed_commit_writes_no_entry(app):
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
         assert verify_chain().ok
+
+
+@pytest.mark.parametrize("autoflush", [True, False])
+def test_chain_lock_covers_only_the_chain(app, autoflush):
+    # The transaction's own rows are written before the chain lock is taken: the lock,
+    # held until the commit, covers reading the head and inserting the entries. Also when
+    # the session does not autoflush before the lock's statement.
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        user = create_user(
+            SYSTEM,
+            organization="uptd-ppa-ppu",
+            email="locked.out@test.example",
+            role="caseworker",
+            password=TEST_PASSWORD,
+        )
+        user.email = "still.pending@test.example"  # a change left for the commit to flush
+        event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            with contextlib.nullcontext() if autoflush else db.session.no_autoflush:
+                db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", note)
+    lock = next(
+        i
+        for i, statement in enumerate(statements)
+        if "pg_advisory_xact_lock" in statement or "SET seq = seq" in statement
+    )
+    assert any(s.startswith("UPDATE users") for s in statements[:lock]), statements
+    after = statements[lock + 1 :]
+    assert after, statements
+    assert all("audit_entries" in s for s in after), after
 
 
 # --- concurrency -----------------------------------------------------------------------
