@@ -8,19 +8,27 @@ shortest time and an entry exists exactly when the change it records does.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import logging
+import multiprocessing
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, event, or_, select, text
+import psycopg
+from sqlalchemy import Select, event, func, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 from referral_hub.actors import Actor
-from referral_hub.audit.chain import entry_hash
+from referral_hub.audit.chain import entry_digest, entry_hash
 from referral_hub.audit.models import GENESIS_HASH, AuditEntry
 from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
+
+log = logging.getLogger(__name__)
 
 _PENDING_KEY = "audit_pending"
 _MARKS_KEY = "audit_savepoint_marks"
@@ -190,37 +198,268 @@ _VERIFY_COLUMNS = (
     AuditEntry.prev_hash,
     AuditEntry.hash,
 )
+# PostgreSQL: the same columns straight from the driver, `at` as UTC wall time (its
+# isoformat plus "Z" is isoformat() of the aware value) and the JSON text as stored, so
+# that each entry costs one json.loads and no ORM or type processing.
+_VERIFY_SQL = (
+    "SELECT seq, at AT TIME ZONE 'UTC', actor_kind, actor_user_id, actor_client_id,"
+    " actor_label, organization_id, subject_organization_id, action, object_type,"
+    " object_id, detail::text, prev_hash, hash FROM audit_entries"
+    " WHERE seq > %s AND seq <= %s ORDER BY seq"
+)
+#: A process of its own is worth forking for this many entries or more.
+_ENTRIES_PER_PROCESS = 40_000
+_MAX_PROCESSES = 4
 
 
-def verify_chain(session: Session | None = None, batch: int = 5000) -> Verification:
-    """Walk the whole chain in order; report the first entry that is missing or altered."""
-    session = session or db.session()
-    query = select(*_VERIFY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    # yield_per streams through a server-side cursor on PostgreSQL: close it on every
-    # return, also the early ones at a bad entry, or it stays open in the transaction.
-    with session.execute(query) as result:
-        return _walk(result)
+@dataclass
+class _Stretch:
+    """The walk over consecutive rows, taking the first row's seq and prev_hash as given."""
+
+    first_seq: int | None = None
+    first_prev: str | None = None
+    count: int = 0  # entries that checked out, before the bad one if any
+    last_seq: int | None = None
+    head: str | None = None  # the hash of the last entry that checked out
+    bad_seq: int | None = None
+    reason: str | None = None
 
 
-def _walk(rows: Any) -> Verification:
-    expected_seq, prev, count = 1, GENESIS_HASH, 0
-    for row in rows:
-        fields = row._asdict()
-        seq = fields["seq"]
-        if seq != expected_seq:
-            return Verification(
-                False, count, prev, expected_seq, f"entry {expected_seq} is missing"
+def _walk(rows: Any, at_text: Any, detail_value: Any) -> _Stretch:
+    """Check each row's seq, link and hash against the row before it.
+
+    The first row's seq and prev_hash are taken as they are: `_join` checks them against
+    the range before (or the genesis).
+    """
+    digest = entry_digest
+    stretch = _Stretch()
+    expected = prev = None
+    count = 0
+    for (
+        seq,
+        at,
+        actor_kind,
+        actor_user_id,
+        actor_client_id,
+        actor_label,
+        organization_id,
+        subject_organization_id,
+        action,
+        object_type,
+        object_id,
+        detail,
+        prev_hash,
+        hash_,
+    ) in rows:
+        if expected is None:
+            stretch.first_seq, stretch.first_prev = seq, prev_hash
+            expected, prev = seq, prev_hash
+        if seq != expected:
+            stretch.bad_seq, stretch.reason = expected, f"entry {expected} is missing"
+            break
+        if prev_hash != prev:
+            stretch.bad_seq, stretch.reason = seq, f"entry {seq} does not follow entry {seq - 1}"
+            break
+        if (
+            digest(
+                prev,
+                seq,
+                at_text(at),
+                actor_kind,
+                actor_user_id,
+                actor_client_id,
+                actor_label,
+                organization_id,
+                subject_organization_id,
+                action,
+                object_type,
+                object_id,
+                detail_value(detail),
             )
-        if fields["prev_hash"] != prev:
+            != hash_
+        ):
+            stretch.bad_seq, stretch.reason = seq, f"entry {seq} was altered"
+            break
+        prev = hash_
+        expected += 1
+        count += 1
+    stretch.count, stretch.head = count, prev
+    stretch.last_seq = None if expected is None else expected - 1
+    return stretch
+
+
+def _join(stretches: list[_Stretch]) -> Verification:
+    """The chain's verdict from the walks of consecutive ranges, as one walk would give it."""
+    expected, prev, count = 1, GENESIS_HASH, 0
+    for stretch in stretches:
+        if stretch.first_seq is None:
+            continue  # no row in this range
+        seq = stretch.first_seq
+        if seq != expected:
+            return Verification(False, count, prev, expected, f"entry {expected} is missing")
+        if stretch.first_prev != prev:
             return Verification(
                 False, count, prev, seq, f"entry {seq} does not follow entry {seq - 1}"
             )
-        if entry_hash(prev, hashed_fields(fields)) != fields["hash"]:
-            return Verification(False, count, prev, seq, f"entry {seq} was altered")
-        prev = fields["hash"]
-        expected_seq += 1
-        count += 1
+        if stretch.bad_seq is not None:
+            return Verification(
+                False, count + stretch.count, stretch.head, stretch.bad_seq, stretch.reason
+            )
+        expected, prev, count = stretch.last_seq + 1, stretch.head, count + stretch.count
     return Verification(True, count, prev)
+
+
+def _iso_utc(wall_time: dt.datetime) -> str:
+    return wall_time.isoformat() + "Z"
+
+
+_scan_json = json.JSONDecoder().scan_once
+
+
+def _load_json(text: str) -> Any:
+    """json.loads(text), without its checks when the text is one JSON value and nothing else."""
+    try:
+        value, end = _scan_json(text, 0)
+    except StopIteration:
+        return json.loads(text)  # leading white space, or not JSON: as json.loads says
+    return value if end == len(text) else json.loads(text)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _walk_postgresql(connection: Any, low: int, high: int, batch: int) -> _Stretch:
+    if psycopg.pq.version() >= 170000:
+        # Rows streamed in chunks: the server sends the next while this process hashes.
+        rows = connection.cursor().stream(_VERIFY_SQL, (low, high), size=batch)
+        try:
+            stretch = _walk(rows, _iso_utc, _load_json)
+            # After a bad entry, read the rest: closing the stream early cancels the
+            # statement, which aborts the caller's transaction.
+            for _row in rows:
+                pass
+        finally:
+            rows.close()
+        return stretch
+    # An older libpq: a server-side cursor, fetched in batches.
+    with connection.cursor(name="audit_verify") as cursor:
+        cursor.itersize = batch
+        cursor.execute(_VERIFY_SQL, (low, high))
+        return _walk(cursor, _iso_utc, _load_json)
+
+
+def _walk_orm(session: Session, low: int, high: int, batch: int) -> _Stretch:
+    query = (
+        select(*_VERIFY_COLUMNS)
+        .where(AuditEntry.seq > low, AuditEntry.seq <= high)
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=batch)
+    )
+    # yield_per streams through a server-side cursor where there is one: close it on every
+    # return, also the early ones at a bad entry, or it stays open in the transaction.
+    with session.execute(query) as result:
+        return _walk(result, isoformat, _same)
+
+
+def _ranges(low: int, high: int, parts: int) -> list[tuple[int, int]]:
+    """(low, high] cut into `parts` consecutive ranges of seq."""
+    return list(itertools.pairwise(low + (high - low) * i // parts for i in range(parts + 1)))
+
+
+def _processes_for(entries: int) -> int:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    # A child forked from a process with other threads (a web worker) inherits locks those
+    # threads may hold, in the TLS library or elsewhere, and could hang on them: walk the
+    # chain in this process there, and use the cores from the command line and the bench.
+    if threading.active_count() > 1:
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, _MAX_PROCESSES, entries // _ENTRIES_PER_PROCESS))
+
+
+def _walk_in_child(engine: Any, low: int, high: int, batch: int, send: Any) -> None:
+    try:
+        # The parent's pooled connections are not this process's to use or close.
+        engine.dispose(close=False)
+        try:
+            with engine.connect() as conn:
+                send.send(_walk_postgresql(conn.connection.driver_connection, low, high, batch))
+        finally:
+            engine.dispose()
+    except BaseException as error:  # the parent walks this range itself
+        send.send(repr(error))
+    finally:
+        send.close()
+
+
+def verify_chain(
+    session: Session | None = None, batch: int = 5000, processes: int | None = None
+) -> Verification:
+    """Walk the whole chain in order; report the first entry that is missing or altered.
+
+    The walk may be cut into ranges of seq, each checked on its own from its first row's
+    stored seq and prev_hash, and the ranges joined: the first row of each must follow the
+    last of the one before, as in one walk, so the verdict is the same. On PostgreSQL the
+    ranges are walked by forked processes (`processes`, by default one per core for a long
+    chain in a process without other threads); elsewhere one after the other.
+    """
+    session = session or db.session()
+    low, high = session.execute(
+        select(
+            func.coalesce(func.min(AuditEntry.seq) - 1, 0),
+            func.coalesce(func.max(AuditEntry.seq), 0),
+        )
+    ).one()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if processes is None:
+        processes = _processes_for(high - low) if postgresql else 1
+    ranges = _ranges(low, high, max(1, processes))
+    if not postgresql:
+        return _join([_walk_orm(session, lo, hi, batch) for lo, hi in ranges])
+    if len(ranges) == 1:
+        connection = session.connection().connection.driver_connection
+        return _join([_walk_postgresql(connection, *ranges[0], batch)])
+    return _join(_walk_forked(session, ranges, batch))
+
+
+def _walk_forked(session: Session, ranges: list[tuple[int, int]], batch: int) -> list[_Stretch]:
+    """The first range in this process, each other in a forked child with its own connection."""
+    context = multiprocessing.get_context("fork")
+    engine = session.get_bind()
+    children = []
+    for low, high in ranges[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_walk_in_child, args=(engine, low, high, batch, send), daemon=True
+        )
+        child.start()
+        send.close()
+        children.append((child, receive, low, high))
+    answered = 0
+    try:
+        connection = session.connection().connection.driver_connection
+        stretches = [_walk_postgresql(connection, *ranges[0], batch)]
+        for _child, receive, low, high in children:
+            try:
+                outcome = receive.recv()
+            except EOFError:  # it died before it could answer
+                outcome = None
+            answered += 1
+            if not isinstance(outcome, _Stretch):
+                log.warning(
+                    "audit verification: a child failed (%s); walking its range here", outcome
+                )
+                outcome = _walk_postgresql(connection, low, high, batch)
+            stretches.append(outcome)
+        return stretches
+    finally:
+        for index, (child, receive, _low, _high) in enumerate(children):
+            if index >= answered:  # this process failed before it read the answer
+                child.terminate()
+            receive.close()
+            child.join()
 
 
 def entries_visible_to(actor: Actor):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -57,6 +59,31 @@ def _tampering(app):
         yield conn
         if postgres:
             conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
+
+
+def _verify(app, splits: int = 6):
+    """verify_chain's verdict, the same whether the chain is walked whole or cut in ranges.
+
+    On PostgreSQL the ranges are walked by forked processes, elsewhere one after another;
+    with a handful of entries and up to `splits` ranges, a range starts at every entry.
+    """
+    with app.app_context():
+        whole = verify_chain(processes=1)
+        for processes in range(2, splits + 1):
+            assert verify_chain(processes=processes) == whole, processes
+        # The session is still usable: a bad entry does not abort its transaction.
+        assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar() >= 0
+        db.session.rollback()
+    return whole
+
+
+def _row(app, seq: int) -> dict:
+    with app.app_context():
+        return dict(
+            db.session.execute(select(AuditEntry.__table__).where(AuditEntry.seq == seq))
+            .mappings()
+            .one()
+        )
 
 
 # --- written in the same transaction as the change -------------------------------------
@@ -218,23 +245,47 @@ def test_concurrent_writers_leave_one_unbroken_chain(app, is_postgres):
 # --- tampering -------------------------------------------------------------------------
 
 
+def test_an_untouched_chain_verifies_however_it_is_cut(app):
+    _append(app, 7)
+    result = _verify(app)
+    assert result.ok
+    assert result.entries == 7
+    assert result.head == _row(app, 7)["hash"]
+
+
 def test_editing_an_entry_fails_verification_at_that_entry(app):
     _append(app, 6)
     with _tampering(app) as conn:
         conn.execute(text("UPDATE audit_entries SET detail = :d WHERE seq = 4"), {"d": '{"i": 99}'})
-    with app.app_context():
-        result = verify_chain()
+    result = _verify(app)
     assert not result.ok
     assert result.first_bad_seq == 4
     assert "4" in result.reason
+    assert result.entries == 3
+    assert result.head == _row(app, 3)["hash"]
 
 
 def test_editing_a_plain_column_fails_verification_at_that_entry(app):
     _append(app, 5)
     with _tampering(app) as conn:
         conn.execute(text("UPDATE audit_entries SET actor_label = 'someone else' WHERE seq = 2"))
-    with app.app_context():
-        assert verify_chain().first_bad_seq == 2
+    assert _verify(app).first_bad_seq == 2
+
+
+@pytest.mark.parametrize("seq", [1, 3, 6])
+def test_editing_the_time_fails_verification_at_that_entry(app, seq):
+    _append(app, 6)
+    later = _row(app, seq)["at"] + dt.timedelta(microseconds=1)
+    with _tampering(app) as conn:
+        conn.execute(
+            text("UPDATE audit_entries SET at = :at WHERE seq = :seq"), {"at": later, "seq": seq}
+        )
+    result = _verify(app)
+    assert (result.ok, result.first_bad_seq, result.reason) == (
+        False,
+        seq,
+        f"entry {seq} was altered",
+    )
 
 
 def test_rehashing_an_edited_entry_is_caught_at_the_next(app):
@@ -254,23 +305,151 @@ def test_rehashing_an_edited_entry_is_caught_at_the_next(app):
             text("UPDATE audit_entries SET detail = :d, hash = :h WHERE seq = 3"),
             {"d": json.dumps({"i": 42}), "h": forged},
         )
-    with app.app_context():
-        result = verify_chain()
+    result = _verify(app)
     # Entry 3 is self-consistent now, but entry 4 no longer follows it.
     assert not result.ok
     assert result.first_bad_seq == 4
+    assert result.reason == "entry 4 does not follow entry 3"
 
 
-def test_deleting_an_entry_fails_verification_at_the_missing_seq(app):
+def test_breaking_a_link_fails_verification_at_that_entry(app):
     _append(app, 6)
     with _tampering(app) as conn:
-        conn.execute(text("DELETE FROM audit_entries WHERE seq = 3"))
-    with app.app_context():
-        result = verify_chain()
+        conn.execute(text("UPDATE audit_entries SET prev_hash = :h WHERE seq = 5"), {"h": "f" * 64})
+    result = _verify(app)
+    assert (result.first_bad_seq, result.reason) == (5, "entry 5 does not follow entry 4")
+    assert result.entries == 4
+
+
+@pytest.mark.parametrize("seq", [1, 2, 5, 6])
+def test_deleting_an_entry_fails_verification_at_the_missing_seq(app, seq):
+    _append(app, 6)
+    with _tampering(app) as conn:
+        conn.execute(text("DELETE FROM audit_entries WHERE seq = :seq"), {"seq": seq})
+    result = _verify(app)
+    if seq == 6:
+        # The newest entry gone leaves a shorter chain; its head no longer matches the one
+        # recorded elsewhere (the API's and the command's output name it).
+        assert (result.ok, result.entries, result.head) == (True, 5, _row(app, 5)["hash"])
+        return
     assert not result.ok
-    assert result.first_bad_seq == 3
+    assert result.first_bad_seq == seq
     assert "missing" in result.reason
-    assert result.entries == 2
+    assert result.entries == seq - 1
+
+
+def test_deleting_a_run_of_entries_fails_verification_at_the_first(app):
+    _append(app, 9)
+    with _tampering(app) as conn:
+        conn.execute(text("DELETE FROM audit_entries WHERE seq BETWEEN 3 AND 7"))
+    result = _verify(app, splits=9)
+    assert (result.first_bad_seq, result.reason, result.entries) == (3, "entry 3 is missing", 2)
+
+
+def test_reordering_entries_fails_verification_at_the_first_moved(app):
+    _append(app, 6)
+    with _tampering(app) as conn:
+        # Entries 3 and 4 swap places (their contents and hashes), seq left in order.
+        conn.execute(text("UPDATE audit_entries SET seq = -3 WHERE seq = 3"))
+        conn.execute(text("UPDATE audit_entries SET seq = 3 WHERE seq = 4"))
+        conn.execute(text("UPDATE audit_entries SET seq = 4 WHERE seq = -3"))
+    result = _verify(app)
+    assert (result.first_bad_seq, result.reason) == (3, "entry 3 does not follow entry 2")
+
+
+def test_inserting_an_entry_in_the_middle_is_caught(app):
+    from referral_hub.audit.chain import entry_hash
+    from referral_hub.audit.operations import hashed_fields
+
+    _append(app, 5)
+    second = _row(app, 2)
+    forged_row = {**_row(app, 3), "action": "test.forged"}
+    forged = entry_hash(second["hash"], hashed_fields(forged_row))
+    with _tampering(app) as conn:
+        # Entries 3.. move up one; a well-formed entry takes seq 3 after entry 2, and the old
+        # entry 3 is relinked to it (prev_hash is unique: it cannot follow entry 2 too).
+        for seq in (5, 4, 3):
+            conn.execute(text("UPDATE audit_entries SET seq = seq + 1 WHERE seq = :s"), {"s": seq})
+        conn.execute(text("UPDATE audit_entries SET prev_hash = :h WHERE seq = 4"), {"h": forged})
+        conn.execute(
+            AuditEntry.__table__.insert(),
+            [{**forged_row, "prev_hash": second["hash"], "hash": forged}],
+        )
+    result = _verify(app)
+    # The forged entry checks out; the one it displaced no longer hashes to its hash.
+    assert (result.first_bad_seq, result.reason, result.entries) == (4, "entry 4 was altered", 3)
+
+
+def test_inserting_an_entry_before_the_first_is_caught(app):
+    _append(app, 3)
+    row = {**_row(app, 1), "seq": 0, "prev_hash": "e" * 64, "hash": "d" * 64}
+    with _tampering(app) as conn:
+        conn.execute(AuditEntry.__table__.insert(), [row])
+    result = _verify(app)
+    assert (result.first_bad_seq, result.reason, result.entries) == (1, "entry 1 is missing", 0)
+
+
+def test_details_of_every_json_shape_verify(app):
+    details = [
+        {"name": "Dinas P3A Kalimantan Timur — Ibu Siti 👩‍👧", "中文": "العربية"},
+        {"z": 1, "a": {"y": [1, 2.5, -0.0, 1e16, 1.5e-7, None, True, False]}, "É": "é"},
+        {"big": 2**70, "neg": -(2**63), "ctl": '\x00\x1f\x7f\n\t"\\', "sep": "\u2028"},
+        {"nested": [[[]], {}, {"": ""}], "empty": ""},
+        {},
+    ]
+    with app.app_context():
+        for i, detail in enumerate(details):
+            audit.record(SYSTEM, "test.shapes", "thing", str(i), detail)
+            actor = Actor(
+                kind="user",
+                user_id="u1",
+                organization_id="o1",
+                label='Siti — « » "quoted"',
+                role="caseworker",
+            )
+            audit.record(actor, "test.shapes", "thing", None, detail)
+            db.session.commit()
+    result = _verify(app, splits=4)
+    assert result.ok, result
+    assert result.entries == 2 * len(details)
+
+
+@pytest.mark.parametrize("failure", ["error", "death"])
+def test_a_range_whose_process_failed_is_walked_by_the_parent(app, is_postgres, failure, caplog):
+    if not is_postgres:
+        pytest.skip("ranges are walked by other processes on PostgreSQL only")
+
+    def failing_child(_engine, _low, _high, _batch, send):
+        if failure == "death":
+            os._exit(3)
+        send.send("OperationalError('connection refused')")
+        send.close()
+
+    _append(app, 6)
+    with _tampering(app) as conn:
+        conn.execute(text("UPDATE audit_entries SET action = 'x' WHERE seq = 5"))
+    with app.app_context(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audit, "_walk_in_child", failing_child)
+        result = verify_chain(processes=3)
+    assert (result.ok, result.first_bad_seq, result.entries) == (False, 5, 4)
+    assert "walking its range here" in caplog.text
+
+
+def test_only_a_long_chain_in_a_single_threaded_process_is_split(monkeypatch):
+    cores = min(len(os.sched_getaffinity(0)), audit._MAX_PROCESSES)
+    monkeypatch.setattr(audit.threading, "active_count", lambda: 1)
+    assert audit._processes_for(audit._ENTRIES_PER_PROCESS - 1) == 1
+    assert audit._processes_for(10**9) == cores
+    # A web worker's threads: a forked child could hang on a lock one of them held.
+    monkeypatch.setattr(audit.threading, "active_count", lambda: 5)
+    assert audit._processes_for(10**9) == 1
+
+
+def test_ranges_cover_every_seq_once():
+    assert audit._ranges(0, 10, 1) == [(0, 10)]
+    assert audit._ranges(0, 10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert audit._ranges(-1, 6, 4) == [(-1, 0), (0, 2), (2, 4), (4, 6)]
+    assert audit._ranges(4, 6, 4) == [(4, 4), (4, 5), (5, 5), (5, 6)]
 
 
 def test_append_only_trigger_refuses_update_and_delete(app, is_postgres):
