@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from referral_hub.delivery.schedule import FAILURE_TTL, JOB_OPTIONS, RESULT_TTL
+from referral_hub.delivery.schedule import FAILURE_TTL, JOB_OPTIONS, QUEUES, RESULT_TTL
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,26 @@ def clear_coalesced(task: str, *args: Any) -> None:
     runner = embedded_runner(app)
     if runner is not None:
         runner.clear(key)
+
+
+def work_waiting_before(queue: str) -> bool:
+    """True when a job waits on a queue more urgent than `queue` (rq only; never raises)."""
+    if not has_app_context():
+        return False
+    url = current_app.config.get("HUB_REDIS_URL")
+    if not url or queue not in QUEUES:
+        return False
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    ahead = QUEUES[: QUEUES.index(queue)]
+    try:
+        with redis_client(url).pipeline(transaction=False) as pipe:
+            for name in ahead:
+                pipe.llen(Queue.redis_queue_namespace_prefix + name)
+            return any(pipe.execute())
+    except RedisError:
+        return False
 
 
 def enqueue_many(

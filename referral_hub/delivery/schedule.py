@@ -12,9 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-#: rq queues, most urgent first (a worker drains `high` before it looks at `default`).
-HIGH, DEFAULT, LOW = "high", "default", "low"
-QUEUES = (HIGH, DEFAULT, LOW)
+#: rq queues, most urgent first: every worker serves them all and takes a job from a queue
+#: only when those before it are empty. Webhook work (`high`: the outbox's dispatch;
+#: `webhooks`: drains and retries) therefore never waits behind e-mail (`mail`), and the
+#: mail job itself steps aside between batches when webhook work waits (tasks.py).
+#: `default` gets no new jobs: it is served for those an older release queued there.
+HIGH, WEBHOOKS, DEFAULT, MAIL, LOW = "high", "webhooks", "default", "mail", "low"
+QUEUES = (HIGH, WEBHOOKS, DEFAULT, MAIL, LOW)
 
 #: Functions `fn(now)` that find referrals past `respond_by`, emit `referral.overdue` and
 #: call `notify_referral_overdue`; the referrals package appends its sweeper here.
@@ -39,7 +43,7 @@ PERIODIC: tuple[Periodic, ...] = (
     # Events and notifications whose after-commit enqueue was lost (Redis down, crash).
     Periodic("outbox-sweep", "referral_hub.delivery.tasks.sweep_outbox", 60, HIGH),
     # Webhook deliveries due for a retry, or whose worker died during an attempt.
-    Periodic("webhook-retries", "referral_hub.delivery.tasks.retry_due_deliveries", 10, DEFAULT),
+    Periodic("webhook-retries", "referral_hub.delivery.tasks.retry_due_deliveries", 10, WEBHOOKS),
     # agreement.expiring (30 and 7 days ahead) and agreement.expired.
     Periodic("agreement-expiry", "referral_hub.delivery.tasks.sweep_agreement_expiry", 3600),
     # referral.overdue and the e-mail to the sender's supervisors.
@@ -49,11 +53,11 @@ PERIODIC: tuple[Periodic, ...] = (
 #: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
 JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.dispatch_events": {"queue": HIGH, "job_timeout": 120},
-    "referral_hub.delivery.tasks.drain_webhook": {"queue": DEFAULT, "job_timeout": 180},
-    "referral_hub.delivery.tasks.send_notifications": {"queue": DEFAULT, "job_timeout": 180},
-    "referral_hub.delivery.tasks.send_notification": {"queue": DEFAULT, "job_timeout": 180},
+    "referral_hub.delivery.tasks.drain_webhook": {"queue": WEBHOOKS, "job_timeout": 180},
+    "referral_hub.delivery.tasks.send_notifications": {"queue": MAIL, "job_timeout": 180},
+    "referral_hub.delivery.tasks.send_notification": {"queue": MAIL, "job_timeout": 180},
     "referral_hub.delivery.tasks.sweep_outbox": {"queue": HIGH, "job_timeout": 300},
-    "referral_hub.delivery.tasks.retry_due_deliveries": {"queue": DEFAULT, "job_timeout": 300},
+    "referral_hub.delivery.tasks.retry_due_deliveries": {"queue": WEBHOOKS, "job_timeout": 300},
     "referral_hub.delivery.tasks.sweep_agreement_expiry": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
 }

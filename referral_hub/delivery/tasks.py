@@ -19,8 +19,9 @@ from referral_hub.delivery.jobs import (
     clear_coalesced,
     enqueue,
     enqueue_many,
+    work_waiting_before,
 )
-from referral_hub.delivery.schedule import OVERDUE_SWEEPERS
+from referral_hub.delivery.schedule import MAIL, OVERDUE_SWEEPERS
 from referral_hub.delivery.settings import settings
 from referral_hub.extensions import db
 
@@ -92,12 +93,13 @@ def send_notifications() -> None:
     """Send the due e-mail notifications, a leased batch at a time, until none is left.
 
     Coalesced like `dispatch_events`: while it is queued or runs, commits queue no other.
-    It lingers for nothing: the next commit queues it again at once.
+    Between batches it steps aside (queues itself again, behind) when webhook work waits,
+    and it lingers for nothing: the next commit queues it again at once.
     """
     deadline = time.monotonic() + MAIL_BUDGET
     cleared = False
     while True:
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or work_waiting_before(MAIL):
             if not cleared:
                 clear_coalesced(SEND_NOTIFICATIONS)
             enqueue(SEND_NOTIFICATIONS, coalesce=True)

@@ -23,7 +23,7 @@ from referral_hub.delivery.notifications import (
     send_due_notifications,
     send_notification,
 )
-from referral_hub.delivery.schedule import JOB_OPTIONS, QUEUES
+from referral_hub.delivery.schedule import JOB_OPTIONS, MAIL, QUEUES, WEBHOOKS
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
 from tests.delivery_support import redis_db_url
@@ -262,3 +262,21 @@ def test_the_mail_job_sends_batch_after_batch_until_none_is_due(staff, org_ids, 
     tasks.send_notifications()
     assert {db.session.get(Notification, i).status for i in ids} == {"sent"}
     assert len(memory_mailer.outbox) == 2 * len(ids)
+
+
+def test_the_mail_job_steps_aside_for_waiting_webhook_work(
+    staff, org_ids, app, redis_url, monkeypatch, memory_mailer
+):
+    url = redis_db_url(redis_url, 2)
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    monkeypatch.setitem(app.config, "HUB_REDIS_URL", url)
+    ids = _received(org_ids, 3)
+    connection.rpush(f"rq:queue:{WEBHOOKS}", "a-drain-job")
+    connection.delete(f"rq:queue:{MAIL}")
+    tasks.send_notifications()
+    # Nothing sent; the job queued itself again, behind the webhook work.
+    assert memory_mailer.outbox == []
+    assert {db.session.get(Notification, i).status for i in ids} == {"pending"}
+    assert connection.llen(f"rq:queue:{MAIL}") == 1
+    connection.flushdb()

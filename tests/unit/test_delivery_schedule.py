@@ -14,7 +14,7 @@ from redis import Redis
 from referral_hub.config import ConfigError
 from referral_hub.delivery import init_app, tasks
 from referral_hub.delivery.embedded import EmbeddedRunner
-from referral_hub.delivery.schedule import OVERDUE_SWEEPERS, PERIODIC, QUEUES
+from referral_hub.delivery.schedule import JOB_OPTIONS, OVERDUE_SWEEPERS, PERIODIC, QUEUES
 from referral_hub.delivery.settings import parse_settings
 from referral_hub.delivery.worker import ScheduleTicker
 from tests.delivery_support import redis_db_url, wait_for
@@ -51,7 +51,17 @@ def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
     later = first.tick(connection, now + 10) + second.tick(connection, now + 10)
     assert later == ["webhook-retries"]
     queued = {name: connection.llen(f"rq:queue:{name}") for name in QUEUES}
-    assert queued == {"high": 1, "default": 2, "low": 2}
+    assert queued == {"high": 1, "webhooks": 2, "default": 0, "mail": 0, "low": 2}
+
+
+def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
+    assert QUEUES == ("high", "webhooks", "default", "mail", "low")
+    queue_of = {task.rsplit(".", 1)[1]: options["queue"] for task, options in JOB_OPTIONS.items()}
+    assert queue_of["dispatch_events"] == "high"
+    assert queue_of["drain_webhook"] == queue_of["retry_due_deliveries"] == "webhooks"
+    assert queue_of["send_notifications"] == queue_of["send_notification"] == "mail"
+    # `default` holds nothing new: it is served for jobs an older release queued there.
+    assert "default" not in queue_of.values()
 
 
 @pytest.mark.parametrize(
