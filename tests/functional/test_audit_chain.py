@@ -436,7 +436,8 @@ def test_a_range_whose_process_failed_is_walked_by_the_parent(app, is_postgres, 
 
 
 def test_only_a_long_chain_in_a_single_threaded_process_is_split(monkeypatch):
-    cores = min(len(os.sched_getaffinity(0)), audit._MAX_PROCESSES)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = min(cpus, audit._MAX_PROCESSES)
     monkeypatch.setattr(audit.threading, "active_count", lambda: 1)
     assert audit._processes_for(audit._ENTRIES_PER_PROCESS - 1) == 1
     assert audit._processes_for(10**9) == cores
