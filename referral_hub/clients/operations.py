@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from referral_hub.actors import Actor
@@ -144,6 +145,36 @@ def next_number(prefix: str, organization_id: str, year: int) -> int:
         return 1
     except IntegrityError:
         return db.session.execute(increment).scalar_one()
+
+
+def take_number(prefix: str, organization_id: str, year: int) -> int:
+    """The next number of a series, taken like a sequence's: in its own short transaction.
+
+    `next_number` holds the counter's row lock until the caller's transaction ends, so every
+    send of one unit waited for the previous one's gates, writes and commit: under load the
+    sends of a busy unit queued on that row. Here the number is taken by one upsert committed
+    at once; the row is locked only for that statement. The price is a sequence's: a send
+    that fails after taking its number leaves a gap (the audit log shows every number sent).
+    SQLite has one writer at a time, and a second connection would wait for the caller's
+    own write lock, so there the number is taken in the caller's transaction.
+    """
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return next_number(prefix, organization_id, year)
+    counters = CodeCounter.__table__
+    upsert = (
+        pg_insert(counters)
+        .values(prefix=prefix, organization_id=organization_id, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[counters.c.prefix, counters.c.organization_id, counters.c.year],
+            set_={"last_value": counters.c.last_value + 1},
+        )
+        .returning(counters.c.last_value)
+    )
+    with engine.connect() as connection:
+        value = connection.execute(upsert).scalar_one()
+        connection.commit()
+    return value
 
 
 def _client_code(org: Organization, at: dt.datetime) -> str:

@@ -239,7 +239,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         legal_basis = data["legal_basis"]
 
     year = local_today(now).year
-    serial = clients.next_number(NUMBER_PREFIX, sender.id, year)
+    serial = clients.take_number(NUMBER_PREFIX, sender.id, year)
     referral = Referral(
         number=f"{NUMBER_PREFIX}-{clients.organization_short_code(sender)}-{year}-{serial:06d}",
         sender_organization_id=sender.id,

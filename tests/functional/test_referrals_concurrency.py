@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from tests.referrals_support import BALIKPAPAN, Scenario
 
@@ -76,3 +78,45 @@ def test_referrals_numbered_at_once_are_distinct_and_consecutive(app, client, hu
     numbers = sorted(int(r.get_json()["number"].rsplit("-", 1)[1]) for r in results)
     assert numbers == list(range(numbers[0], numbers[0] + count))
     assert all(r.get_json()["recipient"]["code"] == BALIKPAPAN for r in results)
+
+
+def test_a_number_is_taken_without_waiting_for_another_open_send(app, client, hub, postgres_only):
+    """Sending holds no lock on its unit's number series until its commit: a second send of
+    the same unit finishes while the first is still open (numbers are taken like a sequence's;
+    a send that fails afterwards leaves a gap)."""
+    s = Scenario(app, client, hub)
+    s.send()  # the year's series exists
+    holder: list[threading.Thread] = []
+    reached, release = threading.Event(), threading.Event()
+
+    def hold_before_commit(session):
+        if holder and threading.current_thread() is holder[0]:
+            reached.set()
+            release.wait(30)
+
+    # First among the before_commit hooks: the first send waits before the audit chain's lock.
+    event.listen(Session, "before_commit", hold_before_commit, insert=True)
+    results: dict[str, object] = {}
+    try:
+
+        def send(name: str) -> None:
+            with app.test_client() as http:
+                results[name] = http.post("/api/v1/referrals", json=s.body(), headers=s.ppu)
+
+        holder.append(threading.Thread(target=send, args=("first",)))
+        holder[0].start()
+        assert reached.wait(30), "the first send never reached its commit"
+        second = threading.Thread(target=send, args=("second",))
+        second.start()
+        second.join(15)
+        finished_while_first_open = not second.is_alive()
+        release.set()
+        holder[0].join(30)
+        second.join(30)
+    finally:
+        release.set()
+        event.remove(Session, "before_commit", hold_before_commit)
+    assert finished_while_first_open, "the second send waited for the first one's commit"
+    first, other = results["first"], results["second"]
+    assert (first.status_code, other.status_code) == (201, 201), (first.json, other.json)
+    assert first.get_json()["number"] != other.get_json()["number"]
