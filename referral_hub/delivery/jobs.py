@@ -31,6 +31,16 @@ COALESCE_SECONDS = 60
 
 _clients: dict[tuple[str, int], Any] = {}
 _clients_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def request_stop() -> None:
+    """The worker was asked to stop: long-running jobs hand their remaining work on."""
+    _stopping.set()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
 
 
 def redis_client(url: str):

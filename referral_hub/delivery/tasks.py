@@ -19,6 +19,7 @@ from referral_hub.delivery.jobs import (
     clear_coalesced,
     enqueue,
     enqueue_many,
+    stop_requested,
     work_waiting_before,
 )
 from referral_hub.delivery.schedule import MAIL, OVERDUE_SWEEPERS
@@ -40,11 +41,11 @@ POLL_SECONDS = 0.05
 def _work_loop(step, budget: float, done) -> bool:
     """Run `step()` (True when it found work) until the budget is spent or it lingered idle.
 
-    Returns True when the budget ran out with work possibly left.
+    Returns True when the budget ran out (or the worker is stopping) with work possibly left.
     """
     deadline = time.monotonic() + budget
     idle_since: float | None = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop_requested():
         if step():
             idle_since = None
             continue
@@ -99,7 +100,7 @@ def send_notifications() -> None:
     deadline = time.monotonic() + MAIL_BUDGET
     cleared = False
     while True:
-        if time.monotonic() >= deadline or work_waiting_before(MAIL):
+        if time.monotonic() >= deadline or stop_requested() or work_waiting_before(MAIL):
             if not cleared:
                 clear_coalesced(SEND_NOTIFICATIONS)
             enqueue(SEND_NOTIFICATIONS, coalesce=True)

@@ -1,7 +1,7 @@
 """`flask hub worker`: an rq worker for the hub's queues, with rq's scheduler and the ticker.
 
-Each job runs in a forked work horse, inside an app context, after the horse has dropped the
-SQLAlchemy connection pool it inherited (sharing the parent's sockets corrupts both). The
+Each job runs in the worker process itself (no work horse forked per job), inside an app
+context, on the queues of schedule.py in their order (webhook work before mail). The
 ticker thread enqueues the periodic jobs of schedule.py; several workers on several
 machines agree through a Redis key per job and interval slot, so each runs once per slot.
 rq's own scheduler (with_scheduler=True) releases the jobs enqueued for a later time.
@@ -10,13 +10,14 @@ rq's own scheduler (with_scheduler=True) releases the jobs enqueued for a later 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
 
 from flask import Flask, current_app
 
-from referral_hub.delivery.jobs import rq_enqueue
+from referral_hub.delivery.jobs import request_stop, rq_enqueue
 from referral_hub.delivery.schedule import PERIODIC, QUEUES
 from referral_hub.delivery.settings import parse_settings
 
@@ -24,13 +25,23 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
 SLOT_KEY = "hub:schedule:{name}:{slot}"
+_fork_safe_engines: set[int] = set()
 
 
 def _worker_class():
-    from rq import Worker
+    from rq import SimpleWorker
 
-    class HubWorker(Worker):
-        """rq worker whose work horse runs each job inside the hub's app context.
+    class HubWorker(SimpleWorker):
+        """rq worker that runs each job in its own process, inside the hub's app context.
+
+        No work horse is forked per job (rq's SimpleWorker): the imports, the ORM and the
+        pooled database connections stay warm from one job to the next, which made a short
+        job about ten times cheaper than forking for it. rq's timeout still applies (SIGALRM
+        in this, the main, thread raises JobTimeoutException in the job). A job that swallows
+        that exception, or is stuck where no Python runs, is what the forking worker's horse
+        monitor killed `timeout + 60` s in; here a watchdog thread ends the whole process at
+        that point (`kill_overrun`), for the supervisor to restart: the job's leases in the
+        database run out and the sweepers give its work to another worker.
 
         `flask hub worker` hands it its app; started as `rq worker -w
         referral_hub.delivery.worker.HubWorker` it builds one from the environment (that
@@ -38,27 +49,55 @@ def _worker_class():
         """
 
         hub_app: Flask | None = None
+        #: Seconds past a job's timeout before the watchdog ends the process (rq's margin).
+        timeout_grace: float = 60.0
 
         def work(self, *args: Any, **kwargs: Any) -> bool:
             if self.hub_app is None:  # started by `rq worker`, not `flask hub worker`
                 from referral_hub import create_app
 
                 self.hub_app = create_app()
-                with self.hub_app.app_context():
-                    _prepare_for_forking(self.hub_app)
+            with self.hub_app.app_context():
+                _prepare_worker(self.hub_app)
             return super().work(*args, **kwargs)
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            # Warm shutdown: a lingering dispatch or drain hands its work on instead of
+            # holding the stop for up to its budget.
+            request_stop()
+            super().request_stop(signum, frame)
+
+        def kill_overrun(self, job: Any) -> None:
+            log.critical(
+                "job %s (%s) ran %s s past its timeout of %s s and ignored it: ending the "
+                "worker process",
+                job.id,
+                job.func_name,
+                self.timeout_grace,
+                job.timeout,
+            )
+            logging.shutdown()
+            os._exit(70)
 
         def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
             from referral_hub.extensions import db
 
             assert self.hub_app is not None
-            with self.hub_app.app_context():
-                # The forked horse must not reuse the parent's pooled connections.
-                db.engine.dispose(close=False)
-                try:
-                    return super().perform_job(job, queue, *args, **kwargs)
-                finally:
-                    db.session.remove()
+            timeout = job.timeout or queue.DEFAULT_TIMEOUT
+            watchdog = None
+            if timeout and timeout > 0:
+                watchdog = threading.Timer(timeout + self.timeout_grace, self.kill_overrun, (job,))
+                watchdog.daemon = True
+                watchdog.start()
+            try:
+                with self.hub_app.app_context():
+                    try:
+                        return super().perform_job(job, queue, *args, **kwargs)
+                    finally:
+                        db.session.remove()
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
 
     return HubWorker
 
@@ -106,12 +145,13 @@ class ScheduleTicker(threading.Thread):
             self.stopped.wait(TICK_SECONDS)
 
 
-def _prepare_for_forking(app: Flask) -> None:
-    """Do once in the parent what every forked horse would otherwise redo for each job.
+def _prepare_worker(app: Flask) -> None:
+    """Warm the worker before its first job, and keep pooled connections out of forks.
 
     Modules are imported, the ORM mappers configured and the sweepers' statements compiled
-    here, so a job's horse starts warm (about ten times faster for the short jobs). The
-    connections this opens are closed before the first fork.
+    here. rq's scheduler runs in a forked process (started again if it dies): the child
+    drops the pooled connections it inherited without closing them (sharing the parent's
+    sockets would corrupt both).
     """
     from sqlalchemy.orm import configure_mappers
 
@@ -120,6 +160,10 @@ def _prepare_for_forking(app: Flask) -> None:
     from referral_hub.extensions import db
 
     configure_mappers()
+    engine = db.engine
+    if id(engine) not in _fork_safe_engines:
+        _fork_safe_engines.add(id(engine))
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     now = utcnow()
     try:
         dispatch.undispatched_event_ids(now, 0, limit=1)
@@ -138,7 +182,6 @@ def run_worker(burst: bool = False) -> None:
     from rq import Queue
 
     app = current_app._get_current_object()
-    _prepare_for_forking(app)
     url = app.config["HUB_REDIS_URL"]
     connection = Redis.from_url(url)
     queues = [Queue(name, connection=connection) for name in QUEUES]
