@@ -1302,14 +1302,17 @@ def coverage_for(
 ) -> tuple[Organization, list[Coverage]]:
     """The organisations the actor's organisation (or `for_org`) can refer a service to now."""
     org = _coverage_subject(actor, for_org)
-    if service is not None and db.session.get(Service, service) is None:
+    items = covering_agreements_for(org.id, service, at)
+    # A covered service exists (agreement_services.service_code is a foreign key): look it
+    # up only when nothing covers it, to tell an unknown code from a gap.
+    if service is not None and not items and db.session.get(Service, service) is None:
         raise Problem(
             422,
             "validation-error",
             f"Unknown service '{service}'.",
             errors={"service": [f"Unknown service '{service}'."]},
         )
-    return org, covering_agreements_for(org.id, service, at)
+    return org, items
 
 
 def coverage_matrix(

@@ -19,8 +19,9 @@ from tests.referrals_support import BALIKPAPAN, PPU, Scenario
 
 #: Token check, count of the box, the page (with sender, recipient and client joined).
 INBOX_STATEMENTS = 3
-#: Token check, the service, the organisation asked about, the covering agreements.
-COVERAGE_STATEMENTS = 4
+#: Token check, the organisation asked about, the covering agreements (the service is
+#: looked up only when nothing covers it: a covered service exists).
+COVERAGE_STATEMENTS = 3
 #: Token check, count, the page (parents joined), the services of the page's organisations.
 DIRECTORY_STATEMENTS = 4
 
@@ -71,7 +72,7 @@ def test_inbox_is_three_statements_whatever_its_length(app, client, scenario):
     assert len(three) == INBOX_STATEMENTS, "\n".join(three)
 
 
-def test_coverage_is_four_statements_whatever_the_agreements(app, client, scenario):
+def test_coverage_is_three_statements_whatever_the_agreements(app, client, scenario):
     url = "/api/v1/coverage?service=psychological_counseling"
     client.get(url, headers=scenario.ppu)
     body, one = _get(app, client, url, scenario.ppu)
@@ -88,12 +89,22 @@ def test_coverage_is_four_statements_whatever_the_agreements(app, client, scenar
     assert len(three) == COVERAGE_STATEMENTS, "\n".join(three)
 
 
+def test_coverage_of_an_unknown_service_is_still_a_422(client, scenario):
+    response = client.get("/api/v1/coverage?service=no_such_service", headers=scenario.ppu)
+    assert response.status_code == 422
+    assert "service" in response.get_json()["errors"]
+    uncovered = client.get("/api/v1/coverage?service=legal_aid", headers=scenario.ppu)
+    assert uncovered.status_code == 200
+    assert uncovered.get_json()["items"] == []
+
+
 def test_directory_list_loads_the_services_of_a_page_at_once(app, client, hub):
     headers = hub.headers(PPU, "directory:read")
     client.get("/api/v1/organizations?page_size=2", headers=headers)
     small, few = _get(app, client, "/api/v1/organizations?page_size=2", headers)
     large, many = _get(app, client, "/api/v1/organizations?page_size=40", headers)
-    assert len(small["items"]) == 2 and len(large["items"]) > 10
+    assert len(small["items"]) == 2
+    assert len(large["items"]) > 10
     assert any(org["services"] for org in large["items"])
     assert len(few) == DIRECTORY_STATEMENTS, "\n".join(few)
     assert len(many) == DIRECTORY_STATEMENTS, "\n".join(many)
