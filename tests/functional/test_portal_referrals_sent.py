@@ -179,6 +179,7 @@ def test_only_partners_that_coverage_allows_are_offered(app, hub, world):
     assert offered == [world.balikpapan_id]
     assert "TEST/PKS/001" in html
     assert "Waktu jawab: 72 jam" in html
+    assert "Kapasitas: Tersedia" in html  # the provider's offer of the service, from the directory
     # A service without an agreement is not offered at all.
     service_html = post(
         browser, "/referrals/new", referral_form(world, step="client", go="service")
