@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from referral_hub import models  # noqa: F401  (every table in the metadata)
     from referral_hub.apidoc import problem_schema_component
+    from referral_hub.clients.api import register_path_converters
     from referral_hub.extensions import api, babel, csrf, db, migrate
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
@@ -52,6 +53,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, default_locale=DEFAULT_LOCALE)
     base = app.config["HUB_BASE_URL"]
+    register_path_converters(app, api)  # before the blueprints' rules use them
     api.init_app(
         app,
         spec_kwargs={

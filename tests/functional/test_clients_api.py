@@ -161,6 +161,16 @@ def test_search_by_nik_in_the_body_keeps_it_out_of_urls(client, hub):
     assert client.post("/api/v1/clients/search", json={}, headers=ppu).status_code == 422
 
 
+def test_search_is_an_action_not_a_client_id(client, hub):
+    # OPTIONS and 405 name only what /clients/search answers (POST), not the client reads
+    # whose path it would otherwise match as an id.
+    allowed = client.options("/api/v1/clients/search").headers["Allow"]
+    assert set(allowed.replace(" ", "").split(",")) == {"POST", "OPTIONS"}
+    refused = client.get("/api/v1/clients/search", headers=hub.headers(PPU, RW))
+    assert refused.status_code == 405
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+
+
 def test_the_same_nik_twice_in_a_unit_is_a_conflict_naming_the_first(client, hub):
     ppu = hub.headers(PPU, RW)
     first = create_client(client, ppu, adult_body(nik="6409011234560005"))
