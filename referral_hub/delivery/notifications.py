@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import time
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -253,28 +254,39 @@ class _Recipients:
         return self._users[key]
 
 
-def _deliver(note: _Leased, mailer: Mailer, conf: DeliverySettings, recipients: _Recipients) -> str:
+def _deliver(
+    note: _Leased, mailer: Mailer, conf: DeliverySettings, recipients: _Recipients
+) -> tuple[str, bool]:
     """Send a leased notification to its users; record the outcome.
 
-    Commits, and returns the new status.
+    Commits; returns the new status and whether the mail server failed (which says the
+    next notifications would fail too). Any other fault is this notification's alone: it is
+    retried on its schedule, and retired after MAX_ATTEMPTS, without holding up the rest.
     """
     now = utcnow()
-    users = recipients.users(note.organization_id, note.roles)
-    subject, body = render(note.kind, note.context, recipients.name(note.organization_id))
     sent = list(note.sent_to or [])
     error = None
-    for user_id, email in users:
-        if user_id in sent:
-            continue
-        try:
-            mailer.send(MailMessage(to=email, subject=subject, body=body))
-            sent.append(user_id)
-        except ValueError as refused:  # this address can never work; the others still can
-            log.warning("notification %s: not sent to user %s: %s", note.id, user_id, refused)
-            sent.append(user_id)
-        except MailError as failure:
-            error = str(failure)
-            break
+    server_failed = False
+    try:
+        users = recipients.users(note.organization_id, note.roles)
+        subject, body = render(note.kind, note.context, recipients.name(note.organization_id))
+        for user_id, email in users:
+            if user_id in sent:
+                continue
+            try:
+                mailer.send(MailMessage(to=email, subject=subject, body=body))
+                sent.append(user_id)
+            except ValueError as refused:  # this address can never work; the others can
+                log.warning("notification %s: not sent to user %s: %s", note.id, user_id, refused)
+                sent.append(user_id)
+            except MailError as failure:
+                error = str(failure)
+                server_failed = True
+                break
+    except Exception as fault:  # recorded on the notification, logged in full
+        log.exception("notification %s could not be sent", note.id)
+        db.session.rollback()
+        error = f"{type(fault).__name__}: {fault}"
     values: dict[str, Any] = {"sent_to": sent, "lease_until": None}
     if error is None:
         status = "sent"
@@ -297,7 +309,7 @@ def _deliver(note: _Leased, mailer: Mailer, conf: DeliverySettings, recipients: 
         from referral_hub.delivery.jobs import enqueue
 
         enqueue(SEND_NOTIFICATION, note.id, at=values["next_attempt_at"])
-    return status
+    return status, server_failed
 
 
 @dataclass(frozen=True)
@@ -322,12 +334,18 @@ def _leased(note_ids: list[str]) -> list[_Leased]:
     return [found[note_id] for note_id in note_ids if note_id in found]
 
 
-def send_due_notifications(limit: int = BATCH, mailer: Mailer | None = None) -> tuple[int, bool]:
+def send_due_notifications(
+    limit: int = BATCH,
+    mailer: Mailer | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[int, bool]:
     """Lease a batch of due notifications and send them.
 
     Returns how many it attempted, and whether the mail server failed: that ends the batch,
     the failed notification is retried on its schedule and the rest are given back untried
     (one connection timeout per batch while the server is down, not one per e-mail).
+    `should_stop` is asked before each notification (the job's deadline, a worker's warm
+    shutdown): when it says so, the rest are given back untried.
     """
     note_ids = claim_due_notifications(limit)
     if not note_ids:
@@ -339,10 +357,12 @@ def send_due_notifications(limit: int = BATCH, mailer: Mailer | None = None) -> 
     notes = _leased(note_ids)
     for index, note in enumerate(notes):
         # Well inside the lease, or another sender could lease the rest meanwhile.
-        if time.monotonic() - started > LEASE.total_seconds() / 2:
+        if time.monotonic() - started > LEASE.total_seconds() / 2 or (
+            should_stop is not None and should_stop()
+        ):
             _release([n.id for n in notes[index:]])
             return index, False
-        if _deliver(note, mailer, conf, recipients) != "sent":
+        if _deliver(note, mailer, conf, recipients)[1]:
             _release([n.id for n in notes[index + 1 :]])
             return index + 1, True
     return len(notes), False
@@ -363,7 +383,7 @@ def send_notification(notification_id: str, mailer: Mailer | None = None) -> str
     conf = settings()
     mailer = mailer or mailer_for(current_app._get_current_object(), conf.mail_from)
     (note,) = _leased([notification_id])
-    return _deliver(note, mailer, conf, _Recipients())
+    return _deliver(note, mailer, conf, _Recipients())[0]
 
 
 def due_notification_ids(now: dt.datetime, overdue_by: float, limit: int = 500) -> list[str]:

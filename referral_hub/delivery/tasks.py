@@ -94,18 +94,26 @@ def send_notifications() -> None:
     """Send the due e-mail notifications, a leased batch at a time, until none is left.
 
     Coalesced like `dispatch_events`: while it is queued or runs, commits queue no other.
-    Between batches it steps aside (queues itself again, behind) when webhook work waits,
-    and it lingers for nothing: the next commit queues it again at once.
+    After its first batch it steps aside (queues itself again, behind) when webhook work
+    waits, so steady webhook traffic delays e-mail by a batch at most, never for good; and
+    it lingers for nothing: the next commit queues it again at once. Its deadline and a
+    warm shutdown are checked before each e-mail, well inside the job's timeout.
     """
     deadline = time.monotonic() + MAIL_BUDGET
+
+    def should_stop() -> bool:
+        return time.monotonic() >= deadline or stop_requested()
+
     cleared = False
+    first = True
     while True:
-        if time.monotonic() >= deadline or stop_requested() or work_waiting_before(MAIL):
+        if should_stop() or (not first and work_waiting_before(MAIL)):
             if not cleared:
                 clear_coalesced(SEND_NOTIFICATIONS)
             enqueue(SEND_NOTIFICATIONS, coalesce=True)
             return
-        attempted, mail_failed = notifications.send_due_notifications()
+        first = False
+        attempted, mail_failed = notifications.send_due_notifications(should_stop=should_stop)
         if mail_failed:
             # The server is down: what is left is due, and the next commit or the sweeper
             # queues this job again; retrying at once would only wait for another timeout.

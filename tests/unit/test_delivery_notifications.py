@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from referral_hub.accounts.models import User
 from referral_hub.db import utcnow
-from referral_hub.delivery import tasks
+from referral_hub.delivery import notifications, tasks
 from referral_hub.delivery.jobs import SEND_NOTIFICATIONS, coalesce_key
 from referral_hub.delivery.mail import MemoryMailer
 from referral_hub.delivery.models import Notification
@@ -228,6 +228,60 @@ def test_a_mail_outage_stops_the_batch_and_leaves_the_rest_due_and_uncounted(
     assert sorted(claim_due_notifications(limit=10)) == sorted(n.id for n in rest)
 
 
+def test_a_notification_that_fails_for_its_own_reason_waits_alone(staff, org_ids, app, monkeypatch):
+    # Not a mail-server failure (a template fault, a bug): only that notification waits
+    # for its retry, the rest of the batch goes out, and it is retired after its attempts.
+    monkeypatch.setitem(app.config, "HUB_WEBHOOK_RETRY_SCHEDULE", "60")
+    ids = _received(org_ids, 4)
+    bad = ids[0]
+    real_render = notifications.render
+
+    def render(kind, context, organization):
+        if context["referral_number"] == "RUJ-2026-000000":
+            raise RuntimeError("template fault")
+        return real_render(kind, context, organization)
+
+    monkeypatch.setattr(notifications, "render", render)
+    mailer = MemoryMailer()
+    assert send_due_notifications(limit=4, mailer=mailer) == (4, False)
+    assert len(mailer.outbox) == 6  # the three others, to two people each
+    note = db.session.get(Notification, bad)
+    assert (note.status, note.attempts, note.lease_until) == ("retrying", 1, None)
+    assert "template fault" in note.last_error
+    assert note.next_attempt_at > utcnow()
+    assert {db.session.get(Notification, i).status for i in ids[1:]} == {"sent"}
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == bad)
+        .values(attempts=notifications.MAX_ATTEMPTS - 1, next_attempt_at=utcnow())
+    )
+    db.session.commit()
+    assert send_due_notifications(limit=4, mailer=mailer) == (1, False)
+    db.session.expire_all()
+    assert db.session.get(Notification, bad).status == "dead"
+
+
+def test_a_batch_starts_no_note_once_told_to_stop_and_gives_the_rest_back(staff, org_ids):
+    # The mail job's deadline (well inside rq's job timeout) and a worker's warm shutdown
+    # are checked before each notification, not only between batches.
+    ids = _received(org_ids, 4)
+    calls = []
+
+    def stop_after_one() -> bool:
+        calls.append(1)
+        return len(calls) > 1
+
+    mailer = MemoryMailer()
+    assert send_due_notifications(limit=4, mailer=mailer, should_stop=stop_after_one) == (
+        1,
+        False,
+    )
+    notes = [db.session.get(Notification, i) for i in ids]
+    assert sorted(n.status for n in notes) == ["pending", "pending", "pending", "sent"]
+    rest = [n for n in notes if n.status == "pending"]
+    assert {(n.attempts, n.lease_until) for n in rest} == {(0, None)}
+
+
 def test_notifications_queue_one_mail_job_and_the_sweeper_queues_no_duplicate(
     staff, org_ids, app, redis_url, monkeypatch
 ):
@@ -264,19 +318,22 @@ def test_the_mail_job_sends_batch_after_batch_until_none_is_due(staff, org_ids, 
     assert len(memory_mailer.outbox) == 2 * len(ids)
 
 
-def test_the_mail_job_steps_aside_for_waiting_webhook_work(
+def test_the_mail_job_sends_a_batch_then_steps_aside_for_waiting_webhook_work(
     staff, org_ids, app, redis_url, monkeypatch, memory_mailer
 ):
     url = redis_db_url(redis_url, 2)
     connection = Redis.from_url(url)
     connection.flushdb()
     monkeypatch.setitem(app.config, "HUB_REDIS_URL", url)
-    ids = _received(org_ids, 3)
+    ids = _received(org_ids, BATCH + 3)
     connection.rpush(f"rq:queue:{WEBHOOKS}", "a-drain-job")
     connection.delete(f"rq:queue:{MAIL}")
     tasks.send_notifications()
-    # Nothing sent; the job queued itself again, behind the webhook work.
-    assert memory_mailer.outbox == []
-    assert {db.session.get(Notification, i).status for i in ids} == {"pending"}
+    # One batch goes out whatever waits (steady webhook traffic cannot starve e-mail); then
+    # the job queues itself again, behind the webhook work.
+    statuses = [db.session.get(Notification, i).status for i in ids]
+    assert statuses.count("sent") == BATCH
+    assert statuses.count("pending") == 3
+    assert len(memory_mailer.outbox) == 2 * BATCH
     assert connection.llen(f"rq:queue:{MAIL}") == 1
     connection.flushdb()
