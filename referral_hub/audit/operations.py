@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from flask import has_request_context
 from sqlalchemy import Select, event, func, or_, select, text
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -374,6 +375,10 @@ def _processes_for(entries: int) -> int:
     # threads may hold, in the TLS library or elsewhere, and could hang on them: walk the
     # chain in this process there, and use the cores from the command line and the bench.
     if threading.active_count() > 1:
+        return 1
+    # Nor from a web request, even in a single-threaded worker: gunicorn may kill it on its
+    # timeout and leave the children running, holding database connections.
+    if has_request_context():
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cpus or 1, _MAX_PROCESSES, entries // _ENTRIES_PER_PROCESS))

@@ -446,6 +446,14 @@ def test_only_a_long_chain_in_a_single_threaded_process_is_split(monkeypatch):
     assert audit._processes_for(10**9) == 1
 
 
+def test_a_web_request_never_forks_the_walk(app, monkeypatch):
+    # Even a single-threaded web worker: gunicorn could kill it on its timeout and leave
+    # the children running with their database connections.
+    monkeypatch.setattr(audit.threading, "active_count", lambda: 1)
+    with app.test_request_context("/api/v1/audit/verify"):
+        assert audit._processes_for(10**9) == 1
+
+
 def test_ranges_cover_every_seq_once():
     assert audit._ranges(0, 10, 1) == [(0, 10)]
     assert audit._ranges(0, 10, 3) == [(0, 3), (3, 6), (6, 10)]
