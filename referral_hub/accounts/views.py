@@ -20,6 +20,7 @@ from referral_hub.accounts.session import (
     user_actor,
 )
 from referral_hub.audit import operations as audit
+from referral_hub.clients.crypto import DecryptionError, decrypt, encrypt
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 
@@ -175,6 +176,18 @@ def second_factor():
     return redirect(_safe_next(request.form.get("next")))
 
 
+def _open_candidate(sealed: object, user_id: str) -> str | None:
+    """The enrolment's candidate secret, kept in the session sealed with the data key (the
+    session cookie is signed, not encrypted) and bound to the user; None if absent or not
+    this user's."""
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return decrypt(sealed, table="session", column="totp_candidate", row_id=user_id)
+    except DecryptionError:
+        return None
+
+
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def enrol_totp():
     """First sign-in of an account that needs a second factor: set up the authenticator app."""
@@ -185,9 +198,12 @@ def enrol_totp():
         return redirect(url_for("accounts.login", next=request.values.get("next") or None))
     if user.totp_enrolled_at is not None:
         return redirect(url_for("accounts.second_factor", next=request.values.get("next") or None))
-    secret = session.get("totp_candidate")
-    if not isinstance(secret, str):
-        secret = session["totp_candidate"] = new_secret()
+    secret = _open_candidate(session.get("totp_candidate"), user.id)
+    if secret is None:
+        secret = new_secret()
+        session["totp_candidate"] = encrypt(
+            secret, table="session", column="totp_candidate", row_id=user.id
+        )
     context = {
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         "uri": provisioning_uri(user, secret),

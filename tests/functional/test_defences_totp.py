@@ -95,6 +95,25 @@ def test_first_sign_in_enrols_with_a_confirmed_code_and_stores_the_secret_encryp
     assert "totp.enrolled" in actions
 
 
+def test_the_candidate_secret_is_sealed_in_the_session_cookie(app, client, hub):
+    # The session cookie is signed, not encrypted: anyone who reads it (a proxy log, a
+    # shared machine) would read a secret in it, and keep the second factor for good.
+    user = hub.user("uptd-ppa-ppu", "org_admin", enrolled=False)
+    _password(client, user["email"])
+    page = client.get("/login/enrol").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([^<]+)<', page).group(1).replace(" ", "")
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    contents = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    assert "totp_candidate" in contents
+    assert secret not in repr(contents)
+    # The same secret is shown again from the sealed copy, and enrolment completes with it.
+    again = client.get("/login/enrol").get_data(as_text=True)
+    assert secret[:4] + " " in again or secret[:4] in again
+    assert _code(client, pyotp.TOTP(secret).now(), "/login/enrol").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, user["id"]).totp_secret == secret
+
+
 def test_a_caseworker_signs_in_with_the_password_alone(client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
     assert _password(client, user["email"]).headers["Location"] == "/"
