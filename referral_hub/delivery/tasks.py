@@ -162,6 +162,15 @@ def retry_due_deliveries() -> int:
     return len(hooks)
 
 
+def purge_authorization_codes() -> int:
+    """Used and expired OAuth authorization codes, a day on: nothing keeps them longer."""
+    from referral_hub.oauth.operations import purge_authorization_codes as purge
+
+    deleted = purge()
+    db.session.commit()
+    return deleted
+
+
 def sweep_agreement_expiry() -> object:
     """agreement.expiring / agreement.expired, by the agreements package when it has the rule."""
     name = "referral_hub.agreements.operations"

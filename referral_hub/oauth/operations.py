@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from referral_hub.accounts.operations import require_org_admin
 from referral_hub.actors import Actor
@@ -13,11 +14,29 @@ from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
-from referral_hub.oauth.models import OAuthClient, secret_digest
+from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, secret_digest
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.problems import Problem
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
+
+
+#: How long a used or expired authorization code is kept: a replay within it revokes the
+#: tokens the code issued; later it is refused as unknown, like any other code.
+CODE_RETENTION = dt.timedelta(days=1)
+
+
+def purge_authorization_codes(now: dt.datetime | None = None) -> int:
+    """Delete the authorization codes used or expired more than CODE_RETENTION ago.
+
+    A used code is kept with `expires_at` set to its use, so one rule covers both. The
+    caller commits. Returns how many were deleted."""
+    cutoff = (now or utcnow()) - CODE_RETENTION
+    return db.session.execute(
+        delete(OAuthAuthorizationCode)
+        .where(OAuthAuthorizationCode.expires_at < cutoff)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def create_client(

@@ -31,7 +31,13 @@ def record(*args):
 
 def test_every_periodic_job_is_declared_here_with_a_known_queue():
     names = [p.name for p in PERIODIC]
-    assert names == ["outbox-sweep", "webhook-retries", "agreement-expiry", "overdue-referrals"]
+    assert names == [
+        "outbox-sweep",
+        "webhook-retries",
+        "agreement-expiry",
+        "overdue-referrals",
+        "oauth-code-purge",
+    ]
     assert all(p.queue in QUEUES for p in PERIODIC)
     assert all(p.task.startswith("referral_hub.delivery.tasks.") for p in PERIODIC)
     for periodic in PERIODIC:
@@ -51,7 +57,7 @@ def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
     later = first.tick(connection, now + 10) + second.tick(connection, now + 10)
     assert later == ["webhook-retries"]
     queued = {name: connection.llen(f"rq:queue:{name}") for name in QUEUES}
-    assert queued == {"high": 1, "webhooks": 2, "default": 0, "mail": 0, "low": 2}
+    assert queued == {"high": 1, "webhooks": 2, "default": 0, "mail": 0, "low": 3}
 
 
 def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
