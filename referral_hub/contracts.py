@@ -134,8 +134,12 @@ def openapi_document(app: Flask) -> dict[str, Any]:
     from referral_hub.extensions import api
 
     with app.app_context():
-        text = json.dumps(api.spec.to_dict(), sort_keys=True)
-    return json.loads(text.replace(app.config["HUB_BASE_URL"], PUBLISHED_BASE_URL))
+        spec = api.spec.to_dict()
+    # The base URL the spec was built with: `api` is one object per process, and the spec is
+    # that of the app initialised last (in tests, not always `app`, whose config may differ).
+    base = spec["servers"][0]["url"] if spec.get("servers") else app.config["HUB_BASE_URL"]
+    text = json.dumps(spec, sort_keys=True)
+    return json.loads(text.replace(base, PUBLISHED_BASE_URL))
 
 
 def rendered_contracts(app: Flask) -> dict[str, str]:
