@@ -43,6 +43,9 @@ class User(db.Model):
     totp_last_step: Mapped[int | None] = mapped_column()
     #: SHA-256 hashes of the unused single-use recovery codes.
     totp_recovery_hashes: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Sessions carry the value they started under; raising it (signing out) ends every
+    #: session of the user, also copies of a session cookie.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0", nullable=False)
 
     totp_secret = Encrypted("totp_secret_enc")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import g, session
+from sqlalchemy import update
 
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
@@ -22,6 +23,7 @@ def login_user(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
     session["signed_in_at"] = int(time.time())
+    session["epoch"] = user.session_epoch
     session.permanent = True
 
 
@@ -46,8 +48,16 @@ def pending_user() -> User | None:
     return user if user is not None and user.active else None
 
 
-def logout_user() -> None:
-    """End the session."""
+def logout_user(user: User | None = None) -> None:
+    """End the session; with the user, end every session of theirs (the caller commits):
+    the cookie is the session, so a copy of it would otherwise outlive the sign-out."""
+    if user is not None:
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(session_epoch=User.session_epoch + 1)
+            .execution_options(synchronize_session=False)
+        )
     session.clear()
     g.pop("current_user", None)
 
@@ -64,6 +74,9 @@ def current_user() -> User | None:
             session.clear()
             user_id = None
         user = db.session.get(User, user_id) if user_id else None
+        if user is not None and session.get("epoch") != user.session_epoch:
+            session.clear()  # signed out since: this is a copy of an ended session
+            user = None
         g.current_user = user if user is not None and user.active else None
     return g.current_user
 

@@ -119,11 +119,13 @@ def login():
 def logout():
     """Sign out."""
     user = current_user()
+    locale = session.get("locale")
     if user is not None:
         audit.record(user_actor(user), "signout", "user", user.id, {})
+        logout_user(user)
         db.session.commit()
-    locale = session.get("locale")
-    logout_user()
+    else:
+        logout_user()
     if locale in LOCALES:
         session["locale"] = locale  # the sign-in page stays in the language just used
     flash(_("Anda telah keluar."), "info")

@@ -164,6 +164,26 @@ def test_sign_in_then_out(app, client, hub):
     assert _entries(app, "signout", user["id"])
 
 
+def test_signing_out_ends_the_session_also_for_a_copy_of_its_cookie(app, client, hub):
+    # Sessions live in the signed cookie; without a server-side mark, a copy taken before
+    # the sign-out (a shared office computer, a synced browser profile) stayed valid.
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    _post_login(client, user["email"], TEST_PASSWORD)
+    name = app.config["SESSION_COOKIE_NAME"]
+    copied = client.get_cookie(name).value
+    other = app.test_client()
+    other.set_cookie(name, copied)
+    assert other.get("/").status_code == 200  # the copy works while the session lives
+    token = _csrf(client.get("/").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    after = other.get("/")
+    assert after.status_code == 302
+    assert urlsplit(after.headers["Location"]).path == "/login"
+    # Signing in again starts a session that works.
+    _post_login(client, user["email"], TEST_PASSWORD)
+    assert client.get("/").status_code == 200
+
+
 def test_logout_needs_the_form_token(client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
     _post_login(client, user["email"], TEST_PASSWORD)
