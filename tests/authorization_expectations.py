@@ -291,6 +291,13 @@ EXPECTATIONS: dict[str, object] = {
         )
         for action in ("deactivate", "reactivate", "unlock")
     },
+    "portal.user_reset_second_factor": page(
+        ADMIN,
+        ALL_KINDS,
+        REDIRECT,
+        "PPU's user: its own admin, or the hub operator's",
+        **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres")},
+    ),
     "portal.oauth_clients": page(ADMIN, ALL_KINDS, OK, "API clients: org admins"),
     "portal.oauth_client_new": page(ADMIN, ALL_KINDS, FORM, "API clients: org admins"),
     "portal.oauth_client_disable": page(

@@ -48,6 +48,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CANNOT_DEACTIVATE_SELF = register_problem(
     "cannot-deactivate-self", "Nobody can deactivate their own account"
 )
+CANNOT_RESET_OWN_SECOND_FACTOR = register_problem(
+    "cannot-reset-own-second-factor", "Nobody can reset their own second factor"
+)
 
 
 def hash_password(password: str) -> str:
@@ -151,6 +154,55 @@ def unlock_user(actor: Actor, user_id: str) -> User:
         "user",
         user.id,
         {"email": user.email},
+        subject_organization_id=user.organization_id,
+    )
+    return user
+
+
+def second_factor_resettable(actor: Actor, user_id: str) -> User:
+    """A user whose second factor the actor may reset, not the actor: an org_admin resets
+    the accounts of their own organisation, the hub operator's org_admin anyone's."""
+    hub_admin = actor.kind == "user" and actor.role == "org_admin" and actor.is_hub_operator
+    if hub_admin:
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise Problem(404, "not-found", "No such user.")
+    else:
+        user = _managed_user(actor, user_id)
+    if actor.user_id == user.id:
+        raise Problem(
+            409, CANNOT_RESET_OWN_SECOND_FACTOR, "You cannot reset your own second factor."
+        )
+    return user
+
+
+def reset_second_factor(actor: Actor, user_id: str) -> User:
+    """Forget a user's TOTP secret and recovery codes (the phone and the codes were lost).
+
+    The user enrols afresh at the next sign-in, after the password; until then no code
+    of the old authenticator and no old recovery code is taken. The user's open sessions
+    end too: one may be on the lost phone.
+    """
+    user = second_factor_resettable(actor, user_id)
+    if (
+        user.totp_enrolled_at is None
+        and user.totp_secret_enc is None
+        and not user.totp_recovery_hashes
+    ):
+        return user
+    unused_recovery_codes = len(user.totp_recovery_hashes or [])
+    user.totp_secret = None
+    user.totp_enrolled_at = None
+    user.totp_last_step = None
+    user.totp_recovery_hashes = None
+    user.session_epoch += 1
+    db.session.flush()
+    audit.record(
+        actor,
+        "totp.reset",
+        "user",
+        user.id,
+        {"email": user.email, "unused_recovery_codes": unused_recovery_codes},
         subject_organization_id=user.organization_id,
     )
     return user

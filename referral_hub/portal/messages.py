@@ -33,6 +33,9 @@ def _exact() -> dict[str, str]:
         "You cannot deactivate your own account.": _(
             "Anda tidak dapat menonaktifkan akun Anda sendiri."
         ),
+        "You cannot reset your own second factor.": _(
+            "Anda tidak dapat mengatur ulang faktor kedua Anda sendiri."
+        ),
         "Only an administrator of this organisation may do this.": _(
             "Hanya admin organisasi ini yang dapat melakukannya."
         ),

@@ -107,3 +107,26 @@ def user_reactivate(user_id: str):
 def user_unlock(user_id: str):
     """Lift a lockout after failed sign-ins."""
     return _act(accounts.unlock_user, _("Kunci akun %(email)s dibuka."), user_id)
+
+
+@bp.post("/users/<user_id>/reset-second-factor")
+@login_required(roles=ADMINS)
+def user_reset_second_factor(user_id: str):
+    """Forget a user's authenticator and recovery codes, after a confirmation step."""
+    if request.form.get("confirmed") != "1":
+        try:
+            user = accounts.second_factor_resettable(portal_actor(), user_id)
+        except Problem as problem:
+            if problem.status in (403, 404):
+                raise
+            flash(translate_message(problem.detail or problem.title), "error")
+            return redirect(url_for("portal.users"))
+        return render_template("portal/user_reset_second_factor.html", target=user)
+    return _act(
+        accounts.reset_second_factor,
+        _(
+            "Faktor kedua %(email)s diatur ulang. Saat masuk berikutnya, pemilik akun "
+            "mendaftarkan aplikasi autentikator baru."
+        ),
+        user_id,
+    )

@@ -237,6 +237,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "clients.search_clients": lambda s: {"code": "X-1"},
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
+    "portal.user_reset_second_factor": lambda s: {"confirmed": "1"},
     "referrals.send_one_referral": lambda s: s.s.body(),
     "referrals.reject_referral": lambda s: REASON,
     "referrals.cancel_referral": lambda s: REASON,
