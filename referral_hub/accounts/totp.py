@@ -98,6 +98,10 @@ def enrol(user: User, secret: str, code: str, *, now: float | None = None) -> li
     user.totp_last_step = step
     user.totp_enrolled_at = utcnow()
     user.totp_recovery_hashes = [_hash_recovery(c) for c in codes]
+    # A confirmed code is as good as the second factor at sign-in: the count of the
+    # password's attempts, kept running until then, starts afresh.
+    user.failed_logins = 0
+    user.locked_until = None
     audit.record(_actor(user), "totp.enrolled", "user", user.id, {})
     return codes
 

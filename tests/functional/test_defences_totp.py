@@ -86,6 +86,8 @@ def test_first_sign_in_enrols_with_a_confirmed_code_and_stores_the_secret_encryp
 
     row = _row(app, user["id"])
     assert row.totp_enrolled_at is not None
+    # A confirmed enrolment is a right second factor: the password's count starts afresh.
+    assert row.failed_logins == 0
     assert secret not in (row.totp_secret_enc or "")  # encrypted at rest
     with app.app_context():
         assert db.session.get(User, user["id"]).totp_secret == secret
