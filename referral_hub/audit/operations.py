@@ -236,22 +236,9 @@ def _walk(rows: Any, at_text: Any, detail_value: Any) -> _Stretch:
     stretch = _Stretch()
     expected = prev = None
     count = 0
-    for (
-        seq,
-        at,
-        actor_kind,
-        actor_user_id,
-        actor_client_id,
-        actor_label,
-        organization_id,
-        subject_organization_id,
-        action,
-        object_type,
-        object_id,
-        detail,
-        prev_hash,
-        hash_,
-    ) in rows:
+    # The columns between `at` and `detail` (actor, organisations, action, object) are
+    # hashed as read, in the order entry_digest takes them.
+    for seq, at, *who_and_what, detail, prev_hash, hash_ in rows:
         if expected is None:
             stretch.first_seq, stretch.first_prev = seq, prev_hash
             expected, prev = seq, prev_hash
@@ -261,24 +248,7 @@ def _walk(rows: Any, at_text: Any, detail_value: Any) -> _Stretch:
         if prev_hash != prev:
             stretch.bad_seq, stretch.reason = seq, f"entry {seq} does not follow entry {seq - 1}"
             break
-        if (
-            digest(
-                prev,
-                seq,
-                at_text(at),
-                actor_kind,
-                actor_user_id,
-                actor_client_id,
-                actor_label,
-                organization_id,
-                subject_organization_id,
-                action,
-                object_type,
-                object_id,
-                detail_value(detail),
-            )
-            != hash_
-        ):
+        if digest(prev, seq, at_text(at), *who_and_what, detail_value(detail)) != hash_:
             stretch.bad_seq, stretch.reason = seq, f"entry {seq} was altered"
             break
         prev = hash_
