@@ -499,15 +499,7 @@ class Bench:
                     # would take the cores from the next app's round: wait for it, and
                     # count its CPU here.
                     drained = time.monotonic()
-                    if not self.wait_until(
-                        lambda: self.delivery_backlog() == 0,
-                        self.args.drain_timeout,
-                        "the round's deliveries",
-                    ):
-                        self.notes.append(
-                            f"hub round {index + 1}: deliveries still pending after "
-                            f"{self.args.drain_timeout:g}s"
-                        )
+                    self.drain()
                     report["drain_seconds"] = round(time.monotonic() - drained, 1)
                 used = self.cpu_used(cpu_before)
                 report["cpu_ms_per_request"] = round(
