@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
 
 from referral_hub.directory.models import PARTNER_TYPES
 from referral_hub.extensions import db
@@ -29,7 +28,7 @@ from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import OPEN_STATUSES, OUTCOMES, RECIPIENT, STATUSES
 from referral_hub.referrals.models import Referral
-from referral_hub.referrals.views import bp
+from referral_hub.referrals.views import bp, count_of, list_filters
 
 STAFF = ("caseworker", "supervisor")
 #: Every organisation that can be sent a referral; the hub operator only audits.
@@ -65,10 +64,6 @@ def _done_messages() -> dict[str, str]:
     }
 
 
-def _count(query: Select) -> int:
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-
-
 # --- the inbox ---------------------------------------------------------------------------------
 
 
@@ -77,14 +72,7 @@ def _count(query: Select) -> int:
 def received():
     """Referrals received by the user's organisation, overdue first, with filters."""
     actor = portal_actor()
-    values = {
-        "status": (request.args.get("status") or "").strip(),
-        "overdue": request.args.get("overdue") in ("1", "on"),
-    }
-    errors: dict[str, list[str]] = {}
-    if values["status"] and values["status"] not in STATUSES:
-        errors["status"] = [_("Pilih status dari daftar.")]
-        values["status"] = ""
+    values, errors = list_filters()
     query = ops.referrals_query(
         actor,
         "received",
@@ -101,8 +89,8 @@ def received():
         values=values,
         errors=errors,
         statuses=[(s, label("status", s)) for s in STATUSES],
-        waiting=_count(waiting),
-        overdue=_count(ops.referrals_query(actor, "received", overdue=True)),
+        waiting=count_of(waiting),
+        overdue=count_of(ops.referrals_query(actor, "received", overdue=True)),
     ), (422 if errors else 200)
 
 
@@ -314,14 +302,14 @@ def _panel_data(actor) -> dict[str, Any]:
     waiting = ops.referrals_query(actor, "received", status="requested")
     first = db.session.scalars(waiting.limit(PANEL_LINES)).all()
     open_count = sum(
-        _count(ops.referrals_query(actor, "received", status=s))
+        count_of(ops.referrals_query(actor, "received", status=s))
         for s in OPEN_STATUSES
         if s != "requested"
     )
     return {
         "lines": [ops.referral_summary(actor, referral) for referral in first],
-        "waiting": _count(waiting),
-        "overdue": _count(ops.referrals_query(actor, "received", overdue=True)),
+        "waiting": count_of(waiting),
+        "overdue": count_of(ops.referrals_query(actor, "received", overdue=True)),
         "open": open_count,
     }
 

@@ -67,8 +67,22 @@ PAGE_SIZE = 25
 PANEL_LINES = 8
 
 
-def _count(query: Select) -> int:
+def count_of(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def list_filters() -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The status and lateness filters of a referral list (sent or received) from the query
+    string, and their errors: an unknown status is refused and not applied."""
+    values = {
+        "status": (request.args.get("status") or "").strip(),
+        "overdue": request.args.get("overdue") in ("1", "on"),
+    }
+    errors: dict[str, list[str]] = {}
+    if values["status"] and values["status"] not in STATUSES:
+        errors["status"] = [_("Pilih status dari daftar.")]
+        values["status"] = ""
+    return values, errors
 
 
 def _status_counts(actor: Actor) -> dict[str, int]:
@@ -97,14 +111,7 @@ def _reraise_access(problem: Problem) -> None:
 def sent():
     """Referrals the unit sent, overdue first, with filters by status and lateness."""
     actor = portal_actor()
-    values = {
-        "status": (request.args.get("status") or "").strip(),
-        "overdue": request.args.get("overdue") in ("1", "on"),
-    }
-    errors: dict[str, list[str]] = {}
-    if values["status"] and values["status"] not in STATUSES:
-        errors["status"] = [_("Pilih status dari daftar.")]
-        values["status"] = ""
+    values, errors = list_filters()
     query = ops.referrals_query(
         actor, "sent", status=values["status"] or None, overdue=True if values["overdue"] else None
     )
@@ -117,7 +124,7 @@ def sent():
         errors=errors,
         statuses=options("status", STATUSES),
         counts=_status_counts(actor),
-        overdue=_count(ops.referrals_query(actor, "sent", overdue=True)),
+        overdue=count_of(ops.referrals_query(actor, "sent", overdue=True)),
     ), (422 if errors else 200)
 
 
@@ -338,12 +345,12 @@ def _sent_panel(actor: Actor) -> dict[str, Any]:
     open_query = ops.referrals_query(actor, "sent").where(Referral.status.in_(OPEN_STATUSES))
     return {
         "counts": _status_counts(actor),
-        "overdue": _count(ops.referrals_query(actor, "sent", overdue=True)),
+        "overdue": count_of(ops.referrals_query(actor, "sent", overdue=True)),
         "lines": [
             ops.referral_summary(actor, referral)
             for referral in db.session.scalars(open_query.limit(PANEL_LINES))
         ],
-        "open": _count(open_query),
+        "open": count_of(open_query),
     }
 
 
