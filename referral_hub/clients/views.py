@@ -188,7 +188,8 @@ def search():
 
 # --- registration ---------------------------------------------------------------------------
 
-CLIENT_TEXT = (
+#: The client's own fields, sent to the API as they are named.
+CLIENT_FIELDS = (
     "full_name",
     "nik",
     "birth_date",
@@ -197,29 +198,14 @@ CLIENT_TEXT = (
     "address",
     "domicile_region",
     "simfoni_id",
-    "guardian_name",
-    "guardian_relationship",
-    "guardian_phone",
 )
+CLIENT_TEXT = (*CLIENT_FIELDS, "guardian_name", "guardian_relationship", "guardian_phone")
 
 
 def _client_payload(form: FormState) -> dict[str, Any]:
     """The API's body from the form: empty optional fields are left out, as a client would."""
     values = form.values
-    body: dict[str, Any] = {
-        key: values[key]
-        for key in (
-            "full_name",
-            "nik",
-            "birth_date",
-            "sex",
-            "phone",
-            "address",
-            "domicile_region",
-            "simfoni_id",
-        )
-        if values.get(key)
-    }
+    body: dict[str, Any] = {key: values[key] for key in CLIENT_FIELDS if values.get(key)}
     body["disability"] = list(values.get("disability") or [])
     guardian = {
         "name": values.get("guardian_name"),
