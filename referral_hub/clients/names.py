@@ -209,6 +209,8 @@ _STEP_WORDS = {
 _OTHER_PARENT = {"tiri": "step", "sambung": "step", "step": "step"}
 _OTHER_PARENT |= {"angkat": "adoptive", "asuh": "adoptive", "adoptive": "adoptive"}
 _OTHER_PARENT |= {"foster": "adoptive"}
+#: Words that say nothing about who the person is ("ayah kandung" is the father).
+_NEUTRAL = frozenset({"kandung", "biologis", "biological", "sah", "wali", "guardian"})
 _MALE = frozenset({"laki", "lelaki", "pria", "kakung", "male"})
 _FEMALE = frozenset({"perempuan", "wanita", "putri", "uti", "female"})
 
@@ -216,30 +218,35 @@ _FEMALE = frozenset({"perempuan", "wanita", "putri", "uti", "female"})
 def relationship_roles(text: str) -> frozenset[str]:
     """The roles a relationship names ("step father", "mother", ...).
 
-    A kinship word wins over "wali" (a guardian who is also the aunt is the aunt); a text
-    with neither is its own role, compared as written once normalised.
+    The role is that of the first word that is neither a qualifier ("tiri", "kandung") nor
+    "wali": Indonesian puts the head first, so "pacar ibu" (the mother's boyfriend) is not
+    the mother, and "paman (wali)" is the uncle. A text whose head is no kinship word ("pacar
+    ibu", "suami", "father's brother") is its own role, compared as written once normalised;
+    "wali" alone is the role "guardian".
     """
     tokens = words(text)
     if not tokens:
         return frozenset()
     modifier = next((_OTHER_PARENT[t] for t in tokens if t in _OTHER_PARENT), "")
-    roles: set[str] = set()
-    for token in tokens:
-        if token in _STEP_WORDS:
-            roles.add(f"step {_STEP_WORDS[token]}")
-            continue
-        options = _KIN.get(token)
-        if not options or options == ("guardian",):
-            continue
-        if len(options) == 2:
-            if _MALE & set(tokens):
-                options = options[:1]
-            elif _FEMALE & set(tokens):
-                options = options[1:]
-        roles.update(f"{modifier} {role}".strip() for role in options)
-    if not roles:
-        roles = {"guardian"} if any(_KIN.get(t) == ("guardian",) for t in tokens) else set()
-    return frozenset(roles or {" ".join(tokens)})
+    at = next(
+        (i for i, t in enumerate(tokens) if t not in _OTHER_PARENT and t not in _NEUTRAL), None
+    )
+    if at is None:
+        guardian = any(t in ("wali", "guardian") for t in tokens)
+        return frozenset({"guardian"} if guardian else {" ".join(tokens)})
+    head = tokens[at]
+    possessive = tokens[at + 1 : at + 2] == ("s",)  # "father's brother" is not the father
+    if head in _STEP_WORDS and not possessive:
+        return frozenset({f"step {_STEP_WORDS[head]}"})
+    options = _KIN.get(head)
+    if not options or options == ("guardian",) or possessive:
+        return frozenset({" ".join(tokens)})
+    rest = set(tokens[at + 1 :])
+    if len(options) == 2 and rest & _MALE:
+        options = options[:1]
+    elif len(options) == 2 and rest & _FEMALE:
+        options = options[1:]
+    return frozenset(f"{modifier} {role}".strip() for role in options)
 
 
 def same_relationship(a: str, b: str) -> bool:

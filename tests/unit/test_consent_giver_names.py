@@ -161,6 +161,12 @@ def test_edit_distance_counts_transpositions_as_one_edit(a, b, distance):
         ("kakak laki-laki", "abang", True),
         ("kakak perempuan", "abang", False),
         ("kakak", "brother", True),
+        ("biological father", "ayah", True),
+        ("pacar ibu", "ibu kandung", False),  # the mother's boyfriend is not the mother
+        ("kakak ayah", "ayah", False),  # nor is the father's elder sibling the father
+        ("father's brother", "father", False),
+        ("wali (paman)", "om", True),
+        ("suami", "Suami", True),
         ("tetangga", "Tetangga", True),  # unknown words: compared as written
         ("tetangga", "guru", False),
         ("", "ayah", False),
