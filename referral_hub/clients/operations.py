@@ -515,34 +515,31 @@ def _check_giver(
     return None
 
 
+#: What resembles the flagged guardian -> (the field it is on, the refusal's detail, the field's
+#: message).
+_CLEARANCE_TEXTS = {
+    "name": (
+        "giver_name",
+        "The giver's name is close to that of the client's guardian, who is recorded as the "
+        "alleged perpetrator: a supervisor of the unit must make sure they are not the same "
+        "person and record this consent personally (giver_cleared_by_supervisor).",
+        "Close to the name of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.",
+    ),
+    "relationship": (
+        "giver_relationship",
+        "The giver has the same relationship to the client as the guardian recorded as the "
+        "alleged perpetrator: a supervisor of the unit must make sure they are not the same "
+        "person and record this consent personally (giver_cleared_by_supervisor).",
+        "The relationship of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.",
+    ),
+}
+
+
 def _needs_clearance(resembles: str) -> Problem:
-    if resembles == "name":
-        detail = (
-            "The giver's name is close to that of the client's guardian, who is recorded as "
-            "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
-            "same person and record this consent personally (giver_cleared_by_supervisor)."
-        )
-        field, text = (
-            "giver_name",
-            (
-                "Close to the name of the guardian recorded as the alleged perpetrator; "
-                "a supervisor must clear it."
-            ),
-        )
-    else:
-        detail = (
-            "The giver has the same relationship to the client as the guardian recorded as "
-            "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
-            "same person and record this consent personally (giver_cleared_by_supervisor)."
-        )
-        field, text = (
-            "giver_relationship",
-            (
-                "The relationship of the guardian recorded as the alleged perpetrator; "
-                "a supervisor must clear it."
-            ),
-        )
-    return Problem(422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [text]})
+    field, detail, message = _CLEARANCE_TEXTS[resembles]
+    return Problem(422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]})
 
 
 def _clearing_supervisor(actor: Actor, client: Client) -> str:
