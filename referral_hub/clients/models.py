@@ -1,10 +1,11 @@
 """Clients of a UPTD PPA, their consents, and the log of who saw their personal data.
 
 Personal data (name, NIK, exact birth date, phone, address, guardian, a consent giver's
-name, a withdrawal's reason) is kept only as ciphertext in the ``*_enc`` columns, read and
-written through `Encrypted` attributes. In clear stays only what is not identifying on its own
-and is needed to query or to share as demographics: sex, disability, domicile region (down to
-the district, never the village), and the pseudonymous client code.
+name, a withdrawal's reason, a child's reason for refusing assent) is kept only as
+ciphertext in the ``*_enc`` columns, read and written through `Encrypted` attributes. In
+clear stays only what is not identifying on its own and is needed to query or to share as
+demographics: sex, disability, domicile region (down to the district, never the village),
+and the pseudonymous client code.
 
 The birth year is deliberately not kept in clear: with sex, disability and a district it
 narrows a small town's victims to a handful of children. Age band and `is_child` are derived
@@ -45,6 +46,10 @@ CONSENT_METHODS = ("written", "recorded", "electronic")
 DISCLOSURE_KINDS = ("read", "share")
 #: A person is a child until 18 (UU 35/2014 Pasal 1).
 CHILD_AGE = 18
+#: From this age a child's refusal of assent blocks sharing on a consent (a legal-basis
+#: override remains). The hub's choice, after IRC/UNICEF "Caring for Child Survivors", which
+#: gives an adolescent's own wishes more weight with age (DOMAIN.md, "Consent givers").
+ASSENT_AGE = 12
 #: SIMFONI-PPA age bands: (label, lowest age, highest age or None).
 AGE_BANDS = (
     ("0-5", 0, 5),
@@ -199,6 +204,11 @@ class Consent(db.Model):
     #: Whether the client was a child when consent was given (then child_assent is recorded).
     client_was_child: Mapped[bool] = mapped_column(Boolean, nullable=False)
     child_assent: Mapped[bool | None] = mapped_column(Boolean)
+    #: Why the child did not agree, in the words recorded (only when child_assent is false).
+    child_assent_refusal_reason_enc: Mapped[str | None] = mapped_column(Text)
+    #: The supervisor who cleared a giver resembling the guardian flagged as the alleged
+    #: perpetrator (a close spelling of the name, or the same relationship).
+    giver_cleared_by_user_id: Mapped[str | None] = mapped_column(String(32))
     services: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     #: Category codes, always including "demographics".
     data_categories: Mapped[list[str]] = mapped_column(JSON, nullable=False)
@@ -224,6 +234,7 @@ class Consent(db.Model):
     giver_name = Encrypted("giver_name_enc")
     #: Free text a caseworker writes often names people: kept encrypted, out of the audit log.
     withdrawal_reason = Encrypted("withdrawal_reason_enc")
+    child_assent_refusal_reason = Encrypted("child_assent_refusal_reason_enc")
 
     def __init__(self, **kwargs: Any) -> None:
         self.id = kwargs.pop("id", None) or new_id()

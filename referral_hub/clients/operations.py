@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,8 +10,10 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
+from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
+from referral_hub.clients import names
 from referral_hub.clients.crypto import (
     ENCRYPTED_MODELS,
     current_kid,
@@ -21,6 +22,7 @@ from referral_hub.clients.crypto import (
     stale_clause,
 )
 from referral_hub.clients.models import (
+    ASSENT_AGE,
     CHILD_AGE,
     CONSENT_GIVERS,
     CONSENT_METHODS,
@@ -43,6 +45,13 @@ CLIENT_ALREADY_REGISTERED = register_problem(
 )
 CONSENT_GIVER_NOT_ALLOWED = register_problem(
     "consent-giver-not-allowed", "This person cannot give consent for the client"
+)
+CONSENT_GIVER_NEEDS_CLEARANCE = register_problem(
+    "consent-giver-needs-clearance",
+    "The consent giver resembles the alleged perpetrator: a supervisor must clear them",
+)
+CHILD_ASSENT_REFUSED = register_problem(
+    "child-assent-refused", "The child refused assent to sharing on this consent"
 )
 CONSENT_ALREADY_WITHDRAWN = register_problem(
     "consent-already-withdrawn", "The consent was already withdrawn"
@@ -452,18 +461,6 @@ def disclosures_query(actor: Actor, client_id: str) -> Select:
 #: rolls the whole withdrawal back, so it never half happens.
 WITHDRAWAL_LISTENERS: list[Callable[[Consent, Actor], None]] = []
 
-_NAME_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _name_words(name: str) -> set[str]:
-    return set(_NAME_WORD.findall(name.casefold()))
-
-
-def _same_person(name_a: str, name_b: str) -> bool:
-    """Names that may be one person: one's words all among the other's (Budi ~ Budi Santoso)."""
-    a, b = _name_words(name_a), _name_words(name_b)
-    return bool(a and b) and (a <= b or b <= a)
-
 
 def _refuse_giver(detail: str, field: str) -> Problem:
     return Problem(422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]})
@@ -474,8 +471,12 @@ def _check_giver(
     is_child: bool,
     given_by: str,
     giver_name: str | None,
+    giver_relationship: str | None,
     giver_is_alleged_perpetrator: bool,
-) -> None:
+) -> str | None:
+    """Refuse a giver who may not consent; say what a supervisor must clear ("name",
+    "relationship") when the giver resembles the guardian flagged as the alleged perpetrator.
+    """
     if giver_is_alleged_perpetrator:
         raise _refuse_giver(
             "An alleged perpetrator can never give consent for the victim.",
@@ -494,18 +495,75 @@ def _check_giver(
             "given_by",
         )
     guardian = client.guardian
-    if (
-        given_by != "client"
-        and giver_name
-        and guardian
-        and guardian.get("is_alleged_perpetrator")
-        and _same_person(giver_name, guardian["name"])
-    ):
+    if given_by == "client" or not giver_name or not guardian:
+        return None
+    if not guardian.get("is_alleged_perpetrator"):
+        return None
+    resemblance = names.compare_names(giver_name, guardian.get("name") or "")
+    if resemblance == "same":
         raise _refuse_giver(
             "The giver matches the client's guardian, who is recorded as the alleged "
             "perpetrator; consent must come from another parent or guardian.",
             "giver_name",
         )
+    if resemblance == "close":
+        return "name"
+    if giver_relationship and names.same_relationship(
+        giver_relationship, guardian.get("relationship") or ""
+    ):
+        return "relationship"
+    return None
+
+
+#: What resembles the flagged guardian -> (the field it is on, the refusal's detail, the field's
+#: message).
+_CLEARANCE_TEXTS = {
+    "name": (
+        "giver_name",
+        "The giver's name is close to that of the client's guardian, who is recorded as the "
+        "alleged perpetrator: a supervisor of the unit must make sure they are not the same "
+        "person and record this consent personally (giver_cleared_by_supervisor).",
+        "Close to the name of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.",
+    ),
+    "relationship": (
+        "giver_relationship",
+        "The giver has the same relationship to the client as the guardian recorded as the "
+        "alleged perpetrator: a supervisor of the unit must make sure they are not the same "
+        "person and record this consent personally (giver_cleared_by_supervisor).",
+        "The relationship of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.",
+    ),
+}
+
+
+def _needs_clearance(resembles: str) -> Problem:
+    field, detail, message = _CLEARANCE_TEXTS[resembles]
+    return Problem(422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]})
+
+
+def _clearing_supervisor(actor: Actor, client: Client) -> str:
+    """The id of the supervisor who clears a giver: the actor, an active supervisor of the
+    client's unit acting as themselves (portal, or a token issued to them); else 422."""
+    user = db.session.get(User, actor.user_id) if actor.user_id else None
+    if (
+        user is None
+        or not user.active
+        or user.role != "supervisor"
+        or user.organization_id != client.organization_id
+    ):
+        raise Problem(
+            422,
+            CONSENT_GIVER_NEEDS_CLEARANCE,
+            "A consent giver is cleared by an active supervisor of the client's unit "
+            "personally, who records the consent.",
+            errors={
+                "giver_cleared_by_supervisor": [
+                    "Only a supervisor of the unit, recording the consent themself, clears it."
+                ]
+            },
+        )
+    return user.id
 
 
 def record_consent(
@@ -522,9 +580,16 @@ def record_consent(
     giver_name: str | None = None,
     giver_relationship: str | None = None,
     giver_is_alleged_perpetrator: bool = False,
+    giver_cleared_by_supervisor: bool = False,
     child_assent: bool | None = None,
+    child_assent_refusal_reason: str | None = None,
 ) -> Consent:
-    """Record consent to share a client's data with recipients for services (giver rules first)."""
+    """Record consent to share a client's data with recipients for services (giver rules first).
+
+    A giver who resembles the guardian flagged as the alleged perpetrator (a close spelling
+    of the name, or the same relationship to the client) is accepted only with
+    `giver_cleared_by_supervisor` from an active supervisor of the unit acting personally.
+    """
     _require_writer(actor)
     if not _sees_client(actor, client):
         raise Problem(404, "not-found", f"No client '{client.id}'.")
@@ -533,7 +598,12 @@ def record_consent(
     now = utcnow()
     today = local_today(now)
     is_child = client.is_child(today)
-    _check_giver(client, is_child, given_by, giver_name, giver_is_alleged_perpetrator)
+    resembles = _check_giver(
+        client, is_child, given_by, giver_name, giver_relationship, giver_is_alleged_perpetrator
+    )
+    cleared_by = _clearing_supervisor(actor, client) if giver_cleared_by_supervisor else None
+    if resembles is not None and cleared_by is None:
+        raise _needs_clearance(resembles)
 
     errors: dict[str, list[str]] = {}
     if given_by != "client":
@@ -545,6 +615,10 @@ def record_consent(
         errors["child_assent"] = ["Record whether the child agreed (true or false)."]
     if not is_child and child_assent is not None:
         errors["child_assent"] = ["Only recorded for a child client."]
+    if child_assent is False and not child_assent_refusal_reason:
+        errors["child_assent_refusal_reason"] = ["Required when the child did not agree."]
+    if child_assent is not False and child_assent_refusal_reason:
+        errors["child_assent_refusal_reason"] = ["Only recorded when the child did not agree."]
 
     orgs: list[Organization] = []
     unknown_orgs = []
@@ -593,6 +667,7 @@ def record_consent(
         giver_is_alleged_perpetrator=False,
         client_was_child=is_child,
         child_assent=child_assent,
+        giver_cleared_by_user_id=cleared_by if resembles is not None else None,
         services=wanted_services,
         data_categories=categories,
         method=method,
@@ -604,6 +679,7 @@ def record_consent(
     )
     consent.recipients = orgs
     consent.giver_name = giver_name if given_by != "client" else None
+    consent.child_assent_refusal_reason = child_assent_refusal_reason
     db.session.add(consent)
     db.session.flush()
     audit.record(
@@ -625,6 +701,16 @@ def record_consent(
         },
         subject_organization_id=client.organization_id,
     )
+    if consent.giver_cleared_by_user_id is not None:
+        # The kind of resemblance, never the names: the audit log holds no personal data.
+        audit.record(
+            actor,
+            "consent.giver_cleared",
+            "consent",
+            consent.id,
+            {"client": client.id, "resembles": resembles},
+            subject_organization_id=client.organization_id,
+        )
     return consent
 
 
@@ -696,6 +782,17 @@ def withdraw_consent(actor: Actor, consent_id: str, reason: str) -> Consent:
     return consent
 
 
+def assent_blocks_sharing(consent: Consent, at: dt.datetime | None = None) -> bool:
+    """Whether the child's refusal of assent stops sharing on `consent` at `at` (default now).
+
+    The refusal is always recorded; it blocks from the child's ASSENT_AGE birthday on, by
+    the age at the time of use, not when the consent was given (DOMAIN.md).
+    """
+    if consent.child_assent is not False:
+        return False
+    return consent.client.age(local_today(at)) >= ASSENT_AGE
+
+
 def consent_problems(
     consent: Consent,
     *,
@@ -706,8 +803,9 @@ def consent_problems(
 ) -> list[Problem]:
     """Why `consent` does not allow sending `categories` to a recipient for a service ([]: it does).
 
-    In order: consent-withdrawn, consent-expired, consent-not-covering (recipient or service
-    outside; errors on `to` / `service`), data-category-not-allowed (errors on
+    In order: consent-withdrawn, consent-expired, child-assent-refused (the child refused
+    and is ASSENT_AGE or older at `at`; errors on `consent`), consent-not-covering (recipient
+    or service outside; errors on `to` / `service`), data-category-not-allowed (errors on
     `data_categories`). "demographics" is always allowed.
     """
     problems: list[Problem] = []
@@ -720,6 +818,17 @@ def consent_problems(
                 422,
                 CONSENT_EXPIRED,
                 f"The client's consent held until {consent.valid_until.isoformat()}.",
+            )
+        )
+    if assent_blocks_sharing(consent, at):
+        problems.append(
+            Problem(
+                422,
+                CHILD_ASSENT_REFUSED,
+                f"The child refused assent to this consent, and from age {ASSENT_AGE} a "
+                "child's refusal blocks sharing on consent; a supervisor may still send on a "
+                "legal basis.",
+                errors={"consent": ["The child refused assent."]},
             )
         )
     outside: dict[str, list[str]] = {}

@@ -16,6 +16,7 @@ from marshmallow import (
 )
 
 from referral_hub.clients.models import (
+    ASSENT_AGE,
     CONSENT_GIVERS,
     CONSENT_METHODS,
     DISABILITIES,
@@ -210,9 +211,25 @@ class ConsentIn(Schema):
     giver_name = fields.String(validate=_name)
     giver_relationship = fields.String(validate=validate.Length(min=1, max=64))
     giver_is_alleged_perpetrator = StrictBoolean(load_default=False)
+    giver_cleared_by_supervisor = StrictBoolean(
+        load_default=False,
+        metadata={
+            "description": "The caller, an active supervisor of the client's unit acting "
+            "personally, has made sure that a giver who resembles the guardian flagged as the "
+            "alleged perpetrator (a close spelling, the same relationship) is another person"
+        },
+    )
     child_assent = StrictBoolean(
         allow_none=True,
         metadata={"description": "Required when the client is a child: did the child agree?"},
+    )
+    child_assent_refusal_reason = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "description": "Required when child_assent is false: why the child did not agree "
+            f"(encrypted at rest). From age {ASSENT_AGE} the refusal blocks sharing on this "
+            "consent"
+        },
     )
     recipients = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),
@@ -239,7 +256,10 @@ class ConsentIn(Schema):
 
     @pre_load
     def _strip(self, data, **kwargs):
-        return _strip_strings(data, ("giver_name", "giver_relationship", "evidence_sha256"))
+        return _strip_strings(
+            data,
+            ("giver_name", "giver_relationship", "evidence_sha256", "child_assent_refusal_reason"),
+        )
 
 
 class WithdrawIn(Schema):
@@ -258,8 +278,14 @@ class ConsentOut(Schema):
     giver_name = fields.String(allow_none=True)
     giver_relationship = fields.String(allow_none=True)
     giver_is_alleged_perpetrator = fields.Boolean(required=True)
+    giver_cleared_by = fields.String(
+        allow_none=True,
+        attribute="giver_cleared_by_user_id",
+        metadata={"description": "The supervisor (user id) who cleared a resembling giver"},
+    )
     client_was_child = fields.Boolean(required=True)
     child_assent = fields.Boolean(allow_none=True)
+    child_assent_refusal_reason = fields.String(allow_none=True)
     recipients = fields.List(fields.Nested(OrganizationRefOut), required=True)
     services = fields.List(fields.String(), required=True)
     data_categories = fields.List(fields.String(), required=True)

@@ -21,7 +21,13 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from referral_hub.clients import operations as ops
-from referral_hub.clients.models import CONSENT_GIVERS, CONSENT_METHODS, DISABILITIES, SEXES
+from referral_hub.clients.models import (
+    ASSENT_AGE,
+    CONSENT_GIVERS,
+    CONSENT_METHODS,
+    DISABILITIES,
+    SEXES,
+)
 from referral_hub.clients.schemas import ClientIn, ConsentIn, NikField, WithdrawIn
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, Service
@@ -289,6 +295,10 @@ def view(client_id: str):
         "clients/view.html",
         client=client,
         consents=consents,
+        assent_blocks={
+            c.id for c in consents if c.status() == "active" and ops.assent_blocks_sharing(c)
+        },
+        assent_age=ASSENT_AGE,
         referrals=_client_referrals(actor, client.id),
         now=utcnow(),
     )
@@ -301,6 +311,7 @@ CONSENT_TEXT = (
     "giver_name",
     "giver_relationship",
     "child_assent",
+    "child_assent_refusal_reason",
     "method",
     "evidence_sha256",
     "valid_until",
@@ -347,6 +358,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
     body: dict[str, Any] = {
         "given_by": values["given_by"] or None,
         "giver_is_alleged_perpetrator": bool(values["giver_is_alleged_perpetrator"]),
+        "giver_cleared_by_supervisor": bool(values["giver_cleared_by_supervisor"]),
         "recipients": list(values["recipients"]),
         "services": list(values["services"]),
         "data_categories": list(values["data_categories"]),
@@ -359,6 +371,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
         body["giver_relationship"] = values["giver_relationship"] or None
     if values["child_assent"] in ("yes", "no"):
         body["child_assent"] = values["child_assent"] == "yes"
+    body["child_assent_refusal_reason"] = values["child_assent_refusal_reason"] or None
     return {k: v for k, v in body.items() if v is not None}
 
 
@@ -372,7 +385,7 @@ def consent_new(client_id: str):
     form = read_form(
         text=CONSENT_TEXT,
         lists=("recipients", "services", "data_categories"),
-        flags=("giver_is_alleged_perpetrator",),
+        flags=("giver_is_alleged_perpetrator", "giver_cleared_by_supervisor"),
     )
     if request.method == "GET":
         form.values["given_by"] = "parent" if is_child else "client"
@@ -428,6 +441,8 @@ def consent_new(client_id: str):
         client=client,
         is_child=is_child,
         guardian_is_perpetrator=bool((client.guardian or {}).get("is_alleged_perpetrator")),
+        is_supervisor=actor.role == "supervisor",
+        assent_age=ASSENT_AGE,
         form=form,
         givers=options("giver", [g for g in CONSENT_GIVERS if not (is_child and g == "client")]),
         methods=options("method", CONSENT_METHODS),

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
+from referral_hub.clients.models import ASSENT_AGE
 
 
 def _exact() -> dict[str, str]:
@@ -397,6 +398,48 @@ def _sender_exact() -> dict[str, str]:
             "Pemberi persetujuan sama dengan wali yang tercatat sebagai terduga pelaku; "
             "persetujuan harus dari orang tua atau wali lain."
         ),
+        "The giver's name is close to that of the client's guardian, who is recorded as "
+        "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
+        "same person and record this consent personally (giver_cleared_by_supervisor).": _(
+            "Nama pemberi persetujuan mirip dengan nama wali yang tercatat sebagai terduga "
+            "pelaku: supervisor unit harus memastikan bahwa mereka bukan orang yang sama dan "
+            "mencatat sendiri persetujuan ini."
+        ),
+        "Close to the name of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.": _(
+            "Mirip dengan nama wali yang tercatat sebagai terduga pelaku; "
+            "supervisor harus memeriksanya."
+        ),
+        "The giver has the same relationship to the client as the guardian recorded as "
+        "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
+        "same person and record this consent personally (giver_cleared_by_supervisor).": _(
+            "Hubungan pemberi persetujuan dengan klien sama dengan hubungan wali yang tercatat "
+            "sebagai terduga pelaku: supervisor unit harus memastikan bahwa mereka bukan orang "
+            "yang sama dan mencatat sendiri persetujuan ini."
+        ),
+        "The relationship of the guardian recorded as the alleged perpetrator; "
+        "a supervisor must clear it.": _(
+            "Sama dengan hubungan wali yang tercatat sebagai terduga pelaku; "
+            "supervisor harus memeriksanya."
+        ),
+        "A consent giver is cleared by an active supervisor of the client's unit "
+        "personally, who records the consent.": _(
+            "Pemberi persetujuan hanya dapat diperiksa oleh supervisor aktif unit klien, yang "
+            "mencatat sendiri persetujuan ini."
+        ),
+        "Only a supervisor of the unit, recording the consent themself, clears it.": _(
+            "Hanya supervisor unit yang mencatat sendiri persetujuan ini yang dapat memeriksanya."
+        ),
+        "Required when the child did not agree.": _("Wajib diisi bila anak tidak setuju."),
+        "Only recorded when the child did not agree.": _("Hanya dicatat bila anak tidak setuju."),
+        f"The child refused assent to this consent, and from age {ASSENT_AGE} a child's "
+        "refusal blocks sharing on consent; a supervisor may still send on a legal basis.": _(
+            "Anak tidak menyetujui persetujuan ini, dan sejak usia %(age)d tahun penolakan anak "
+            "menghalangi berbagi data atas dasar persetujuan; supervisor masih dapat merujuk "
+            "atas dasar hukum lain.",
+            age=ASSENT_AGE,
+        ),
+        "The child refused assent.": _("Anak tidak setuju."),
         "Required when a parent or guardian gives consent.": _(
             "Wajib diisi bila persetujuan diberikan orang tua atau wali."
         ),

@@ -161,3 +161,36 @@ def test_client_pages_and_a_refused_step(page, app):
     expect(page.locator("#f-basis-error")).to_contain_text("Pilih dasar pengiriman")
     expect(page.locator("#f-basis-override")).to_be_disabled()
     screenshot(page, "uptd-wizard-basis-refused-desktop")
+
+
+def test_a_giver_resembling_the_alleged_perpetrator_and_a_childs_refusal_on_a_phone(phone, app):
+    # Demo client three: a boy of 15 whose father, his recorded guardian, is the alleged
+    # perpetrator. A close spelling of the father's name is refused beside the field, with
+    # what was typed kept; another giver then records the boy's refusal with its reason.
+    client = _demo_client(app, "0000000000000003")
+    sign_in(phone, CASEWORKER, DEMO_PASSWORD)
+    phone.goto(f"/clients/{client['id']}/consents/new")
+    phone.get_by_label("Nama pemberi persetujuan").fill("Ayah Demo Tiqa")
+    phone.get_by_label("Hubungan dengan klien").fill("paman")
+    phone.get_by_label("Tidak, anak tidak setuju").check()
+    phone.get_by_label("Alasan anak tidak setuju").fill("Ia takut ayahnya mengetahuinya.")
+    phone.get_by_label(re.compile("UPTD PPA Kota Balikpapan")).check()
+    phone.get_by_label("Konseling psikologis").check()
+    phone.get_by_label("Hash SHA-256 bukti").fill("ab" * 32)
+    phone.get_by_label("Berlaku sampai").fill("2099-01-01")
+    phone.get_by_role("button", name="Catat persetujuan").click()
+    expect(phone.locator("#f-giver_name-error")).to_contain_text("supervisor")
+    expect(phone.get_by_label("Nama pemberi persetujuan")).to_have_value("Ayah Demo Tiqa")
+    expect(phone.get_by_label("Alasan anak tidak setuju")).to_have_value(
+        "Ia takut ayahnya mengetahuinya."
+    )
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "uptd-consent-giver-needs-clearance-phone")
+    phone.get_by_label("Nama pemberi persetujuan").fill("Nenek Demo Tiga")
+    phone.get_by_label("Hubungan dengan klien").fill("nenek")
+    phone.get_by_label("Berlaku sampai").fill("2030-01-01")
+    phone.get_by_role("button", name="Catat persetujuan").click()
+    expect(phone).to_have_url(re.compile(f"/clients/{client['id']}"))
+    expect(phone.locator("main")).to_contain_text("Ia takut ayahnya mengetahuinya.")
+    expect(phone.locator("main")).to_contain_text("tidak dapat dipakai untuk berbagi data")
+    screenshot(phone, "uptd-client-assent-refused-phone")

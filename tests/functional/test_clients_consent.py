@@ -47,7 +47,11 @@ RULES = [
     (
         "child by guardian, child disagrees",
         child_body(),
-        parent_consent_body(given_by="guardian", child_assent=False),
+        parent_consent_body(
+            given_by="guardian",
+            child_assent=False,
+            child_assent_refusal_reason="Anak ingin memikirkannya dulu.",
+        ),
         201,
         None,
     ),
@@ -84,7 +88,7 @@ RULES = [
         child_body(guardian=PERPETRATOR_FATHER),
         parent_consent_body(giver_name="Budi", giver_relationship="ayah"),
         422,
-        "consent-giver-not-allowed",
+        "consent-giver-needs-clearance",
     ),
     (
         "other parent when guardian is perpetrator",
@@ -188,6 +192,7 @@ def test_a_childs_consent_records_giver_and_assent(client, hub):
         created["id"],
         parent_consent_body(
             child_assent=False,
+            child_assent_refusal_reason="Anak belum siap ceritanya dibagikan.",
             recipients=[get_organization_id(hub, BALIKPAPAN), POLRES],
             data_categories=["identity", "case_summary"],
             evidence_sha256="AB" * 32,
@@ -196,6 +201,7 @@ def test_a_childs_consent_records_giver_and_assent(client, hub):
     assert body["status"] == "active"
     assert body["client_was_child"] is True
     assert body["child_assent"] is False
+    assert body["child_assent_refusal_reason"] == "Anak belum siap ceritanya dibagikan."
     assert body["giver_name"] == "Ibu Contoh"
     assert [r["code"] for r in body["recipients"]] == [POLRES, BALIKPAPAN]
     assert body["data_categories"] == ["demographics", "identity", "case_summary"]
