@@ -53,9 +53,11 @@ bp.add_app_template_global(label, "code_label")
 bp.add_app_template_global(service_label, "service_label")
 bp.add_app_template_filter(_day, "day")
 
-#: Who keeps clients: caseworkers and supervisors of a UPTD PPA.
-STAFF = ("caseworker", "supervisor")
 UPTD = ("uptd_ppa",)
+#: Who keeps clients: the roles with the right to read and to change clients (permissions.py:
+#: caseworkers and supervisors), of a UPTD PPA.
+reader_page = login_required(permission="clients:read", org_types=UPTD)
+writer_page = login_required(permission="clients:write", org_types=UPTD)
 PAGE_SIZE = 25
 #: Categories a consent may name; demographics always goes with a referral and is implied.
 CONSENT_CATEGORIES = (
@@ -146,7 +148,7 @@ def _service_options() -> list[tuple[str, str]]:
 
 
 @bp.get("/clients")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def index():
     """The unit's clients, newest first: pseudonymous codes only, no personal data."""
     actor = portal_actor()
@@ -157,7 +159,7 @@ def index():
 
 
 @bp.post("/clients/search")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def search():
     """Find a client by exact NIK or code; the NIK travels in the body, never in a URL."""
     actor = portal_actor()
@@ -221,7 +223,7 @@ def _client_payload(form: FormState) -> dict[str, Any]:
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def new():
     """Register a client of the unit; personal fields are encrypted at rest."""
     actor = portal_actor()
@@ -277,7 +279,7 @@ def _client_referrals(actor, client_id: str) -> list[Any]:
 
 
 @bp.get("/clients/<client_id>")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def view(client_id: str):
     """One client in full, for its own unit; this read is logged as a disclosure."""
     actor = portal_actor()
@@ -363,7 +365,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
 
 
 @bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def consent_new(client_id: str):
     """Record consent: who gave it, to whom, for what, how, until when, with its evidence."""
     actor = portal_actor()
@@ -459,7 +461,7 @@ def _open_referrals_on(actor, consent) -> list[Any]:
 
 
 @bp.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def consent_withdraw(client_id: str, consent_id: str):
     """Withdraw a consent: a reason, then a confirmation that says what will happen."""
     actor = portal_actor()
@@ -504,7 +506,7 @@ def consent_withdraw(client_id: str, consent_id: str):
 
 
 @bp.get("/clients/<client_id>/disclosures")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def disclosures(client_id: str):
     """Who saw or received what of the client's personal data, and when (UU PDP Pasal 32)."""
     actor = portal_actor()
