@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from referral_hub.permissions import permits
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -32,6 +34,12 @@ class Actor:
     def is_hub_operator(self) -> bool:
         return self.organization_type == "hub_operator"
 
+    @property
+    def acts_for_user(self) -> bool:
+        """A token issued to an app acting for a person (authorization code grant)."""
+        return self.kind == "client" and self.user_id is not None
+
     def has_scope(self, scope: str) -> bool:
-        """Portal users act through roles, not scopes; clients through scopes."""
-        return self.kind != "client" or scope in self.scopes
+        """Whether this party may do what `scope` names: a portal user by role, a token by its
+        scopes and, when it acts for a person, that person's role too (permissions.py)."""
+        return permits(self, scope)

@@ -24,6 +24,7 @@ STAFF = frozenset({"caseworker", "supervisor"})
 ADMIN = frozenset({"org_admin"})
 WRITERS = frozenset({"org_admin", "supervisor"})
 AUDIT_READERS = frozenset({"auditor", "org_admin"})
+READERS = frozenset(ROLES)  # agreements:read: every role
 API_KINDS = ("ppu", "bpp", "polres", "op", "bontang")
 PORTAL_KINDS = ("ppu", "bpp", "polres", "op")
 UPTDS = frozenset({"ppu", "bpp"})
@@ -327,24 +328,21 @@ EXPECTATIONS: dict[str, object] = {
     "portal.audit_log": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
     "portal.audit_verify": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
     # --- portal: agreements registry -----------------------------------------------------
+    # Every role reads agreements (agreements:read, as a token acting for the same person
+    # may): caseworkers send referrals along them.
     **{
         f"agreements_portal.{name}": page(
-            frozenset({"org_admin", "supervisor", "auditor"}),
-            ALL_KINDS,
-            ok,
-            "registry readers: admins, supervisors, auditors, and hub-operator staff",
-            op__caseworker=ok,
+            READERS, ALL_KINDS, ok, "registry readers: every role (agreements:read)"
         )
         for name, ok in (("index", OK), ("coverage", OK), ("export", OK))
     },
     **{
         f"agreements_portal.{name}": page(
-            frozenset({"org_admin", "supervisor", "auditor"}),
+            READERS,
             ALL_KINDS,
             OK,
             "PPU-Balikpapan agreement: parties and the operator",
-            op__caseworker=OK,
-            **{f"polres__{role}": HIDDEN for role in ("org_admin", "supervisor", "auditor")},
+            **{f"polres__{role}": HIDDEN for role in ROLES},
         )
         for name in ("detail", "download")
     },
@@ -359,7 +357,7 @@ EXPECTATIONS: dict[str, object] = {
             frozenset({"ppu", "bpp"}),
             ok,
             "writers of a party; Polres readers do not see it (404); the operator reads only",
-            **{f"polres__{role}": HIDDEN for role in ("org_admin", "supervisor", "auditor")},
+            **{f"polres__{role}": HIDDEN for role in ROLES},
         )
         for name, ok in (("edit", FORM), ("upload", FORM), ("act", REDIRECT))
     },

@@ -11,8 +11,9 @@ from referral_hub.clients.crypto import Encrypted
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
+from referral_hub.permissions import ROLES
 
-ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
+__all__ = ["LOCALES", "ROLES", "SECOND_FACTOR_ROLES", "User"]
 #: Roles that must sign in with a second factor (TOTP): they manage accounts or read
 #: every organisation's audit trail.
 SECOND_FACTOR_ROLES = ("org_admin", "auditor")

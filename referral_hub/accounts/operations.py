@@ -17,6 +17,7 @@ from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
+from referral_hub.oauth.server import revoke_user_grants
 from referral_hub.problems import Problem, register_problem
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, t=3).
@@ -101,13 +102,20 @@ def _managed_user(actor: Actor, user_id: str) -> User:
 
 
 def deactivate_user(actor: Actor, user_id: str) -> User:
-    """Stop an account from signing in; its sessions and tokens stop working at once."""
+    """Stop an account from signing in; its sessions and tokens end at once, and for good.
+
+    Its tokens are revoked and its sessions' epoch raised, not merely refused while the
+    account is inactive: reactivating it gives the person a clean start, and no app or
+    browser that held a grant from before gets it back.
+    """
     user = _managed_user(actor, user_id)
     if actor.user_id == user.id:
         raise Problem(409, CANNOT_DEACTIVATE_SELF, "You cannot deactivate your own account.")
     if not user.active:
         return user
     user.active = False
+    user.session_epoch += 1
+    revoke_user_grants(user.id)
     db.session.flush()
     audit.record(
         actor,

@@ -69,7 +69,6 @@ MAX_RESPONSE_HOURS = 720
 #: Longer terms are almost always a typo (2062 for 2026); MoUs run for at most a few years.
 MAX_TERM_DAYS = 10 * 366
 MAX_PARTIES = 20
-WRITER_ROLES = ("org_admin", "supervisor")
 DEFAULT_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 
@@ -350,7 +349,8 @@ def _require_writer(actor: Actor) -> None:
         return
     if actor.is_hub_operator:
         raise Problem(403, READ_ONLY, "The hub operator can read and audit agreements only.")
-    if actor.user_id is not None and actor.role not in WRITER_ROLES:
+    # agreements:write, decided per role in permissions.py (administrators and supervisors).
+    if not actor.has_scope("agreements:write"):
         raise Problem(
             403,
             "forbidden",

@@ -52,7 +52,7 @@ LIFECYCLE_ACTIONS = ("sign", "suspend", "resume", "terminate", "renew")
 
 
 def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Signed in, and an administrator, a supervisor, an auditor or hub-operator staff."""
+    """Signed in, with the right to read agreements (every role: permissions.py)."""
 
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -81,7 +81,7 @@ def _services() -> list[Service]:
 def _may_write(agreement: Agreement | None = None) -> bool:
     """Whether the user's page shows changing actions (the operations check again)."""
     actor = portal_actor()
-    if actor.is_hub_operator or actor.role not in ops.WRITER_ROLES:
+    if actor.is_hub_operator or not actor.has_scope("agreements:write"):
         return False
     return agreement is None or actor.organization_id in agreement.party_ids
 

@@ -448,10 +448,6 @@ def entries_visible_to(actor: Actor):
     )
 
 
-#: Portal roles that may read the audit log (OAuth clients need the audit:read scope).
-AUDIT_READER_ROLES = ("auditor", "org_admin")
-
-
 def search_entries(
     actor: Actor,
     *,
@@ -463,7 +459,7 @@ def search_entries(
 ) -> Select:
     """The entries an actor may read matching the filters, newest first (a select to page)."""
     # A person, or an app acting for one, reads no more than the person's role allows.
-    if actor.user_id is not None and actor.role not in AUDIT_READER_ROLES:
+    if not actor.has_scope("audit:read"):
         raise Problem(403, "forbidden", "Only auditors and administrators read the audit log.")
     query = entries_visible_to(actor).order_by(AuditEntry.seq.desc())
     if object_type:

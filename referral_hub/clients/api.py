@@ -117,7 +117,8 @@ def create_consent(actor, data, client_id):
     client = ops.require_client_of(actor, client_id)
     consent = ops.record_consent(actor, client, **data)
     db.session.commit()
-    return consent, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
+    (seen,) = ops.consents_seen_by(actor, [consent], _context(), record=False)
+    return seen, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
 
 
 @blp.route("/clients/<client_id:client_id>/consents", methods=["GET"])
@@ -127,7 +128,7 @@ def create_consent(actor, data, client_id):
 def list_consents(actor, args, client_id):
     """A client's consents, newest first."""
     body, headers = paginate(ops.consents_query(actor, client_id), args["page"], args["page_size"])
-    ops.record_consent_reads(actor, body["items"], _context())
+    body["items"] = ops.consents_seen_by(actor, body["items"], _context())
     db.session.commit()
     return body, 200, headers
 
@@ -138,9 +139,9 @@ def list_consents(actor, args, client_id):
 def get_consent(actor, consent_id):
     """One consent."""
     consent = ops.get_consent_of(actor, consent_id)
-    ops.record_consent_reads(actor, [consent], _context())
+    (seen,) = ops.consents_seen_by(actor, [consent], _context())
     db.session.commit()
-    return consent
+    return seen
 
 
 @blp.route("/consents/<consent_id>/withdraw", methods=["POST"])
@@ -154,9 +155,9 @@ def get_consent(actor, consent_id):
 def withdraw_consent(actor, data, consent_id):
     """Withdraw a consent; it takes effect at once and open referrals resting on it end."""
     consent = ops.withdraw_consent(actor, consent_id, data["reason"])
-    ops.record_consent_reads(actor, [consent], _context())
+    (seen,) = ops.consents_seen_by(actor, [consent], _context())
     db.session.commit()
-    return consent
+    return seen
 
 
 @blp.route("/clients/<client_id:client_id>/disclosures")

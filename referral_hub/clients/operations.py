@@ -79,8 +79,21 @@ def _acting_organization(actor: Actor) -> Organization | None:
 
 
 def _require_writer(actor: Actor) -> None:
-    if actor.role == "auditor":
-        raise Problem(403, "forbidden", "Auditors read records; they do not change them.")
+    """The right to change clients' records and consent (permissions.py: caseworkers and
+    supervisors, or a token with clients:write acting for one of them, or for its unit)."""
+    if not actor.has_scope("clients:write"):
+        raise Problem(403, "forbidden", "Your role does not change clients' records or consent.")
+
+
+def may_read_clients(actor: Actor) -> bool:
+    """The right to read clients' personal data: `clients:read` for a token, and for a person
+    (or an app acting for one) a role that keeps clients."""
+    return actor.has_scope("clients:read")
+
+
+def _require_reader(actor: Actor) -> None:
+    if not may_read_clients(actor):
+        raise Problem(403, "forbidden", "Your role does not read clients' personal data.")
 
 
 def require_uptd(actor: Actor) -> Organization:
@@ -317,6 +330,7 @@ def held_categories(client: Client) -> list[str]:
 
 def read_client(actor: Actor, client_id: str, context: str) -> Client:
     """The owner's full read of a client, logged as a disclosure (PDP: history of processing)."""
+    _require_reader(actor)
     client = require_client_of(actor, client_id)
     record_disclosure(actor, client, held_categories(client), "owner", context)
     return client
@@ -446,6 +460,7 @@ def record_disclosure(
 
 def disclosures_query(actor: Actor, client_id: str) -> Select:
     """The disclosures of one of the actor's organisation's clients, newest first."""
+    _require_reader(actor)
     client = require_client_of(actor, client_id)
     return (
         select(Disclosure)
@@ -737,6 +752,7 @@ def require_consent_for(actor: Actor, consent_id: str, client: Client) -> Consen
 
 def consents_query(actor: Actor, client_id: str) -> Select:
     """A client's consents, newest first."""
+    _require_reader(actor)
     client = require_client_of(actor, client_id)
     return (
         select(Consent)
@@ -752,6 +768,36 @@ def record_consent_reads(actor: Actor, consents: Iterable[Consent], context: str
             record_disclosure(
                 actor, consent.client, ["guardian"], "owner", f"{context} consent:{consent.id}"
             )
+
+
+class ConsentWithoutGiver:
+    """A consent as a caller without the right to read clients receives it: everything but
+    the giver's name (a parent's or guardian's identity)."""
+
+    giver_name = None
+
+    def __init__(self, consent: Consent) -> None:
+        self._consent = consent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._consent, name)
+
+
+def consents_seen_by(
+    actor: Actor, consents: Iterable[Consent], context: str, *, record: bool = True
+) -> list[Consent | ConsentWithoutGiver]:
+    """The consents as the actor may receive them, the one rule for every answer that holds
+    one: the giver's name only with the right to read clients, and then that read logged.
+
+    `record=False` is for the answer to recording a consent, which echoes the name the
+    caller has just sent: nothing the hub held is read there.
+    """
+    consents = list(consents)
+    if not may_read_clients(actor):
+        return [ConsentWithoutGiver(consent) for consent in consents]
+    if record:
+        record_consent_reads(actor, consents, context)
+    return consents
 
 
 def withdraw_consent(actor: Actor, consent_id: str, reason: str) -> Consent:

@@ -59,9 +59,11 @@ bp.add_app_template_global(label, "code_label")
 bp.add_app_template_global(service_label, "service_label")
 bp.add_app_template_filter(_day, "day")
 
-#: Who keeps clients: caseworkers and supervisors of a UPTD PPA.
-STAFF = ("caseworker", "supervisor")
 UPTD = ("uptd_ppa",)
+#: Who keeps clients: the roles with the right to read and to change clients (permissions.py:
+#: caseworkers and supervisors), of a UPTD PPA.
+reader_page = login_required(permission="clients:read", org_types=UPTD)
+writer_page = login_required(permission="clients:write", org_types=UPTD)
 PAGE_SIZE = 25
 #: Categories a consent may name; demographics always goes with a referral and is implied.
 CONSENT_CATEGORIES = (
@@ -152,7 +154,7 @@ def _service_options() -> list[tuple[str, str]]:
 
 
 @bp.get("/clients")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def index():
     """The unit's clients, newest first: pseudonymous codes only, no personal data."""
     actor = portal_actor()
@@ -163,7 +165,7 @@ def index():
 
 
 @bp.post("/clients/search")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def search():
     """Find a client by exact NIK or code; the NIK travels in the body, never in a URL."""
     actor = portal_actor()
@@ -227,7 +229,7 @@ def _client_payload(form: FormState) -> dict[str, Any]:
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def new():
     """Register a client of the unit; personal fields are encrypted at rest."""
     actor = portal_actor()
@@ -283,7 +285,7 @@ def _client_referrals(actor, client_id: str) -> list[Any]:
 
 
 @bp.get("/clients/<client_id>")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def view(client_id: str):
     """One client in full, for its own unit; this read is logged as a disclosure."""
     actor = portal_actor()
@@ -376,7 +378,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
 
 
 @bp.route("/clients/<client_id>/consents/new", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def consent_new(client_id: str):
     """Record consent: who gave it, to whom, for what, how, until when, with its evidence."""
     actor = portal_actor()
@@ -474,7 +476,7 @@ def _open_referrals_on(actor, consent) -> list[Any]:
 
 
 @bp.route("/clients/<client_id>/consents/<consent_id>/withdraw", methods=["GET", "POST"])
-@login_required(roles=STAFF, org_types=UPTD)
+@writer_page
 def consent_withdraw(client_id: str, consent_id: str):
     """Withdraw a consent: a reason, then a confirmation that says what will happen."""
     actor = portal_actor()
@@ -519,7 +521,7 @@ def consent_withdraw(client_id: str, consent_id: str):
 
 
 @bp.get("/clients/<client_id>/disclosures")
-@login_required(roles=STAFF, org_types=UPTD)
+@reader_page
 def disclosures(client_id: str):
     """Who saw or received what of the client's personal data, and when (UU PDP Pasal 32)."""
     actor = portal_actor()

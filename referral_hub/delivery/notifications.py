@@ -33,11 +33,13 @@ from referral_hub.delivery.outbox import check_event_data, enqueue_after_commit
 from referral_hub.delivery.settings import DeliverySettings, settings
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
+from referral_hub.permissions import roles_with
 
 log = logging.getLogger(__name__)
 
 KINDS = ("referral_received", "referral_answered", "referral_overdue")
-RECIPIENT_ROLES = ("caseworker", "supervisor")
+#: Who is told of referrals to answer or answered: the roles that act on them (permissions.py).
+RECIPIENT_ROLES = roles_with("referrals:respond")
 SUPERVISORS = ("supervisor",)
 #: A notification whose sending keeps failing is given up after this many attempts.
 MAX_ATTEMPTS = 12

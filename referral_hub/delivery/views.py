@@ -26,12 +26,14 @@ bp = Blueprint("delivery_portal", __name__)
 bp.add_app_template_global(label, "code_label")
 register_moment_filter(bp)
 
-ADMINS = ("org_admin",)
+#: The pages manage webhooks, as the API's `webhooks:write` does: one right, decided per role
+#: in permissions.py (administrators).
+manager_page = login_required(permission="webhooks:write")
 PAGE_SIZE = 20
 
 
 @bp.get("/webhooks")
-@login_required(roles=ADMINS)
+@manager_page
 def webhooks():
     """The organisation's webhook subscriptions, with its deliveries counted by status."""
     actor = portal_actor()
@@ -44,7 +46,7 @@ def webhooks():
 
 
 @bp.route("/webhooks/new", methods=["GET", "POST"])
-@login_required(roles=ADMINS)
+@manager_page
 def webhook_new():
     """Subscribe; the signing secret is shown once, on the page that answers this form."""
     form = read_form(text=("url",), lists=("events",))
@@ -77,7 +79,7 @@ def webhook_new():
 
 
 @bp.post("/webhooks/<webhook_id>/delete")
-@login_required(roles=ADMINS)
+@manager_page
 def webhook_delete(webhook_id: str):
     """End a subscription; pending deliveries are cancelled, the history stays."""
     hook = ops.get_webhook(portal_actor(), webhook_id)
@@ -89,7 +91,7 @@ def webhook_delete(webhook_id: str):
 
 
 @bp.get("/webhooks/<webhook_id>")
-@login_required(roles=ADMINS)
+@manager_page
 def webhook_detail(webhook_id: str):
     """One subscription's deliveries, newest first, each with every attempt."""
     actor = portal_actor()
@@ -111,7 +113,7 @@ def webhook_detail(webhook_id: str):
 
 
 @bp.post("/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver")
-@login_required(roles=ADMINS)
+@manager_page
 def redeliver(webhook_id: str, delivery_id: str):
     """Send a delivery again now (dead or not), with the same webhook-id."""
     try:

@@ -17,6 +17,7 @@ from referral_hub.accounts.models import User
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
+from referral_hub.permissions import grantable
 
 
 def secret_digest(value: str) -> str:
@@ -169,12 +170,16 @@ class OAuthToken(db.Model, TokenMixin):
         return self.client
 
     def introspection(self, issuer: str) -> dict[str, Any]:
-        """RFC 7662 members for an active token."""
+        """RFC 7662 members for an active token; for a token acting for a person, the scopes
+        that person's role lets it use (what the hub's own API would let it do)."""
+        scopes = self.scope.split()
+        if self.user is not None:
+            scopes = grantable(scopes, self.user.role)
         out: dict[str, Any] = {
             "active": True,
             "client_id": self.client_id,
             "token_type": "Bearer",
-            "scope": self.scope,
+            "scope": " ".join(scopes),
             "exp": int(self.expires_at.timestamp()),
             "iat": int(self.issued_at.timestamp()),
             "iss": issuer,

@@ -30,6 +30,7 @@ from referral_hub.oauth.models import (
     secret_digest,
 )
 from referral_hub.oauth.scopes import SCOPES
+from referral_hub.permissions import grantable, role_permits
 from referral_hub.problems import Problem
 
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=30)
@@ -102,6 +103,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
 
     def save_authorization_code(self, code: str, request: Any) -> None:
+        """Keep the code with the scope the person may hand over: the resolved request (the
+        client's registered scopes when none was asked) within the person's role."""
         data = request.payload.data
         db.session.add(
             OAuthAuthorizationCode(
@@ -109,7 +112,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 client_id=request.client.client_id,
                 user_id=request.user.id,
                 redirect_uri=request.payload.redirect_uri or "",
-                scope=request.payload.scope or "",
+                scope=" ".join(grantable((request.scope or "").split(), request.user.role)),
                 code_challenge=data["code_challenge"],
                 code_challenge_method=data.get("code_challenge_method", "S256"),
                 expires_at=utcnow() + AUTHORIZATION_CODE_LIFETIME,
@@ -210,6 +213,34 @@ def revoke_family(family_id: str) -> None:
         update(OAuthToken)
         .where(OAuthToken.family_id == family_id, OAuthToken.refresh_revoked_at.is_(None))
         .values(refresh_revoked_at=now)
+    )
+
+
+def revoke_user_grants(user_id: str) -> None:
+    """End everything a person handed to apps: every access and refresh token, and every
+    authorization code not yet exchanged. For good: reactivating the person revives none."""
+    now = utcnow()
+    db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.user_id == user_id,
+            OAuthToken.refresh_token_hash.is_not(None),
+            OAuthToken.refresh_revoked_at.is_(None),
+        )
+        .values(refresh_revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OAuthAuthorizationCode)
+        .where(OAuthAuthorizationCode.user_id == user_id, OAuthAuthorizationCode.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -417,6 +448,22 @@ def _problem_from_oauth_error(error: OAuth2Error) -> Problem:
     )
 
 
+def _beyond_the_users_role(token: BearerToken, scope: str) -> Problem:
+    """A token acting for a person asks for what the person's role does not allow.
+
+    The token may carry the scope (granted before a role changed, or by an older consent
+    screen); it still does no more than the person could in the portal.
+    """
+    return Problem(
+        403,
+        "insufficient-scope",
+        f"This token acts for a user whose role ({token.user_role}) does not allow "
+        f"'{scope}': an app can do no more for a person than the person can in the portal.",
+        headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+        error="insufficient_scope",
+    )
+
+
 def authenticate(scope: str | None = None) -> Actor:
     """Validate the request's bearer token (and scope) and return the actor behind it."""
     # Kept on the request itself (not on g, which tests may share between requests).
@@ -427,6 +474,8 @@ def authenticate(scope: str | None = None) -> Actor:
         token = require_oauth.acquire_token([scope] if scope else None)
     except OAuth2Error as error:
         raise _problem_from_oauth_error(error) from None
+    if scope and token.user_id is not None and not role_permits(token.user_role, scope):
+        raise _beyond_the_users_role(token, scope)
     actor = actor_from_token(token)
     g.actor = actor
     request.environ["hub.authenticated"] = (scope, actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from referral_hub.accounts.session import current_user
@@ -13,6 +13,7 @@ from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.extensions import authorization, csrf, db
 from referral_hub.oauth.scopes import SCOPES
+from referral_hub.permissions import grantable
 from referral_hub.problems import Problem, problem_response
 
 bp = Blueprint("oauth", __name__)
@@ -122,11 +123,27 @@ def authorize():
     client = grant.client
     if client.organization_id != user.organization_id:
         return authorization.create_authorization_response(grant_user=None, grant=grant)
+    # A person hands an app only what the person's role carries: the rest of the request is
+    # left out of the grant (RFC 6749 3.3; the token response names the scope issued), and
+    # AuthorizationCodeGrant.save_authorization_code clips the code's scope by the same rule.
+    requested = (grant.request.payload.scope or client.scope).split()
+    granted = grantable(requested, user.role)
+    refused = [s for s in requested if s not in granted]
+    if not granted:
+        error = InvalidScopeError(
+            description="The signed-in user's role allows none of the requested scopes.",
+            redirect_uri=grant.redirect_uri,
+        )
+        error.state = grant.request.payload.state
+        return authorization.handle_error_response(grant.request, error)
     if request.method == "GET":
-        scopes = [(s, SCOPES.get(s, s)) for s in (grant.request.payload.scope or "").split()]
-        if not scopes:
-            scopes = [(s, SCOPES.get(s, s)) for s in client.scope.split()]
-        return render_template("oauth/authorize.html", client=client, scopes=scopes, user=user)
+        return render_template(
+            "oauth/authorize.html",
+            client=client,
+            scopes=[(s, SCOPES.get(s, s)) for s in granted],
+            refused=[(s, SCOPES.get(s, s)) for s in refused],
+            user=user,
+        )
     approved = request.form.get("decision") == "allow"
     actor = Actor(
         organization_id=user.organization_id,
@@ -141,7 +158,7 @@ def authorize():
         "oauth.consent_granted" if approved else "oauth.consent_refused",
         "oauth_client",
         client.client_id,
-        {"scope": grant.request.payload.scope or client.scope},
+        {"scope": " ".join(granted), "refused_for_role": refused},
     )
     response = authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant

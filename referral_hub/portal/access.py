@@ -1,7 +1,10 @@
-"""Who may open a portal page: signed in, and of the right role and organisation type.
+"""Who may open a portal page: signed in, with the permission it needs, of the right
+organisation type.
 
-The page check only decides what to show; every change is still checked again by the
-operation it calls, exactly as for the API.
+A page names the permission it needs (`login_required(permission="clients:read")`), which
+referral_hub/permissions.py decides per role: the rule that also bounds a token acting for
+the same person, so the portal and the API cannot drift apart. The page check only decides
+what to show; every change is still checked again by the operation it calls.
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ from flask import g, redirect, request, url_for
 from referral_hub.accounts.models import User
 from referral_hub.accounts.session import current_user, user_actor
 from referral_hub.actors import Actor
+from referral_hub.permissions import role_permits
 from referral_hub.problems import Problem
 
 
 @dataclass(frozen=True)
 class Access:
-    """Roles and organisation types a page admits; None admits any."""
+    """The permission, roles and organisation types a page admits; None admits any."""
 
     roles: frozenset[str] | None = None
     org_types: frozenset[str] | None = None
+    permission: str | None = None
 
     def allows(self, user: User | None) -> bool:
         """Whether this user may open the page."""
         if user is None:
+            return False
+        if self.permission is not None and not role_permits(user.role, self.permission):
             return False
         if self.roles is not None and user.role not in self.roles:
             return False
@@ -46,18 +53,22 @@ def _as_set(values: Iterable[str] | str | None) -> frozenset[str] | None:
 def login_required(
     roles: Iterable[str] | str | Callable[..., Any] | None = None,
     org_types: Iterable[str] | str | None = None,
+    *,
+    permission: str | None = None,
 ):
-    """Page decorator: sign-in first (back here afterwards), then role and organisation type.
+    """Page decorator: sign-in first (back here afterwards), then permission (or role) and
+    organisation type.
 
     Use as `@login_required`, `@login_required()` or
-    `@login_required(roles=("org_admin",), org_types=("uptd_ppa",))`. A signed-out
+    `@login_required(permission="clients:read", org_types=("uptd_ppa",))`; `roles` is for
+    what no permission names yet (account administration). A signed-out
     visitor is sent to /login?next=<this page>; a signed-in user without access gets 403.
     The rule is kept on the view (`view.portal_access`) so navigation shows only
     the pages the user may open.
     """
     if callable(roles):
         return login_required()(roles)
-    access = Access(_as_set(roles), _as_set(org_types))  # type: ignore[arg-type]
+    access = Access(_as_set(roles), _as_set(org_types), permission)  # type: ignore[arg-type]
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)

@@ -13,7 +13,8 @@ from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.views import bp
 
-READERS = audit.AUDIT_READER_ROLES
+#: The log is read with the API's `audit:read`, decided per role in permissions.py.
+reader_page = login_required(permission="audit:read")
 PAGE_SIZE = 50
 
 
@@ -60,14 +61,14 @@ def _page(verification=None):
 
 
 @bp.get("/audit")
-@login_required(roles=READERS)
+@reader_page
 def audit_log():
     """Audit entries, newest first, with filters."""
     return _page()
 
 
 @bp.get("/audit/verify")
-@login_required(roles=READERS)
+@reader_page
 def audit_verify():
     """Walk the whole chain and show whether any entry is missing or altered."""
     # Same refusal as the list for anyone who may not read the log.

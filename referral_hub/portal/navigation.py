@@ -8,16 +8,19 @@ Endpoint names the menu expects (a feature that names its page differently calls
 `register_nav_entry` with its own name and the same label):
 
     portal.home                 Beranda          everyone
-    clients_portal.index        Klien            UPTD caseworkers and supervisors
-    referrals_portal.sent       Rujukan keluar   UPTD caseworkers and supervisors
-    referrals_portal.received   Rujukan masuk    caseworkers and supervisors of any
-                                                 organisation that receives referrals
-    agreements_portal.index     Perjanjian       org admins, supervisors, auditors, hub operator
-    agreements_portal.coverage  Cakupan          org admins, supervisors, auditors, hub operator
-    portal.audit_log            Log audit        auditors and org admins
+    clients_portal.index        Klien            UPTD staff who keep clients
+    referrals_portal.sent       Rujukan keluar   UPTD staff who send referrals
+    referrals_portal.received   Rujukan masuk    staff who answer referrals, of any
+                                                 organisation that receives them
+    agreements_portal.index     Perjanjian       everyone who reads agreements
+    agreements_portal.coverage  Cakupan          everyone who reads agreements
+    portal.audit_log            Log audit        everyone who reads the audit log
     portal.users                Pengguna         org admins
     portal.oauth_clients        Klien OAuth      org admins
-    delivery_portal.webhooks    Webhook          org admins
+    delivery_portal.webhooks    Webhook          everyone who manages webhooks
+
+Who holds which right is decided by role in referral_hub/permissions.py, the rule that also
+bounds the API's tokens acting for users; the audiences below ask it, never a role list.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from markupsafe import Markup, escape
 
 from referral_hub.accounts.models import User
 from referral_hub.accounts.session import current_user
+from referral_hub.permissions import holders, role_permits
 from referral_hub.portal.access import endpoint_access
 
-STAFF = ("caseworker", "supervisor")
 UPTD = "uptd_ppa"
 HUB_OPERATOR = "hub_operator"
 
@@ -47,27 +50,27 @@ def everyone(user: User) -> bool:
 
 
 def uptd_staff(user: User) -> bool:
-    """Caseworkers and supervisors of a UPTD PPA: they hold clients and send referrals."""
-    return user.role in STAFF and user.organization.type == UPTD
+    """Staff of a UPTD PPA who send referrals (caseworkers and supervisors): they hold clients."""
+    return role_permits(user.role, "referrals:write") and user.organization.type == UPTD
+
+
+def client_keepers(user: User) -> bool:
+    """Staff of a UPTD PPA who keep its clients (caseworkers and supervisors)."""
+    return role_permits(user.role, "clients:read") and user.organization.type == UPTD
 
 
 def receiving_staff(user: User) -> bool:
-    """Caseworkers and supervisors of any organisation that can receive referrals."""
-    return user.role in STAFF and user.organization.type != HUB_OPERATOR
+    """Staff who answer referrals, of any organisation that can receive them."""
+    return role_permits(user.role, "referrals:respond") and user.organization.type != HUB_OPERATOR
 
 
-def registry_readers(user: User) -> bool:
-    """Who follows agreements and coverage: admins, supervisors (who may change agreements,
-    as the API lets them), auditors, and the hub operator's staff."""
-    return (
-        user.role in ("org_admin", "supervisor", "auditor")
-        or user.organization.type == HUB_OPERATOR
-    )
-
-
-def audit_readers(user: User) -> bool:
-    """Auditors and administrators."""
-    return user.role in ("auditor", "org_admin")
+#: Who follows agreements and coverage: every role that reads agreements (the hub operator's
+#: staff read every organisation's).
+registry_readers = holders("agreements:read")
+#: Who reads the audit log: auditors and administrators.
+audit_readers = holders("audit:read")
+#: Who manages the organisation's webhooks: its administrators.
+webhook_managers = holders("webhooks:write")
 
 
 def org_admins(user: User) -> bool:
@@ -97,7 +100,7 @@ def register_nav_entry(
 for _order, (_endpoint, _label, _audience) in enumerate(
     (
         ("portal.home", _l("Beranda"), everyone),
-        ("clients_portal.index", _l("Klien"), uptd_staff),
+        ("clients_portal.index", _l("Klien"), client_keepers),
         ("referrals_portal.sent", _l("Rujukan keluar"), uptd_staff),
         ("referrals_portal.received", _l("Rujukan masuk"), receiving_staff),
         ("agreements_portal.index", _l("Perjanjian"), registry_readers),
@@ -105,7 +108,7 @@ for _order, (_endpoint, _label, _audience) in enumerate(
         ("portal.audit_log", _l("Log audit"), audit_readers),
         ("portal.users", _l("Pengguna"), org_admins),
         ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
-        ("delivery_portal.webhooks", _l("Webhook"), org_admins),
+        ("delivery_portal.webhooks", _l("Webhook"), webhook_managers),
     )
 ):
     register_nav_entry(_endpoint, _label, _audience, order=(_order + 1) * 10)

@@ -61,8 +61,9 @@ def send_one_referral(actor, data):
     referral = ops.send_referral(actor, data)
     # Built before the commit, from what the operation just loaded: after it, the referral
     # is expired and reading it again reloads it with every eager relationship (a third of
-    # the request's time). The view holds nothing the commit changes.
-    view = ops.referral_view(actor, referral, record=False)
+    # the request's time). The view holds nothing the commit changes; what it shows of the
+    # client (only with the right to read clients) is logged in the same commit.
+    view = ops.referral_view(actor, referral)
     db.session.commit()
     return view, 201, {"Location": f"/api/v1/referrals/{view['id']}"}
 

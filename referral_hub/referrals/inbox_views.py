@@ -30,7 +30,6 @@ from referral_hub.referrals.lifecycle import OPEN_STATUSES, OUTCOMES, RECIPIENT,
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.views import bp, count_of, list_filters
 
-STAFF = ("caseworker", "supervisor")
 #: Every organisation that can be sent a referral; the hub operator only audits.
 RECEIVING_TYPES = tuple(t for t in PARTNER_TYPES if t != "hub_operator")
 RECIPIENT_ACTIONS = ("accept", "reject", "start", "hold", "resume", "complete", "fail")
@@ -45,7 +44,9 @@ TEXT_MAX = 4000
 PAGE_SIZE = 25
 PANEL_LINES = 5
 
-staff_page = login_required(roles=STAFF, org_types=RECEIVING_TYPES)
+#: Who answers received referrals: the roles with the right to (permissions.py), of an
+#: organisation that can receive them.
+staff_page = login_required(permission="referrals:respond", org_types=RECEIVING_TYPES)
 # The same helpers the other referral pages register (same names, same functions).
 bp.add_app_template_global(label, "code_label")
 bp.add_app_template_global(service_label, "service_label")

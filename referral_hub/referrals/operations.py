@@ -26,6 +26,7 @@ from referral_hub.delivery.outbox import emit
 from referral_hub.directory.models import Service
 from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
+from referral_hub.permissions import roles_with
 from referral_hub.problems import Problem, register_problem
 from referral_hub.referrals.lifecycle import (
     CLOSED_STATUSES,
@@ -55,7 +56,11 @@ INVALID_TRANSITION = register_problem(
 #: Urgent referrals are answered within a day at most, emergencies within two hours.
 URGENCY_CAP_HOURS = {"routine": None, "urgent": 24, "emergency": 2}
 NUMBER_PREFIX = "RJ"
-ACTING_ROLES = ("caseworker", "supervisor")
+#: Who acts on referrals (caseworkers and supervisors): decided per role in permissions.py.
+ACTING_ROLES = roles_with("referrals:write")
+#: The right a party needs to read a referral's personal data, by side: the sender's unit
+#: owns the client (reading it is reading clients), the recipient reads what was shared.
+READ_RIGHT = {SENDER: "clients:read", RECIPIENT: "referrals:read"}
 #: Categories that hold personal data; reading or sharing them is a disclosure.
 PERSONAL_CATEGORIES = ("identity", "contact", "guardian", *CASE_CATEGORIES)
 #: A recipient keeps sight of shared data while the referral is live or was carried out.
@@ -66,8 +71,9 @@ RECIPIENT_KEEPS_DATA = frozenset({*OPEN_STATUSES, "completed", "failed"})
 
 
 def _require_staff(actor: Actor) -> None:
-    """Users act on referrals as caseworkers or supervisors; auditors and admins only read."""
-    if actor.kind == "user" and actor.role not in ACTING_ROLES:
+    """Only a party with the right to send or answer referrals acts on them: a person (or an
+    app acting for one) by role, caseworkers and supervisors; auditors and admins only read."""
+    if not (actor.has_scope("referrals:write") or actor.has_scope("referrals:respond")):
         raise Problem(403, "forbidden", "Only caseworkers and supervisors act on referrals.")
     if actor.organization_id is None:
         raise Problem(403, "forbidden", "Referrals are sent and answered by organisations.")
@@ -332,14 +338,27 @@ def _basis(referral: Referral) -> str:
 # --- what each party sees ------------------------------------------------------------------
 
 
-def visible_categories(referral: Referral, side: str | None, at: dt.datetime | None = None) -> set:
+def visible_categories(
+    referral: Referral,
+    side: str | None,
+    at: dt.datetime | None = None,
+    *,
+    reader: Actor | None = None,
+) -> set:
     """The one rule of what a party sees of a referral's client.
 
     The sender (the client's unit) sees every category. The recipient sees the categories the
     sender chose, which were within agreement and consent when sent, while the referral is live
     or was carried out, and only while the consent it rests on is not withdrawn. Everyone else
     sees nothing (they get 404 before this is asked).
+
+    Given the `reader`, its own right to read counts too (READ_RIGHT: the sender's token needs
+    clients:read, the recipient's referrals:read; a person, or an app acting for one, a role
+    that may): without it the reader sees the demographics only. Without a reader this is
+    what the side's staff see (the recipient's view that a sender previews or prints).
     """
+    if reader is not None and side in READ_RIGHT and not reader.has_scope(READ_RIGHT[side]):
+        return {"demographics"}
     if side == SENDER:
         return {"demographics", *PERSONAL_CATEGORIES}
     if side != RECIPIENT:
@@ -370,20 +389,40 @@ def is_overdue(referral: Referral, at: dt.datetime | None = None) -> bool:
     return referral.status == "requested" and (at or utcnow()) > referral.respond_by
 
 
+def _holds_data(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_data(v) for v in value.values())
+    return value not in (None, "", [], ())
+
+
+def personal_categories_in(client_part: dict[str, Any]) -> list[str]:
+    """The personal-data categories a view's client part actually holds (an empty contact,
+    an absent guardian, case data never given: not shown, so not disclosed)."""
+    return [c for c in PERSONAL_CATEGORIES if _holds_data(client_part.get(c))]
+
+
 def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> dict[str, Any]:
-    """A referral as the actor's side may see it; a recipient's read of personal data is logged."""
+    """A referral as the actor may see it: its side's categories within its right to read.
+
+    Every personal-data category the answer holds is logged as the actor's read (the
+    sender's as the owner's, the recipient's on the referral's basis); `record=False` only
+    for a view nobody is shown (a preview built for another party).
+    """
     side = side_of(actor, referral)
-    categories = visible_categories(referral, side)
-    shown_personal = sorted(categories & set(PERSONAL_CATEGORIES))
+    categories = visible_categories(referral, side, reader=actor)
+    client_part = _client_part(referral, categories)
+    shown_personal = personal_categories_in(client_part)
     if record and shown_personal:
         clients.record_disclosure(
             actor,
             referral.client,
-            [c for c in PERSONAL_CATEGORIES if c in categories],
+            shown_personal,
             basis=_basis(referral) if side == RECIPIENT else "owner",
             context=f"referral:{referral.number} read",
             kind="read",
         )
+    # The texts written about the client go with its personal data, never without it.
+    personal = len(categories) > 1
     override = None
     if referral.legal_basis != "consent":
         override = {
@@ -394,7 +433,7 @@ def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> d
                 else None
             ),
         }
-        if side == SENDER:
+        if side == SENDER and personal:
             override["justification"] = referral.override_justification
     agreement = referral.agreement
     return {
@@ -404,14 +443,14 @@ def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> d
         "status_reason": referral.status_reason,
         "service": referral.service_code,
         "urgency": referral.urgency,
-        "reason": referral.reason if side == SENDER or len(categories) > 1 else None,
+        "reason": referral.reason if personal else None,
         "sender": _org_ref(referral.sender),
         "recipient": _org_ref(referral.recipient),
         "agreement": {"id": agreement.id, "number": agreement.number, "kind": agreement.kind},
         "legal_basis": referral.legal_basis,
         "override": override,
         "data_categories": list(referral.data_categories),
-        "client": _client_part(referral, categories),
+        "client": client_part,
         "respond_by": referral.respond_by,
         "overdue": is_overdue(referral),
         "outcome": referral.outcome,

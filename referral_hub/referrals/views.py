@@ -57,12 +57,11 @@ bp = Blueprint("referrals_portal", __name__)
 bp.add_app_template_global(label, "code_label")
 bp.add_app_template_global(service_label, "service_label")
 
-#: Who sends referrals: caseworkers and supervisors of a UPTD PPA.
-STAFF = ("caseworker", "supervisor")
 UPTD = ("uptd_ppa",)
-sender_page = login_required(roles=STAFF, org_types=UPTD)
+#: Who sends referrals: the roles with the right to (permissions.py), of a UPTD PPA.
+sender_page = login_required(permission="referrals:write", org_types=UPTD)
 #: Either side of a referral (the detail sends the recipient to its own page).
-either_side_page = login_required(roles=STAFF)
+either_side_page = login_required(permission="referrals:read")
 PAGE_SIZE = 25
 PANEL_LINES = 8
 

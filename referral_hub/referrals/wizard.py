@@ -544,9 +544,11 @@ def recipient_view(referral: Referral) -> dict[str, Any]:
 
     Nothing is logged here: the caller logs who actually saw it.
     """
+    # The recipient's side as its staff see it: built by the hub for a preview or a letter,
+    # not read by anyone of the recipient (so no right of a reader narrows it).
     seen_by = Actor(
         organization_id=referral.recipient_organization_id,
-        kind="user",
+        kind="system",
         label="recipient view",
         organization_type=referral.recipient.type if referral.recipient else None,
     )
@@ -563,8 +565,7 @@ def visible_in_order(referral: Referral) -> list[str]:
 
 def shown_personal_categories(view: dict[str, Any]) -> list[str]:
     """The personal-data categories a recipient's view holds (what showing it discloses)."""
-    client = view["client"]
-    return [c for c in ops.PERSONAL_CATEGORIES if c in client]
+    return ops.personal_categories_in(view["client"])
 
 
 def _problem_text(problem: Problem) -> str:

@@ -95,12 +95,24 @@ def _draft_form(app, **changes) -> dict:
 # --- who may open the pages ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path", ["/agreements", "/agreements/new", "/coverage", "/webhooks", "/agreements/export.csv"]
-)
+@pytest.mark.parametrize("path", ["/agreements/new", "/webhooks"])
 def test_a_caseworker_cannot_reach_the_administration_pages(app, hub, path):
     browser = _browser(app, hub, PPU, "caseworker")
     _page(browser, path, 403)
+
+
+def test_a_caseworker_reads_the_agreements_as_the_api_allows_and_changes_none(app, hub):
+    # agreements:read is every role's (referral_hub/permissions.py): a caseworker sends
+    # referrals along these agreements, and an app acting for her may read them too.
+    agreement_id = _build(app, "draft")
+    caseworker = _browser(app, hub, PPU, "caseworker")
+    assert "TEST/PKS/001" in _page(caseworker, "/agreements")
+    _page(caseworker, "/coverage")
+    _page(caseworker, "/agreements/export.csv")
+    assert "Tandatangani" not in _page(caseworker, f"/agreements/{agreement_id}")
+    signed = _post(caseworker, f"/agreements/{agreement_id}/sign", {}, "/agreements")
+    assert signed.status_code == 403
+    assert _stored(app, agreement_id)["status"] == "draft"
 
 
 def test_a_supervisor_follows_and_signs_agreements_as_the_api_allows(app, hub):
