@@ -22,6 +22,31 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("caller", sa.String(length=120), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("method", sa.String(length=8), nullable=False),
+        sa.Column("path", sa.String(length=2000), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("claim_token", sa.String(length=32), nullable=False),
+        sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_headers", sa.JSON(), nullable=True),
+        sa.Column("response_body_ciphertext", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
+        sa.UniqueConstraint(
+            "caller", "idempotency_key", name=op.f("uq_idempotency_keys_caller_idempotency_key")
+        ),
+    )
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_idempotency_keys_expires_at"), ["expires_at"], unique=False
+        )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.create_index(
             "ix_referrals_sender_reference",
@@ -33,3 +58,6 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table("referrals", schema=None) as batch_op:
         batch_op.drop_index("ix_referrals_sender_reference")
+    with op.batch_alter_table("idempotency_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_keys_expires_at"))
+    op.drop_table("idempotency_keys")
