@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.apidoc import problem_schema_component
     from referral_hub.clients.api import register_path_converters
     from referral_hub.extensions import api, babel, csrf, db, migrate
+    from referral_hub.idempotency.openapi import IdempotencyPlugin
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
 
@@ -62,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
                 "and their partner agencies. Errors are RFC 9457 problem details."
             },
             "servers": [{"url": base}],
+            "extra_plugins": [IdempotencyPlugin()],
         },
     )
     if "oauth2" not in api.spec.components.security_schemes:
@@ -134,6 +136,7 @@ def _init_rate_limits(app: Flask) -> None:
 def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from referral_hub.idempotency.hooks import init_idempotency
     from referral_hub.problems import Problem, handle_problem, handle_unexpected
     from referral_hub.security import HubRequest, check_api_request, set_security_headers
 
@@ -142,6 +145,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
+    init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
 
 

@@ -25,6 +25,7 @@ from referral_hub.delivery.models import (
     WebhookDelivery,
 )
 from referral_hub.directory.models import Organization, OrganizationService, Service
+from referral_hub.idempotency.models import IdempotencyKey
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
 
@@ -44,6 +45,7 @@ __all__ = [
     "Disclosure",
     "Event",
     "EventAudience",
+    "IdempotencyKey",
     "Notification",
     "OAuthAuthorizationCode",
     "OAuthClient",

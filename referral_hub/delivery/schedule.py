@@ -50,6 +50,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("overdue-referrals", "referral_hub.delivery.tasks.sweep_overdue_referrals", 300),
     # OAuth authorization codes a day past their use or expiry.
     Periodic("oauth-code-purge", "referral_hub.delivery.tasks.purge_authorization_codes", 3600),
+    # Idempotency keys (and the responses kept under them) past their 24 hours.
+    Periodic("idempotency-key-purge", "referral_hub.delivery.tasks.purge_idempotency_keys", 3600),
 )
 
 #: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
@@ -63,6 +65,7 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.sweep_agreement_expiry": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.purge_authorization_codes": {"queue": LOW, "job_timeout": 300},
+    "referral_hub.delivery.tasks.purge_idempotency_keys": {"queue": LOW, "job_timeout": 300},
 }
 RESULT_TTL = 60
 FAILURE_TTL = 7 * 24 * 3600

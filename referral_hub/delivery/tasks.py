@@ -171,6 +171,15 @@ def purge_authorization_codes() -> int:
     return deleted
 
 
+def purge_idempotency_keys() -> int:
+    """Idempotency keys past their 24 hours, with the responses kept under them."""
+    from referral_hub.idempotency.operations import purge_expired_keys
+
+    deleted = purge_expired_keys()
+    db.session.commit()
+    return deleted
+
+
 def sweep_agreement_expiry() -> object:
     """agreement.expiring / agreement.expired, by the agreements package when it has the rule."""
     name = "referral_hub.agreements.operations"

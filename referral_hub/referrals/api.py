@@ -73,9 +73,17 @@ def send_one_referral(actor, data):
 @blp.response(200, ReferralPage)
 @protected(blp, "referrals:read")
 def list_referrals(actor, args):
-    """Sent or received referrals, overdue first; lines carry no personal data."""
+    """Sent or received referrals, overdue first; lines carry no personal data.
+
+    `sender_reference` (box=sent) finds the sender's referrals by its own reference.
+    """
     query = ops.referrals_query(
-        actor, args["box"], args.get("status"), args.get("service"), args.get("overdue")
+        actor,
+        args["box"],
+        args.get("status"),
+        args.get("service"),
+        args.get("overdue"),
+        sender_reference=args.get("sender_reference"),
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]

@@ -88,6 +88,8 @@ class Referral(db.Model):
         # not a sort of the whole box.
         Index("ix_referrals_received_order", "recipient_organization_id", "respond_by"),
         Index("ix_referrals_sent_order", "sender_organization_id", "respond_by"),
+        # GET /api/v1/referrals?sender_reference=: a sender's own reference, in its box.
+        Index("ix_referrals_sender_reference", "sender_organization_id", "sender_reference"),
     )
 
     def __init__(self, **kwargs: Any) -> None:

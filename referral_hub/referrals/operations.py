@@ -542,12 +542,26 @@ def referrals_query(
     status: str | None = None,
     service: str | None = None,
     overdue: bool | None = None,
+    *,
+    sender_reference: str | None = None,
 ) -> Select:
-    """Sent or received referrals of the actor's organisation: overdue first, then newest."""
+    """Sent or received referrals of the actor's organisation: overdue first, then newest.
+
+    `sender_reference` finds the sender's referrals by its own reference (after a timeout:
+    was it made?). It is the sender's: a recipient's box refuses it, whether or not such a
+    referral exists, so the filter tells a recipient nothing.
+    """
+    if sender_reference is not None and box != "sent":
+        raise _field_error(
+            "sender_reference",
+            "A sender's own reference finds referrals in its sent box only (box=sent).",
+        )
     column = (
         Referral.sender_organization_id if box == "sent" else Referral.recipient_organization_id
     )
     query = _lines_statement().where(column == actor.organization_id)
+    if sender_reference is not None:
+        query = query.where(Referral.sender_reference == sender_reference)
     if status:
         query = query.where(Referral.status == status)
     if service:

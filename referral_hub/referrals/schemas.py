@@ -132,6 +132,13 @@ class ReferralQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
     service = fields.String(validate=validate.Length(min=1, max=64))
     overdue = fields.Boolean()
+    sender_reference = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "The sender's own reference, exactly (box=sent only: a recipient "
+            "never learns it)"
+        },
+    )
 
 
 class OrgRefOut(Schema):
