@@ -1,7 +1,7 @@
 """Consents: the child's reason for refusing assent, and the supervisor who cleared a giver
 
 Revision ID: 0012_consent_assent
-Revises: 0008_session_epoch
+Revises: 0011_idempotency_keys
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0012_consent_assent"
-down_revision = "0008_session_epoch"
+down_revision = "0011_idempotency_keys"
 branch_labels = None
 depends_on = None
 
