@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
+from referral_hub.security import TEXT_DETAIL
 
 
 def _exact() -> dict[str, str]:
@@ -49,6 +50,10 @@ def _exact() -> dict[str, str]:
             "Klien publik tidak dapat memakai grant client_credentials."
         ),
         "No such OAuth client.": _("Klien OAuth tidak ditemukan."),
+        # text the hub cannot store (security.py)
+        TEXT_DETAIL: _(
+            "Teks harus berupa UTF-8 dan tidak boleh memuat karakter NUL atau surrogate tunggal."
+        ),
         # pages
         "This page is not open to your role.": _("Akun Anda tidak memiliki akses ke halaman ini."),
         # audit
