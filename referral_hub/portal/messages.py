@@ -124,6 +124,12 @@ def _inbox_and_registry_exact() -> dict[str, str]:
             "Hanya organisasi penerima yang mencatat hasil sesi."
         ),
         "Nothing to change.": _("Tidak ada yang diubah."),
+        "A session cannot start before the referral was sent.": _(
+            "Sesi tidak dapat dimulai sebelum rujukan dikirim."
+        ),
+        "The session has not started yet: attendance is recorded once it has.": _(
+            "Sesi belum dimulai. Kehadiran baru dapat dicatat setelah sesi dimulai."
+        ),
         "Only caseworkers and supervisors act on referrals.": _(
             "Hanya pendamping dan supervisor yang dapat menindaklanjuti rujukan."
         ),

@@ -643,6 +643,19 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
+    """A session of a referral cannot start before the referral was sent."""
+    if starts_at < referral.created_at:
+        message = "A session cannot start before the referral was sent."
+        raise Problem(
+            422,
+            "validation-error",
+            message,
+            errors={"starts_at": [message]},
+            sent_at=referral.created_at.isoformat(),
+        )
+
+
 def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -> Appointment:
     """The recipient schedules a session of an accepted or running referral."""
     _require_staff(actor)
@@ -655,6 +668,7 @@ def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -
             INVALID_TRANSITION,
             f"A referral that is '{referral.status}' takes no appointments.",
         )
+    _check_session_time(referral, data["starts_at"])
     appointment = Appointment(
         referral_id=referral.id,
         starts_at=data["starts_at"],
@@ -705,6 +719,16 @@ def update_appointment(
         raise Problem(404, "not-found", f"No appointment '{appointment_id}'.")
     if not data:
         raise _field_error("status", "Nothing to change.")
+    if "starts_at" in data:
+        _check_session_time(referral, data["starts_at"])
+    starts_at = data.get("starts_at", appointment.starts_at)
+    if data.get("status") in ("attended", "no_show") and starts_at > utcnow():
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "The session has not started yet: attendance is recorded once it has.",
+            starts_at=starts_at.isoformat(),
+        )
     changes: dict[str, Any] = {}
     if "status" in data and data["status"] != appointment.status:
         if appointment.status != "scheduled":
