@@ -124,6 +124,11 @@ def _inbox_and_registry_exact() -> dict[str, str]:
             "Hanya organisasi penerima yang mencatat hasil sesi."
         ),
         "Nothing to change.": _("Tidak ada yang diubah."),
+        "The agreement this referral was sent under is no longer in force; "
+        "the referral is being cancelled.": _(
+            "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
+            "rujukan ini akan dibatalkan."
+        ),
         "A session cannot start before the referral was sent.": _(
             "Sesi tidak dapat dimulai sebelum rujukan dikirim."
         ),
