@@ -194,3 +194,43 @@ def test_a_renewal_without_the_service_cancels_what_has_not_started(app, client,
     _renew(app, s.agreement_id, services=[{"service": "mediation", "provider": BALIKPAPAN}])
     # Balikpapan's signature, the last, brought the renewal into force.
     _assert_told(app, client, s, requested, accepted, by=BALIKPAPAN)
+
+
+def test_an_accept_and_a_suspension_at_once_leave_one_story(app, client, hub, is_postgres):
+    # Either the accept lands first (the referral runs to its close) or the suspension does
+    # (the referral is cancelled and the accept refused): never both, never neither.
+    if not is_postgres:
+        pytest.skip("row locks and concurrent writers are PostgreSQL's; SQLite serialises")
+    from tests.functional.test_referrals_concurrency import _at_once
+
+    s = Scenario(app, client, hub)
+    ppu = hub.headers(PPU, WRITE)
+    agreement = f"/api/v1/agreements/{s.agreement_id}"
+    outcomes = set()
+    for _ in range(4):
+        referral = s.send()
+
+        def act(http, index, referral=referral):
+            if index == 0:
+                return http.post(f"/api/v1/referrals/{referral['id']}/accept", headers=s.balikpapan)
+            return http.post(f"{agreement}/suspend", json={"reason": "review"}, headers=ppu)
+
+        accept, suspend = _at_once(app, 2, act)
+        assert suspend.status_code == 200, suspend.get_data(as_text=True)
+        final = _stored(app, referral["id"])
+        if accept.status_code == 200:
+            assert final == ("accepted", None)
+        else:
+            assert accept.status_code == 409
+            assert final == ("cancelled", "agreement_ended")
+        outcomes.add(final[0])
+        actions = [
+            e["action"]
+            for e in client.get(
+                f"/api/v1/referrals/{referral['id']}/events", headers=s.ppu
+            ).get_json()
+        ]
+        assert actions.count("accept") + actions.count("cancel") == 1, actions
+        resumed = client.post(f"{agreement}/resume", json={}, headers=ppu)
+        assert resumed.status_code == 200, resumed.get_data(as_text=True)
+    assert outcomes <= {"accepted", "cancelled"}
