@@ -273,7 +273,8 @@ def _emit(event_type: str, agreement: Agreement, actor: Actor) -> None:
     for listener in list(EVENT_LISTENERS):
         listener(event_type, agreement, actor)
     if event_type in ENDING_EVENT_TYPES:
-        agreement_ended.send(agreement, actor=actor, how=event_type)
+        # Every change stamps updated_at with its moment (_touch) before announcing it.
+        agreement_ended.send(agreement, actor=actor, how=event_type, at=agreement.updated_at)
 
 
 def _audit(

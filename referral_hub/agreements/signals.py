@@ -15,6 +15,7 @@ agreement_ended = _signals.signal(
     doc="""An agreement stopped covering new work: suspended, terminated, expired or superseded.
 
     Sender: the agreement. Keyword arguments: `actor`, who ended it (a party, or the system
-    for the calendar's sweep), and `how`, the event type (e.g. "agreement.suspended").
+    for the calendar's sweep), `how`, the event type (e.g. "agreement.suspended"), and `at`,
+    the moment of the change (the sweep's clock, which may not be the wall clock).
     """,
 )

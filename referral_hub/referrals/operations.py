@@ -854,7 +854,9 @@ def _still_covered(referral: Referral, at: dt.datetime | None = None) -> bool:
     )
 
 
-def cancel_referrals_under_ended_agreement(agreement: Agreement, *, actor: Actor, how: str) -> None:
+def cancel_referrals_under_ended_agreement(
+    agreement: Agreement, *, actor: Actor, how: str, at: dt.datetime | None = None
+) -> None:
     """Agreements that end stop what has not started: referrals under it that are not yet
     accepted are cancelled (`agreement_ended`); accepted ones run to their close.
 
@@ -869,7 +871,7 @@ def cancel_referrals_under_ended_agreement(agreement: Agreement, *, actor: Actor
             for referral in db.session.scalars(
                 select(Referral).where(where, Referral.status.in_(NOT_STARTED_STATUSES))
             )
-            if not _still_covered(referral)
+            if not _still_covered(referral, at)
         ]
         where = Referral.id.in_(ended)
     _cancel_referrals(actor, where, NOT_STARTED_STATUSES, "agreement_ended")
