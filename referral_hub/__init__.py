@@ -138,9 +138,15 @@ def _register_request_hooks(app: Flask) -> None:
 
     from referral_hub.idempotency.hooks import init_idempotency
     from referral_hub.problems import Problem, handle_problem, handle_unexpected
-    from referral_hub.security import HubRequest, check_api_request, set_security_headers
+    from referral_hub.security import (
+        HubJSONProvider,
+        HubRequest,
+        check_api_request,
+        set_security_headers,
+    )
 
     app.request_class = HubRequest
+    app.json = HubJSONProvider(app)
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
     app.before_request(check_api_request)

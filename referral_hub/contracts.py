@@ -42,7 +42,10 @@ _REFERRAL = {
     "sender": {**_STR, "description": "organisation code"},
     "recipient": {**_STR, "description": "organisation code"},
     "respond_by": _TIME,
-    "reason": {"enum": ["consent_withdrawn"], "description": "a code, never free text"},
+    "reason": {
+        "enum": ["consent_withdrawn", "agreement_ended"],
+        "description": "why the hub cancelled it: a code, never free text",
+    },
     "links": _LINKS,
 }
 _REFERRAL_REQUIRED = ["referral_id", "number", "status", "service", "sender", "recipient", "links"]

@@ -52,6 +52,7 @@ from referral_hub.agreements.models import (
     AgreementService,
     AgreementSignature,
 )
+from referral_hub.agreements.signals import agreement_ended
 from referral_hub.agreements.storage import DocumentNotFound, document_store
 from referral_hub.audit import operations as audit
 from referral_hub.audit.models import AuditEntry
@@ -105,6 +106,10 @@ EVENT_TYPES = (
     "agreement.suspended",
     "agreement.resumed",
     "agreement.superseded",
+)
+#: The events after which an agreement covers no new work: `agreement_ended` is sent.
+ENDING_EVENT_TYPES = frozenset(
+    {"agreement.suspended", "agreement.terminated", "agreement.expired", "agreement.superseded"}
 )
 AgreementListener = Callable[[str, Agreement, Actor], None]
 #: Called inside the transaction of the change (so an outbox row written by a listener
@@ -266,6 +271,9 @@ def _check_if_match(agreement: Agreement, if_match: str | None, *, required: boo
 def _emit(event_type: str, agreement: Agreement, actor: Actor) -> None:
     for listener in list(EVENT_LISTENERS):
         listener(event_type, agreement, actor)
+    if event_type in ENDING_EVENT_TYPES:
+        # Every change stamps updated_at with its moment (_touch) before announcing it.
+        agreement_ended.send(agreement, actor=actor, how=event_type, at=agreement.updated_at)
 
 
 def _audit(

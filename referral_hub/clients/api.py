@@ -1,4 +1,4 @@
-"""Clients API: registration, the owner's read, NIK lookup, consent, withdrawal, disclosures."""
+"""Clients API: registration, the owner's read, search (NIK in the body), consent, disclosures."""
 
 from __future__ import annotations
 
@@ -73,10 +73,8 @@ def create_client(actor, data):
 @blp.response(200, ClientPage)
 @protected(blp, "clients:read")
 def list_clients(actor, args):
-    """The caller's clients, pseudonymous (code and demographics); `nik` finds one by exact NIK."""
-    query = ops.clients_query(
-        actor, nik=args.get("nik"), code=args.get("code"), simfoni_id=args.get("simfoni_id")
-    )
+    """The caller's clients, pseudonymous (code and demographics); by NIK: POST .../search."""
+    query = ops.clients_query(actor, code=args.get("code"), simfoni_id=args.get("simfoni_id"))
     body, headers = paginate(query, args["page"], args["page_size"])
     return body, 200, headers
 

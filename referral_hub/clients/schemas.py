@@ -182,15 +182,23 @@ class ClientOut(ClientSummaryOut):
     guardian = fields.Nested(GuardianOut, allow_none=True)
 
 
+#: A NIK in a URL ends up in access logs, proxies and browser histories.
+NIK_NOT_IN_URLS = (
+    "A NIK is never sent in a URL (access logs keep URLs): search with "
+    "POST /api/v1/clients/search and the NIK in the body."
+)
+
+
 class ClientQueryArgs(PageArgs):
-    nik = NikField(
-        metadata={
-            "description": "exact NIK (found through its blind index); prefer POST "
-            "/api/v1/clients/search, which keeps the NIK out of URLs and logs"
-        }
-    )
     code = fields.String(validate=validate.Length(min=1, max=40))
     simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
+
+    @pre_load
+    def _no_nik_in_urls(self, data, **kwargs):
+        # An unknown parameter already fails; this one says where the search went.
+        if "nik" in data:
+            raise ValidationError(NIK_NOT_IN_URLS, field_name="nik")
+        return data
 
 
 class ClientSearchIn(Schema):

@@ -1,12 +1,12 @@
 """E-mail notifications about referrals: written with the change, sent by a job after commit.
 
-The referral code calls `notify_referral_received`, `notify_referral_answered` and
-`notify_referral_overdue` inside its transaction; each adds a Notification row and asks for
-the coalesced `send_notifications` job after the commit, which leases the due rows in
-batches (so two workers never send the same e-mail) and sends them. The job finds the
-organisation's users with the right roles at sending time, and sends each one a message in
-Indonesian with the referral number, its status and a portal link: never a client's name,
-NIK or any other personal data.
+The referral code calls `notify_referral_received`, `notify_referral_answered`,
+`notify_referral_overdue` and `notify_referral_cancelled` inside its transaction; each adds a
+Notification row and asks for the coalesced `send_notifications` job after the commit, which
+leases the due rows in batches (so two workers never send the same e-mail) and sends them. The
+job finds the organisation's users with the right roles at sending time, and sends each one a
+message in Indonesian with the referral number, its status and a portal link: never a client's
+name, NIK or any other personal data.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from referral_hub.permissions import roles_with
 
 log = logging.getLogger(__name__)
 
-KINDS = ("referral_received", "referral_answered", "referral_overdue")
+KINDS = ("referral_received", "referral_answered", "referral_overdue", "referral_cancelled")
 #: Who is told of referrals to answer or answered: the roles that act on them (permissions.py).
 RECIPIENT_ROLES = roles_with("referrals:respond")
 SUPERVISORS = ("supervisor",)
@@ -59,6 +59,18 @@ STATUS_LABELS = {
     "entered-in-error": "salah input",
 }
 URGENCY_LABELS = {"routine": "biasa", "urgent": "mendesak", "emergency": "darurat"}
+#: Why the hub itself cancelled a referral, and what the recipient should do about it.
+CANCEL_REASONS = {
+    "agreement_ended": (
+        "perjanjian kerja sama yang menjadi dasarnya berakhir atau ditangguhkan",
+        "Rujukan yang belum diterima dibatalkan; rujukan yang sudah diterima tetap\n"
+        "berjalan sampai selesai.",
+    ),
+    "consent_withdrawn": (
+        "persetujuan berbagi data yang menjadi dasarnya ditarik",
+        "Hentikan pemrosesan data klien untuk rujukan ini sekarang juga.",
+    ),
+}
 
 # Plain-text mail: HTML escaping would only garble it.
 _templates = Environment(
@@ -158,6 +170,22 @@ def notify_referral_overdue(
     ]
 
 
+def notify_referral_cancelled(
+    referral_number: str, recipient_org_id: str, reason: str, link: str
+) -> Notification:
+    """Tell the recipient's caseworkers and supervisors the hub cancelled a referral to them
+    (its agreement ended, its consent was withdrawn): the number and the reason code only."""
+    return _queue(
+        "referral_cancelled",
+        recipient_org_id,
+        RECIPIENT_ROLES,
+        referral_number=referral_number,
+        status="cancelled",
+        reason=reason,
+        link=_absolute(link),
+    )
+
+
 def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, str]:
     """(subject, body) of a notification, in Indonesian."""
     values = {
@@ -169,6 +197,8 @@ def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, 
         "link": context["link"],
         "side": context.get("side", "recipient"),
     }
+    reason = context.get("reason") or ""
+    values["reason_label"], values["reason_advice"] = CANCEL_REASONS.get(reason, (reason, ""))
     text = _templates.get_template(f"{kind}.txt").render(**values)
     subject, _, body = text.partition("\n")
     return subject.strip(), body.lstrip("\n")

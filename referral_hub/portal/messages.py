@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.clients.models import ASSENT_AGE
+from referral_hub.security import TEXT_DETAIL
 
 
 def _exact() -> dict[str, str]:
@@ -50,6 +51,10 @@ def _exact() -> dict[str, str]:
             "Klien publik tidak dapat memakai grant client_credentials."
         ),
         "No such OAuth client.": _("Klien OAuth tidak ditemukan."),
+        # text the hub cannot store (security.py)
+        TEXT_DETAIL: _(
+            "Teks harus berupa UTF-8 dan tidak boleh memuat karakter NUL atau surrogate tunggal."
+        ),
         # pages
         "This page is not open to your role.": _("Akun Anda tidak memiliki akses ke halaman ini."),
         # audit
@@ -120,6 +125,17 @@ def _inbox_and_registry_exact() -> dict[str, str]:
             "Hanya organisasi penerima yang mencatat hasil sesi."
         ),
         "Nothing to change.": _("Tidak ada yang diubah."),
+        "The agreement this referral was sent under is no longer in force; "
+        "the referral is being cancelled.": _(
+            "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
+            "rujukan ini akan dibatalkan."
+        ),
+        "A session cannot start before the referral was sent.": _(
+            "Sesi tidak dapat dimulai sebelum rujukan dikirim."
+        ),
+        "The session has not started yet: attendance is recorded once it has.": _(
+            "Sesi belum dimulai. Kehadiran baru dapat dicatat setelah sesi dimulai."
+        ),
         "Only caseworkers and supervisors act on referrals.": _(
             "Hanya pendamping dan supervisor yang dapat menindaklanjuti rujukan."
         ),

@@ -22,6 +22,9 @@ STATUSES = (
 )
 OPEN_STATUSES = frozenset({"requested", "accepted", "in-progress", "on-hold"})
 CLOSED_STATUSES = frozenset(STATUSES) - OPEN_STATUSES
+#: Referrals whose work has not started: an agreement that ends cancels them
+#: (`agreement_ended`), while accepted ones run to their close.
+NOT_STARTED_STATUSES = frozenset({"requested"})
 
 OUTCOMES = (
     "service_delivered",

@@ -12,13 +12,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
-from referral_hub.agreements.operations import active_agreements_covering
+from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.operations import active_agreements_covering, covers_at
 from referral_hub.audit import operations as audit
 from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent, local_today
 from referral_hub.db import utcnow
 from referral_hub.delivery.notifications import (
     notify_referral_answered,
+    notify_referral_cancelled,
     notify_referral_overdue,
     notify_referral_received,
 )
@@ -30,6 +32,7 @@ from referral_hub.permissions import roles_with
 from referral_hub.problems import Problem, register_problem
 from referral_hub.referrals.lifecycle import (
     CLOSED_STATUSES,
+    NOT_STARTED_STATUSES,
     OPEN_STATUSES,
     RECIPIENT,
     SENDER,
@@ -51,6 +54,9 @@ OVERRIDE_NOT_AUTHORISED = register_problem(
 )
 INVALID_TRANSITION = register_problem(
     "invalid-transition", "This action is not possible for this referral now"
+)
+AGREEMENT_ENDED = register_problem(
+    "agreement-ended", "The agreement this referral was sent under is no longer in force"
 )
 
 #: Urgent referrals are answered within a day at most, emergencies within two hours.
@@ -598,6 +604,7 @@ def act_on_referral(
         transition = plan_transition(action, side, referral.status)
     except TransitionRefused as refused:
         raise Problem(409, INVALID_TRANSITION, str(refused), status_now=referral.status) from None
+    _refuse_start_without_agreement(referral, action)
     if transition.needs_reason and not (reason or "").strip():
         raise _field_error("reason", f"A reason is required to {action} a referral.")
     if transition.needs_outcome and not outcome:
@@ -696,6 +703,19 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
+    """A session of a referral cannot start before the referral was sent."""
+    if starts_at < referral.created_at:
+        message = "A session cannot start before the referral was sent."
+        raise Problem(
+            422,
+            "validation-error",
+            message,
+            errors={"starts_at": [message]},
+            sent_at=referral.created_at.isoformat(),
+        )
+
+
 def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -> Appointment:
     """The recipient schedules a session of an accepted or running referral."""
     _require_staff(actor)
@@ -708,6 +728,7 @@ def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -
             INVALID_TRANSITION,
             f"A referral that is '{referral.status}' takes no appointments.",
         )
+    _check_session_time(referral, data["starts_at"])
     appointment = Appointment(
         referral_id=referral.id,
         starts_at=data["starts_at"],
@@ -758,6 +779,16 @@ def update_appointment(
         raise Problem(404, "not-found", f"No appointment '{appointment_id}'.")
     if not data:
         raise _field_error("status", "Nothing to change.")
+    if "starts_at" in data:
+        _check_session_time(referral, data["starts_at"])
+    starts_at = data.get("starts_at", appointment.starts_at)
+    if data.get("status") in ("attended", "no_show") and starts_at > utcnow():
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "The session has not started yet: attendance is recorded once it has.",
+            starts_at=starts_at.isoformat(),
+        )
     changes: dict[str, Any] = {}
     if "status" in data and data["status"] != appointment.status:
         if appointment.status != "scheduled":
@@ -788,30 +819,40 @@ def update_appointment(
     return appointment
 
 
-# --- consent withdrawal and overdue ----------------------------------------------------------
+# --- cancellations the hub makes: consent withdrawn, agreement ended; and overdue ---------
 
 
-def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> None:
-    """Open referrals resting on a withdrawn consent are cancelled at once; recipients are told."""
+def _cancel_referrals(actor: Actor, where: Any, statuses: frozenset[str], reason: str) -> None:
+    """Cancel the referrals matching `where` in one of `statuses`, for `reason`.
+
+    The hub's own cancellations (not the sender's `cancel` action), each as the party or the
+    system whose act caused it: the timeline, the audit log, `referral.cancelled` to both
+    organisations, and an e-mail to the recipient with the number and the reason only.
+    """
     referrals = db.session.scalars(
         select(Referral)
-        .where(Referral.consent_id == consent.id, Referral.status.in_(OPEN_STATUSES))
+        .where(where, Referral.status.in_(statuses))
+        .order_by(Referral.created_at, Referral.id)
         .with_for_update(of=Referral)
     ).all()
     now = utcnow()
     for referral in referrals:
         before = referral.status
         referral.status = "cancelled"
-        referral.status_reason = "consent_withdrawn"
+        referral.status_reason = reason
         referral.updated_at = now
-        _timeline(actor, referral, "cancel", before, "cancelled", "consent_withdrawn")
+        _timeline(actor, referral, "cancel", before, "cancelled", reason)
         audit.record(
             actor,
             "referral.cancel",
             "referral",
             referral.id,
-            {"number": referral.number, "from": before, "reason": "consent_withdrawn"},
-            subject_organization_id=referral.recipient_organization_id,
+            {"number": referral.number, "from": before, "reason": reason},
+            subject_organization_id=(
+                referral.sender_organization_id
+                if actor.organization_id == referral.recipient_organization_id
+                else referral.recipient_organization_id
+            ),
         )
         emit(
             actor,
@@ -819,8 +860,16 @@ def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> Non
             subject_type="referral",
             subject_id=referral.id,
             organizations=[referral.sender_organization_id, referral.recipient_organization_id],
-            data=_event_data(referral, previous_status=before, reason="consent_withdrawn"),
+            data=_event_data(referral, previous_status=before, reason=reason),
         )
+        notify_referral_cancelled(
+            referral.number, referral.recipient_organization_id, reason, _link(referral)
+        )
+
+
+def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> None:
+    """Open referrals resting on a withdrawn consent are cancelled at once; recipients are told."""
+    _cancel_referrals(actor, Referral.consent_id == consent.id, OPEN_STATUSES, "consent_withdrawn")
     # Recipients of closed referrals lose sight too (visible_categories reads the withdrawal);
     # each recipient is told which of its referrals rest on the consent, and nothing else.
     by_recipient: dict[str, list[str]] = {}
@@ -838,6 +887,63 @@ def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> Non
             subject_id=consent.id,
             organizations=[consent.organization_id, recipient_id],
             data={"consent_id": consent.id, "referral_ids": referral_ids},
+        )
+
+
+#: Endings the calendar brings (not a party's act): a referral that another agreement in
+#: force still covers, typically the renewal, carries on.
+_CALENDAR_ENDINGS = ("agreement.expired", "agreement.superseded")
+
+
+def _still_covered(referral: Referral, at: dt.datetime | None = None) -> bool:
+    """True when an agreement in force covers the referral (recipient providing its service)."""
+    return bool(
+        active_agreements_covering(
+            referral.sender_organization_id,
+            referral.recipient_organization_id,
+            referral.service_code,
+            at,
+        )
+    )
+
+
+def cancel_referrals_under_ended_agreement(
+    agreement: Agreement, *, actor: Actor, how: str, at: dt.datetime | None = None
+) -> None:
+    """Agreements that end stop what has not started: referrals under it that are not yet
+    accepted are cancelled (`agreement_ended`); accepted ones run to their close.
+
+    Receives `agreements.signals.agreement_ended`. Suspension and termination are a party's
+    decision and cancel them all; at expiry or supersession, those another agreement in force
+    still covers (a renewal) carry on.
+    """
+    where = Referral.agreement_id == agreement.id
+    if how in _CALENDAR_ENDINGS:
+        ended = [
+            referral.id
+            for referral in db.session.scalars(
+                select(Referral).where(where, Referral.status.in_(NOT_STARTED_STATUSES))
+            )
+            if not _still_covered(referral, at)
+        ]
+        where = Referral.id.in_(ended)
+    _cancel_referrals(actor, where, NOT_STARTED_STATUSES, "agreement_ended")
+
+
+def _refuse_start_without_agreement(referral: Referral, action: str) -> None:
+    """Past its agreement's end (the sweep has not written it yet) a referral is not accepted."""
+    if (
+        action == "accept"
+        and referral.status in NOT_STARTED_STATUSES
+        and not covers_at(referral.agreement)
+        and not _still_covered(referral)
+    ):
+        raise Problem(
+            409,
+            AGREEMENT_ENDED,
+            "The agreement this referral was sent under is no longer in force; "
+            "the referral is being cancelled.",
+            status_now=referral.status,
         )
 
 

@@ -112,8 +112,15 @@ def test_accept_schedule_a_session_and_complete_with_an_outcome(page, waiting):
     session.get_by_label("Catatan sesi (tidak wajib)").fill(
         "Sesi pertama, klien hadir bersama ibu."
     )
+    # A session in 2030 has not taken place: attendance waits, said in the page, note kept.
     session.get_by_role("button", name="Hadir", exact=True).click()
-    expect(page.locator(".appointment").first).to_contain_text("Sesi pertama, klien hadir")
+    session = page.locator(".appointment").first
+    expect(session.get_by_role("alert")).to_contain_text("Sesi belum dimulai")
+    expect(session.get_by_label("Catatan sesi (tidak wajib)")).to_have_value(
+        "Sesi pertama, klien hadir bersama ibu."
+    )
+    expect(session).to_contain_text("Terjadwal")
+    screenshot(page, "received-session-attendance-too-early-desktop")
 
     page.get_by_role("button", name="Mulai").click()
     expect(page.locator("#status")).to_contain_text("Sedang berjalan")

@@ -405,6 +405,188 @@ def test_nul_characters_in_api_bodies_are_422(app, client, token_headers):
         assert {"notes", "items[0].name"} <= set(problem(response)["errors"])
 
 
+# A lone surrogate ("\ud800" as a JSON escape) is not a character: no database can store it
+# (PostgreSQL refuses it, SQLite's driver cannot encode it, a JSON column would keep the
+# escape), so it is refused at the edge as the input error it is.
+SURROGATE_BODY = '{"notes": "a\\ud800b", "items": [{"name": "\\udfff"}], "k\\udbff": 1}'
+DEEP_BODIES = {
+    "arrays-100000": "[" * 100_000 + "]" * 100_000,
+    "objects-50000": '{"a":' * 50_000 + "1" + "}" * 50_000,
+    "arrays-100": "[" * 100 + "]" * 100,  # parses, but deeper than any body the hub reads
+}
+
+
+def test_lone_surrogates_in_api_bodies_are_422(app, client, token_headers):
+    for method, path in _body_endpoints(app):
+        response = client.open(
+            path,
+            method=method,
+            data=SURROGATE_BODY,
+            content_type="application/json",
+            headers=token_headers,
+        )
+        _sound(response)
+        assert response.status_code == 422, (method, path, response.status_code)
+        body = problem(response)
+        assert {"notes", "items[0].name", "k"} <= set(body["errors"]), (method, path, body)
+        assert "surrogate" in body["errors"]["notes"][0]
+
+
+@pytest.mark.parametrize("name", sorted(DEEP_BODIES))
+def test_deeply_nested_api_bodies_are_400(app, client, token_headers, name):
+    for method, path in _body_endpoints(app):
+        response = client.open(
+            path,
+            method=method,
+            data=DEEP_BODIES[name],
+            content_type="application/json",
+            headers={**token_headers, "If-Match": '"x"'},
+        )
+        _sound(response)
+        assert response.status_code == 400, (method, path, response.status_code)
+        assert "nested" in problem(response)["detail"], (method, path)
+
+
+def _surrogates_stored() -> list[tuple[str, str]]:
+    """(table, column) of every stored text holding a surrogate, raw or as a JSON escape."""
+    from sqlalchemy import JSON, String, Text, select
+
+    from referral_hub.extensions import db
+
+    escaped = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+    found = []
+    for table in db.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
+        for row in db.session.execute(select(*columns)) if columns else ():
+            for column, value in zip(columns, row, strict=True):
+                text = value if isinstance(value, str) else json.dumps(value)
+                if re.search("[\ud800-\udfff]", text) or escaped.search(text):
+                    found.append((table.name, column.name))
+    return found
+
+
+def _with_surrogate(body: dict[str, Any], field: str) -> str:
+    """The body as JSON text with a lone surrogate escaped inside `field`'s text."""
+    return json.dumps({**body, field: "\udead"}).replace("\\udead", "Sari \\ud800 Contoh")
+
+
+def test_lone_surrogates_never_reach_the_database(app, client, hub):
+    from referral_hub.extensions import db
+    from tests.agreements_support import as_json, content
+    from tests.clients_support import canary_body, parent_consent_body
+    from tests.referrals_support import Scenario
+
+    s = Scenario(app, client, hub)
+    referral = s.send()
+    agreement = as_json(content(number="TEST/PKS/SURROGATE"))
+    cases = [
+        (
+            "POST",
+            "/api/v1/clients",
+            {k: v for k, v in canary_body().items() if k != "nik"},
+            "full_name",
+        ),
+        ("POST", "/api/v1/clients/search", {}, "code"),
+        (
+            "POST",
+            f"/api/v1/clients/{s.client['id']}/consents",
+            parent_consent_body(),
+            "giver_name",
+        ),
+        ("POST", f"/api/v1/consents/{s.consent['id']}/withdraw", {}, "reason"),
+        ("POST", "/api/v1/agreements", agreement, "title"),
+        ("POST", "/api/v1/agreements", agreement, "notes"),
+        ("POST", f"/api/v1/agreements/{s.agreement_id}/terminate", {}, "reason"),
+        ("POST", "/api/v1/referrals", s.body(), "reason"),
+        ("POST", "/api/v1/referrals", s.body(), "sender_reference"),
+        ("POST", f"/api/v1/referrals/{referral['id']}/cancel", {}, "reason"),
+        ("POST", "/api/v1/webhooks", {"events": ["referral.requested"]}, "url"),
+    ]
+    headers = hub.headers("uptd-ppa-ppu", ALL_SCOPES)
+    for method, path, body, field in cases:
+        response = client.open(
+            path,
+            method=method,
+            data=_with_surrogate(body, field),
+            content_type="application/json",
+            headers=headers,
+        )
+        _sound(response)
+        assert response.status_code == 422, (path, field, response.status_code)
+        assert field in problem(response)["errors"], (path, field)
+    with app.app_context():
+        assert _surrogates_stored() == []
+        db.session.remove()
+
+
+def test_undecodable_query_values_are_422(app, client, spec, token_headers):
+    # werkzeug keeps bytes that are not UTF-8 as "%ED%A0%80" text: the filter would look
+    # for something nobody typed. Refused like a NUL, naming the parameter.
+    for rule in _api_rules(app):
+        for name in _query_params(spec, rule) - {"page", "page_size"}:
+            response = client.get(f"{_sample_path(rule)}?{name}=a%ED%A0%80b", headers=token_headers)
+            _sound(response)
+            assert response.status_code == 422, (rule.rule, name, response.status_code)
+            assert name in problem(response)["errors"], (rule.rule, name)
+
+
+def test_a_portal_form_with_an_encoded_surrogate_is_refused_with_a_message(app, hub):
+    from sqlalchemy import select
+
+    from referral_hub.clients.models import Client
+    from referral_hub.extensions import db
+    from tests.portal_sender_support import signed_in, token
+
+    browser = signed_in(app, hub, "uptd-ppa-ppu")
+    form = {
+        "full_name": "SURROGATE",
+        "birth_date": "2015-01-02",
+        "sex": "female",
+        "domicile_region": "64.09",
+        "csrf_token": token(browser),
+    }
+    raw = urlencode(form).replace("SURROGATE", "Sari%ED%A0%80Contoh")
+    response = browser.post(
+        "/clients/new",
+        data=raw,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Accept": "text/html"},
+    )
+    _sound(response)
+    assert response.status_code == 422
+    assert response.mimetype == "text/html"
+    assert "UTF-8" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Client)).all() == []
+        db.session.remove()
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("If-Match", '"\xed\xa0\x80"'),
+        ("Authorization", "Bearer \xed\xa0\x80"),
+        ("Content-Type", "application/json; charset=\xed\xa0\x80"),
+        ("Accept-Language", "\xed\xa0\x80"),
+    ],
+)
+def test_odd_bytes_in_parsed_headers_are_a_client_error(app, client, hub, header, value):
+    from tests.agreements_support import build
+
+    with app.app_context():
+        agreement_id = build("draft")
+    headers = {**hub.headers("uptd-ppa-ppu", ALL_SCOPES), header: value}
+    response = client.patch(
+        f"/api/v1/agreements/{agreement_id}",
+        data='{"title": "x"}',
+        headers=headers,
+        content_type=headers.pop("Content-Type", "application/json"),
+    )
+    _sound(response)
+    assert 400 <= response.status_code < 500, response.status_code
+    problem(response)
+
+
 def test_uploads_must_be_multipart(app, client, token_headers):
     endpoints = _body_endpoints(app, multipart=True)
     if not endpoints:

@@ -133,17 +133,33 @@ def test_scopes_are_enforced(client, hub):
     assert client.get(f"/api/v1/clients/{created['id']}").status_code == 401
 
 
+def _search(client, headers, **criteria):
+    return client.post("/api/v1/clients/search", json=criteria, headers=headers)
+
+
 def test_nik_finds_the_client_through_its_blind_index_in_the_own_unit_only(client, hub):
     ppu = hub.headers(PPU, RW)
     created = create_client(client, ppu, adult_body(nik="6409011234560003"))
     create_client(client, ppu, adult_body(nik="6409011234560004"))
-    found = client.get("/api/v1/clients?nik=6409.0112.3456.0003", headers=ppu).get_json()
+    found = _search(client, ppu, nik="6409.0112.3456.0003").get_json()
     assert [c["id"] for c in found["items"]] == [created["id"]]
     assert "full_name" not in found["items"][0]
-    assert client.get("/api/v1/clients?nik=6409011234569999", headers=ppu).get_json()["total"] == 0
-    bontang = client.get("/api/v1/clients?nik=6409011234560003", headers=hub.headers(BONTANG, RW))
+    assert _search(client, ppu, nik="6409011234569999").get_json()["total"] == 0
+    bontang = _search(client, hub.headers(BONTANG, RW), nik="6409011234560003")
     assert bontang.get_json()["total"] == 0
-    assert client.get("/api/v1/clients?nik=12", headers=ppu).status_code == 422
+    assert _search(client, ppu, nik="12").status_code == 422
+
+
+def test_a_nik_in_a_url_is_refused_and_never_searched(client, hub):
+    # Access logs and proxies keep URLs: the NIK travels in a POST body only.
+    ppu = hub.headers(PPU, RW)
+    create_client(client, ppu, adult_body(nik="6409011234560005"))
+    response = client.get("/api/v1/clients?nik=6409011234560005", headers=ppu)
+    assert response.status_code == 422
+    body = problem(response)
+    assert "POST /api/v1/clients/search" in body["errors"]["nik"][0]
+    assert "6409011234560005" not in response.get_data(as_text=True)
+    assert client.get("/api/v1/clients", headers=ppu).get_json()["total"] == 1
 
 
 def test_search_by_nik_in_the_body_keeps_it_out_of_urls(client, hub):

@@ -50,7 +50,8 @@ def test_the_owners_read_is_logged_with_what_it_showed(client, hub):
 def test_searching_by_nik_reveals_nothing_and_logs_nothing(client, hub):
     headers = hub.headers(PPU, RW)
     created = create_client(client, headers, child_body(nik="6409011234560021"))
-    client.get("/api/v1/clients?nik=6409011234560021", headers=headers)
+    found = client.post("/api/v1/clients/search", json={"nik": "6409011234560021"}, headers=headers)
+    assert found.get_json()["total"] == 1
     assert _disclosures(client, headers, created["id"]).get_json()["total"] == 0
 
 

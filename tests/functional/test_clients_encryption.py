@@ -167,7 +167,9 @@ def test_rotation_keeps_every_record_readable_and_moves_it_to_the_new_key(
     old_ring = dict(app.config["HUB_DATA_KEY_RING"])
     monkeypatch.setitem(app.config, "HUB_DATA_KEY_RING", {"new": NEW_KEY, **old_ring})
     # Before rotation: old values still read, and the NIK is found under the old key.
-    found = client.get(f"/api/v1/clients?nik={CANARY['nik']}", headers=headers).get_json()
+    found = client.post(
+        "/api/v1/clients/search", json={"nik": CANARY["nik"]}, headers=headers
+    ).get_json()
     assert [c["id"] for c in found["items"]] == [created[0]["id"]]
 
     runner = app.test_cli_runner()
@@ -185,7 +187,7 @@ def test_rotation_keeps_every_record_readable_and_moves_it_to_the_new_key(
     assert after == before
     for body in bodies[:2]:
         nik = body["nik"]
-        found = client.get(f"/api/v1/clients?nik={nik}", headers=headers).get_json()
+        found = client.post("/api/v1/clients/search", json={"nik": nik}, headers=headers).get_json()
         assert found["total"] == 1, nik
     got = client.get(f"/api/v1/consents/{consent['id']}", headers=headers).get_json()
     assert got["giver_name"] == "Ibu Contoh"

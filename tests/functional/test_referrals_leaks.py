@@ -130,6 +130,23 @@ def test_withdrawal_cancels_and_hides_the_client_at_once(app, client, world):
             assert canary not in body, (path, canary)
     events = client.get("/api/v1/events", headers=s.balikpapan).get_json()["items"]
     assert {"referral.cancelled", "consent.withdrawn"} <= {e["type"] for e in events}
+    # The recipient's staff are e-mailed: the number and the reason, nothing personal.
+    from sqlalchemy import select
+
+    from referral_hub.delivery.models import Notification
+    from referral_hub.extensions import db
+
+    with app.app_context():
+        notes = db.session.scalars(
+            select(Notification).where(Notification.kind == "referral_cancelled")
+        ).all()
+        assert [(n.context["referral_number"], n.context["reason"]) for n in notes] == [
+            (detail["number"], "consent_withdrawn")
+        ]
+        assert notes[0].organization_id == s.hub.org("uptd-ppa-balikpapan")["id"]
+        for canary in ALL_CANARIES:
+            assert canary not in repr(notes[0].context)
+        db.session.remove()
 
 
 def test_the_recipients_reads_are_listed_as_disclosures(app, client, world):

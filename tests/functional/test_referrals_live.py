@@ -3,6 +3,8 @@ Balikpapan's clinical psychologist and the loop closes."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import requests
 
 from referral_hub.extensions import db
@@ -116,8 +118,11 @@ def test_ppu_refers_a_child_to_balikpapans_psychologist(app, hub, live_server):
         timeout=10,
     )
     assert appointment.status_code == 201, appointment.text
+    # Attendance is recorded once a session has started: this one took place just now.
     attended = balikpapan.patch(
-        f"{url}/appointments/{appointment.json()['id']}", json={"status": "attended"}, timeout=10
+        f"{url}/appointments/{appointment.json()['id']}",
+        json={"status": "attended", "starts_at": dt.datetime.now(dt.UTC).isoformat()},
+        timeout=10,
     )
     assert attended.json()["status"] == "attended"
     assert balikpapan.post(f"{url}/start", json={}, timeout=10).status_code == 200
