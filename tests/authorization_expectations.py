@@ -253,6 +253,15 @@ EXPECTATIONS: dict[str, object] = {
         )
         for action in ("cancel", "enter_in_error")
     },
+    # An override's approval, of a draft: a supervisor of the sending unit personally. A
+    # token without a user (every token here) never approves (403); the recipient and
+    # everyone else do not see the draft.
+    **{
+        f"referrals.{name}": api(
+            "referrals:write", "the sending unit's supervisor, personally", HIDDEN, ppu=FORBIDDEN
+        )
+        for name in ("approve_referral", "decline_referral_approval")
+    },
     "referrals.create_appointment": api(
         "referrals:respond",
         "the recipient schedules",

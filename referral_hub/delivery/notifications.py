@@ -1,9 +1,10 @@
 """E-mail notifications about referrals: written with the change, sent by a job after commit.
 
-The referral code calls `notify_referral_received`, `notify_referral_answered` and
-`notify_referral_overdue` inside its transaction; each adds a Notification row and asks for
-the coalesced `send_notifications` job after the commit, which leases the due rows in
-batches (so two workers never send the same e-mail) and sends them. The job finds the
+The referral code calls `notify_referral_received`, `notify_referral_answered`,
+`notify_referral_overdue` and `notify_approval_pending` inside its transaction; each adds a
+Notification row and asks for the coalesced `send_notifications` job after the commit,
+which leases the due rows in batches (so two workers never send the same e-mail) and sends
+them. The job finds the
 organisation's users with the right roles at sending time, and sends each one a message in
 Indonesian with the referral number, its status and a portal link: never a client's name,
 NIK or any other personal data.
@@ -36,7 +37,7 @@ from referral_hub.extensions import db
 
 log = logging.getLogger(__name__)
 
-KINDS = ("referral_received", "referral_answered", "referral_overdue")
+KINDS = ("referral_received", "referral_answered", "referral_overdue", "approval_pending")
 RECIPIENT_ROLES = ("caseworker", "supervisor")
 SUPERVISORS = ("supervisor",)
 #: A notification whose sending keeps failing is given up after this many attempts.
@@ -46,6 +47,7 @@ LEASE = dt.timedelta(minutes=5)
 BATCH = 20
 
 STATUS_LABELS = {
+    "draft": "menunggu persetujuan supervisor, belum dikirim",
     "requested": "diajukan, menunggu tanggapan",
     "accepted": "diterima",
     "rejected": "ditolak",
@@ -154,6 +156,18 @@ def notify_referral_overdue(
         _queue("referral_overdue", recipient_org_id, RECIPIENT_ROLES, side="recipient", **common),
         _queue("referral_overdue", sender_org_id, SUPERVISORS, side="sender", **common),
     ]
+
+
+def notify_approval_pending(referral_number: str, sender_org_id: str, link: str) -> Notification:
+    """Tell the sending unit's supervisors that an override waits for their approval."""
+    return _queue(
+        "approval_pending",
+        sender_org_id,
+        SUPERVISORS,
+        referral_number=referral_number,
+        status="draft",
+        link=_absolute(link),
+    )
 
 
 def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, str]:
