@@ -416,6 +416,20 @@ EXPECTATIONS: dict[str, object] = {
         "the referral letter: sender's and recipient's staff",
         **staff_of(frozenset({"polres", "op"}), HIDDEN),
     ),
+    # --- portal: an override's approval, by the sending unit's supervisors -----------------
+    "referrals_portal.approvals": page(
+        frozenset({"supervisor"}), UPTDS, OK, "overrides waiting: UPTD supervisors"
+    ),
+    **{
+        f"referrals_portal.{name}": page(
+            frozenset({"supervisor"}),
+            UPTDS,
+            ok,
+            "PPU's waiting override: its supervisors; hidden from the recipient's",
+            bpp__supervisor=HIDDEN,
+        )
+        for name, ok in (("approval", OK), ("approve", REDIRECT), ("decline", REDIRECT))
+    },
     # --- portal: referrals, recipient side (inbox) -----------------------------------------
     "referrals_portal.received": page(STAFF, RECEIVERS, OK, "the inbox: recipients' staff"),
     **{

@@ -186,6 +186,9 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     # An override waiting for its supervisor: hidden from the recipient as from outsiders.
     "referrals.approve_referral": lambda s: {"referral_id": s.referral("draft")},
     "referrals.decline_referral_approval": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.approval": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.approve": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.decline": lambda s: {"referral_id": s.referral("draft")},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
 }
@@ -257,6 +260,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
+    "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},
 }
 
 
