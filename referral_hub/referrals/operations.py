@@ -432,9 +432,10 @@ def _approval_subject(actor: Actor, referral_id: str, action: str) -> tuple[Refe
     _require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
     side = side_of(actor, referral)
-    supervisor = _require_approver(actor, referral) if side == SENDER else None
+    if side != SENDER:
+        _plan(action, side, referral)  # the recipient's side: 409, as for any sender's action
+    supervisor = _require_approver(actor, referral)
     _plan(action, side, referral)
-    assert supervisor is not None  # only the sender's side plans an approval
     return referral, supervisor
 
 
@@ -853,9 +854,12 @@ def act_on_referral(
         referral.id,
         {"number": referral.number, "from": before, "to": transition.target, "outcome": outcome},
         subject_organization_id=(
-            referral.recipient_organization_id
-            if side == SENDER
-            else referral.sender_organization_id
+            referral.sender_organization_id
+            if side == RECIPIENT
+            # An override declined before it was sent stays the sender's alone.
+            else referral.recipient_organization_id
+            if reached_recipient(referral)
+            else None
         ),
     )
     _announce(actor, referral, before)
@@ -868,12 +872,15 @@ def _announce(actor: Actor, referral: Referral, before: str) -> None:
         event_type = (
             "referral.cancelled" if referral.status == "cancelled" else "referral.status_changed"
         )
+    told = [referral.sender_organization_id]
+    if reached_recipient(referral):
+        told.append(referral.recipient_organization_id)
     emit(
         actor,
         event_type,
         subject_type="referral",
         subject_id=referral.id,
-        organizations=[referral.sender_organization_id, referral.recipient_organization_id],
+        organizations=told,
         data=_event_data(referral, previous_status=before),
     )
     if referral.status in ("accepted", "rejected") or (

@@ -366,3 +366,25 @@ def test_approve_and_decline_at_once_exactly_one_wins(app, client, s, supervisor
         )
         actions = [e["action"] for e in client.get(f"{base}/events", headers=s.ppu).get_json()]
         assert actions.count("override_approved") + actions.count("override_declined") == 1
+
+
+def test_a_declined_override_marked_in_error_still_tells_the_recipient_nothing(app, s, supervisor):
+    from referral_hub.delivery.models import Event, EventAudience
+
+    draft = _draft(s)
+    declined = s.act(draft["id"], "decline-approval", supervisor["headers"], reason="Not now.")
+    assert declined.status_code == 200
+    marked = s.act(draft["id"], "enter-in-error", s.ppu, reason="wrong client")
+    assert marked.status_code == 200, marked.get_data(as_text=True)
+    assert draft["id"] not in _recipient_event_ids(s)
+    with app.app_context():
+        recipient = s.hub.org(BALIKPAPAN)["id"]
+        told = db.session.scalars(
+            select(EventAudience)
+            .join(Event)
+            .where(EventAudience.organization_id == recipient, Event.subject_id == draft["id"])
+        ).all()
+        assert told == []
+        db.session.remove()
+    [entry] = _rows(app, AuditEntry, AuditEntry.action == "referral.enter-in-error")
+    assert entry.subject_organization_id is None
