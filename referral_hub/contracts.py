@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from referral_hub.referrals.lifecycle import DRAFT as DRAFT_STATUS
 from referral_hub.referrals.lifecycle import STATUSES
 from referral_hub.referrals.schemas import URGENCIES
 
@@ -35,7 +36,9 @@ _DATE = {"type": "string", "format": "date"}
 _REFERRAL = {
     "referral_id": _STR,
     "number": {"type": "string", "pattern": "^RJ-[A-Z0-9]+-[0-9]{4}-[0-9]{6}$"},
-    "status": {"enum": list(STATUSES)},
+    # No event is about a draft: it is announced when it is sent (or, to its sender alone,
+    # cancelled when its approval is declined: previous_status "draft").
+    "status": {"enum": [s for s in STATUSES if s != DRAFT_STATUS]},
     "previous_status": {"enum": list(STATUSES)},
     "service": _STR,
     "urgency": {"enum": list(URGENCIES)},

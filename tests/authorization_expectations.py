@@ -254,6 +254,15 @@ EXPECTATIONS: dict[str, object] = {
         )
         for action in ("cancel", "enter_in_error")
     },
+    # An override's approval, of a draft: a supervisor of the sending unit personally. A
+    # token without a user (every token here) never approves (403); the recipient and
+    # everyone else do not see the draft.
+    **{
+        f"referrals.{name}": api(
+            "referrals:write", "the sending unit's supervisor, personally", HIDDEN, ppu=FORBIDDEN
+        )
+        for name in ("approve_referral", "decline_referral_approval")
+    },
     "referrals.create_appointment": api(
         "referrals:respond",
         "the recipient schedules",
@@ -405,6 +414,20 @@ EXPECTATIONS: dict[str, object] = {
         "the referral letter: sender's and recipient's staff",
         **staff_of(frozenset({"polres", "op"}), HIDDEN),
     ),
+    # --- portal: an override's approval, by the sending unit's supervisors -----------------
+    "referrals_portal.approvals": page(
+        frozenset({"supervisor"}), UPTDS, OK, "overrides waiting: UPTD supervisors"
+    ),
+    **{
+        f"referrals_portal.{name}": page(
+            frozenset({"supervisor"}),
+            UPTDS,
+            ok,
+            "PPU's waiting override: its supervisors; hidden from the recipient's",
+            bpp__supervisor=HIDDEN,
+        )
+        for name, ok in (("approval", OK), ("approve", REDIRECT), ("decline", REDIRECT))
+    },
     # --- portal: referrals, recipient side (inbox) -----------------------------------------
     "referrals_portal.received": page(STAFF, RECEIVERS, OK, "the inbox: recipients' staff"),
     **{

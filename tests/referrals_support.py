@@ -95,7 +95,10 @@ class Scenario:
         )
 
     def in_status(self, status: str) -> dict[str, Any]:
-        """A fresh referral brought to `status` by the parties' own actions."""
+        """A fresh referral brought to `status` by the parties' own actions (a draft: an
+        override sent by the unit's machine client, waiting for a supervisor)."""
+        if status == "draft":
+            return self.send(**{**override_body(self), "consent": None})
         referral = self.send()
         steps = {
             "requested": [],
@@ -117,3 +120,50 @@ class Scenario:
             assert response.status_code == 200, response.get_data(as_text=True)
         referral["status"] = status
         return referral
+
+
+def user_headers(app, hub, org: str, user_id: str, scope: str = ALL_REFERRAL_SCOPES):
+    """Bearer headers of a token issued to a user (as the code grant issues it).
+
+    The code flow itself is tested in test_oauth_live; here only the token's row matters: the
+    same row the grant writes, bound to the user.
+    """
+    import datetime as dt_
+    import secrets
+
+    from referral_hub.db import utcnow
+    from referral_hub.directory.operations import get_organization
+    from referral_hub.oauth.models import OAuthToken, secret_digest
+
+    creds = hub.oauth_client(org, scope)
+    access = secrets.token_urlsafe(32)
+    with app.app_context():
+        now = utcnow()
+        db.session.add(
+            OAuthToken(
+                access_token_hash=secret_digest(access),
+                client_id=creds["client_id"],
+                organization_id=get_organization(org).id,
+                user_id=user_id,
+                scope=scope,
+                issued_at=now,
+                expires_at=now + dt_.timedelta(days=1),
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    return {"Authorization": f"Bearer {access}"}
+
+
+#: A justification long enough for the schema; it is the sender's own, never the recipient's.
+JUSTIFICATION = "UU TPKS Pasal 41: sexual violence must be reported within 3x24 hours."
+
+
+def override_body(s: Scenario, **changes: Any) -> dict[str, Any]:
+    """The scenario's referral on a legal basis instead of the consent."""
+    return s.body(
+        consent=None,
+        legal_basis="legal_obligation",
+        justification=JUSTIFICATION,
+        **changes,
+    )

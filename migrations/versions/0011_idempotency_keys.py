@@ -1,7 +1,7 @@
 """Idempotency keys of API POSTs, and the sender's reference looked up within its sender
 
 Revision ID: 0011_idempotency_keys
-Revises: 0008_session_epoch
+Revises: 0009_referral_approval
 Create Date: 2026-11-23 10:00:00
 
 `idempotency_keys` holds one row per (caller, Idempotency-Key) for 24 hours: the claim, then
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0011_idempotency_keys"
-down_revision = "0008_session_epoch"
+down_revision = "0009_referral_approval"
 branch_labels = None
 depends_on = None
 

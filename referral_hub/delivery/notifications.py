@@ -1,12 +1,12 @@
 """E-mail notifications about referrals: written with the change, sent by a job after commit.
 
 The referral code calls `notify_referral_received`, `notify_referral_answered`,
-`notify_referral_overdue` and `notify_referral_cancelled` inside its transaction; each adds a
-Notification row and asks for the coalesced `send_notifications` job after the commit, which
-leases the due rows in batches (so two workers never send the same e-mail) and sends them. The
-job finds the organisation's users with the right roles at sending time, and sends each one a
-message in Indonesian with the referral number, its status and a portal link: never a client's
-name, NIK or any other personal data.
+`notify_referral_overdue`, `notify_referral_cancelled` and `notify_approval_pending` inside its
+transaction; each adds a Notification row and asks for the coalesced `send_notifications` job
+after the commit, which leases the due rows in batches (so two workers never send the same
+e-mail) and sends them. The job finds the organisation's users with the right roles at sending
+time, and sends each one a message in Indonesian with the referral number, its status and a
+portal link: never a client's name, NIK or any other personal data.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ from referral_hub.permissions import roles_with
 
 log = logging.getLogger(__name__)
 
-KINDS = ("referral_received", "referral_answered", "referral_overdue", "referral_cancelled")
+KINDS = (
+    "referral_received",
+    "referral_answered",
+    "referral_overdue",
+    "referral_cancelled",
+    "approval_pending",
+)
 #: Who is told of referrals to answer or answered: the roles that act on them (permissions.py).
 RECIPIENT_ROLES = roles_with("referrals:respond")
 SUPERVISORS = ("supervisor",)
@@ -48,6 +54,7 @@ LEASE = dt.timedelta(minutes=5)
 BATCH = 20
 
 STATUS_LABELS = {
+    "draft": "menunggu persetujuan supervisor, belum dikirim",
     "requested": "diajukan, menunggu tanggapan",
     "accepted": "diterima",
     "rejected": "ditolak",
@@ -182,6 +189,18 @@ def notify_referral_cancelled(
         referral_number=referral_number,
         status="cancelled",
         reason=reason,
+        link=_absolute(link),
+    )
+
+
+def notify_approval_pending(referral_number: str, sender_org_id: str, link: str) -> Notification:
+    """Tell the sending unit's supervisors that an override waits for their approval."""
+    return _queue(
+        "approval_pending",
+        sender_org_id,
+        SUPERVISORS,
+        referral_number=referral_number,
+        status="draft",
         link=_absolute(link),
     )
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 LABELS: dict[str, dict[str, Any]] = {
     "status": {
+        "draft": _l("Menunggu persetujuan supervisor"),
         "requested": _l("Menunggu jawaban"),
         "accepted": _l("Diterima"),
         "rejected": _l("Ditolak"),
@@ -80,7 +81,15 @@ LABELS: dict[str, dict[str, Any]] = {
         "no_capacity": _l("Tidak ada kapasitas"),
         "referred_elsewhere": _l("Dirujuk ke tempat lain"),
     },
+    "approval": {
+        "pending": _l("Menunggu persetujuan supervisor"),
+        "approved": _l("Disetujui supervisor"),
+        "declined": _l("Persetujuan ditolak supervisor"),
+    },
     "action": {
+        "approval_requested": _l("Diajukan untuk persetujuan supervisor (belum dikirim)"),
+        "override_approved": _l("Disetujui supervisor dan dikirim"),
+        "override_declined": _l("Persetujuan ditolak supervisor"),
         "requested": _l("Rujukan dikirim"),
         "accept": _l("Diterima"),
         "reject": _l("Ditolak"),

@@ -495,19 +495,16 @@ def _sender_exact() -> dict[str, str]:
         "No active agreement covers this service with this recipient.": _(
             "Tidak ada perjanjian berlaku yang mencakup layanan ini dengan penerima ini."
         ),
-        "approved_by must be an active supervisor of the sending organisation.": _(
-            "Rujukan tanpa persetujuan klien hanya dapat dikirim oleh supervisor aktif "
-            "unit pengirim."
+        "approved_by may only name the caller: an override is approved by the supervisor "
+        "personally, not named. Leave it out; the referral waits for approval.": _(
+            "Rujukan tanpa persetujuan klien disetujui sendiri oleh supervisor, bukan dengan "
+            "menyebut namanya; rujukan menunggu persetujuan supervisor."
         ),
-        "Not a supervisor of your organisation.": _(
-            "Hanya supervisor unit Anda yang dapat menyetujuinya."
+        # an override's approval
+        "Only an active supervisor of the sending unit approves an override.": _(
+            "Hanya supervisor aktif unit pengirim yang dapat menyetujui rujukan ini."
         ),
-        "An override is sent by the approving supervisor personally.": _(
-            "Rujukan tanpa persetujuan dikirim sendiri oleh supervisor yang menyetujuinya."
-        ),
-        "Only that supervisor can send this override.": _(
-            "Hanya supervisor itu yang dapat mengirim rujukan ini."
-        ),
+        "A reason is required to decline an override.": _("Tuliskan alasan penolakan persetujuan."),
     }
 
 

@@ -10,6 +10,7 @@ Endpoint names the menu expects (a feature that names its page differently calls
     portal.home                 Beranda          everyone
     clients_portal.index        Klien            UPTD staff who keep clients
     referrals_portal.sent       Rujukan keluar   UPTD staff who send referrals
+    referrals_portal.approvals  Menunggu persetujuan  UPTD supervisors (with the count)
     referrals_portal.received   Rujukan masuk    staff who answer referrals, of any
                                                  organisation that receives them
     agreements_portal.index     Perjanjian       everyone who reads agreements
@@ -59,6 +60,11 @@ def client_keepers(user: User) -> bool:
     return role_permits(user.role, "clients:read") and user.organization.type == UPTD
 
 
+def uptd_supervisors(user: User) -> bool:
+    """Supervisors of a UPTD PPA: they approve the unit's overrides of consent."""
+    return user.role == "supervisor" and user.organization.type == UPTD
+
+
 def receiving_staff(user: User) -> bool:
     """Staff who answer referrals, of any organisation that can receive them."""
     return role_permits(user.role, "referrals:respond") and user.organization.type != HUB_OPERATOR
@@ -85,16 +91,22 @@ class NavEntry:
     audience: Audience = everyone
     #: Position in the menu; lower comes first.
     order: int = 100
+    #: What waits there for the user (shown beside the label when not zero).
+    count: Callable[[User], int] | None = None
 
 
 _NAV: dict[str, NavEntry] = {}
 
 
 def register_nav_entry(
-    endpoint: str, label: Any, audience: Audience = everyone, order: int = 100
+    endpoint: str,
+    label: Any,
+    audience: Audience = everyone,
+    order: int = 100,
+    count: Callable[[User], int] | None = None,
 ) -> None:
     """Add (or replace, by endpoint) a menu entry; call at import of the feature's views."""
-    _NAV[endpoint] = NavEntry(endpoint, label, audience, order)
+    _NAV[endpoint] = NavEntry(endpoint, label, audience, order, count)
 
 
 for _order, (_endpoint, _label, _audience) in enumerate(
@@ -138,7 +150,7 @@ def is_current(endpoint: str, url: str) -> bool:
 
 
 def nav_items(user: User | None = None) -> list[dict[str, Any]]:
-    """The menu of the signed-in user: [{endpoint, label, url, current}] in order."""
+    """The menu of the signed-in user: [{endpoint, label, url, current, count}] in order."""
     user = user if user is not None else current_user()
     if user is None:
         return []
@@ -153,6 +165,7 @@ def nav_items(user: User | None = None) -> list[dict[str, Any]]:
                 "label": entry.label,
                 "url": url,
                 "current": is_current(entry.endpoint, url),
+                "count": entry.count(user) if entry.count else 0,
             }
         )
     return items

@@ -29,6 +29,12 @@ ReferralSummaryOut = Schema.from_dict(
         "id": fields.String(required=True),
         "number": fields.String(required=True),
         "status": fields.String(required=True),
+        "approval": fields.String(
+            allow_none=True,
+            metadata={
+                "description": "an override's approval (sender only): pending, approved, declined"
+            },
+        ),
         "service": fields.String(required=True),
         "urgency": fields.String(required=True),
         "sender": fields.Dict(required=True),
@@ -140,6 +146,37 @@ for _action, _schema in (
     _action_view(_action, _schema, "referrals:respond")
 for _action in ("cancel", "enter-in-error"):
     _action_view(_action, ReferralReasonIn, "referrals:write")
+
+
+@blp.route("/referrals/<referral_id>/approve", methods=["POST"])
+@blp.arguments(ReferralNoteIn)
+@blp.response(200, ReferralOut)
+@protected(
+    blp,
+    "referrals:write",
+    extra={**REFUSALS, 403: "Not an active supervisor of the sending unit acting personally"},
+)
+def approve_referral(actor, data, referral_id):
+    """Approve a waiting override (an active supervisor of the sending unit, personally): it is
+    sent now, through every gate again."""
+    referral = ops.approve_override(actor, referral_id, note=data.get("note"))
+    db.session.commit()
+    return _detail(actor, referral)
+
+
+@blp.route("/referrals/<referral_id>/decline-approval", methods=["POST"])
+@blp.arguments(ReferralReasonIn)
+@blp.response(200, ReferralOut)
+@protected(
+    blp,
+    "referrals:write",
+    extra={**REFUSALS, 403: "Not an active supervisor of the sending unit acting personally"},
+)
+def decline_referral_approval(actor, data, referral_id):
+    """Decline a waiting override: it is cancelled, and the recipient never learns of it."""
+    referral = ops.decline_override(actor, referral_id, data.get("reason"))
+    db.session.commit()
+    return _detail(actor, referral)
 
 
 @blp.route("/referrals/<referral_id>/appointments", methods=["POST"])

@@ -26,7 +26,7 @@ from referral_hub.portal.navigation import receiving_staff, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
-from referral_hub.referrals.lifecycle import OPEN_STATUSES, OUTCOMES, RECIPIENT, STATUSES
+from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, OUTCOMES, RECIPIENT, STATUSES
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.views import bp, count_of, list_filters
 
@@ -89,7 +89,8 @@ def received():
         lines=lines,
         values=values,
         errors=errors,
-        statuses=[(s, label("status", s)) for s in STATUSES],
+        # A draft never reaches the recipient: not a status its inbox can hold.
+        statuses=[(s, label("status", s)) for s in STATUSES if s != DRAFT],
         waiting=count_of(waiting),
         overdue=count_of(ops.referrals_query(actor, "received", overdue=True)),
     ), (422 if errors else 200)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 STATUSES = (
+    "draft",
     "requested",
     "accepted",
     "rejected",
@@ -21,10 +22,14 @@ STATUSES = (
     "entered-in-error",
 )
 OPEN_STATUSES = frozenset({"requested", "accepted", "in-progress", "on-hold"})
-CLOSED_STATUSES = frozenset(STATUSES) - OPEN_STATUSES
+#: An override that waits for its supervisor's approval: the sender's alone, never the
+#: recipient's (it has not been sent yet).
+DRAFT = "draft"
+CLOSED_STATUSES = frozenset(STATUSES) - OPEN_STATUSES - {DRAFT}
 #: Referrals whose work has not started: an agreement that ends cancels them
-#: (`agreement_ended`), while accepted ones run to their close.
-NOT_STARTED_STATUSES = frozenset({"requested"})
+#: (`agreement_ended`), while accepted ones run to their close. A draft never reached its
+#: recipient: the agreement's end cancels it too.
+NOT_STARTED_STATUSES = frozenset({"requested", DRAFT})
 
 OUTCOMES = (
     "service_delivered",
@@ -50,11 +55,23 @@ class Transition:
     target: str
     needs_reason: bool = False
     needs_outcome: bool = False
+    #: Taken only by an active supervisor of the sending unit acting as themselves (the
+    #: override's approval); the operation checks who, the table says which actions.
+    by_approver: bool = False
 
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
+        Transition("approve", SENDER, frozenset({DRAFT}), "requested", by_approver=True),
+        Transition(
+            "decline-approval",
+            SENDER,
+            frozenset({DRAFT}),
+            "cancelled",
+            needs_reason=True,
+            by_approver=True,
+        ),
         Transition("accept", RECIPIENT, frozenset({"requested"}), "accepted"),
         Transition("reject", RECIPIENT, frozenset({"requested"}), "rejected", needs_reason=True),
         Transition("start", RECIPIENT, frozenset({"accepted"}), "in-progress"),
@@ -83,10 +100,12 @@ TRANSITIONS: dict[str, Transition] = {
             "cancelled",
             needs_reason=True,
         ),
+        # A draft reached no one: its supervisor declines it instead (nothing to cancel or
+        # to mark in error at the recipient's, who must not learn of it).
         Transition(
             "enter-in-error",
             SENDER,
-            frozenset(STATUSES) - {"entered-in-error"},
+            frozenset(STATUSES) - {"entered-in-error", DRAFT},
             "entered-in-error",
             needs_reason=True,
         ),
@@ -117,6 +136,11 @@ def plan_transition(action: str, side: str | None, status: str) -> Transition:
     return transition
 
 
-def allowed_actions(side: str | None, status: str) -> list[str]:
-    """The actions one side may take now (for pages and API hints)."""
-    return [t.action for t in TRANSITIONS.values() if t.side == side and status in t.sources]
+def allowed_actions(side: str | None, status: str, *, approver: bool = False) -> list[str]:
+    """The actions one side may take now (for pages and API hints); the approval's only for
+    a supervisor who may approve (`approver`)."""
+    return [
+        t.action
+        for t in TRANSITIONS.values()
+        if t.side == side and status in t.sources and (approver or not t.by_approver)
+    ]

@@ -37,7 +37,14 @@ class Referral(db.Model):
     #: "consent", or an override: "legal_obligation" | "vital_interest" (marked for ever).
     legal_basis: Mapped[str] = mapped_column(String(24), nullable=False)
     override_justification_enc: Mapped[str | None] = mapped_column(Text)
+    #: The supervisor who approved the override (set once approved, never merely named).
     override_approved_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    #: An override's approval: "pending" (a draft the recipient cannot see), "approved",
+    #: "declined"; None for a referral on consent.
+    approval_status: Mapped[str | None] = mapped_column(String(16))
+    #: The supervisor who approved or declined, and when.
+    approval_decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    approval_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     urgency: Mapped[str] = mapped_column(String(16), nullable=False)
     reason_enc: Mapped[str] = mapped_column(Text, nullable=False)
     #: What the sender chose to share (within agreement and consent); demographics always.
@@ -68,7 +75,12 @@ class Referral(db.Model):
     client: Mapped[Client] = relationship(lazy="joined")
     agreement: Mapped[Agreement] = relationship(lazy="joined")
     consent: Mapped[Consent | None] = relationship(lazy="joined")
-    override_approved_by: Mapped[User | None] = relationship(lazy="joined")
+    override_approved_by: Mapped[User | None] = relationship(
+        foreign_keys=[override_approved_by_id], lazy="joined"
+    )
+    approval_decided_by: Mapped[User | None] = relationship(
+        foreign_keys=[approval_decided_by_id], lazy="select"
+    )
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="referral", order_by="Appointment.starts_at", lazy="selectin"
     )

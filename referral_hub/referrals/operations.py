@@ -19,6 +19,7 @@ from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent, local_today
 from referral_hub.db import utcnow
 from referral_hub.delivery.notifications import (
+    notify_approval_pending,
     notify_referral_answered,
     notify_referral_cancelled,
     notify_referral_overdue,
@@ -28,14 +29,17 @@ from referral_hub.delivery.outbox import emit
 from referral_hub.directory.models import Service
 from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
+from referral_hub.oauth.models import OAuthClient
 from referral_hub.permissions import roles_with
 from referral_hub.problems import Problem, register_problem
 from referral_hub.referrals.lifecycle import (
     CLOSED_STATUSES,
+    DRAFT,
     NOT_STARTED_STATUSES,
     OPEN_STATUSES,
     RECIPIENT,
     SENDER,
+    Transition,
     TransitionRefused,
     allowed_actions,
     plan_transition,
@@ -71,6 +75,8 @@ READ_RIGHT = {SENDER: "clients:read", RECIPIENT: "referrals:read"}
 PERSONAL_CATEGORIES = ("identity", "contact", "guardian", *CASE_CATEGORIES)
 #: A recipient keeps sight of shared data while the referral is live or was carried out.
 RECIPIENT_KEEPS_DATA = frozenset({*OPEN_STATUSES, "completed", "failed"})
+#: An override's approval: waiting (a draft), approved (sent), declined (never sent).
+APPROVAL_PENDING, APPROVAL_APPROVED, APPROVAL_DECLINED = "pending", "approved", "declined"
 
 
 # --- who is acting ------------------------------------------------------------------------
@@ -98,13 +104,29 @@ def _not_found(referral_id: str) -> Problem:
     return Problem(404, "not-found", f"No referral '{referral_id}'.")
 
 
+def reached_recipient(referral: Referral) -> bool:
+    """Whether the referral was ever sent to its recipient: on consent, or an approved
+    override. A draft, and an override declined before it was sent, are the sender's alone."""
+    return referral.approval_status in (None, APPROVAL_APPROVED)
+
+
+#: reached_recipient as a clause, for the recipient's lists and counts.
+_REACHED_RECIPIENT = or_(
+    Referral.approval_status.is_(None), Referral.approval_status == APPROVAL_APPROVED
+)
+
+
 def get_referral_for(actor: Actor, referral_id: str, *, lock: bool = False) -> Referral:
-    """A referral the actor's organisation sent or received, else 404."""
+    """A referral the actor's organisation sent or received, else 404 (and 404 for the
+    recipient of a referral that never reached it)."""
     query = select(Referral).where(Referral.id == referral_id)
     if lock:
         query = query.with_for_update(of=Referral)
     referral = db.session.scalar(query) if isinstance(referral_id, str) else None
-    if referral is None or side_of(actor, referral) is None:
+    if referral is None:
+        raise _not_found(referral_id)
+    side = side_of(actor, referral)
+    if side is None or (side == RECIPIENT and not reached_recipient(referral)):
         raise _not_found(referral_id)
     return referral
 
@@ -116,32 +138,52 @@ def _field_error(field: str, message: str) -> Problem:
     return Problem(422, "validation-error", message, errors={field: [message]})
 
 
-def _approver(actor: Actor, approved_by: str) -> User:
-    """The supervisor who approved an override; checked on the server, for every caller."""
-    approver = db.session.scalar(
-        select(User).where(or_(User.id == approved_by, User.email == approved_by.strip().lower()))
-    )
+def acting_supervisor(actor: Actor, organization_id: str | None) -> User | None:
+    """The user behind the actor when an active supervisor of `organization_id` acts as
+    themselves (portal session, or a token issued to them); None otherwise, and always for
+    a token without a user."""
+    if actor.user_id is None or organization_id is None:
+        return None
+    user = db.session.get(User, actor.user_id)
     if (
-        approver is None
-        or not approver.active
-        or approver.organization_id != actor.organization_id
-        or approver.role != "supervisor"
+        user is None
+        or not user.active
+        or user.role != "supervisor"
+        or user.organization_id != organization_id
     ):
-        raise Problem(
-            422,
-            OVERRIDE_NOT_AUTHORISED,
-            "approved_by must be an active supervisor of the sending organisation.",
-            errors={"approved_by": ["Not a supervisor of your organisation."]},
+        return None
+    return user
+
+
+def _check_named_approver(actor: Actor, approved_by: str | None) -> None:
+    """`approved_by` may name the caller only: an override is approved by a supervisor
+    acting personally, never by being named (a machine client names no one)."""
+    if not approved_by:
+        return
+    user = db.session.get(User, actor.user_id) if actor.user_id else None
+    named = approved_by.strip()
+    if user is not None and (named == user.id or named.lower() == user.email):
+        return
+    raise _field_error(
+        "approved_by",
+        "approved_by may only name the caller: an override is approved by the "
+        "supervisor personally, not named. Leave it out; the referral waits for approval.",
+    )
+
+
+def _require_approver(actor: Actor, referral: Referral) -> User:
+    """The supervisor approving or declining this override, or 403 override-not-authorised."""
+    supervisor = acting_supervisor(actor, referral.sender_organization_id)
+    if supervisor is not None:
+        return supervisor
+    if actor.user_id is None:
+        detail = (
+            "A token without a user never approves an override: an active supervisor of "
+            "the sending unit approves it personally (portal, or a token issued to them)."
         )
-    if actor.user_id is not None and actor.user_id != approver.id:
-        # A person cannot sign a supervisor's name: the supervisor sends the override.
-        raise Problem(
-            422,
-            OVERRIDE_NOT_AUTHORISED,
-            "An override is sent by the approving supervisor personally.",
-            errors={"approved_by": ["Only that supervisor can send this override."]},
-        )
-    return approver
+    else:
+        detail = "Only an active supervisor of the sending unit approves an override."
+    raise Problem(403, OVERRIDE_NOT_AUTHORISED, detail)
 
 
 def respond_by_for(created_at: dt.datetime, response_hours: int, urgency: str) -> dt.datetime:
@@ -212,28 +254,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     if recipient.id == sender.id:
         raise _field_error("to", "A unit does not refer to itself.")
     categories = list(dict.fromkeys(["demographics", *data.get("data_categories", [])]))
-
-    agreements = active_agreements_covering(sender.id, recipient.id, data["service"], now)
-    if not agreements:
-        # No agreement covers an unknown service either: looked up only to say which it is.
-        if db.session.get(Service, data["service"]) is None:
-            raise _field_error("service", f"Unknown service '{data['service']}'.")
-        raise Problem(
-            422,
-            NO_ACTIVE_AGREEMENT,
-            f"No agreement in force between {sender.code} and {recipient.code} covers "
-            f"'{data['service']}' with {recipient.code} as its provider.",
-            errors={"to": ["No active agreement covers this service with this recipient."]},
-        )
-    agreement = agreements[0]
-    outside = [c for c in categories if c != "demographics" and c not in agreement.data_categories]
-    if outside:
-        raise Problem(
-            422,
-            DATA_CATEGORY_NOT_ALLOWED,
-            f"Agreement {agreement.number} does not allow sharing: {', '.join(outside)}.",
-            errors={"data_categories": [f"'{c}' is outside the agreement." for c in outside]},
-        )
+    agreement = _agreement_gates(sender, recipient, data["service"], categories, now)
 
     consent: Consent | None = None
     approver: User | None = None
@@ -248,8 +269,12 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         )
         legal_basis = "consent"
     else:
-        approver = _approver(actor, data["approved_by"])
+        _check_named_approver(actor, data.get("approved_by"))
+        # Sent at once only by a supervisor acting personally; anyone else's waits for one.
+        approver = acting_supervisor(actor, sender.id)
         legal_basis = data["legal_basis"]
+    override = consent is None
+    draft = override and approver is None
 
     year = local_today(now).year
     serial = clients.take_number(NUMBER_PREFIX, sender.id, year)
@@ -263,10 +288,15 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         consent_id=consent.id if consent else None,
         legal_basis=legal_basis,
         override_approved_by_id=approver.id if approver else None,
+        approval_status=(
+            None if not override else APPROVAL_PENDING if draft else APPROVAL_APPROVED
+        ),
+        approval_decided_by_id=approver.id if approver else None,
+        approval_decided_at=now if approver else None,
         urgency=data.get("urgency", "routine"),
         data_categories=categories,
         sender_reference=data.get("sender_reference"),
-        status="requested",
+        status=DRAFT if draft else "requested",
         respond_by=respond_by_for(now, agreement.response_hours, data.get("urgency", "routine")),
         created_at=now,
         updated_at=now,
@@ -279,10 +309,11 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         agreement=agreement,
         consent=consent,
         override_approved_by=approver,
+        approval_decided_by=approver,
         appointments=[],
     )
     referral.reason = data["reason"]
-    if approver is not None:
+    if override:
         referral.override_justification = data["justification"]
     case_data = {k: v for k, v in (data.get("case_data") or {}).items() if k in categories}
     referral.case_data = case_data or None
@@ -290,7 +321,13 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     # with the timeline, disclosure, event and notification in the commit's one flush.
     db.session.add(referral)
 
-    _timeline(actor, referral, "requested", None, "requested")
+    _timeline(
+        actor,
+        referral,
+        "approval_requested" if draft else "requested",
+        None,
+        referral.status,
+    )
     audit.record(
         actor,
         "referral.sent",
@@ -298,6 +335,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         referral.id,
         {
             "number": referral.number,
+            "status": referral.status,
             "recipient": recipient.code,
             "service": referral.service_code,
             "agreement": agreement.id,
@@ -306,35 +344,211 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
             "approved_by": approver.id if approver else None,
             "data_categories": categories,
         },
-        subject_organization_id=recipient.id,
+        # A draft concerns the sender alone: the recipient's auditors learn of it when sent.
+        subject_organization_id=None if draft else recipient.id,
     )
-    shared = [c for c in categories if c in PERSONAL_CATEGORIES]
+    if draft:
+        # The unit's supervisors are told an approval waits: the number and a link, no more.
+        notify_approval_pending(referral.number, sender.id, approval_link(referral))
+    else:
+        _share(actor, referral, "sent")
+    return referral
+
+
+def _agreement_gates(sender, recipient, service: str, categories: list[str], now: dt.datetime):
+    """The agreement a referral travels on: in force now, covering the service with the
+    recipient as its provider, allowing every category; else the refusal sending gives."""
+    agreements = active_agreements_covering(sender.id, recipient.id, service, now)
+    if not agreements:
+        # No agreement covers an unknown service either: looked up only to say which it is.
+        if db.session.get(Service, service) is None:
+            raise _field_error("service", f"Unknown service '{service}'.")
+        raise Problem(
+            422,
+            NO_ACTIVE_AGREEMENT,
+            f"No agreement in force between {sender.code} and {recipient.code} covers "
+            f"'{service}' with {recipient.code} as its provider.",
+            errors={"to": ["No active agreement covers this service with this recipient."]},
+        )
+    agreement = agreements[0]
+    outside = [c for c in categories if c != "demographics" and c not in agreement.data_categories]
+    if outside:
+        raise Problem(
+            422,
+            DATA_CATEGORY_NOT_ALLOWED,
+            f"Agreement {agreement.number} does not allow sharing: {', '.join(outside)}.",
+            errors={"data_categories": [f"'{c}' is outside the agreement." for c in outside]},
+        )
+    return agreement
+
+
+def _share(actor: Actor, referral: Referral, how: str) -> None:
+    """The referral reaches its recipient: the share is logged, both sides get
+    referral.requested, the recipient's staff an e-mail."""
+    shared = [c for c in referral.data_categories if c in PERSONAL_CATEGORIES]
     if shared:
         clients.record_disclosure(
             actor,
-            client,
+            referral.client,
             shared,
             basis=_basis(referral),
-            context=f"referral:{referral.number} sent",
+            context=f"referral:{referral.number} {how}",
             kind="share",
-            to_organization_id=recipient.id,
+            to_organization_id=referral.recipient_organization_id,
         )
     emit(
         actor,
         "referral.requested",
         subject_type="referral",
         subject_id=referral.id,
-        organizations=[sender.id, recipient.id],
+        organizations=[referral.sender_organization_id, referral.recipient_organization_id],
         data=_event_data(referral),
     )
     notify_referral_received(
         referral.number,
-        recipient.id,
+        referral.recipient_organization_id,
         _link(referral),
         respond_by=referral.respond_by,
         urgency=referral.urgency,
     )
+
+
+def approval_link(referral: Referral) -> str:
+    """The supervisor's page of a waiting override."""
+    return f"/referrals/approvals/{referral.id}"
+
+
+# --- the override's approval -----------------------------------------------------------------
+
+
+def _plan(action: str, side: str | None, referral: Referral) -> Transition:
+    try:
+        return plan_transition(action, side, referral.status)
+    except TransitionRefused as refused:
+        raise Problem(409, INVALID_TRANSITION, str(refused), status_now=referral.status) from None
+
+
+def _flush_change() -> None:
+    """Write a status change now: a concurrent change of the same row loses with 409."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Problem(
+            409, INVALID_TRANSITION, "The referral changed meanwhile; read it again."
+        ) from None
+
+
+def _approval_subject(actor: Actor, referral_id: str, action: str) -> tuple[Referral, User]:
+    """The waiting override and the supervisor deciding it: 404, 403, or 409, in that order."""
+    _require_staff(actor)
+    referral = get_referral_for(actor, referral_id, lock=True)
+    side = side_of(actor, referral)
+    if side != SENDER:
+        _plan(action, side, referral)  # the recipient's side: 409, as for any sender's action
+    supervisor = _require_approver(actor, referral)
+    _plan(action, side, referral)
+    return referral, supervisor
+
+
+def approve_override(
+    actor: Actor, referral_id: str, *, note: str | None = None, at: dt.datetime | None = None
+) -> Referral:
+    """An active supervisor of the sending unit approves a waiting override personally: it
+    passes the agreement's gates again, now, and is sent (shared, announced, respond_by from
+    now)."""
+    referral, supervisor = _approval_subject(actor, referral_id, "approve")
+    now = at or utcnow()
+    agreement = _agreement_gates(
+        referral.sender,
+        referral.recipient,
+        referral.service_code,
+        list(referral.data_categories),
+        now,
+    )
+    before = referral.status
+    referral.status = "requested"
+    referral.agreement = agreement
+    referral.respond_by = respond_by_for(now, agreement.response_hours, referral.urgency)
+    referral.override_approved_by = supervisor
+    referral.approval_status = APPROVAL_APPROVED
+    referral.approval_decided_by = supervisor
+    referral.approval_decided_at = now
+    referral.updated_at = now
+    _timeline(actor, referral, "override_approved", before, referral.status, note)
+    _flush_change()
+    audit.record(
+        actor,
+        "referral.override_approved",
+        "referral",
+        referral.id,
+        {
+            "number": referral.number,
+            "recipient": referral.recipient.code,
+            "service": referral.service_code,
+            "agreement": agreement.id,
+            "legal_basis": referral.legal_basis,
+            "approved_by": supervisor.id,
+            "requested_by": referral.created_by_user_id or referral.created_by_client_id,
+            "data_categories": list(referral.data_categories),
+        },
+        subject_organization_id=referral.recipient_organization_id,
+    )
+    _share(actor, referral, "sent on approval")
     return referral
+
+
+def decline_override(actor: Actor, referral_id: str, reason: str | None) -> Referral:
+    """An active supervisor of the sending unit declines a waiting override: it is cancelled
+    without ever reaching the recipient, who is not told."""
+    referral, supervisor = _approval_subject(actor, referral_id, "decline-approval")
+    if not (reason or "").strip():
+        raise _field_error("reason", "A reason is required to decline an override.")
+    now = utcnow()
+    before = referral.status
+    referral.status = "cancelled"
+    referral.status_reason = reason
+    referral.approval_status = APPROVAL_DECLINED
+    referral.approval_decided_by = supervisor
+    referral.approval_decided_at = now
+    referral.updated_at = now
+    _timeline(actor, referral, "override_declined", before, referral.status, reason)
+    _flush_change()
+    audit.record(
+        actor,
+        "referral.override_declined",
+        "referral",
+        referral.id,
+        {
+            "number": referral.number,
+            "from": before,
+            "to": referral.status,
+            "requested_by": referral.created_by_user_id or referral.created_by_client_id,
+        },
+    )
+    # The sender's machine clients learn their draft will not go; the recipient never does.
+    emit(
+        actor,
+        "referral.cancelled",
+        subject_type="referral",
+        subject_id=referral.id,
+        organizations=[referral.sender_organization_id],
+        data=_event_data(referral, previous_status=before),
+    )
+    return referral
+
+
+def pending_approvals_query(actor: Actor) -> Select:
+    """The sending unit's overrides waiting for approval, oldest first (lines only)."""
+    return (
+        _lines_statement()
+        .where(
+            Referral.sender_organization_id == actor.organization_id,
+            Referral.status == DRAFT,
+        )
+        .order_by(None)
+        .order_by(Referral.created_at, Referral.id)
+    )
 
 
 def _basis(referral: Referral) -> str:
@@ -350,13 +564,15 @@ def visible_categories(
     at: dt.datetime | None = None,
     *,
     reader: Actor | None = None,
+    status: str | None = None,
 ) -> set:
     """The one rule of what a party sees of a referral's client.
 
     The sender (the client's unit) sees every category. The recipient sees the categories the
     sender chose, which were within agreement and consent when sent, while the referral is live
     or was carried out, and only while the consent it rests on is not withdrawn. Everyone else
-    sees nothing (they get 404 before this is asked).
+    sees nothing (they get 404 before this is asked). `status` asks what the recipient would
+    see in another status (the approval's preview of a draft as sent).
 
     Given the `reader`, its own right to read counts too (READ_RIGHT: the sender's token needs
     clients:read, the recipient's referrals:read; a person, or an app acting for one, a role
@@ -369,7 +585,7 @@ def visible_categories(
         return {"demographics", *PERSONAL_CATEGORIES}
     if side != RECIPIENT:
         return set()
-    if referral.status not in RECIPIENT_KEEPS_DATA:
+    if (status or referral.status) not in RECIPIENT_KEEPS_DATA:
         return {"demographics"}
     if referral.consent is not None and referral.consent.withdrawn_at is not None:
         return {"demographics"}
@@ -407,15 +623,58 @@ def personal_categories_in(client_part: dict[str, Any]) -> list[str]:
     return [c for c in PERSONAL_CATEGORIES if _holds_data(client_part.get(c))]
 
 
-def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> dict[str, Any]:
+def _user_ref(user: User | None) -> dict[str, str] | None:
+    return {"kind": "user", "id": user.id, "name": user.name} if user is not None else None
+
+
+def _requested_by(referral: Referral) -> dict[str, str] | None:
+    """Who sent the override for approval: a user, or a machine client (by its name)."""
+    if referral.created_by_user_id:
+        return _user_ref(db.session.get(User, referral.created_by_user_id))
+    if referral.created_by_client_id:
+        name = db.session.scalar(
+            select(OAuthClient.name).where(OAuthClient.client_id == referral.created_by_client_id)
+        )
+        return {"kind": "client", "id": referral.created_by_client_id, "name": name or ""}
+    return None
+
+
+def approval_view(referral: Referral) -> dict[str, Any] | None:
+    """An override's approval as its sender sees it; None for a referral on consent."""
+    if referral.approval_status is None:
+        return None
+    declined = referral.approval_status == APPROVAL_DECLINED
+    return {
+        "status": referral.approval_status,
+        "requested_by": _requested_by(referral),
+        "decided_by": _user_ref(referral.approval_decided_by),
+        "decided_at": referral.approval_decided_at,
+        "reason": referral.status_reason if declined else None,
+    }
+
+
+def may_approve(actor: Actor, referral: Referral) -> bool:
+    """Whether the actor may approve or decline this override now."""
+    return (
+        referral.status == DRAFT
+        and acting_supervisor(actor, referral.sender_organization_id) is not None
+    )
+
+
+def referral_view(
+    actor: Actor, referral: Referral, *, record: bool = True, as_sent: bool = False
+) -> dict[str, Any]:
     """A referral as the actor may see it: its side's categories within its right to read.
 
     Every personal-data category the answer holds is logged as the actor's read (the
     sender's as the owner's, the recipient's on the referral's basis); `record=False` only
-    for a view nobody is shown (a preview built for another party).
+    for a view nobody is shown (a preview built for another party). `as_sent`: a waiting
+    override as it will be once approved and sent (status requested, respond_by counted from
+    now), which is what its supervisor previews before approving.
     """
     side = side_of(actor, referral)
-    categories = visible_categories(referral, side, reader=actor)
+    status = "requested" if as_sent else referral.status
+    categories = visible_categories(referral, side, reader=actor, status=status)
     client_part = _client_part(referral, categories)
     shown_personal = personal_categories_in(client_part)
     if record and shown_personal:
@@ -442,10 +701,14 @@ def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> d
         if side == SENDER and personal:
             override["justification"] = referral.override_justification
     agreement = referral.agreement
+    respond_by = referral.respond_by
+    if as_sent:
+        respond_by = respond_by_for(utcnow(), agreement.response_hours, referral.urgency)
+    approver = side == SENDER and may_approve(actor, referral)
     return {
         "id": referral.id,
         "number": referral.number,
-        "status": referral.status,
+        "status": status,
         "status_reason": referral.status_reason,
         "service": referral.service_code,
         "urgency": referral.urgency,
@@ -457,14 +720,15 @@ def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> d
         "override": override,
         "data_categories": list(referral.data_categories),
         "client": client_part,
-        "respond_by": referral.respond_by,
+        "respond_by": respond_by,
         "overdue": is_overdue(referral),
         "outcome": referral.outcome,
         "outcome_summary": referral.outcome_summary,
         "sender_reference": referral.sender_reference if side == SENDER else None,
+        "approval": approval_view(referral) if side == SENDER else None,
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
-        "allowed_actions": allowed_actions(side, referral.status),
+        "allowed_actions": allowed_actions(side, status, approver=approver),
         "appointments": [appointment_view(a) for a in referral.appointments],
     }
 
@@ -472,10 +736,18 @@ def referral_view(actor: Actor, referral: Referral, *, record: bool = True) -> d
 def referral_summary(actor: Actor, referral: Referral) -> dict[str, Any]:
     """A line of a list: no personal data for anyone (lists are not disclosures)."""
     side = side_of(actor, referral)
+    # The hint only (lines load no user): the operation checks the supervisor on approval.
+    approver = (
+        side == SENDER
+        and referral.status == DRAFT
+        and actor.user_id is not None
+        and actor.role == "supervisor"
+    )
     return {
         "id": referral.id,
         "number": referral.number,
         "status": referral.status,
+        "approval": referral.approval_status if side == SENDER else None,
         "service": referral.service_code,
         "urgency": referral.urgency,
         "sender": _org_ref(referral.sender),
@@ -485,7 +757,7 @@ def referral_summary(actor: Actor, referral: Referral) -> dict[str, Any]:
         "overdue": is_overdue(referral),
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
-        "allowed_actions": allowed_actions(side, referral.status),
+        "allowed_actions": allowed_actions(side, referral.status, approver=approver),
     }
 
 
@@ -494,6 +766,7 @@ _LINE_COLUMNS = (
     Referral.id,
     Referral.number,
     Referral.status,
+    Referral.approval_status,
     Referral.service_code,
     Referral.urgency,
     Referral.sender_organization_id,
@@ -533,6 +806,7 @@ def _lines_statement() -> Select:
             lazyload(Referral.agreement),
             lazyload(Referral.consent),
             lazyload(Referral.override_approved_by),
+            lazyload(Referral.approval_decided_by),
             lazyload(Referral.appointments),
             joinedload(Referral.client).options(
                 load_only(*_LINE_CLIENT_COLUMNS), lazyload(Client.organization)
@@ -568,6 +842,9 @@ def referrals_query(
     query = _lines_statement().where(column == actor.organization_id)
     if sender_reference is not None:
         query = query.where(Referral.sender_reference == sender_reference)
+    if box != "sent":
+        # What never reached the recipient is not in its lists, nor in their counts.
+        query = query.where(_REACHED_RECIPIENT)
     if status:
         query = query.where(Referral.status == status)
     if service:
@@ -600,10 +877,12 @@ def act_on_referral(
     _require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
     side = side_of(actor, referral)
-    try:
-        transition = plan_transition(action, side, referral.status)
-    except TransitionRefused as refused:
-        raise Problem(409, INVALID_TRANSITION, str(refused), status_now=referral.status) from None
+    transition = _plan(action, side, referral)
+    if transition.by_approver:
+        # Approving shares and declining hides: approve_override / decline_override do that.
+        raise Problem(
+            409, INVALID_TRANSITION, f"'{action}' is an override's approval, not a status change."
+        )
     _refuse_start_without_agreement(referral, action)
     if transition.needs_reason and not (reason or "").strip():
         raise _field_error("reason", f"A reason is required to {action} a referral.")
@@ -620,13 +899,7 @@ def act_on_referral(
         referral.outcome = outcome
         referral.outcome_summary = summary
     _timeline(actor, referral, action, before, transition.target, reason or summary or note)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise Problem(
-            409, INVALID_TRANSITION, "The referral changed meanwhile; read it again."
-        ) from None
+    _flush_change()
     audit.record(
         actor,
         f"referral.{action}",
@@ -634,9 +907,12 @@ def act_on_referral(
         referral.id,
         {"number": referral.number, "from": before, "to": transition.target, "outcome": outcome},
         subject_organization_id=(
-            referral.recipient_organization_id
-            if side == SENDER
-            else referral.sender_organization_id
+            referral.sender_organization_id
+            if side == RECIPIENT
+            # An override declined before it was sent stays the sender's alone.
+            else referral.recipient_organization_id
+            if reached_recipient(referral)
+            else None
         ),
     )
     _announce(actor, referral, before)
@@ -649,12 +925,15 @@ def _announce(actor: Actor, referral: Referral, before: str) -> None:
         event_type = (
             "referral.cancelled" if referral.status == "cancelled" else "referral.status_changed"
         )
+    told = [referral.sender_organization_id]
+    if reached_recipient(referral):
+        told.append(referral.recipient_organization_id)
     emit(
         actor,
         event_type,
         subject_type="referral",
         subject_id=referral.id,
-        organizations=[referral.sender_organization_id, referral.recipient_organization_id],
+        organizations=told,
         data=_event_data(referral, previous_status=before),
     )
     if referral.status in ("accepted", "rejected") or (
@@ -842,6 +1121,9 @@ def _cancel_referrals(actor: Actor, where: Any, statuses: frozenset[str], reason
         referral.status_reason = reason
         referral.updated_at = now
         _timeline(actor, referral, "cancel", before, "cancelled", reason)
+        # An override still waiting for its supervisor never reached the recipient: only the
+        # sender hears of its end.
+        reached = reached_recipient(referral)
         audit.record(
             actor,
             "referral.cancel",
@@ -850,21 +1132,25 @@ def _cancel_referrals(actor: Actor, where: Any, statuses: frozenset[str], reason
             {"number": referral.number, "from": before, "reason": reason},
             subject_organization_id=(
                 referral.sender_organization_id
-                if actor.organization_id == referral.recipient_organization_id
+                if actor.organization_id == referral.recipient_organization_id or not reached
                 else referral.recipient_organization_id
             ),
         )
+        told = [referral.sender_organization_id]
+        if reached:
+            told.append(referral.recipient_organization_id)
         emit(
             actor,
             "referral.cancelled",
             subject_type="referral",
             subject_id=referral.id,
-            organizations=[referral.sender_organization_id, referral.recipient_organization_id],
+            organizations=told,
             data=_event_data(referral, previous_status=before, reason=reason),
         )
-        notify_referral_cancelled(
-            referral.number, referral.recipient_organization_id, reason, _link(referral)
-        )
+        if reached:
+            notify_referral_cancelled(
+                referral.number, referral.recipient_organization_id, reason, _link(referral)
+            )
 
 
 def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> None:

@@ -74,7 +74,11 @@ class ReferralIn(Schema):
     justification = fields.String(validate=validate.Length(min=20, max=4000))
     approved_by = fields.String(
         validate=validate.Length(min=1, max=254),
-        metadata={"description": "id or e-mail of a supervisor of the sending organisation"},
+        metadata={
+            "description": "optional; only the caller's own id or e-mail (an active supervisor "
+            "of the sending unit, who sends the override at once). Anyone else's override "
+            "is a draft until such a supervisor approves it (POST .../approve)."
+        },
     )
     to = fields.String(required=True, validate=validate.Length(min=1, max=64))
     service = fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -90,7 +94,8 @@ class ReferralIn(Schema):
 
     @validates_schema
     def _basis(self, data, **kwargs):
-        """Consent, or an override with its justification and approver: never both, never none."""
+        """Consent, or an override with its legal basis and justification: never both, never
+        none. Who approves an override is the caller, never a name in the body."""
         override = [k for k in ("legal_basis", "justification", "approved_by") if k in data]
         if "consent" in data and override:
             raise ValidationError(
@@ -102,7 +107,7 @@ class ReferralIn(Schema):
                 field_name="consent",
             )
         if override:
-            missing = {"legal_basis", "justification", "approved_by"} - set(override)
+            missing = {"legal_basis", "justification"} - set(override)
             if missing:
                 raise ValidationError(
                     {name: ["Required with a legal basis."] for name in sorted(missing)}
@@ -139,6 +144,24 @@ class ReferralQueryArgs(PageArgs):
             "never learns it)"
         },
     )
+
+
+class PartyRefOut(Schema):
+    """Who acted: a user of the unit, or a machine client (OAuth client id and name)."""
+
+    kind = fields.String(required=True, metadata={"enum": ["user", "client"]})
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ApprovalOut(Schema):
+    """An override's approval, for its sender (null on consent and for the recipient)."""
+
+    status = fields.String(required=True, metadata={"enum": ["pending", "approved", "declined"]})
+    requested_by = fields.Nested(PartyRefOut, allow_none=True)
+    decided_by = fields.Nested(PartyRefOut, allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
 
 
 class OrgRefOut(Schema):
@@ -205,6 +228,7 @@ class ReferralOut(Schema):
     outcome = fields.String(allow_none=True)
     outcome_summary = fields.String(allow_none=True)
     sender_reference = fields.String(allow_none=True)
+    approval = fields.Nested(ApprovalOut, allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     allowed_actions = fields.List(fields.String(), required=True)

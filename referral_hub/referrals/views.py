@@ -32,7 +32,7 @@ from referral_hub.portal.navigation import register_panel, uptd_staff
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
-from referral_hub.referrals.lifecycle import OPEN_STATUSES, RECIPIENT, SENDER, STATUSES
+from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, RECIPIENT, SENDER, STATUSES
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
@@ -192,14 +192,26 @@ def new():
         if referral is None:
             return _wizard_page(wizard, wizard.first_error_step(), 422)
         db.session.commit()
-        flash(
-            _(
-                "Rujukan %(number)s terkirim ke %(to)s.",
-                number=referral.number,
-                to=referral.recipient.name,
-            ),
-            "success",
-        )
+        if referral.status == DRAFT:
+            flash(
+                _(
+                    "Rujukan %(number)s menunggu persetujuan supervisor unit Anda. Rujukan "
+                    "belum dikirim: %(to)s belum melihatnya dan tidak ada data yang "
+                    "dibagikan sampai supervisor menyetujuinya.",
+                    number=referral.number,
+                    to=referral.recipient.name,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "Rujukan %(number)s terkirim ke %(to)s.",
+                    number=referral.number,
+                    to=referral.recipient.name,
+                ),
+                "success",
+            )
         return redirect(url_for(".detail", referral_id=referral.id))
     if go not in STEPS:
         go = step_after(submitted)
@@ -231,7 +243,8 @@ def _detail_page(referral: Referral, *, forms: dict[str, FormState] | None = Non
         events=events,
         states=forms,
         creator=creator,
-        recipient_sees=visible_in_order(referral),
+        # A draft, or an override declined before it was sent, reached no one.
+        recipient_sees=visible_in_order(referral) if ops.reached_recipient(referral) else [],
         client_id=referral.client_id,
         consent=referral.consent,
     ), status
@@ -363,5 +376,5 @@ register_panel(
 # ============================================================================================
 
 
-# The recipient's pages register their routes on `bp`.
-from referral_hub.referrals import inbox_views  # noqa: E402, F401
+# The recipient's pages, and the supervisors' approvals, register their routes on `bp`.
+from referral_hub.referrals import approval_views, inbox_views  # noqa: E402, F401

@@ -304,10 +304,16 @@ class Wizard:
 
     @property
     def approver(self) -> User | None:
-        """Who approves an override: the signed-in user, who must be a supervisor to send it."""
-        if self.actor.user_id is None:
+        """Who approves an override at sending: the signed-in supervisor; a caseworker's
+        override waits for a supervisor's approval instead (None)."""
+        if self.actor.user_id is None or not self.is_supervisor:
             return None
         return db.session.get(User, self.actor.user_id)
+
+    @property
+    def waits_for_approval(self) -> bool:
+        """Whether sending makes a draft that waits for a supervisor (a caseworker's override)."""
+        return self.values["basis"] == "override" and not self.is_supervisor
 
     # --- checks, step by step -----------------------------------------------------------
 
@@ -449,9 +455,10 @@ class Wizard:
         if v["basis"] == "consent":
             body["consent"] = v["consent"]
         elif v["basis"] == "override":
+            # Who approves is the user sending, not a name: a supervisor's override is sent,
+            # anyone else's waits for a supervisor of the unit.
             body["legal_basis"] = v["legal_basis"]
             body["justification"] = v["justification"]
-            body["approved_by"] = self.actor.user_id or ""
         return body
 
     def _api_errors(self, errors: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -539,8 +546,9 @@ class Wizard:
         return referral
 
 
-def recipient_view(referral: Referral) -> dict[str, Any]:
-    """The referral exactly as its recipient sees it, from the one minimising function.
+def recipient_view(referral: Referral, *, as_sent: bool = False) -> dict[str, Any]:
+    """The referral exactly as its recipient sees it, from the one minimising function
+    (`as_sent`: a waiting override as its recipient will see it once approved).
 
     Nothing is logged here: the caller logs who actually saw it.
     """
@@ -552,14 +560,14 @@ def recipient_view(referral: Referral) -> dict[str, Any]:
         label="recipient view",
         organization_type=referral.recipient.type if referral.recipient else None,
     )
-    view = ops.referral_view(seen_by, referral, record=False)
-    view["visible_categories"] = visible_in_order(referral)
+    view = ops.referral_view(seen_by, referral, record=False, as_sent=as_sent)
+    view["visible_categories"] = visible_in_order(referral, status=view["status"])
     return view
 
 
-def visible_in_order(referral: Referral) -> list[str]:
-    """The categories the recipient sees now, in the order the domain lists them."""
-    visible = ops.visible_categories(referral, RECIPIENT)
+def visible_in_order(referral: Referral, *, status: str | None = None) -> list[str]:
+    """The categories the recipient sees now (or in `status`), in the domain's order."""
+    visible = ops.visible_categories(referral, RECIPIENT, status=status)
     return [c for c in DATA_CATEGORIES if c in visible]
 
 

@@ -159,7 +159,7 @@ def test_client_pages_and_a_refused_step(page, app):
     page.get_by_role("button", name="Lanjut").click()
     page.get_by_role("button", name="Lanjut").click()
     expect(page.locator("#f-basis-error")).to_contain_text("Pilih dasar pengiriman")
-    expect(page.locator("#f-basis-override")).to_be_disabled()
+    expect(page.locator("#f-basis-override")).to_be_enabled()
     screenshot(page, "uptd-wizard-basis-refused-desktop")
 
 

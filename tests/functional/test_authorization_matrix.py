@@ -183,6 +183,12 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_act": lambda s: {"action": "accept"},
+    # An override waiting for its supervisor: hidden from the recipient as from outsiders.
+    "referrals.approve_referral": lambda s: {"referral_id": s.referral("draft")},
+    "referrals.decline_referral_approval": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.approval": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.approve": lambda s: {"referral_id": s.referral("draft")},
+    "referrals_portal.decline": lambda s: {"referral_id": s.referral("draft")},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
 }
@@ -242,6 +248,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "referrals.reject_referral": lambda s: REASON,
     "referrals.cancel_referral": lambda s: REASON,
     "referrals.enter_in_error_referral": lambda s: REASON,
+    "referrals.decline_referral_approval": lambda s: REASON,
     "referrals.hold_referral": lambda s: REASON,
     "referrals.fail_referral": lambda s: REASON,
     "referrals.complete_referral": lambda s: {"outcome": "service_delivered"},
@@ -253,6 +260,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
+    "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},
 }
 
 

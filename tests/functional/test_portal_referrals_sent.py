@@ -202,7 +202,7 @@ def test_a_recipient_without_agreement_is_refused_by_the_operation(app, hub, wor
     assert _referrals(app) == []
 
 
-def test_a_caseworker_cannot_send_an_override_a_supervisor_can(app, hub, world):
+def test_a_caseworkers_override_waits_for_a_supervisor_a_supervisors_is_sent(app, hub, world):
     override = {
         "basis": "override",
         "consent": None,
@@ -214,21 +214,30 @@ def test_a_caseworker_cannot_send_an_override_a_supervisor_can(app, hub, world):
         caseworker, "/referrals/new", referral_form(world, step="partner", go="basis")
     )
     html = basis_step.get_data(as_text=True)
-    assert re.search(r'id="f-basis-override" name="basis" value="override"[^>]* disabled', html)
-    assert "hanya dapat dikirim oleh supervisor" in html
-    refused = _send(caseworker, world, **override)
-    html = refused.get_data(as_text=True)
-    assert refused.status_code == 422
-    assert 'name="step" value="basis"' in html
-    assert field_error(html, "basis")
-    assert _referrals(app) == []
+    assert not re.search(r'id="f-basis-override" name="basis" value="override"[^>]* disabled', html)
+    assert "harus disetujui sendiri oleh supervisor" in html
+    review = post(
+        caseworker, "/referrals/new", referral_form(world, step="details", go="review", **override)
+    )
+    assert "Ajukan untuk persetujuan supervisor" in review.get_data(as_text=True)
+    waiting = _send(caseworker, world, **override)
+    assert waiting.status_code == 302
+    page = caseworker.get(waiting.headers["Location"]).get_data(as_text=True)
+    assert "menunggu persetujuan supervisor" in page
+    assert "Belum dikirim" in page
+    [draft] = _referrals(app)
+    assert (draft.status, draft.legal_basis, draft.consent_id) == (
+        "draft",
+        "legal_obligation",
+        None,
+    )
+    assert draft.override_approved_by_id is None
 
     supervisor = signed_in(app, hub, PPU, "supervisor")
     assert _send(supervisor, world, **override).status_code == 302
-    [referral] = _referrals(app)
-    assert referral.legal_basis == "legal_obligation"
-    assert referral.consent_id is None
-    assert referral.override_approved_by_id == supervisor.user["id"]
+    sent = _referrals(app)[-1]
+    assert (sent.status, sent.legal_basis) == ("requested", "legal_obligation")
+    assert sent.override_approved_by_id == supervisor.user["id"]
 
 
 def test_a_consent_withdrawn_before_sending_is_shown_beside_the_consent(app, hub, world):

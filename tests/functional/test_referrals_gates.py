@@ -130,7 +130,10 @@ def test_expired_consent(s, client):
         _refused(s, s.body(consent=short["id"]), "consent-expired")
 
 
-def test_override_needs_a_supervisor(s, hub):
+def test_an_override_is_approved_by_a_supervisor_not_named(s, hub):
+    # A machine client naming the unit's supervisor does not make the supervisor approve
+    # anything (see test_referrals_approval): it is refused, and without the name the
+    # referral waits for the supervisor as a draft.
     hub.user("uptd-ppa-ppu", "supervisor", "supervisor.ppu@test.example")
     hub.user("uptd-ppa-ppu", "caseworker", "caseworker.ppu@test.example")
     override = {
@@ -141,22 +144,15 @@ def test_override_needs_a_supervisor(s, hub):
         "case_data": {},
         "to": BALIKPAPAN,
     }
-    accepted = s.http.post(
-        "/api/v1/referrals",
-        json=s.body(**override, approved_by="supervisor.ppu@test.example"),
-        headers=s.ppu,
-    )
-    assert accepted.status_code == 201, accepted.get_data(as_text=True)
-    assert accepted.get_json()["override"]["legal_basis"] == "legal_obligation"
-    _refused(
-        s,
-        s.body(**override, approved_by="caseworker.ppu@test.example"),
-        "override-not-authorised",
-        "approved_by",
-    )
+    for named in ("supervisor.ppu@test.example", "caseworker.ppu@test.example"):
+        _refused(s, s.body(**override, approved_by=named), "validation-error", "approved_by")
+    waiting = s.send(**override)
+    assert waiting["status"] == "draft"
+    assert waiting["override"]["legal_basis"] == "legal_obligation"
+    assert waiting["override"]["approved_by"] is None
 
 
-def test_override_from_a_user_must_be_the_supervisor_personally(app, s, hub):
+def test_override_from_a_user_is_sent_by_the_supervisor_personally(app, s, hub):
     from referral_hub.actors import Actor
     from referral_hub.directory.operations import get_organization
     from referral_hub.problems import Problem
@@ -179,11 +175,16 @@ def test_override_from_a_user_must_be_the_supervisor_personally(app, s, hub):
         )
         with pytest.raises(Problem) as refused:
             send_referral(as_caseworker, body)
-        assert refused.value.slug == "override-not-authorised"
+        assert refused.value.slug == "validation-error"
+        assert "approved_by" in refused.value.errors
+        unnamed = {k: v for k, v in body.items() if k != "approved_by"}
+        assert send_referral(as_caseworker, unnamed).status == "draft"
         as_supervisor = Actor(
             org.id, user_id=supervisor["id"], role="supervisor", organization_type="uptd_ppa"
         )
-        assert send_referral(as_supervisor, body).legal_basis == "vital_interest"
+        sent = send_referral(as_supervisor, body)
+        assert (sent.legal_basis, sent.status) == ("vital_interest", "requested")
+        assert sent.override_approved_by_id == supervisor["id"]
 
 
 def test_consent_and_override_together_are_refused(s):

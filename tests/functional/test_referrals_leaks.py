@@ -175,3 +175,99 @@ def test_referral_text_is_encrypted_at_rest(app, world):
             for canary in ALL_CANARIES:
                 assert canary not in dump, (table, canary)
         db.session.remove()
+
+
+# --- an override waiting for its supervisor ---------------------------------------------------
+
+
+@pytest.fixture
+def draft_world(app, client, hub):
+    """An override sent by PPU's machine client, sharing every category the agreement allows:
+    a draft, which must reach the recipient in no way at all."""
+    from tests.referrals_support import override_body
+
+    s = Scenario(app, client, hub)
+    draft = s.send(
+        consent=None,
+        **override_body(
+            s,
+            data_categories=["identity", "contact", "guardian", "case_summary", "health"],
+            case_data={
+                "case_summary": {
+                    "violence_types": ["sexual"],
+                    "chronology": CASE_CANARY["chronology"],
+                },
+                "health": {"notes": CASE_CANARY["health"]},
+            },
+        ),
+    )
+    assert draft["status"] == "draft"
+    ids = {
+        "referral_id": draft["id"],
+        "client_id": s.client["id"],
+        "consent_id": s.consent["id"],
+        "agreement_id": s.agreement_id,
+        "id_or_code": "uptd-ppa-ppu",
+        "id": draft["id"],
+    }
+    return s, draft, ids
+
+
+def test_a_draft_leaks_nothing_to_the_recipient(app, client, draft_world):
+    s, draft, ids = draft_world
+    searched = 0
+    for headers in (s.balikpapan, s.bontang, s.operator):
+        for path, status, body in _bodies(app, client, headers, ids):
+            searched += 1
+            for canary in ALL_CANARIES:
+                assert canary not in body, (path, canary)
+            if headers is s.operator and path.startswith("/api/v1/audit"):
+                continue  # the hub operator audits the whole hub (no personal data there)
+            # Not even that it exists: its number nowhere (lists, counts, events, audit
+            # log), its id only echoed back in a 404 for the id the caller asked for.
+            assert draft["number"] not in body, path
+            if status != 404:
+                assert draft["id"] not in body, (path, status)
+            if path.startswith("/api/v1/referrals/"):
+                assert status == 404, (path, status)
+    assert searched > 30
+    for path in ("/api/v1/referrals?box=received", "/api/v1/events", "/api/v1/audit"):
+        body = client.get(path, headers=s.balikpapan).get_data(as_text=True)
+        assert draft["id"] not in body, path
+
+
+def test_a_draft_shares_nothing_and_tells_the_recipient_nothing(app, hub, draft_world):
+    """No share, no e-mail, no event (so no webhook) for the recipient; declining it tells
+    the sender alone."""
+    from sqlalchemy import select
+
+    from referral_hub.clients.models import Disclosure
+    from referral_hub.delivery.models import Event, EventAudience, Notification
+    from referral_hub.directory.operations import get_organization
+    from referral_hub.extensions import db
+    from tests.referrals_support import PPU, user_headers
+
+    s, draft, _ids = draft_world
+    supervisor = hub.user(PPU, "supervisor", "supervisor.ppu@test.example")
+    declined = s.act(
+        draft["id"],
+        "decline-approval",
+        user_headers(app, hub, PPU, supervisor["id"]),
+        reason="Ask the mother first.",
+    )
+    assert declined.status_code == 200, declined.get_data(as_text=True)
+    with app.app_context():
+        recipient = get_organization("uptd-ppa-balikpapan").id
+        assert db.session.scalars(select(Disclosure).where(Disclosure.kind == "share")).all() == []
+        notes = select(Notification).where(Notification.organization_id == recipient)
+        assert db.session.scalars(notes).all() == []
+        told = (
+            select(EventAudience)
+            .join(Event)
+            .where(EventAudience.organization_id == recipient, Event.subject_id == draft["id"])
+        )
+        assert db.session.scalars(told).all() == []
+        db.session.remove()
+    feed = s.http.get("/api/v1/events", headers=s.ppu).get_json()["items"]
+    assert [e["type"] for e in feed if e["subject"]["id"] == draft["id"]] == ["referral.cancelled"]
+    assert s.http.get(f"/api/v1/referrals/{draft['id']}", headers=s.balikpapan).status_code == 404

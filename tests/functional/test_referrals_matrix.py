@@ -3,6 +3,8 @@
 Expected outcomes come from DOMAIN.md (the lifecycle table in tests/unit) and API.md: an
 outsider and the hub operator get 404 (they must not learn the referral exists), the wrong
 side or status gets 409 invalid-transition, the right side from the right status gets 200.
+A draft (an override waiting for approval) is 404 for the recipient too; its approval is
+taken by a supervisor of the sending unit personally, never by the unit's machine client (403).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import pytest
 
 from referral_hub.referrals.lifecycle import STATUSES, TRANSITIONS
 from tests.conftest import problem
-from tests.referrals_support import Scenario
+from tests.referrals_support import PPU, Scenario, user_headers
 
-PARTIES = ("sender", "recipient", "outsider", "operator")
+PARTIES = ("sender", "supervisor", "recipient", "outsider", "operator")
 BODIES = {
+    "approve": {},
     "complete": {"outcome": "service_delivered", "summary": "Six sessions attended."},
     "accept": {},
     "start": {},
@@ -25,6 +28,7 @@ BODIES = {
 def _headers(s: Scenario, party: str):
     return {
         "sender": s.ppu,
+        "supervisor": s.supervisor,
         "recipient": s.balikpapan,
         "outsider": s.bontang,
         "operator": s.operator,
@@ -32,10 +36,13 @@ def _headers(s: Scenario, party: str):
 
 
 def _expected(action: str, party: str, status: str) -> int:
-    if party in ("outsider", "operator"):
+    if party in ("outsider", "operator") or (party == "recipient" and status == "draft"):
         return 404
     transition = TRANSITIONS[action]
-    if transition.side == party and status in transition.sources:
+    side = "sender" if party == "supervisor" else party
+    if transition.by_approver and party == "sender":
+        return 403  # the unit's machine client never approves
+    if transition.side == side and status in transition.sources:
         return 200
     return 409
 
@@ -43,6 +50,8 @@ def _expected(action: str, party: str, status: str) -> int:
 @pytest.mark.parametrize("status", STATUSES)
 def test_matrix(app, client, hub, status):
     s = Scenario(app, client, hub)
+    supervisor = hub.user(PPU, "supervisor", "supervisor.ppu@test.example")
+    s.supervisor = user_headers(app, hub, PPU, supervisor["id"])
     standing = s.in_status(status)
     seen: dict[tuple[str, str], int] = {}
     for action in TRANSITIONS:
@@ -57,19 +66,30 @@ def test_matrix(app, client, hub, status):
                 assert response.get_json()["status"] == TRANSITIONS[action].target
             else:
                 details = problem(response)
-                slug = "not-found" if expected == 404 else "invalid-transition"
+                slug = {
+                    404: "not-found",
+                    403: "override-not-authorised",
+                    409: "invalid-transition",
+                }[expected]
                 assert details["type"].endswith(slug), details
     # The refused attempts changed nothing.
     after = client.get(f"/api/v1/referrals/{standing['id']}", headers=s.ppu).get_json()
     assert after["status"] == status
 
 
-@pytest.mark.parametrize("action", ["reject", "hold", "fail", "cancel", "enter-in-error"])
+@pytest.mark.parametrize(
+    "action", ["reject", "hold", "fail", "cancel", "enter-in-error", "decline-approval"]
+)
 def test_reasons_are_required(app, client, hub, action):
     s = Scenario(app, client, hub)
-    start = "requested" if action in ("reject", "cancel", "enter-in-error") else "accepted"
+    start = {"reject": "requested", "cancel": "requested", "enter-in-error": "requested"}.get(
+        action, "draft" if action == "decline-approval" else "accepted"
+    )
     referral = s.in_status(start)
     headers = s.ppu if TRANSITIONS[action].side == "sender" else s.balikpapan
+    if action == "decline-approval":
+        supervisor = hub.user(PPU, "supervisor", "supervisor.ppu@test.example")
+        headers = user_headers(app, hub, PPU, supervisor["id"])
     for body in ({}, {"reason": ""}):
         response = s.act(referral["id"], action, headers, **body)
         assert response.status_code == 422, (body, response.json)

@@ -30,8 +30,13 @@ ALLOWED = {
     ("on-hold", "completed"): RECIPIENT,
     ("on-hold", "failed"): RECIPIENT,
     ("on-hold", "cancelled"): SENDER,
+    # API.md, "Override approval": a draft waits for a supervisor of the sending unit.
+    ("draft", "requested"): SENDER,
+    ("draft", "cancelled"): SENDER,
 }
-ALLOWED.update({(s, "entered-in-error"): SENDER for s in STATUSES if s != "entered-in-error"})
+ALLOWED.update(
+    {(s, "entered-in-error"): SENDER for s in STATUSES if s not in ("entered-in-error", "draft")}
+)
 
 
 #: API.md's actions: the statuses each may be taken from (DOMAIN.md's arrows, named).
@@ -44,7 +49,9 @@ ACTION_SOURCES = {
     "complete": {"accepted", "in-progress", "on-hold"},
     "fail": {"accepted", "in-progress", "on-hold"},
     "cancel": {"requested", "accepted", "in-progress", "on-hold"},
-    "enter-in-error": set(STATUSES) - {"entered-in-error"},
+    "enter-in-error": set(STATUSES) - {"entered-in-error", "draft"},
+    "approve": {"draft"},
+    "decline-approval": {"draft"},
 }
 
 
@@ -66,7 +73,9 @@ def test_table_reaches_every_allowed_pair_and_no_other():
     assert reachable == ALLOWED
 
 
-@pytest.mark.parametrize("action", ["reject", "cancel", "hold", "fail", "enter-in-error"])
+@pytest.mark.parametrize(
+    "action", ["reject", "cancel", "hold", "fail", "enter-in-error", "decline-approval"]
+)
 def test_reasons_required_where_domain_says(action):
     assert TRANSITIONS[action].needs_reason
 
@@ -79,3 +88,13 @@ def test_allowed_actions_for_pages():
     assert allowed_actions(RECIPIENT, "requested") == ["accept", "reject"]
     assert allowed_actions(SENDER, "requested") == ["cancel", "enter-in-error"]
     assert allowed_actions(RECIPIENT, "completed") == []
+
+
+def test_only_an_approver_is_offered_the_approval():
+    assert [t.action for t in TRANSITIONS.values() if t.by_approver] == [
+        "approve",
+        "decline-approval",
+    ]
+    assert allowed_actions(SENDER, "draft") == []
+    assert allowed_actions(SENDER, "draft", approver=True) == ["approve", "decline-approval"]
+    assert allowed_actions(RECIPIENT, "draft", approver=True) == []
