@@ -322,16 +322,12 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
             lambda m: _("Jenis peristiwa tidak dikenal: %(name)s", name=m["name"]),
         ),
         (
-            re.compile(r"^The URL host '(?P<host>.+)' resolves to (?P<address>\S+), which is not"),
+            re.compile(r"^The URL host '(?P<host>.+)' is not allowed: webhooks go only to"),
             lambda m: _(
-                "Alamat %(host)s mengarah ke %(address)s, yang bukan alamat publik.",
+                "Host %(host)s tidak diizinkan: webhook hanya dikirim ke host "
+                "yang beralamat publik.",
                 host=m["host"],
-                address=m["address"],
             ),
-        ),
-        (
-            re.compile(r"^The URL host '(?P<host>.+)' does not resolve"),
-            lambda m: _("Alamat %(host)s tidak ditemukan di DNS.", host=m["host"]),
         ),
         (
             re.compile(r"^The URL (is not a valid URL|must name a host)"),
