@@ -36,7 +36,9 @@ SETTINGS = {
     "HUB_RATE_LIMITS_ENABLED": "1/0: rate limits on (default) or off (off under HUB_ENV=test)",
     "HUB_RATE_LIMITS_TOKEN": "POST /oauth/token per client_id (default 30/minute)",
     "HUB_RATE_LIMITS_TOKEN_IP": "POST /oauth/token per client address (default 120/minute)",
-    "HUB_RATE_LIMITS_LOGIN": "POST /login per e-mail address (default 10/minute;50/hour)",
+    "HUB_RATE_LIMITS_LOGIN": (
+        "POST /login per e-mail and client address (default 10/minute;50/hour)"
+    ),
     "HUB_RATE_LIMITS_LOGIN_IP": "POST /login per client address (default 60/minute)",
     "HUB_RATE_LIMITS_LISTS": "API lists, audit, events, coverage per organisation (300/minute)",
 }
