@@ -49,6 +49,12 @@ def _exact() -> dict[str, str]:
             "Klien publik tidak dapat memakai grant client_credentials."
         ),
         "No such OAuth client.": _("Klien OAuth tidak ditemukan."),
+        "A public client uses no secret; it has none to rotate.": _(
+            "Klien publik tidak memakai rahasia, jadi tidak ada rahasia yang dapat diganti."
+        ),
+        "A disabled client cannot get a new secret.": _(
+            "Klien yang dinonaktifkan tidak dapat diberi rahasia baru."
+        ),
         # pages
         "This page is not open to your role.": _("Akun Anda tidak memiliki akses ke halaman ini."),
         # audit

@@ -184,6 +184,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_act": lambda s: {"action": "accept"},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
+    "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
 }
 
@@ -215,6 +216,9 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
+    "portal.oauth_client_rotate_secret": lambda s: {
+        "client_id": s.hub.oauth_client(PPU, "directory:read")["client_id"]
+    },
 }
 
 REASON = {"reason": "client moved to another district"}
