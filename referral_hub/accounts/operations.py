@@ -365,9 +365,11 @@ def sign_in(
             )
         db.session.commit()
         raise SignInHeld(attempt.held_until)
+    # Read before the commit expires the row: no query on one path that the other lacks.
+    stored = user.password_hash if user is not None else dummy
     db.session.commit()  # counted even if the check below never finishes
     try:
-        hasher.verify(user.password_hash if user is not None else dummy, password or "")
+        hasher.verify(stored, password or "")
         if user is None:
             raise VerificationError("no such active account")
     except (VerificationError, InvalidHashError):
