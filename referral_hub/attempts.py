@@ -38,7 +38,8 @@ class AttemptCounter(db.Model):
     #: SHA-256 of the e-mail address a sign-in counter is about (to lift its holds).
     subject: Mapped[str | None] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(default=0, nullable=False)
-    #: Attempts refused while held: the first of each hold is audited, the rest only counted.
+    #: Attempts not acted on in full: sign-ins refused while held (the first of each hold is
+    #: audited), or failed client authentications left out of the audit log in a window.
     refused: Mapped[int] = mapped_column(default=0, nullable=False)
     #: The first attempt of the current count (a window starts here).
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
