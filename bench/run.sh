@@ -3,9 +3,10 @@
 #
 # Sets up, on 127.0.0.1 only: a fresh PostgreSQL database `referral_hub_bench` on the cluster
 # of scripts/services.sh (created here, dropped at the end), a Redis database of that Redis,
-# the hub under gunicorn in production mode with two `flask hub worker` rq workers, the bare
-# baseline app (bench/baseline_app.py) under the same gunicorn settings, and a webhook
-# receiver; then bench/measure.py seeds data and drives the load (wrk, bench/*.lua).
+# the hub under gunicorn with the production settings (see HUB_ENV below) and two
+# `flask hub worker` rq workers, the bare baseline app (bench/baseline_app.py) under the same
+# gunicorn settings, and a webhook receiver; then bench/measure.py seeds data and drives the
+# load (wrk, bench/*.lua).
 # Progress goes to stderr; stdout gets the table and, as its LAST LINE, one JSON object.
 #
 # Settings (environment):
@@ -166,7 +167,10 @@ admin_sql "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" "CREATE DATABASE $DB_N
 
 # ---------------------------------------------------------------- the hub's environment
 
-export HUB_ENV=production
+# Development mode with every production setting given: the bench's webhook receiver
+# listens on loopback, which HUB_WEBHOOK_ALLOW_LOOPBACK allows and production refuses.
+# Nothing else on the measured paths differs (full argon2, rate limits, Redis, rq).
+export HUB_ENV=development
 export HUB_DATABASE_URL="$BENCH_DB_URL"
 export HUB_REDIS_URL="$REDIS_URL"
 export HUB_BASE_URL=https://hub.bench.invalid

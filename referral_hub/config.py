@@ -25,7 +25,9 @@ SETTINGS = {
     "HUB_DATA_KEYS": "encryption key ring: 'kid:base64key,kid2:base64key', first is current",
     "HUB_BASE_URL": "public base URL, also the OAuth issuer",
     "HUB_SMTP_URL": "smtp://user:pass@host:port for notifications",
-    "HUB_WEBHOOK_ALLOW_LOOPBACK": "1 lets webhooks target loopback/private addresses (dev, tests)",
+    "HUB_WEBHOOK_ALLOW_LOOPBACK": (
+        "1 lets webhooks target loopback/private addresses (dev, tests; refused in production)"
+    ),
     "HUB_PARTNERS_FILE": "partners.yaml to check at start and load by default",
     "HUB_ACCESS_TOKEN_SECONDS": "access token lifetime, at most 3600",
     "HUB_TIMEZONE": "time zone the portal shows times in (default Asia/Makassar, WITA)",
@@ -34,7 +36,9 @@ SETTINGS = {
     "HUB_RATE_LIMITS_ENABLED": "1/0: rate limits on (default) or off (off under HUB_ENV=test)",
     "HUB_RATE_LIMITS_TOKEN": "POST /oauth/token per client_id (default 30/minute)",
     "HUB_RATE_LIMITS_TOKEN_IP": "POST /oauth/token per client address (default 120/minute)",
-    "HUB_RATE_LIMITS_LOGIN": "POST /login per e-mail address (default 10/minute;50/hour)",
+    "HUB_RATE_LIMITS_LOGIN": (
+        "POST /login per e-mail and client address (default 10/minute;50/hour)"
+    ),
     "HUB_RATE_LIMITS_LOGIN_IP": "POST /login per client address (default 60/minute)",
     "HUB_RATE_LIMITS_LISTS": "API lists, audit, events, coverage per organisation (300/minute)",
 }
@@ -154,6 +158,14 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     if env == "production" and not base_url.startswith("https://"):
         raise ConfigError("HUB_BASE_URL must be https in production")
 
+    allow_loopback = _truthy(raw.get("HUB_WEBHOOK_ALLOW_LOOPBACK", "0"))
+    if env == "production" and allow_loopback:
+        raise ConfigError(
+            "HUB_WEBHOOK_ALLOW_LOOPBACK=1 is for development and tests only: it lets a "
+            "webhook reach the hub's own network (loopback, private ranges, cloud metadata). "
+            "Unset it (or set 0) in production"
+        )
+
     idle_minutes = _int_setting(raw, "HUB_SESSION_IDLE_MINUTES", 480, 5, 24 * 60)
     timezone = str(raw.get("HUB_TIMEZONE") or "Asia/Makassar")
     try:
@@ -171,7 +183,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HUB_DATABASE_URL": database_url,
         "HUB_BASE_URL": base_url,
         "HUB_DATA_KEY_RING": parse_key_ring(str(raw["HUB_DATA_KEYS"])),
-        "HUB_WEBHOOK_ALLOW_LOOPBACK": _truthy(raw.get("HUB_WEBHOOK_ALLOW_LOOPBACK", "0")),
+        "HUB_WEBHOOK_ALLOW_LOOPBACK": allow_loopback,
         "HUB_ACCESS_TOKEN_SECONDS": token_seconds,
         "SECRET_KEY": raw["HUB_SECRET_KEY"],
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -8,6 +8,7 @@ from referral_hub.agreements.models import (
     AgreementService,
     AgreementSignature,
 )
+from referral_hub.attempts import AttemptCounter
 from referral_hub.audit.models import AuditEntry
 from referral_hub.clients.models import (
     Client,
@@ -36,6 +37,7 @@ __all__ = [
     "AgreementService",
     "AgreementSignature",
     "Appointment",
+    "AttemptCounter",
     "AuditEntry",
     "Client",
     "CodeCounter",

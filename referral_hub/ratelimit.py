@@ -24,7 +24,10 @@ log = logging.getLogger(__name__)
 LIMIT_SETTINGS = {
     "HUB_RATE_LIMITS_TOKEN": ("30/minute", "POST /oauth/token per client_id"),
     "HUB_RATE_LIMITS_TOKEN_IP": ("120/minute", "POST /oauth/token per client address"),
-    "HUB_RATE_LIMITS_LOGIN": ("10/minute;50/hour", "POST /login per e-mail address"),
+    "HUB_RATE_LIMITS_LOGIN": (
+        "10/minute;50/hour",
+        "POST /login per e-mail address and client address",
+    ),
     "HUB_RATE_LIMITS_LOGIN_IP": ("60/minute", "POST /login per client address"),
     "HUB_RATE_LIMITS_LISTS": (
         "300/minute",
@@ -63,8 +66,10 @@ def _client_id() -> str:
 
 
 def _login_email() -> str:
+    """The e-mail address signed in to, from this client address: counted per e-mail alone,
+    anyone could keep its owner out by sending requests for it from elsewhere."""
     email = request.form.get("email", "").strip().lower()[:254]
-    return "email:" + (email or get_remote_address() or "-")
+    return "email:" + (email or "-") + "|" + (get_remote_address() or "-")
 
 
 def _organisation() -> str:

@@ -317,6 +317,13 @@ EXPECTATIONS: dict[str, object] = {
         "PPU's API client: its own admin only",
         **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
     ),
+    "portal.oauth_client_rotate_secret": page(
+        ADMIN,
+        ALL_KINDS,
+        OK,
+        "PPU's API client: its own admin only (the new secret is shown once)",
+        **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
+    ),
     "delivery_portal.webhooks": page(ADMIN, ALL_KINDS, OK, "webhooks: org admins"),
     "delivery_portal.webhook_new": page(ADMIN, ALL_KINDS, FORM, "webhooks: org admins"),
     **{

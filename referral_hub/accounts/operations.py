@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 
@@ -11,7 +10,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from sqlalchemy import case, func, or_, select, update
 
+from referral_hub.accounts import throttle
 from referral_hub.accounts.models import LOCALES, ROLES, User
+from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -41,6 +42,9 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _DUMMY_HASHES[key]
 
 
+#: Wrong second-factor codes before the account is locked for LOCKOUT. Only someone who
+#: knows the password reaches the code step, so a lock there locks no one out at will;
+#: passwords are held back per address and source instead (accounts/throttle.py).
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
@@ -149,9 +153,11 @@ def reactivate_user(actor: Actor, user_id: str) -> User:
 
 
 def unlock_user(actor: Actor, user_id: str) -> User:
-    """Lift a lockout after failed sign-ins before it runs out (the person was verified)."""
+    """Lift what holds a person back before it runs out (the person was verified): the holds
+    on failed sign-ins at their address, from every source, and a second-factor lock."""
     user = _managed_user(actor, user_id)
-    if user.locked_until is None and user.failed_logins == 0:
+    released = throttle.release_holds(user.email)
+    if user.locked_until is None and user.failed_logins == 0 and not released:
         return user
     user.failed_logins = 0
     user.locked_until = None
@@ -161,10 +167,25 @@ def unlock_user(actor: Actor, user_id: str) -> User:
         "user.unlocked",
         "user",
         user.id,
-        {"email": user.email},
+        {"email": user.email, "released_counts": released},
         subject_organization_id=user.organization_id,
     )
     return user
+
+
+def sign_in_holds(actor: Actor, users: list[User]) -> dict[str, dt.datetime]:
+    """User id -> until when signing in is held back for them (from some source, or by a
+    second-factor lock), for the users of the actor's organisation held now."""
+    require_org_admin(actor, actor.organization_id or "")
+    mine = [user for user in users if user.organization_id == actor.organization_id]
+    by_email = throttle.held_sign_ins([user.email for user in mine])
+    now = utcnow()
+    holds: dict[str, dt.datetime] = {}
+    for user in mine:
+        ends = [t for t in (by_email.get(user.email), user.locked_until) if t and t > now]
+        if ends:
+            holds[user.id] = max(ends)
+    return holds
 
 
 def second_factor_resettable(actor: Actor, user_id: str) -> User:
@@ -288,11 +309,21 @@ class SignInRefused(Exception):
         self.locked_until = locked_until
 
 
+class SignInHeld(SignInRefused):
+    """Too many failed sign-ins at this address from this source, or from this source: try
+    again after `held_until`. Said alike of every address, whether it has an account or not."""
+
+    def __init__(self, held_until: dt.datetime) -> None:
+        super().__init__("Too many failed sign-ins; try again later.")
+        self.held_until = held_until
+
+
 def _count_attempt(user_id: str, now: dt.datetime) -> int | None:
-    """Count a sign-in attempt before its password is checked; None while the account is locked.
+    """Count a second-factor attempt before its code is checked; None while the account is
+    locked.
 
     One atomic UPDATE per attempt: parallel guesses each get their own number, so no more
-    than MAX_FAILED_LOGINS passwords are ever checked per lock. A lock that has run out
+    than MAX_FAILED_LOGINS codes are ever checked per lock. A lock that has run out
     starts a fresh count, so one typo afterwards does not lock the account again.
     """
     lock_ran_out = User.locked_until.is_not(None) & (User.locked_until <= now)
@@ -310,56 +341,70 @@ def _count_attempt(user_id: str, now: dt.datetime) -> int | None:
     return attempt
 
 
-def sign_in(email: str, password: str, *, source: str = "portal") -> User:
-    """Check a password; after repeated failures lock the account for a while. Audited."""
-    email = (email or "").strip().lower()
-    user = db.session.scalar(select(User).where(User.email == email))
+def sign_in(
+    email: str, password: str, *, source: str = "portal", address: str | None = None
+) -> User:
+    """Check a password, holding back repeated failures per address and source. Audited.
+
+    `address` is the source address of the attempt (the caller's IP). Known and unknown
+    e-mail addresses go through the same steps: counted, held alike, one argon2 verification
+    each (against a dummy hash when there is no active account), the same refusals.
+    """
+    email = (email or "").strip().lower()[:254]
+    address = (address or "unknown")[:64]
+    hasher = _hasher()
+    dummy = _dummy_hash(hasher)  # made before anything is timed, known address or not
     now = utcnow()
-    system = Actor.system(label=source)
-    if user is None or not user.active:
-        with contextlib.suppress(VerificationError):
-            _hasher().verify(_dummy_hash(_hasher()), password or "")
-        audit.record(system, "signin.failed", "user", None, {"email": email, "reason": "unknown"})
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None and not user.active:
+        user = None
+    actor = user_actor(user) if user is not None else Actor.system(label=source)
+    subject = user.id if user is not None else None
+    attempt = throttle.count_attempt(email, address, now)
+    if attempt.refused:
+        if attempt.first_refusal:
+            # One entry per hold: an attacker hammering a held address cannot grow the log.
+            audit.record(
+                actor,
+                "signin.throttled",
+                "user",
+                subject,
+                _signin_detail(user, email, address, held_until=attempt.held_until),
+            )
         db.session.commit()
-        raise SignInRefused("E-mail atau kata sandi salah.")
-    actor = Actor(
-        organization_id=user.organization_id,
-        user_id=user.id,
-        role=user.role,
-        label=user.email,
-        organization_type=user.organization.type,
-    )
-    attempt = _count_attempt(user.id, now)
-    if attempt is None or attempt > MAX_FAILED_LOGINS:
-        # Locked, or parallel attempts used up the allowance while this one waited.
-        if user.locked_until is None or user.locked_until <= now:
-            user.locked_until = now + LOCKOUT
-        audit.record(actor, "signin.refused_locked", "user", user.id, {})
-        db.session.commit()
-        raise SignInRefused(
-            "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
-        )
+        raise SignInHeld(attempt.held_until)
+    # Read before the commit expires the row: no query on one path that the other lacks.
+    stored = user.password_hash if user is not None else dummy
+    db.session.commit()  # counted even if the check below never finishes
     try:
-        _hasher().verify(user.password_hash, password or "")
+        hasher.verify(stored, password or "")
+        if user is None:
+            raise VerificationError("no such active account")
     except (VerificationError, InvalidHashError):
-        detail = {"failed_logins": attempt}
-        if attempt >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            detail["locked_until"] = user.locked_until.isoformat()
-        audit.record(actor, "signin.failed", "user", user.id, detail)
+        source_hold = throttle.count_failure(address, now)
+        held_until = max(
+            (t for t in (attempt.held_until, source_hold) if t is not None), default=None
+        )
+        detail = _signin_detail(user, email, address, attempt=attempt.number)
+        if held_until is not None:
+            detail["held_until"] = held_until.isoformat()
+        audit.record(actor, "signin.failed", "user", subject, detail)
         db.session.commit()
-        if user.locked_until is not None and user.locked_until > now:
-            raise SignInRefused(
-                "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
-            ) from None
+        if held_until is not None:
+            raise SignInHeld(held_until) from None
         raise SignInRefused("E-mail atau kata sandi salah.") from None
-    if _hasher().check_needs_rehash(user.password_hash):
+    if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    if not user.needs_second_factor:
-        # With a second factor to come, the count goes on until the code is right:
-        # the password alone must not reset the guesses at the code.
-        user.failed_logins = 0
-    user.locked_until = None
-    audit.record(actor, "signin.succeeded", "user", user.id, {"source": source})
+    throttle.sign_in_succeeded(email, address)
+    audit.record(actor, "signin.succeeded", "user", user.id, {"source": source, "address": address})
     db.session.commit()
     return user
+
+
+def _signin_detail(user: User | None, email: str, address: str, **extra) -> dict:
+    """What a sign-in entry says: the source address, and the e-mail typed when it names no
+    account (a known account is the entry's object). Never the password."""
+    detail: dict = {"address": address, **extra}
+    if user is None:
+        detail = {"email": email, "reason": "unknown", **detail}
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in detail.items()}

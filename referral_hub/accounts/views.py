@@ -10,7 +10,7 @@ from flask_babel import format_time, format_timedelta
 from flask_babel import gettext as _
 
 from referral_hub.accounts.models import LOCALES
-from referral_hub.accounts.operations import SignInRefused, set_locale, sign_in
+from referral_hub.accounts.operations import SignInHeld, SignInRefused, set_locale, sign_in
 from referral_hub.accounts.session import (
     current_user,
     login_user,
@@ -63,6 +63,16 @@ def render_login(
 
 
 def _refusal_message(refused: SignInRefused) -> str:
+    if isinstance(refused, SignInHeld):
+        # The same words for every address, with or without an account: nothing here says
+        # that an account exists, or that it is locked (it is not: only this source waits).
+        remaining = max(refused.held_until - utcnow(), dt.timedelta(minutes=1))
+        return _(
+            "Terlalu banyak percobaan masuk yang gagal. "
+            "Coba lagi setelah pukul %(time)s (sekitar %(wait)s lagi).",
+            time=format_time(refused.held_until, "HH:mm zzz"),
+            wait=format_timedelta(remaining, granularity="minute", threshold=1),
+        )
     if refused.locked_until is None:
         return _("E-mail atau kata sandi salah.")
     remaining = max(refused.locked_until - utcnow(), dt.timedelta(minutes=1))
@@ -92,12 +102,9 @@ def login():
     if missing:
         return render_login(field_errors=missing, status=422)
     try:
-        user = sign_in(email, password)
+        user = sign_in(email, password, address=request.remote_addr)
     except SignInRefused as refused:
-        return render_login(
-            form_error=_refusal_message(refused),
-            status=429 if refused.locked_until else 401,
-        )
+        return render_login(form_error=_refusal_message(refused), status=_refused_status(refused))
     chosen = session.get("locale")
     if user.needs_second_factor:
         # Not signed in yet: the session only remembers who passed the password.
@@ -151,7 +158,7 @@ def _code_message(refused: SignInRefused) -> str:
 
 
 def _refused_status(refused: SignInRefused) -> int:
-    return 429 if refused.locked_until else 401
+    return 429 if isinstance(refused, SignInHeld) or refused.locked_until else 401
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

@@ -52,6 +52,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("oauth-code-purge", "referral_hub.delivery.tasks.purge_authorization_codes", 3600),
     # Idempotency keys (and the responses kept under them) past their 24 hours.
     Periodic("idempotency-key-purge", "referral_hub.delivery.tasks.purge_idempotency_keys", 3600),
+    # Counters of failed sign-ins and client authentications an hour quiet.
+    Periodic("attempt-counter-purge", "referral_hub.delivery.tasks.purge_attempt_counters", 3600),
 )
 
 #: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
@@ -66,6 +68,7 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.purge_authorization_codes": {"queue": LOW, "job_timeout": 300},
     "referral_hub.delivery.tasks.purge_idempotency_keys": {"queue": LOW, "job_timeout": 300},
+    "referral_hub.delivery.tasks.purge_attempt_counters": {"queue": LOW, "job_timeout": 300},
 }
 RESULT_TTL = 60
 FAILURE_TTL = 7 * 24 * 3600

@@ -107,7 +107,10 @@ class HttpSender:
         except requests.Timeout as error:
             return _outcome(None, f"timeout: {type(error).__name__}", started)
         except requests.RequestException as error:
-            return _outcome(None, f"{type(error).__name__}: {_short(error)}", started)
+            # The library names the address it connected to; the subscriber reads this
+            # error and learns only the host name it gave.
+            reason = _short(error).replace(addresses[0], parts.hostname or "host")
+            return _outcome(None, f"{type(error).__name__}: {reason}", started)
         finally:
             session.close()
 

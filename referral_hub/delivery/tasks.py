@@ -180,6 +180,15 @@ def purge_idempotency_keys() -> int:
     return deleted
 
 
+def purge_attempt_counters() -> int:
+    """Counters of failed attempts an hour quiet and holding nothing: they count no more."""
+    from referral_hub.attempts import purge_attempt_counters as purge
+
+    deleted = purge()
+    db.session.commit()
+    return deleted
+
+
 def sweep_agreement_expiry() -> object:
     """agreement.expiring / agreement.expired, by the agreements package when it has the rule."""
     name = "referral_hub.agreements.operations"

@@ -58,24 +58,31 @@ def is_public_address(ip: IPAddress) -> bool:
     return True
 
 
+def _not_allowed(parts: SplitResult) -> UnsafeWebhookURL:
+    """The one refusal of a host: it names neither what the name resolves to, nor whether
+    it resolves at all. Either answer would let anyone who may register a webhook map the
+    hub's own network (which internal names exist, and their addresses)."""
+    return UnsafeWebhookURL(
+        f"host '{parts.hostname}' is not allowed: webhooks go only to hosts that resolve "
+        "to public addresses"
+    )
+
+
 def resolve_checked(parts: SplitResult, *, allow_loopback: bool) -> list[str]:
     """Resolve the URL's host; every address must be public (unless loopback is allowed)."""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise UnsafeWebhookURL(f"host '{parts.hostname}' does not resolve ({error})") from None
+    except (socket.gaierror, UnicodeError):
+        raise _not_allowed(parts) from None
     addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     if not addresses:
-        raise UnsafeWebhookURL(f"host '{parts.hostname}' does not resolve")
-    if not allow_loopback:
-        for address in addresses:
-            if not is_public_address(ipaddress.ip_address(address)):
-                raise UnsafeWebhookURL(
-                    f"host '{parts.hostname}' resolves to {address}, which is not a public "
-                    "address (loopback, private, link-local, multicast and reserved ranges "
-                    "are refused)"
-                )
+        raise _not_allowed(parts)
+    if not allow_loopback and not all(
+        is_public_address(ipaddress.ip_address(address)) for address in addresses
+    ):
+        # Loopback, private, link-local, multicast and reserved ranges are refused.
+        raise _not_allowed(parts)
     return addresses
 
 

@@ -1,4 +1,4 @@
-"""Registering OAuth clients."""
+"""Registering OAuth clients, and what the audit log keeps of their security events."""
 
 from __future__ import annotations
 
@@ -6,19 +6,38 @@ import datetime as dt
 import secrets
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select, update
 
 from referral_hub.accounts.operations import require_org_admin
 from referral_hub.actors import Actor
+from referral_hub.attempts import CounterRef, lock_counters
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
-from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, secret_digest
+from referral_hub.oauth.models import (
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthToken,
+    secret_digest,
+)
 from referral_hub.oauth.scopes import SCOPES
-from referral_hub.problems import Problem
+from referral_hub.problems import Problem, register_problem
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
+
+OAUTH_CLIENT_HAS_NO_SECRET = register_problem(
+    "oauth-client-has-no-secret", "A public OAuth client has no secret"
+)
+OAUTH_CLIENT_DISABLED = register_problem("oauth-client-disabled", "The OAuth client is disabled")
+
+#: A failed client authentication is audited once per client id, endpoint and source address
+#: in this window; the next entry says how many it stands for.
+CLIENT_AUTH_WINDOW = dt.timedelta(minutes=1)
+#: At most this many such entries per source address in a window, whatever ids it presents.
+CLIENT_AUTH_ENTRIES_PER_SOURCE = 10
+#: A presented client id is kept to this length (real ones are 26 characters).
+PRESENTED_CLIENT_ID_LENGTH = 64
 
 
 #: How long a used or expired authorization code is kept: a replay within it revokes the
@@ -94,10 +113,17 @@ def create_client(
     db.session.flush()
     audit.record(
         actor,
-        "oauth_client.created",
+        "oauth.client_created",
         "oauth_client",
         client.client_id,
-        {"organization": org.code, "name": name, "scope": client.scope, "grant_types": grant_types},
+        {
+            "organization": org.code,
+            "name": name,
+            "scope": client.scope,
+            "grant_types": grant_types,
+            "redirect_uris": client.redirect_uris,
+            "public": public,
+        },
         subject_organization_id=org.id,
     )
     return client, secret
@@ -115,22 +141,132 @@ def list_clients(actor: Actor) -> list[OAuthClient]:
     )
 
 
-def disable_client(actor: Actor, client_id: str) -> OAuthClient:
-    """Disable a client for good: its secret and every token it holds stop working at once."""
+def _managed_client(actor: Actor, client_id: str) -> OAuthClient:
+    """A client the actor administers; another organisation's is not found, not forbidden."""
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None or (not actor.is_system and client.organization_id != actor.organization_id):
         raise Problem(404, "not-found", "No such OAuth client.")
     require_org_admin(actor, client.organization_id)
+    return client
+
+
+def disable_client(actor: Actor, client_id: str) -> OAuthClient:
+    """Disable a client for good: its secret and every token it holds stop working at once."""
+    client = _managed_client(actor, client_id)
     if client.disabled_at is not None:
         return client
     client.disabled_at = utcnow()
     db.session.flush()
     audit.record(
         actor,
-        "oauth_client.disabled",
+        "oauth.client_changed",
         "oauth_client",
         client.client_id,
-        {"organization": client.organization.code, "name": client.name},
+        {"change": "disabled", "organization": client.organization.code, "name": client.name},
         subject_organization_id=client.organization_id,
     )
     return client
+
+
+def rotate_client_secret(actor: Actor, client_id: str) -> tuple[OAuthClient, str]:
+    """Give a client a new secret (shown once); the old one and every token obtained with
+    it, access and refresh, stop working at once: a secret is rotated because it may leak."""
+    client = _managed_client(actor, client_id)
+    if client.disabled_at is not None:
+        raise Problem(409, OAUTH_CLIENT_DISABLED, "A disabled client cannot get a new secret.")
+    if not client.client_secret_hash:
+        raise Problem(
+            409,
+            OAUTH_CLIENT_HAS_NO_SECRET,
+            "A public client uses no secret; it has none to rotate.",
+        )
+    secret = secrets.token_urlsafe(32)
+    client.client_secret_hash = secret_digest(secret)
+    now = utcnow()
+    revoked = db.session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.client_id == client.client_id,
+            or_(OAuthToken.revoked_at.is_(None), OAuthToken.refresh_revoked_at.is_(None)),
+        )
+        .values(
+            revoked_at=func.coalesce(OAuthToken.revoked_at, now),
+            refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.flush()
+    audit.record(
+        actor,
+        "oauth.client_changed",
+        "oauth_client",
+        client.client_id,
+        {
+            "change": "secret_rotated",
+            "organization": client.organization.code,
+            "name": client.name,
+            "revoked_tokens": revoked,
+        },
+        subject_organization_id=client.organization_id,
+    )
+    return client, secret
+
+
+def note_failed_client_authentication(
+    *, endpoint: str, client_id: str | None, address: str | None
+) -> bool:
+    """Audit a failed client authentication at /oauth/<endpoint>, rate-safe; True if written.
+
+    Nothing changed, so the entry has a transaction of its own (committed here). It names the
+    client id as presented (cut to PRESENTED_CLIENT_ID_LENGTH) and the source address, never
+    what was presented as a secret. An attacker hammering the endpoint must not grow the log
+    without bound: one entry per client id, endpoint and source a CLIENT_AUTH_WINDOW (the
+    next one counts those left out), at most CLIENT_AUTH_ENTRIES_PER_SOURCE per source in a
+    window. The rate limit of /oauth/token alone would not do: revocation and
+    introspection have none, and it may be switched off or fall back to one process's memory.
+    """
+    presented = (client_id or "")[:PRESENTED_CLIENT_ID_LENGTH] or None
+    address = (address or "unknown")[:64]
+    now = utcnow()
+    pair, source = lock_counters(
+        [
+            CounterRef("client_auth", (endpoint, presented or "", address)),
+            CounterRef("client_auth_source", (address,)),
+        ],
+        now,
+    )
+    left_out_before = 0
+    if pair.started_at <= now - CLIENT_AUTH_WINDOW:
+        left_out_before = pair.refused
+        pair.restart(now)
+    if source.started_at <= now - CLIENT_AUTH_WINDOW:
+        source.restart(now)
+    pair.count += 1
+    pair.last_at = source.last_at = now
+    # `count` of the source: entries written in its window; `refused` of the pair: failures
+    # of its window left out of the log.
+    write = pair.count == 1 and source.count < CLIENT_AUTH_ENTRIES_PER_SOURCE
+    if write:
+        source.count += 1
+        client = (
+            db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == presented))
+            if presented
+            else None
+        )
+        audit.record(
+            Actor.system(label=f"oauth:{endpoint}"),
+            "oauth.client_auth_failed",
+            "oauth_client",
+            presented,
+            {
+                "endpoint": endpoint,
+                "address": address,
+                "client_known": client is not None,
+                "unrecorded_before": left_out_before,
+            },
+            subject_organization_id=client.organization_id if client is not None else None,
+        )
+    else:
+        pair.refused += 1
+    db.session.commit()
+    return write

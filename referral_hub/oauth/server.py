@@ -10,16 +10,23 @@ from typing import Any
 
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidGrantError,
+    InvalidRequestError,
+    OAuth2Error,
+)
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask, current_app, g, request
-from sqlalchemy import Select, String, bindparam, select, update
+from sqlalchemy import Select, String, bindparam, func, or_, select, update
 
 from referral_hub.accounts.models import User
+from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
+from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import authorization, db, require_oauth
@@ -47,8 +54,28 @@ def query_client(client_id: str) -> OAuthClient | None:
     )
 
 
+def client_actor(client: OAuthClient, user: User | None = None) -> Actor:
+    """The acting party of a request to the token, revocation or introspection endpoint: the
+    authenticated client, acting for `user` when its grant has one."""
+    return Actor(
+        organization_id=client.organization_id,
+        user_id=user.id if user is not None else None,
+        client_id=client.client_id,
+        role=user.role if user is not None else None,
+        scopes=frozenset(client.scope.split()),
+        kind="client",
+        label=client.name,
+        organization_type=client.organization.type,
+    )
+
+
 def save_token(token: dict[str, Any], request: Any) -> None:
-    """Store a new token pair by digest; a rotated refresh token keeps its family."""
+    """Store a new token pair by digest; a rotated refresh token keeps its family.
+
+    A token acting for a person (code and refresh grants) is audited: who, which client,
+    which scopes; never the token. A partner system's own tokens (client credentials, asked
+    for again every hour) are not audited one by one.
+    """
     client: OAuthClient = request.client
     user = getattr(request, "user", None)
     previous = getattr(request, "refresh_token", None)
@@ -72,6 +99,21 @@ def save_token(token: dict[str, Any], request: Any) -> None:
         # The code's id names the family, so a replayed code can revoke what it issued.
         row.family_id = request.authorization_code.id
     db.session.add(row)
+    if user is not None:
+        db.session.flush()  # the family id of a new grant
+        audit.record(
+            client_actor(client, user),
+            "oauth.token_issued",
+            "oauth_client",
+            client.client_id,
+            {
+                "grant_type": request.payload.grant_type,
+                "user_id": user.id,
+                "email": user.email,
+                "scope": row.scope,
+                "grant_id": row.family_id,
+            },
+        )
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
@@ -101,6 +143,40 @@ class S256CodeChallenge(CodeChallenge):
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+    def create_authorization_response(self, redirect_uri: str, grant_user: Any):
+        """The person's answer at /oauth/authorize, audited with the code it issues (if any).
+
+        A person of another organisation than the client's gets no code, whatever they
+        answer: a client acts for its own organisation's people only.
+        """
+        person = self.request.user  # who is signed in (get_consent_grant's end_user)
+        client: OAuthClient = self.request.client
+        scope = self.request.payload.scope or client.scope
+        reason = None
+        if person is not None and person.organization_id != client.organization_id:
+            grant_user, reason = None, "another_organisation"
+        elif grant_user is None:
+            reason = "refused"
+        if person is not None:
+            requested = scope.split()
+            granted = grantable(requested, person.role)
+            detail = {"scope": " ".join(granted), "client": client.name}
+            if len(granted) < len(requested):
+                detail["refused_for_role"] = [s for s in requested if s not in granted]
+            if reason is not None:
+                detail["reason"] = reason
+            audit.record(
+                user_actor(person),
+                "oauth.grant_denied" if grant_user is None else "oauth.grant_approved",
+                "oauth_client",
+                client.client_id,
+                detail,
+                subject_organization_id=client.organization_id,
+            )
+        if grant_user is None:
+            raise AccessDeniedError(redirect_uri=redirect_uri)
+        return super().create_authorization_response(redirect_uri, grant_user)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
         """Keep the code with the scope the person may hand over: the resolved request (the
@@ -142,14 +218,27 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         ).scalar()
         if claimed is not None:
             return db.session.get(OAuthAuthorizationCode, claimed, populate_existing=True)
-        used = db.session.scalar(
-            select(OAuthAuthorizationCode.id).where(
+        used = db.session.execute(
+            select(OAuthAuthorizationCode.id, OAuthAuthorizationCode.user_id).where(
                 OAuthAuthorizationCode.code_hash == digest,
                 OAuthAuthorizationCode.client_id == client.client_id,
             )
-        )
+        ).first()
         if used is not None:
-            revoke_family(used)
+            revoked = revoke_family(used.id)
+            issued = db.session.scalar(
+                select(func.count()).select_from(OAuthToken).where(OAuthToken.family_id == used.id)
+            )
+            if issued:
+                # Exchanged before: someone else holds the code (an expired code that
+                # issued nothing is merely late).
+                audit.record(
+                    client_actor(client),
+                    "oauth.code_replayed",
+                    "oauth_client",
+                    client.client_id,
+                    {"user_id": used.user_id, "grant_id": used.id, "revoked_tokens": revoked},
+                )
         return None
 
     def delete_authorization_code(self, authorization_code: OAuthAuthorizationCode) -> None:
@@ -172,7 +261,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None
         if token.refresh_revoked_at is not None:
             # A rotated refresh token came back: someone holds a copy. End the family.
-            revoke_family(token.family_id)
+            _refresh_reused(self.request.client, token)
             return None
         if token.refresh_expires_at is None or utcnow() >= token.refresh_expires_at:
             return None
@@ -196,24 +285,42 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
-            revoke_family(refresh_token.family_id)
+            _refresh_reused(self.request.client, refresh_token)
             raise InvalidGrantError()
         refresh_token.revoked_at = refresh_token.revoked_at or now
 
 
-def revoke_family(family_id: str) -> None:
-    """Revoke every access and refresh token of one rotation family."""
+def _refresh_reused(client: OAuthClient, token: OAuthToken) -> None:
+    """A refresh token presented after its rotation or revocation: end its family, audited."""
+    revoked = revoke_family(token.family_id)
+    detail = {"user_id": token.user_id, "grant_id": token.family_id, "revoked_tokens": revoked}
+    if token.client_id != client.client_id:
+        detail["token_client_id"] = token.client_id
+    audit.record(
+        client_actor(client),
+        "oauth.refresh_reused",
+        "oauth_client",
+        token.client_id,
+        detail,
+        subject_organization_id=token.organization_id,
+    )
+
+
+def revoke_family(family_id: str) -> int:
+    """Revoke every access and refresh token of one rotation family; how many were live."""
     now = utcnow()
-    db.session.execute(
+    return db.session.execute(
         update(OAuthToken)
-        .where(OAuthToken.family_id == family_id, OAuthToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    db.session.execute(
-        update(OAuthToken)
-        .where(OAuthToken.family_id == family_id, OAuthToken.refresh_revoked_at.is_(None))
-        .values(refresh_revoked_at=now)
-    )
+        .where(
+            OAuthToken.family_id == family_id,
+            or_(OAuthToken.revoked_at.is_(None), OAuthToken.refresh_revoked_at.is_(None)),
+        )
+        .values(
+            revoked_at=func.coalesce(OAuthToken.revoked_at, now),
+            refresh_revoked_at=func.coalesce(OAuthToken.refresh_revoked_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def revoke_user_grants(user_id: str) -> None:
@@ -270,9 +377,24 @@ class RevocationEndpointImpl(RevocationEndpoint):
     def revoke_token(self, token: OAuthToken, request: Any) -> None:
         # Revoking either half ends the grant: the access token and its refresh token.
         now = utcnow()
+        live = token.revoked_at is None or (
+            token.refresh_token_hash is not None and token.refresh_revoked_at is None
+        )
         token.revoked_at = token.revoked_at or now
         if token.refresh_token_hash:
             token.refresh_revoked_at = token.refresh_revoked_at or now
+        if live:
+            audit.record(
+                client_actor(request.client),
+                "oauth.token_revoked",
+                "oauth_client",
+                token.client_id,
+                {
+                    "token_type": getattr(token, "presented_half", "access_token"),
+                    "user_id": token.user_id,
+                    "grant_id": token.family_id,
+                },
+            )
 
 
 class IntrospectionEndpointImpl(IntrospectionEndpoint):

@@ -9,9 +9,8 @@ from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from referral_hub.accounts.session import current_user
-from referral_hub.actors import Actor
-from referral_hub.audit import operations as audit
 from referral_hub.extensions import authorization, csrf, db
+from referral_hub.oauth.operations import note_failed_client_authentication
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable
 from referral_hub.problems import Problem, problem_response
@@ -19,16 +18,29 @@ from referral_hub.problems import Problem, problem_response
 bp = Blueprint("oauth", __name__)
 
 
-def _finish(response):
-    """Persist what the grant wrote (tokens, codes, revocations), then answer.
+def _presented_client_id() -> str | None:
+    """The client id a request presents (HTTP Basic or form), whether or not it is real."""
+    auth = request.authorization
+    if auth is not None and auth.type == "basic" and auth.username:
+        return auth.username
+    return request.form.get("client_id") or None
+
+
+def _finish(response, endpoint: str):
+    """Persist what the grant wrote (tokens, codes, revocations, their audit), then answer.
 
     RFC 6749 errors keep their `error` and `error_description` members and also
-    become RFC 9457 problem details, like every other API error.
+    become RFC 9457 problem details, like every other API error. A failed client
+    authentication is audited after, in a transaction of its own.
     """
     if response.status_code < 500:
         db.session.commit()
     if response.status_code >= 400 and response.is_json:
         body = response.get_json(silent=True) or {}
+        if body.get("error") == "invalid_client":
+            note_failed_client_authentication(
+                endpoint=endpoint, client_id=_presented_client_id(), address=request.remote_addr
+            )
         if "error" in body:
             status = response.status_code
             if status == 401 and body["error"] != "invalid_client":
@@ -83,8 +95,8 @@ def issue_token():
     """RFC 6749 token endpoint: client_credentials, authorization_code (PKCE), refresh_token."""
     refused = _refuse_malformed()
     if refused is not None:
-        return _finish(refused)
-    return _finish(authorization.create_token_response())
+        return _finish(refused, "token")
+    return _finish(authorization.create_token_response(), "token")
 
 
 @bp.post("/oauth/revoke")
@@ -93,8 +105,8 @@ def revoke_token():
     """RFC 7009 revocation."""
     refused = _refuse_malformed()
     if refused is not None:
-        return _finish(refused)
-    return _finish(authorization.create_endpoint_response("revocation"))
+        return _finish(refused, "revoke")
+    return _finish(authorization.create_endpoint_response("revocation"), "revoke")
 
 
 @bp.post("/oauth/introspect")
@@ -103,8 +115,8 @@ def introspect_token():
     """RFC 7662 introspection, for clients of the token's organisation."""
     refused = _refuse_malformed()
     if refused is not None:
-        return _finish(refused)
-    return _finish(authorization.create_endpoint_response("introspection"))
+        return _finish(refused, "introspect")
+    return _finish(authorization.create_endpoint_response("introspection"), "introspect")
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
@@ -121,45 +133,32 @@ def authorize():
             400,
         )
     client = grant.client
-    if client.organization_id != user.organization_id:
-        return authorization.create_authorization_response(grant_user=None, grant=grant)
-    # A person hands an app only what the person's role carries: the rest of the request is
-    # left out of the grant (RFC 6749 3.3; the token response names the scope issued), and
-    # AuthorizationCodeGrant.save_authorization_code clips the code's scope by the same rule.
-    requested = (grant.request.payload.scope or client.scope).split()
-    granted = grantable(requested, user.role)
-    refused = [s for s in requested if s not in granted]
-    if not granted:
-        error = InvalidScopeError(
-            description="The signed-in user's role allows none of the requested scopes.",
-            redirect_uri=grant.redirect_uri,
-        )
-        error.state = grant.request.payload.state
-        return authorization.handle_error_response(grant.request, error)
-    if request.method == "GET":
-        return render_template(
-            "oauth/authorize.html",
-            client=client,
-            scopes=[(s, SCOPES.get(s, s)) for s in granted],
-            refused=[(s, SCOPES.get(s, s)) for s in refused],
-            user=user,
-        )
-    approved = request.form.get("decision") == "allow"
-    actor = Actor(
-        organization_id=user.organization_id,
-        user_id=user.id,
-        role=user.role,
-        kind="user",
-        label=user.email,
-        organization_type=user.organization.type,
-    )
-    audit.record(
-        actor,
-        "oauth.consent_granted" if approved else "oauth.consent_refused",
-        "oauth_client",
-        client.client_id,
-        {"scope": " ".join(granted), "refused_for_role": refused},
-    )
+    if client.organization_id == user.organization_id:
+        # A person hands an app only what the person's role carries: the rest of the request
+        # is left out of the grant (RFC 6749 3.3; the token response names the scope issued),
+        # and AuthorizationCodeGrant.save_authorization_code clips the code's scope by the
+        # same rule.
+        requested = (grant.request.payload.scope or client.scope).split()
+        granted = grantable(requested, user.role)
+        refused = [s for s in requested if s not in granted]
+        if not granted:
+            error = InvalidScopeError(
+                description="The signed-in user's role allows none of the requested scopes.",
+                redirect_uri=grant.redirect_uri,
+            )
+            error.state = grant.request.payload.state
+            return authorization.handle_error_response(grant.request, error)
+        if request.method == "GET":
+            return render_template(
+                "oauth/authorize.html",
+                client=client,
+                scopes=[(s, SCOPES.get(s, s)) for s in granted],
+                refused=[(s, SCOPES.get(s, s)) for s in refused],
+                user=user,
+            )
+    # The answer (or, for a person of another organisation, the refusal: the grant decides)
+    # is audited by the grant with the code it issues.
+    approved = request.method == "POST" and request.form.get("decision") == "allow"
     response = authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )

@@ -55,6 +55,12 @@ def _exact() -> dict[str, str]:
         TEXT_DETAIL: _(
             "Teks harus berupa UTF-8 dan tidak boleh memuat karakter NUL atau surrogate tunggal."
         ),
+        "A public client uses no secret; it has none to rotate.": _(
+            "Klien publik tidak memakai rahasia, jadi tidak ada rahasia yang dapat diganti."
+        ),
+        "A disabled client cannot get a new secret.": _(
+            "Klien yang dinonaktifkan tidak dapat diberi rahasia baru."
+        ),
         # pages
         "This page is not open to your role.": _("Akun Anda tidak memiliki akses ke halaman ini."),
         # audit
@@ -339,16 +345,12 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
             lambda m: _("Jenis peristiwa tidak dikenal: %(name)s", name=m["name"]),
         ),
         (
-            re.compile(r"^The URL host '(?P<host>.+)' resolves to (?P<address>\S+), which is not"),
+            re.compile(r"^The URL host '(?P<host>.+)' is not allowed: webhooks go only to"),
             lambda m: _(
-                "Alamat %(host)s mengarah ke %(address)s, yang bukan alamat publik.",
+                "Host %(host)s tidak diizinkan: webhook hanya dikirim ke host "
+                "yang beralamat publik.",
                 host=m["host"],
-                address=m["address"],
             ),
-        ),
-        (
-            re.compile(r"^The URL host '(?P<host>.+)' does not resolve"),
-            lambda m: _("Alamat %(host)s tidak ditemukan di DNS.", host=m["host"]),
         ),
         (
             re.compile(r"^The URL (is not a valid URL|must name a host)"),

@@ -1,4 +1,5 @@
-"""Klien OAuth: an organisation administrator registers and disables partner-system clients."""
+"""Klien OAuth: an organisation administrator registers partner-system clients, gives them a
+new secret, and disables them."""
 
 from __future__ import annotations
 
@@ -117,3 +118,21 @@ def oauth_client_disable(client_id: str):
         db.session.commit()
         flash(_("Klien %(name)s dinonaktifkan.", name=client.name), "success")
     return redirect(url_for("portal.oauth_clients"))
+
+
+@bp.post("/oauth-clients/<client_id>/rotate-secret")
+@login_required(roles=ADMINS)
+def oauth_client_rotate_secret(client_id: str):
+    """A new secret, shown once: the old one and the tokens obtained with it stop at once."""
+    try:
+        client, secret = oauth.rotate_client_secret(portal_actor(), client_id)
+    except Problem as problem:
+        db.session.rollback()
+        if problem.status in (403, 404):
+            raise
+        flash(translate_message(problem.detail or problem.title), "error")
+        return redirect(url_for("portal.oauth_clients"))
+    db.session.commit()
+    return render_template(
+        "portal/oauth_client_created.html", client=client, secret=secret, rotated=True
+    )

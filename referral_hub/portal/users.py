@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from referral_hub.accounts import operations as accounts
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
-from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.forms import read_form
@@ -23,11 +22,13 @@ ADMINS = ("org_admin",)
 @login_required(roles=ADMINS)
 def users():
     """The accounts of the administrator's organisation."""
+    actor = portal_actor()
+    listed = accounts.list_users(actor)
     return render_template(
         "portal/users.html",
-        users=accounts.list_users(portal_actor()),
+        users=listed,
+        holds=accounts.sign_in_holds(actor, listed),
         me=current_user(),
-        now=utcnow(),
     )
 
 
@@ -105,8 +106,8 @@ def user_reactivate(user_id: str):
 @bp.post("/users/<user_id>/unlock")
 @login_required(roles=ADMINS)
 def user_unlock(user_id: str):
-    """Lift a lockout after failed sign-ins."""
-    return _act(accounts.unlock_user, _("Kunci akun %(email)s dibuka."), user_id)
+    """Lift the holds on failed sign-ins (and a second-factor lock) of one person."""
+    return _act(accounts.unlock_user, _("Penahanan masuk %(email)s dicabut."), user_id)
 
 
 @bp.post("/users/<user_id>/reset-second-factor")

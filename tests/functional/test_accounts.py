@@ -14,7 +14,13 @@ import time_machine
 from sqlalchemy import func, select
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.operations import MAX_FAILED_LOGINS
+from referral_hub.accounts.throttle import (
+    ADDRESS_ALLOWANCE,
+    QUIET_RESET,
+    SOURCE_ALLOWANCE,
+    sign_in_held_until,
+)
+from referral_hub.attempts import AttemptCounter, purge_attempt_counters
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from tests.conftest import TEST_PASSWORD
@@ -220,51 +226,169 @@ def test_a_deactivated_user_gets_the_same_answer(app, client, hub):
     assert _error_text(refused) == _error_text(unknown)
 
 
-# --- lockout ---------------------------------------------------------------------------
+# --- failed sign-ins: holds per address and source, never a lock for everyone -----------
+#
+# Failures are counted per (e-mail address, source address) and per source address. Past an
+# allowance the pair (or the source) is held for a while, longer each time; nobody else is.
+# A known and an unknown e-mail address get the same answers, in the same sequence, with the
+# same argon2 work: nothing tells whether an account exists.
+
+ATTACKER = "203.0.113.7"
+OWNER = "198.51.100.20"
 
 
-def test_five_wrong_passwords_lock_the_account_and_each_is_audited(app, client, hub):
+def _from(client, source: str, email: str, password: str):
+    """A sign-in through the form, as if sent from the address `source`."""
+    environ = {"REMOTE_ADDR": source}
+    page = client.get("/login", environ_base=environ)
+    token = _csrf(page.get_data(as_text=True))
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base=environ,
+    )
+
+
+def _answer(response) -> tuple[int, str]:
+    if response.status_code == 302:
+        return 302, ""
+    return response.status_code, _error_text(response)
+
+
+@pytest.fixture
+def argon2_checks(monkeypatch) -> list[int]:
+    """How many argon2 verifications ran: one list item per call."""
+    from argon2 import PasswordHasher
+
+    calls: list[int] = []
+    real = PasswordHasher.verify
+
+    def counted(self, hash, password):
+        calls.append(1)
+        return real(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    return calls
+
+
+def test_a_known_and_an_unknown_address_get_the_same_answers_and_work(
+    app, client, hub, argon2_checks
+):
     user = hub.user("uptd-ppa-ppu", "caseworker")
-    statuses = [
-        _post_login(client, user["email"], WRONG).status_code for _ in range(MAX_FAILED_LOGINS)
-    ]
-    assert statuses == [401] * (MAX_FAILED_LOGINS - 1) + [429]
+    attempts = ADDRESS_ALLOWANCE + 3
+    moment = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
-    right = _post_login(client, user["email"], TEST_PASSWORD)
-    assert right.status_code == 429
-    assert client.get("/").status_code == 302  # not signed in
+    def run(email: str, source: str) -> tuple[list[tuple[int, str]], list[int]]:
+        answers, work = [], []
+        for _ in range(attempts):
+            before = len(argon2_checks)
+            answers.append(_answer(_from(client, source, email, WRONG)))
+            work.append(len(argon2_checks) - before)
+        return answers, work
 
-    failures = _entries(app, "signin.failed", user["id"])
-    assert [e.detail["failed_logins"] for e in failures] == list(range(1, MAX_FAILED_LOGINS + 1))
-    assert "locked_until" in failures[-1].detail
-    assert all("locked_until" not in e.detail for e in failures[:-1])
-    assert _entries(app, "signin.refused_locked", user["id"])
-    assert not _entries(app, "signin.succeeded", user["id"])
+    # The clock stands still, so both runs see the same times in their messages.
+    with time_machine.travel(moment, tick=False):
+        known = run(user["email"], "192.0.2.1")
+        unknown = run("nobody.here@test.example", "192.0.2.2")
+    assert known == unknown
+    answers, work = known
+    # Each attempt within the allowance is checked with argon2 (also for the unknown
+    # address), and refused with the one message for a wrong e-mail or password...
+    assert work[: ADDRESS_ALLOWANCE - 1] == [1] * (ADDRESS_ALLOWANCE - 1)
+    assert set(answers[: ADDRESS_ALLOWANCE - 1]) == {(401, "E-mail atau kata sandi salah.")}
+    # ...then the pair is held: no password is checked, whoever's address it is.
+    assert answers[ADDRESS_ALLOWANCE - 1][0] == 429
+    assert work[ADDRESS_ALLOWANCE:] == [0] * (attempts - ADDRESS_ALLOWANCE)
+    assert {status for status, _ in answers[ADDRESS_ALLOWANCE:]} == {429}
+    assert "Akun" not in answers[-1][1]  # no account is said to exist, or to be locked
 
 
-def test_the_lock_ends_and_a_fresh_count_starts(app, client, hub):
+def test_an_attackers_failures_do_not_lock_the_owner_out(app, client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
-    for _ in range(MAX_FAILED_LOGINS):
-        _post_login(client, user["email"], WRONG)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=16)
-    with time_machine.travel(later, tick=True):
-        # One typo after the lock ran out is one failure, not another lock.
-        assert _post_login(client, user["email"], WRONG).status_code == 401
-        assert _post_login(client, user["email"], TEST_PASSWORD).status_code == 302
+    statuses = [_from(client, ATTACKER, user["email"], WRONG).status_code for _ in range(12)]
+    assert statuses[-1] == 429
+    # The attacker's source is held, even for the right password...
+    assert _from(client, ATTACKER, user["email"], TEST_PASSWORD).status_code == 429
+    # ...while the owner, elsewhere, signs in at once.
+    owner = app.test_client()
+    assert _from(owner, OWNER, user["email"], TEST_PASSWORD).status_code == 302
+    assert owner.get("/", environ_base={"REMOTE_ADDR": OWNER}).status_code == 200
     row = _user_row(app, user["id"])
-    assert row.failed_logins == 0
-    assert row.locked_until is None
+    assert row.locked_until is None  # the account itself was never locked
 
 
-def test_a_success_resets_the_count(app, client, hub):
+def test_holds_grow_longer_and_a_success_starts_afresh(app, client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        _post_login(client, user["email"], WRONG)
-    assert _post_login(client, user["email"], TEST_PASSWORD).status_code == 302
-    assert _user_row(app, user["id"]).failed_logins == 0
+    start = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(ADDRESS_ALLOWANCE):
+            _from(client, ATTACKER, user["email"], WRONG)
+        first = _hold(app, user["email"], ATTACKER)
+        assert first is not None
+        assert first > start
+        assert _from(client, ATTACKER, user["email"], TEST_PASSWORD).status_code == 429
+    with time_machine.travel(first + dt.timedelta(seconds=1), tick=False):
+        # Once the hold runs out one more guess is checked; wrong, it earns a longer hold.
+        assert _from(client, ATTACKER, user["email"], WRONG).status_code == 429
+        second = _hold(app, user["email"], ATTACKER)
+        assert second - (first + dt.timedelta(seconds=1)) > first - start
+    with time_machine.travel(second + dt.timedelta(seconds=1), tick=False):
+        assert _from(client, ATTACKER, user["email"], TEST_PASSWORD).status_code == 302
+        # A success clears the count of that address from that source.
+        assert _from(app.test_client(), ATTACKER, user["email"], WRONG).status_code == 401
 
 
-def test_parallel_guesses_cannot_outrun_the_lockout(app, live_server, hub):
+def test_a_source_trying_many_addresses_is_held_but_not_other_sources(app, client, hub):
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    for n in range(SOURCE_ALLOWANCE):
+        response = _from(client, ATTACKER, f"guess{n}@test.example", WRONG)
+        assert response.status_code in (401, 429)
+    assert response.status_code == 429
+    # Held for every address now, known or not...
+    assert _from(client, ATTACKER, user["email"], TEST_PASSWORD).status_code == 429
+    assert _from(client, ATTACKER, "guess0@test.example", WRONG).status_code == 429
+    # ...but not from anywhere else.
+    assert _from(app.test_client(), OWNER, user["email"], TEST_PASSWORD).status_code == 302
+
+
+def test_the_counts_live_in_the_database_where_every_process_sees_them(app, app_config, hub):
+    # A second app (another gunicorn worker, another machine) sees the hold at once.
+    from referral_hub import create_app
+
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    for _ in range(ADDRESS_ALLOWANCE):
+        _from(app.test_client(), ATTACKER, user["email"], WRONG)
+    other = create_app(app_config)
+    try:
+        held = _from(other.test_client(), ATTACKER, user["email"], TEST_PASSWORD)
+        assert held.status_code == 429
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_failures_and_holds_are_audited_once_each_without_the_password(app, client, hub):
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    for _ in range(ADDRESS_ALLOWANCE + 10):
+        _from(client, ATTACKER, user["email"], WRONG)
+    failures = _entries(app, "signin.failed", user["id"])
+    assert [e.detail["attempt"] for e in failures] == list(range(1, ADDRESS_ALLOWANCE + 1))
+    assert all(e.detail["address"] == ATTACKER for e in failures)
+    assert "held_until" in failures[-1].detail
+    assert all("held_until" not in e.detail for e in failures[:-1])
+    # Ten refusals during the one hold: one entry, not ten (an attacker cannot grow the log).
+    (held,) = _entries(app, "signin.throttled", user["id"])
+    assert held.detail["address"] == ATTACKER
+    _from(client, OWNER, "nobody.here@test.example", WRONG)
+    (unknown,) = [e for e in _entries(app, "signin.failed") if e.object_id is None]
+    assert unknown.detail["email"] == "nobody.here@test.example"
+    with app.app_context():
+        text = json.dumps([e.detail for e in db.session.scalars(select(AuditEntry))])
+    assert WRONG not in text
+
+
+def test_parallel_guesses_cannot_outrun_the_hold(app, live_server, hub):
     # An attacker firing guesses in parallel gets no more than the allowed number
     # checked: each attempt is counted atomically before its password is checked.
     user = hub.user("uptd-ppa-ppu", "caseworker")
@@ -292,10 +416,9 @@ def test_parallel_guesses_cannot_outrun_the_lockout(app, live_server, hub):
     assert len(statuses) == attempts
     assert set(statuses) <= {401, 429}
     checked = _entries(app, "signin.failed", user["id"])
-    assert len(checked) <= MAX_FAILED_LOGINS
-    row = _user_row(app, user["id"])
-    assert row.locked_until is not None
-    # Still locked for the right password too.
+    assert len(checked) <= ADDRESS_ALLOWANCE
+    assert _hold(app, user["email"], "127.0.0.1") is not None
+    # Still held for the right password too, from that source.
     browser = requests.Session()
     token = _csrf(browser.get(live_server + "/login", timeout=10).text)
     right = browser.post(
@@ -305,6 +428,42 @@ def test_parallel_guesses_cannot_outrun_the_lockout(app, live_server, hub):
         timeout=30,
     )
     assert right.status_code == 429
+
+
+def test_counts_are_forgotten_after_a_quiet_hour_and_purged(app, client, hub):
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    for _ in range(ADDRESS_ALLOWANCE - 1):
+        _from(client, ATTACKER, user["email"], WRONG)
+    later = dt.datetime.now(dt.UTC) + QUIET_RESET + dt.timedelta(minutes=1)
+    with time_machine.travel(later, tick=True):
+        # Not the last try before a hold: the count started again.
+        for _ in range(ADDRESS_ALLOWANCE - 1):
+            assert _from(client, ATTACKER, user["email"], WRONG).status_code == 401
+    purge_at = later + QUIET_RESET + dt.timedelta(minutes=1)
+    with time_machine.travel(purge_at, tick=True), app.app_context():
+        assert purge_attempt_counters() == 2  # the pair's row and the source's
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(AttemptCounter)) == 0
+
+
+def test_the_purge_runs_on_the_schedule(app, client, hub):
+    from referral_hub.delivery import tasks
+    from referral_hub.delivery.schedule import JOB_OPTIONS, PERIODIC
+
+    periodic = {p.name: p for p in PERIODIC}["attempt-counter-purge"]
+    assert periodic.task == "referral_hub.delivery.tasks.purge_attempt_counters"
+    assert periodic.task in JOB_OPTIONS
+    _from(client, ATTACKER, "nobody.here@test.example", WRONG)
+    later = dt.datetime.now(dt.UTC) + QUIET_RESET * 2
+    with time_machine.travel(later, tick=True), app.app_context():
+        assert tasks.purge_attempt_counters() == 2
+        assert db.session.scalar(select(func.count()).select_from(AttemptCounter)) == 0
+
+
+def _hold(app, email: str, source: str) -> dt.datetime | None:
+    """Until when the pair (email, source) is held, if it is."""
+    with app.app_context():
+        return sign_in_held_until(email, source)
 
 
 # --- redirects after sign-in -----------------------------------------------------------

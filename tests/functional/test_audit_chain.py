@@ -534,7 +534,7 @@ def test_api_shows_an_organisation_only_its_own_entries(client, hub):
     assert items, "the organisation's own entries are listed"
     assert all(ppu["id"] in (e["organization_id"], e["subject_organization_id"]) for e in items)
     assert polres["id"] not in {e["subject_organization_id"] for e in items}
-    assert {"user.created", "oauth_client.created"} <= {e["action"] for e in items}
+    assert {"user.created", "oauth.client_created"} <= {e["action"] for e in items}
     # Newest first.
     assert [e["seq"] for e in items] == sorted((e["seq"] for e in items), reverse=True)
 
@@ -562,7 +562,7 @@ def test_creating_clients_and_users_is_audited(app, hub):
     user = hub.user("uptd-ppa-ppu", "supervisor")
     with app.app_context():
         entries = {(e.action, e.object_id): e for e in db.session.scalars(select(AuditEntry))}
-        client_entry = entries[("oauth_client.created", creds["client_id"])]
+        client_entry = entries[("oauth.client_created", creds["client_id"])]
         assert client_entry.detail["organization"] == "uptd-ppa-ppu"
         assert creds["client_secret"] not in json.dumps(client_entry.detail)
         user_entry = entries[("user.created", user["id"])]

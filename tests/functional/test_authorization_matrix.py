@@ -190,6 +190,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.approve": lambda s: {"referral_id": s.referral("draft")},
     "referrals_portal.decline": lambda s: {"referral_id": s.referral("draft")},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
+    "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
 }
 
@@ -221,6 +222,9 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
+    "portal.oauth_client_rotate_secret": lambda s: {
+        "client_id": s.hub.oauth_client(PPU, "directory:read")["client_id"]
+    },
 }
 
 REASON = {"reason": "client moved to another district"}

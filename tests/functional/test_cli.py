@@ -9,8 +9,9 @@ import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 
 REDIRECT_URI = "http://127.0.0.1:9/cb"
@@ -57,6 +58,14 @@ def test_create_client_prints_exactly_the_json_of_api_md(app, client):
         "/api/v1/services", headers={"Authorization": f"Bearer {token['access_token']}"}
     )
     assert listing.status_code == 200
+    with app.app_context():
+        (entry,) = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "oauth.client_created")
+        ).all()
+        assert entry.object_id == printed["client_id"]
+        assert entry.actor_label == "cli:create-client"
+        assert entry.detail["scope"] == "directory:read"
+        assert printed["client_secret"] not in json.dumps(entry.detail)
 
 
 def test_each_client_gets_its_own_id_and_secret(app):

@@ -91,6 +91,22 @@ def test_sign_in_per_email_shows_a_message_in_the_page(limited, client, hub, mon
     assert signed_in.status_code == 302
 
 
+def test_the_per_email_limit_counts_each_source_apart(limited, client, hub, monkeypatch):
+    # Counted per e-mail alone, the limit let anyone keep the owner out by hammering her
+    # address: the owner elsewhere is not held up by someone else's requests.
+    monkeypatch.setitem(limited.config, "HUB_RATE_LIMITS_LOGIN", "2/minute")
+    user = hub.user("uptd-ppa-ppu", "caseworker")
+    token = _csrf(client)
+    form = {"email": user["email"], "password": "wrong", "csrf_token": token}
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    statuses = [client.post("/login", data=form, environ_base=attacker).status_code for _ in "123"]
+    assert statuses == [401, 401, 429]
+    owner = limited.test_client()
+    owned = {**form, "password": TEST_PASSWORD, "csrf_token": _csrf(owner)}
+    signed_in = owner.post("/login", data=owned, environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert signed_in.status_code == 302
+
+
 def test_sign_in_per_address(limited, client, monkeypatch):
     monkeypatch.setitem(limited.config, "HUB_RATE_LIMITS_LOGIN_IP", "2/minute")
     token = _csrf(client)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import socket
 
 import pytest
 from sqlalchemy import select
@@ -161,6 +163,32 @@ def test_urls_that_could_reach_inside_are_refused(app, client, bpp_hooks, monkey
     body = problem(response)
     assert body["type"].endswith("/problems/webhook-url-not-allowed")
     assert "url" in body["errors"]
+
+
+def test_a_refused_url_never_tells_what_its_host_resolves_to(app, client, bpp_hooks, monkeypatch):
+    # Anyone who may register a webhook could otherwise map the hub's network: which
+    # internal names exist and their addresses. An inside address and a name that does not
+    # resolve get the same answer, naming no address.
+    monkeypatch.setitem(app.config, "HUB_WEBHOOK_ALLOW_LOOPBACK", False)
+
+    def answer_with(addresses):
+        def lookup(host, port, *args, **kwargs):
+            if not addresses:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+        monkeypatch.setattr(socket, "getaddrinfo", lookup)
+        response = client.post(
+            "/api/v1/webhooks", json={"url": "https://db.partner.example/h"}, headers=bpp_hooks
+        )
+        assert response.status_code == 422
+        return problem(response)
+
+    inside = answer_with(["10.0.0.5"])
+    missing = answer_with([])
+    assert inside["type"].endswith("/problems/webhook-url-not-allowed")
+    assert "10.0.0.5" not in json.dumps(inside)
+    assert (inside["detail"], inside["errors"]) == (missing["detail"], missing["errors"])
 
 
 def test_unknown_event_types_are_refused(client, bpp_hooks):

@@ -7,6 +7,7 @@ requests, as a partner system or a third-party app would.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 import threading
@@ -14,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
+import time_machine
 from oauthlib.oauth2 import (
     BackendApplicationClient,
     InvalidClientError,
@@ -24,6 +26,7 @@ from oauthlib.oauth2 import (
 from requests_oauthlib import OAuth2Session
 from sqlalchemy import select, update
 
+from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.oauth.models import OAuthClient, OAuthToken, secret_digest
 from tests.conftest import TEST_PASSWORD
@@ -85,6 +88,25 @@ def _token_row(app, access_token: str):
         )
 
 
+def _audit(app, action: str) -> list[AuditEntry]:
+    """The audit entries of one action, oldest first."""
+    with app.app_context():
+        entries = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        ).all()
+        db.session.expunge_all()
+        return entries
+
+
+def _audited_text(app) -> str:
+    """Every audit entry's content, to look for what must never be written there."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry.action, AuditEntry.object_id, AuditEntry.detail)
+        ).all()
+        return json.dumps([list(row) for row in rows])
+
+
 # --- metadata and client credentials ---------------------------------------------------
 
 
@@ -124,6 +146,8 @@ def test_client_credentials_gets_registered_scopes_and_reads_directory(live_serv
         token["access_token"],
     ).json()
     assert "uptd-ppa-balikpapan" in {o["code"] for o in listing["items"]}
+    # A partner system's token acts for no person: its issue is not audited one by one.
+    assert _audit(hub.app, "oauth.token_issued") == []
 
 
 def test_client_credentials_with_client_secret_post(live_server, hub):
@@ -168,6 +192,84 @@ def test_wrong_secret_is_invalid_client(live_server, hub):
     assert response.json()["error"] == "invalid_client"
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_failed_client_authentication_is_audited_at_each_endpoint(live_server, hub, app):
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    wrong = "wrong-secret-" + secrets.token_urlsafe(8)
+    for path, data in (
+        ("/oauth/token", {"grant_type": "client_credentials"}),
+        ("/oauth/revoke", {"token": "anything"}),
+        ("/oauth/introspect", {"token": "anything"}),
+    ):
+        response = requests.post(
+            live_server + path, data=data, auth=(creds["client_id"], wrong), timeout=10
+        )
+        assert response.status_code == 401, path
+    entries = _audit(app, "oauth.client_auth_failed")
+    assert [e.detail["endpoint"] for e in entries] == ["token", "revoke", "introspect"]
+    for entry in entries:
+        assert entry.object_type == "oauth_client"
+        assert entry.object_id == creds["client_id"]
+        assert entry.detail["address"] == "127.0.0.1"
+        # The client's organisation reads what was tried against its client.
+        assert entry.subject_organization_id == hub.org("uptd-ppa-ppu")["id"]
+    assert wrong not in _audited_text(app)
+
+
+def test_an_unknown_client_id_is_audited_as_presented_and_cut_short(live_server, app):
+    presented = "hub_" + "x" * 500
+    response = requests.post(
+        live_server + "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(presented, "whatever"),
+        timeout=10,
+    )
+    assert response.status_code == 401
+    (entry,) = _audit(app, "oauth.client_auth_failed")
+    assert presented.startswith(entry.object_id)
+    assert len(entry.object_id) <= 64
+    assert entry.subject_organization_id is None
+    assert "whatever" not in _audited_text(app)
+
+
+def test_hammering_client_authentication_does_not_grow_the_log_unboundedly(app, client, hub):
+    # An attacker guessing secrets gets one entry per client id, endpoint and source address
+    # a minute (the next one says how many it stands for), and a source address at most
+    # CLIENT_AUTH_ENTRIES_PER_SOURCE entries a minute, whatever ids it tries.
+    from referral_hub.oauth.operations import CLIENT_AUTH_ENTRIES_PER_SOURCE
+
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    attacker = {"REMOTE_ADDR": "203.0.113.9"}
+    start = dt.datetime.now(dt.UTC)
+
+    def guess(client_id: str, environ=attacker):
+        response = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, "guess-" + secrets.token_hex(4)),
+            environ_base=environ,
+        )
+        assert response.status_code == 401
+
+    with time_machine.travel(start, tick=True):
+        for _ in range(25):
+            guess(creds["client_id"])
+        guess(creds["client_id"], {"REMOTE_ADDR": "198.51.100.3"})  # another source
+    entries = _audit(app, "oauth.client_auth_failed")
+    assert [e.detail["address"] for e in entries] == ["203.0.113.9", "198.51.100.3"]
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=True):
+        guess(creds["client_id"])
+    latest = _audit(app, "oauth.client_auth_failed")[-1]
+    assert latest.detail["address"] == "203.0.113.9"
+    assert latest.detail["unrecorded_before"] == 24
+    with time_machine.travel(start + dt.timedelta(minutes=5), tick=True):
+        for n in range(CLIENT_AUTH_ENTRIES_PER_SOURCE + 20):
+            guess(f"hub_guess{n}", {"REMOTE_ADDR": "203.0.113.10"})
+    spray = [
+        e for e in _audit(app, "oauth.client_auth_failed") if e.detail["address"] == "203.0.113.10"
+    ]
+    assert len(spray) == CLIENT_AUTH_ENTRIES_PER_SOURCE
 
 
 def test_unknown_client_is_invalid_client(live_server):
@@ -272,6 +374,11 @@ def test_revoked_token_stops_working(live_server, hub):
     assert denied.status_code == 401
     assert "invalid_token" in denied.headers["WWW-Authenticate"]
     assert _introspect(live_server, creds, access) == {"active": False}
+    (revoked,) = _audit(hub.app, "oauth.token_revoked")
+    assert revoked.actor_client_id == creds["client_id"]
+    assert revoked.object_id == creds["client_id"]
+    assert revoked.detail["token_type"] == "access_token"
+    assert access not in _audited_text(hub.app)
 
 
 def test_revoking_an_unknown_token_answers_200(live_server, hub):
@@ -284,6 +391,7 @@ def test_revoking_an_unknown_token_answers_200(live_server, hub):
         timeout=10,
     )
     assert response.status_code == 200
+    assert _audit(hub.app, "oauth.token_revoked") == []  # nothing was revoked
 
 
 def test_another_client_cannot_revoke_my_token(live_server, hub):
@@ -298,6 +406,7 @@ def test_another_client_cannot_revoke_my_token(live_server, hub):
     )
     assert response.status_code >= 400
     assert _get(live_server, "/api/v1/services", access).status_code == 200
+    assert _audit(hub.app, "oauth.token_revoked") == []
 
 
 def test_token_without_the_route_scope_is_403_insufficient_scope(live_server, hub):
@@ -364,6 +473,9 @@ def test_introspection_needs_client_authentication(live_server, hub):
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert "organization" not in response.text
+    (entry,) = _audit(hub.app, "oauth.client_auth_failed")
+    assert entry.detail["endpoint"] == "introspect"
+    assert entry.object_id is None  # no client id was presented
 
 
 # --- authorization code with PKCE ------------------------------------------------------
@@ -432,13 +544,14 @@ def _redirect_params(response: requests.Response) -> dict[str, str]:
 
 @pytest.fixture
 def code_app(hub):
-    """A confidential third-party app of UPTD PPA PPU using the code grant."""
-    return hub.oauth_client(
+    """A confidential third-party app of UPTD PPA PPU using the code grant (and the app)."""
+    creds = hub.oauth_client(
         "uptd-ppa-ppu",
         "directory:read referrals:read",
         grants=["authorization_code"],
         redirect_uris=[REDIRECT_URI],
     )
+    return {**creds, "app": hub.app}
 
 
 @pytest.fixture
@@ -514,6 +627,22 @@ def test_code_flow_signs_in_then_consents_then_acts_for_the_user(live_server, co
     assert info["organization"] == "uptd-ppa-ppu"
     assert _get(live_server, "/api/v1/services", token["access_token"]).status_code == 200
 
+    app = code_app["app"]
+    (approved,) = _audit(app, "oauth.grant_approved")
+    assert approved.actor_user_id == caseworker["id"]
+    assert approved.object_id == code_app["client_id"]
+    assert approved.detail["scope"] == "directory:read"
+    (issued,) = _audit(app, "oauth.token_issued")
+    assert issued.object_id == code_app["client_id"]
+    assert issued.actor_client_id == code_app["client_id"]
+    assert issued.detail["user_id"] == caseworker["id"]
+    assert issued.detail["grant_type"] == "authorization_code"
+    assert issued.detail["scope"] == "directory:read"
+    text = _audited_text(app)
+    assert token["access_token"] not in text
+    assert token["refresh_token"] not in text
+    assert params["code"] not in text
+
 
 def test_consent_refused_redirects_access_denied(live_server, code_app, caseworker):
     _verifier, challenge = _pkce()
@@ -525,6 +654,10 @@ def test_consent_refused_redirects_access_denied(live_server, code_app, casework
     assert params["error"] == "access_denied"
     assert params["state"] == "s1"
     assert "code" not in params
+    (denied,) = _audit(code_app["app"], "oauth.grant_denied")
+    assert denied.actor_user_id == caseworker["id"]
+    assert denied.object_id == code_app["client_id"]
+    assert _audit(code_app["app"], "oauth.grant_approved") == []
 
 
 def test_wrong_verifier_is_invalid_grant(live_server, code_app, caseworker):
@@ -576,6 +709,12 @@ def test_a_reused_code_revokes_the_tokens_it_issued(live_server, code_app, casew
     )
     assert refreshed.status_code == 400
     assert refreshed.json()["error"] == "invalid_grant"
+    (replayed,) = _audit(code_app["app"], "oauth.code_replayed")
+    assert replayed.actor_client_id == code_app["client_id"]
+    assert replayed.object_id == code_app["client_id"]
+    assert replayed.detail["user_id"] == caseworker["id"]
+    assert replayed.detail["revoked_tokens"] == 1
+    assert code not in _audited_text(code_app["app"])
 
 
 def test_code_of_another_client_is_invalid_grant(live_server, code_app, caseworker, hub):
@@ -672,6 +811,11 @@ def test_user_of_another_organisation_is_refused(live_server, code_app, hub):
         timeout=10,
     )
     assert "code=" not in forced.headers.get("Location", "")
+    denied = _audit(hub.app, "oauth.grant_denied")
+    assert denied
+    assert {e.detail["reason"] for e in denied} == {"another_organisation"}
+    assert {e.actor_user_id for e in denied} == {outsider["id"]}
+    assert _audit(hub.app, "oauth.grant_approved") == []
 
 
 # --- refresh token rotation ------------------------------------------------------------
@@ -714,6 +858,23 @@ def test_reuse_of_a_rotated_refresh_token_revokes_the_family(live_server, code_a
         "invalid_grant"
     )
     assert _introspect(live_server, code_app, third["access_token"]) == {"active": False}
+    app = code_app["app"]
+    issued = _audit(app, "oauth.token_issued")
+    assert [e.detail["grant_type"] for e in issued] == [
+        "authorization_code",
+        "refresh_token",
+        "refresh_token",
+    ]
+    # The replay, and the revoked third refresh token presented after it: both reuses.
+    reused = _audit(app, "oauth.refresh_reused")
+    assert len(reused) == 2
+    assert reused[0].actor_client_id == code_app["client_id"]
+    assert reused[0].detail["user_id"] == caseworker["id"]
+    assert reused[0].detail["revoked_tokens"] == 1  # the third pair, the only one still live
+    text = _audited_text(app)
+    for pair in (first, second, third):
+        assert pair["refresh_token"] not in text
+        assert pair["access_token"] not in text
 
 
 def test_refresh_cannot_widen_the_scope(live_server, code_app, caseworker):
@@ -745,6 +906,9 @@ def test_revoking_the_refresh_token_ends_the_grant(live_server, code_app, casewo
         timeout=10,
     )
     assert response.status_code == 200
+    (revoked,) = _audit(code_app["app"], "oauth.token_revoked")
+    assert revoked.detail["token_type"] == "refresh_token"
+    assert revoked.detail["user_id"] == caseworker["id"]
     assert _refresh(live_server, code_app, first["refresh_token"]).json()["error"] == (
         "invalid_grant"
     )
@@ -870,8 +1034,6 @@ def test_public_client_uses_pkce_without_a_secret(live_server, hub, caseworker):
 def test_an_authorization_code_older_than_five_minutes_is_invalid_grant(
     live_server, code_app, caseworker
 ):
-    import time_machine
-
     verifier, challenge = _pkce()
     code = _get_code(live_server, code_app, caseworker["email"], challenge)
     with (
@@ -882,8 +1044,6 @@ def test_an_authorization_code_older_than_five_minutes_is_invalid_grant(
 
 
 def test_access_tokens_expire_by_the_clock(live_server, hub):
-    import time_machine
-
     creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
     token = _client_credentials(live_server, creds)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=token["expires_in"] + 1)

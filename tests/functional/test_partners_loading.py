@@ -257,6 +257,7 @@ def test_create_app_in_production_needs_the_partners_file(app_config, tmp_path):
         **app_config,
         "HUB_ENV": "production",
         "HUB_BASE_URL": "https://hub.example.org",
+        "HUB_WEBHOOK_ALLOW_LOOPBACK": "0",
         "HUB_PARTNERS_FILE": str(tmp_path / "missing.yaml"),
     }
     with pytest.raises(ConfigError, match="partners file not found"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
@@ -136,14 +137,23 @@ def test_admin_cannot_touch_another_organisations_user(app, hub):
     assert hub.login(app.test_client(), other["email"]).status_code == 302
 
 
-def test_admin_unlocks_a_locked_user(app, hub):
+def test_admin_lifts_the_holds_on_a_users_sign_ins(app, hub):
     browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
-    locked = hub.user("uptd-ppa-ppu", "caseworker")
+    held = hub.user("uptd-ppa-ppu", "caseworker")
     for _ in range(5):
-        hub.login(app.test_client(), locked["email"], "wrong password!")
-    assert "Terkunci sampai" in browser.get("/users").get_data(as_text=True)
-    _post(browser, "/users", f"/users/{locked['id']}/unlock", {})
-    assert hub.login(app.test_client(), locked["email"]).status_code == 302
+        hub.login(app.test_client(), held["email"], "wrong password!")
+    # Held from this source (the person at her desk, after five typos): the right password
+    # waits, and the administrator sees it and can lift it.
+    assert hub.login(app.test_client(), held["email"]).status_code == 429
+    assert "Masuk ditahan sampai" in browser.get("/users").get_data(as_text=True)
+    _post(browser, "/users", f"/users/{held['id']}/unlock", {})
+    assert "Masuk ditahan sampai" not in browser.get("/users").get_data(as_text=True)
+    assert hub.login(app.test_client(), held["email"]).status_code == 302
+    with app.app_context():
+        (entry,) = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "user.unlocked")
+        ).all()
+        assert entry.detail["released_counts"] == 1
 
 
 def test_user_operations_refuse_non_admins():
@@ -195,7 +205,7 @@ def test_admin_registers_a_client_and_sees_the_secret_once(app, hub, client):
     listing = browser.get("/oauth-clients").get_data(as_text=True)
     assert client_id in listing
     assert secret not in listing
-    assert _audit_actions(app, client_id) == ["oauth_client.created"]
+    assert _audit_actions(app, client_id) == ["oauth.client_created"]
 
 
 def test_client_form_refusals_are_beside_the_fields(app, hub):
@@ -231,8 +241,83 @@ def test_disabling_a_client_stops_its_secret(app, hub, client):
         auth=(creds["client_id"], creds["client_secret"]),
     )
     assert token.status_code == 401
-    assert "oauth_client.disabled" in _audit_actions(app, creds["client_id"])
+    assert _audit_actions(app, creds["client_id"]) == [
+        "oauth.client_created",
+        "oauth.client_changed",
+        "oauth.client_auth_failed",  # the old secret, tried after
+    ]
+    with app.app_context():
+        changed = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "oauth.client_changed")
+        ).one()
+        assert changed.detail["change"] == "disabled"
     assert "Dinonaktifkan" in browser.get("/oauth-clients").get_data(as_text=True)
+
+
+def test_a_new_secret_replaces_the_old_one_and_ends_its_tokens(app, hub, client):
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    creds = hub.oauth_client("uptd-ppa-ppu", "directory:read")
+    auth = (creds["client_id"], creds["client_secret"])
+    issued = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=auth)
+    old_token = issued.get_json()["access_token"]
+    response = _post(
+        browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/rotate-secret", {}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    secret = re.search(r'id="client-secret">([^<]+)<', html).group(1)
+    assert secret != creds["client_secret"]
+    assert "hanya ditampilkan sekali" in html
+    # The old secret and what it obtained stop at once; the new secret works.
+    old = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=auth)
+    assert old.status_code == 401
+    api = client.get("/api/v1/services", headers={"Authorization": f"Bearer {old_token}"})
+    assert api.status_code == 401
+    new = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], secret),
+    )
+    assert new.status_code == 200
+    assert secret not in browser.get("/oauth-clients").get_data(as_text=True)
+    with app.app_context():
+        changed = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "oauth.client_changed")
+        ).one()
+        assert changed.object_id == creds["client_id"]
+        assert changed.detail["change"] == "secret_rotated"
+        assert changed.detail["revoked_tokens"] == 1
+        assert secret not in json.dumps(changed.detail)
+
+
+def test_a_public_client_has_no_secret_to_rotate(app, hub):
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    creds = hub.oauth_client(
+        "uptd-ppa-ppu",
+        "directory:read",
+        grants=["authorization_code"],
+        redirect_uris=["http://127.0.0.1:9/cb"],
+        public=True,
+    )
+    listing = browser.get("/oauth-clients").get_data(as_text=True)
+    assert f"/oauth-clients/{creds['client_id']}/rotate-secret" not in listing
+    response = _post(
+        browser,
+        "/oauth-clients",
+        f"/oauth-clients/{creds['client_id']}/rotate-secret",
+        {},
+        follow_redirects=True,
+    )
+    assert "tidak memakai rahasia" in response.get_data(as_text=True)
+    assert _audit_actions(app, creds["client_id"]) == ["oauth.client_created"]
+
+
+def test_another_organisations_client_secret_cannot_be_rotated(app, hub):
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    theirs = hub.oauth_client("uptd-ppa-balikpapan", "referrals:read")
+    path = f"/oauth-clients/{theirs['client_id']}/rotate-secret"
+    assert _post(browser, "/oauth-clients", path, {}).status_code == 404
+    assert _audit_actions(app, theirs["client_id"]) == ["oauth.client_created"]
 
 
 def test_admin_cannot_see_or_disable_another_organisations_client(app, hub):
@@ -266,6 +351,39 @@ def test_auditor_reads_own_organisation_entries_with_filters(app, hub):
     bad = browser.get("/audit?since=yesterday")
     assert bad.status_code == 422
     assert "Tanggal tidak sah" in bad.get_data(as_text=True)
+
+
+def test_the_audit_log_names_the_security_events_in_both_languages(app, hub):
+    from referral_hub.actors import Actor
+    from referral_hub.audit import operations as audit
+
+    names = {
+        "oauth.client_auth_failed": ("Autentikasi klien OAuth gagal", "OAuth client failed"),
+        "oauth.code_replayed": ("Kode otorisasi dipakai ulang", "Authorization code replayed"),
+        "oauth.refresh_reused": ("Refresh token dipakai ulang", "Refresh token reused"),
+        "oauth.token_revoked": ("Token dicabut", "Token revoked"),
+        "oauth.grant_approved": ("Akses aplikasi disetujui", "App access approved"),
+        "oauth.grant_denied": ("Akses aplikasi ditolak", "App access denied"),
+        "oauth.client_created": ("Klien OAuth didaftarkan", "OAuth client registered"),
+        "oauth.client_changed": ("Klien OAuth diubah", "OAuth client changed"),
+        "oauth.token_issued": ("Token diterbitkan untuk pengguna", "Token issued for a user"),
+        "signin.failed": ("Gagal masuk", "Sign-in failed"),
+        "signin.throttled": ("Percobaan masuk ditahan", "Sign-in attempts held"),
+    }
+    browser, _ = _signed_in(app, hub, "dp3a-kaltim", "auditor")
+    with app.app_context():
+        for action in names:
+            audit.record(Actor.system("tests"), action, "oauth_client", "hub_x")
+        db.session.commit()
+    html = browser.get("/audit?object_type=oauth_client").get_data(as_text=True)
+    for action, (indonesian, _english) in names.items():
+        assert indonesian in html, action
+        assert action in html  # the code stays beside its name, for the filter
+    token = _csrf_from(browser.get("/").get_data(as_text=True))
+    browser.post("/language", data={"locale": "en", "next": "/audit", "csrf_token": token})
+    html = browser.get("/audit?object_type=oauth_client").get_data(as_text=True)
+    for action, (_indonesian, english) in names.items():
+        assert english in html, action
 
 
 def test_hub_operator_auditor_sees_every_organisation(app, hub):

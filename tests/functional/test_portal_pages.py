@@ -120,15 +120,16 @@ def test_empty_fields_are_named_without_trying_to_sign_in(app, client):
     assert 'aria-describedby="email-error"' in html
 
 
-def test_lockout_says_when_to_try_again(client, hub):
+def test_a_hold_says_when_to_try_again_and_names_no_account(client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
     for _ in range(5):
         response = hub.login(client, user["email"], "wrong password!")
     html = response.get_data(as_text=True)
     assert response.status_code == 429
-    assert "Akun dikunci sementara" in html
+    assert "Terlalu banyak percobaan masuk yang gagal" in html
+    assert "Akun dikunci" not in html  # the same words for an address without an account
     assert re.search(r"setelah pukul \d\d[.:]\d\d WITA", html)
-    # Even the right password is refused while locked.
+    # Even the right password waits, from this source.
     response = hub.login(client, user["email"])
     assert response.status_code == 429
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import socket
 
 from sqlalchemy import select
 
@@ -117,6 +118,31 @@ def test_a_url_the_hub_may_not_call_is_refused_beside_the_field(app, hub):
     with app.app_context():
         assert db.session.scalars(select(Webhook)).all() == []
         db.session.remove()
+
+
+def test_a_refused_host_is_not_told_what_it_resolves_to(app, hub, monkeypatch):
+    monkeypatch.setitem(app.config, "HUB_WEBHOOK_ALLOW_LOOPBACK", False)
+    browser = _browser(app, hub)
+
+    def page_for(addresses) -> str:
+        def lookup(host, port, *args, **kwargs):
+            if not addresses:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+        monkeypatch.setattr(socket, "getaddrinfo", lookup)
+        url = "https://db.partner.example/h"
+        response = _post(browser, "/webhooks/new", {"url": url}, "/webhooks/new")
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        match = re.search(r'id="f-url-error"[^>]*>(.*?)</p>', html, re.S)
+        assert match, html[:500]
+        return re.sub(r"<[^>]+>", "", match.group(1)).strip()
+
+    inside = page_for(["10.0.0.5"])
+    assert "10.0.0.5" not in inside
+    assert "db.partner.example" in inside
+    assert inside == page_for([])
 
 
 def test_deliveries_show_every_attempt_and_can_be_sent_again(app, hub):

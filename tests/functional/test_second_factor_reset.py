@@ -131,7 +131,7 @@ def test_after_a_reset_the_user_enrols_afresh_and_the_old_codes_stop_working(app
 
     # After the new enrolment the old codes are still refused at the code step.
     for code in (pyotp.TOTP(old_secret).now(), old_codes[1]):
-        _forget_failed_sign_ins(app, colleague["id"])  # each password counts towards a lock
+        _forget_failed_sign_ins(app, colleague["id"])  # each wrong code counts towards a lock
         other = app.test_client()
         assert _password(other, colleague["email"]).headers["Location"].startswith("/login/code")
         assert _code(other, code).status_code == 401

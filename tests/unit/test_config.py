@@ -75,6 +75,18 @@ def test_production_refuses_a_short_secret_and_plain_http(tmp_path):
         load_config(str(tmp_path), {**PRODUCTION, "HUB_BASE_URL": "http://hub.example.org"})
 
 
+@pytest.mark.parametrize("value", ["1", "true", "yes"])
+def test_production_refuses_webhooks_to_loopback(tmp_path, value):
+    # The flag lets a webhook reach the hub's own network (loopback, private ranges, the
+    # cloud metadata address): for development and tests only, never in production.
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_WEBHOOK_ALLOW_LOOPBACK": value})
+    assert "HUB_WEBHOOK_ALLOW_LOOPBACK" in str(raised.value)
+    assert "production" in str(raised.value)
+    off = load_config(str(tmp_path), {**PRODUCTION, "HUB_WEBHOOK_ALLOW_LOOPBACK": "0"})
+    assert off["HUB_WEBHOOK_ALLOW_LOOPBACK"] is False
+
+
 def test_unknown_environment_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="HUB_ENV"):
         load_config(str(tmp_path), {"HUB_ENV": "staging"})

@@ -152,5 +152,29 @@ def test_a_name_rebound_to_loopback_is_refused_at_send_time(monkeypatch):
     sender = HttpSender(connect_timeout=1, read_timeout=1, allow_loopback=False)
     result = sender.send("https://partner.example.test/hooks", BODY, HEADERS)
     assert not result.delivered
-    assert "127.0.0.1" in result.error
-    assert "not a public address" in result.error
+    # The delivery's error is shown to the subscriber: it names no address.
+    assert "127.0.0.1" not in result.error
+    assert "partner.example.test" in result.error
+    assert "not allowed" in result.error
+
+
+def test_a_connection_error_names_the_host_not_the_address_it_was_pinned_to(monkeypatch):
+    # The sender connects to the checked address; the network library's message names the
+    # address it connected to, which the subscriber reading the delivery must not learn.
+    real = socket.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if host == "partner.example.test":
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: the connection is refused
+    sender = HttpSender(connect_timeout=1, read_timeout=1, allow_loopback=True)
+    result = sender.send(f"http://partner.example.test:{port}/hooks", BODY, HEADERS)
+    assert not result.delivered
+    assert result.error.startswith("ConnectionError"), result.error
+    assert "127.0.0.1" not in result.error, result.error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 
 import pytest
@@ -71,7 +72,7 @@ def test_malformed_urls_are_refused(url, reason):
     ],
 )
 def test_urls_resolving_inside_are_refused(url):
-    with pytest.raises(UnsafeWebhookURL, match="not a public address"):
+    with pytest.raises(UnsafeWebhookURL, match="not allowed"):
         checked_target(url, allow_loopback=False)
 
 
@@ -92,7 +93,7 @@ def test_one_inside_address_among_several_is_enough_to_refuse(monkeypatch):
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
-    with pytest.raises(UnsafeWebhookURL, match=r"192\.168\.0\.10"):
+    with pytest.raises(UnsafeWebhookURL, match="not allowed"):
         checked_target("https://partner.example.id/hook", allow_loopback=False)
 
 
@@ -101,5 +102,36 @@ def test_a_name_that_does_not_resolve_is_refused(monkeypatch):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", fail)
-    with pytest.raises(UnsafeWebhookURL, match="does not resolve"):
+    with pytest.raises(UnsafeWebhookURL, match="not allowed"):
         checked_target("https://nowhere.example.id/hook", allow_loopback=False)
+
+
+IP_ADDRESS = re.compile(r"\d{1,3}(\.\d{1,3}){3}|[0-9a-f]{0,4}(:[0-9a-f]{0,4}){2,}", re.I)
+
+
+def _refusal(monkeypatch, answer) -> str:
+    """The refusal of one host name whose lookup gives `answer` (addresses, or an error)."""
+
+    def lookup(host, port, *args, **kwargs):
+        if isinstance(answer, Exception):
+            raise answer
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answer]
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    with pytest.raises(UnsafeWebhookURL) as refused:
+        checked_target("https://hooks.partner.example.id/in", allow_loopback=False)
+    return str(refused.value)
+
+
+def test_a_refusal_never_tells_what_a_name_resolves_to(monkeypatch):
+    # The answer would map the hub's own network for anyone who may register a webhook:
+    # which internal names exist, and their addresses. A private address and a name that
+    # does not resolve are refused in the same words, which name no address.
+    private = _refusal(monkeypatch, ["10.0.0.5"])
+    mixed = _refusal(monkeypatch, ["8.8.8.8", "192.168.0.10"])
+    metadata = _refusal(monkeypatch, ["169.254.169.254"])
+    missing = _refusal(monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name not known"))
+    empty = _refusal(monkeypatch, [])
+    assert private == mixed == metadata == missing == empty
+    assert "hooks.partner.example.id" in private
+    assert not IP_ADDRESS.search(private), private
