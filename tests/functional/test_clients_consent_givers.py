@@ -34,7 +34,7 @@ from tests.clients_support import (
     years_ago,
 )
 from tests.conftest import problem
-from tests.referrals_support import Scenario
+from tests.referrals_support import Scenario, user_headers
 
 PERPETRATOR_FATHER = {
     "name": "Budi Santoso",
@@ -334,7 +334,7 @@ def test_a_younger_childs_refusal_is_recorded_but_does_not_block(s):
     assert referral["legal_basis"] == "consent"
 
 
-def test_a_legal_basis_remains_for_the_child_who_refused(s, hub):
+def test_a_legal_basis_remains_for_the_child_who_refused(app, s, hub):
     client_id, _ = _child_who_refused(s, 13)
     supervisor = hub.user(PPU, "supervisor", "sup.override@test.example")
     response = s.http.post(
@@ -344,12 +344,13 @@ def test_a_legal_basis_remains_for_the_child_who_refused(s, hub):
             consent=None,
             legal_basis="vital_interest",
             justification="The child is in immediate danger at home; police informed.",
-            approved_by=supervisor["email"],
         ),
-        headers=s.ppu,
+        headers=user_headers(app, hub, PPU, supervisor["id"]),
     )
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert response.get_json()["override"]["legal_basis"] == "vital_interest"
+    referral = response.get_json()
+    assert referral["override"]["legal_basis"] == "vital_interest"
+    assert referral["status"] == "requested"  # the supervisor's own override is sent at once
 
 
 def test_the_age_that_counts_is_the_age_when_sending(app, s):

@@ -7,6 +7,7 @@ after seeing exactly what the recipient would see.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -218,12 +219,13 @@ def test_approving_without_the_csrf_token_is_refused(app, hub, world):
 
 
 def test_an_agreement_ended_meanwhile_is_said_on_the_page(app, hub, world):
-    from referral_hub.agreements import operations as agreements
-    from tests.agreements_support import actor as agreement_actor
+    from referral_hub.agreements.models import Agreement
 
     draft = machine_draft(app, hub, world)
     with app.app_context():
-        agreements.suspend_agreement(agreement_actor(PPU), world.agreement_id, reason="review")
+        # The end date passed; the expiry sweep has not run yet.
+        agreement = db.session.get(Agreement, world.agreement_id)
+        agreement.expires_on = dt.date.today() - dt.timedelta(days=2)
         db.session.commit()
     supervisor = signed_in(app, hub, PPU, "supervisor")
     refused = post(supervisor, f"/referrals/approvals/{draft['id']}/approve", {})

@@ -9,6 +9,7 @@ approves.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -302,19 +303,42 @@ def test_a_deactivated_supervisor_approves_nothing(app, s, supervisor, hub):
     assert problem(refused)["type"].endswith("/problems/override-not-authorised")
 
 
-def test_an_agreement_ended_meanwhile_refuses_approval(app, s, supervisor):
-    from referral_hub.agreements import operations as agreements
+def _agreement_ran_out(app, agreement_id: str) -> None:
+    """The agreement's end date passed and the expiry sweep has not run yet."""
+    from referral_hub.agreements.models import Agreement
 
-    draft = _draft(s)
     with app.app_context():
-        agreements.suspend_agreement(agreement_actor(PPU), s.agreement_id, reason="review")
+        agreement = db.session.get(Agreement, agreement_id)
+        agreement.expires_on = dt.date.today() - dt.timedelta(days=2)
         db.session.commit()
+
+
+def test_an_agreement_ended_meanwhile_refuses_approval(app, s, supervisor):
+    draft = _draft(s)
+    _agreement_ran_out(app, s.agreement_id)
     refused = s.act(draft["id"], "approve", supervisor["headers"])
     assert refused.status_code == 422, refused.get_data(as_text=True)
     assert problem(refused)["type"].endswith("/problems/no-active-agreement")
     assert s.http.get(f"/api/v1/referrals/{draft['id']}", headers=s.ppu).get_json()["status"] == (
         "draft"
     )
+
+
+def test_a_suspended_agreement_cancels_the_draft_and_tells_only_the_sender(app, s, supervisor):
+    from referral_hub.agreements import operations as agreements
+
+    draft = _draft(s)
+    with app.app_context():
+        agreements.suspend_agreement(agreement_actor(PPU), s.agreement_id, reason="review")
+        db.session.commit()
+    seen = s.http.get(f"/api/v1/referrals/{draft['id']}", headers=s.ppu).get_json()
+    assert (seen["status"], seen["status_reason"]) == ("cancelled", "agreement_ended")
+    refused = s.act(draft["id"], "approve", supervisor["headers"])
+    assert refused.status_code == 409
+    assert problem(refused)["type"].endswith("/problems/invalid-transition")
+    feed = s.http.get("/api/v1/events?limit=100", headers=s.balikpapan).get_json()
+    assert draft["id"] not in json.dumps(feed)
+    assert s.http.get(f"/api/v1/referrals/{draft['id']}", headers=s.balikpapan).status_code == 404
 
 
 def test_the_overdue_sweep_ignores_drafts(app, s):
