@@ -43,11 +43,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from referral_hub import models  # noqa: F401  (every table in the metadata)
     from referral_hub.apidoc import problem_schema_component
-    from referral_hub.clients.api import register_path_converters
     from referral_hub.extensions import api, babel, csrf, db, migrate
     from referral_hub.idempotency.openapi import IdempotencyPlugin
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
+    from referral_hub.paths import register_path_converters
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_DIR / "migrations"), render_as_batch=True)

@@ -193,7 +193,7 @@ def export_agreements(actor, args):
 # --- one agreement -------------------------------------------------------------------------
 
 
-@blp.route("/agreements/<agreement_id>", methods=["GET"])
+@blp.route('/agreements/<id("export.csv"):agreement_id>', methods=["GET"])
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:read", extra={404: "No such agreement"})
 def get_agreement(actor, agreement_id):
@@ -208,7 +208,7 @@ def get_agreement(actor, agreement_id):
     return _with_etag(agreement)
 
 
-@blp.route("/agreements/<agreement_id>", methods=["PATCH"])
+@blp.route('/agreements/<id("export.csv"):agreement_id>', methods=["PATCH"])
 @blp.arguments(AgreementPatchIn)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(

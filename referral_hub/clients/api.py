@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request, url_for
 from flask_smorest import Blueprint
-from werkzeug.routing import BaseConverter
 
 from referral_hub.apidoc import protected
 from referral_hub.clients import operations as ops
@@ -22,21 +21,6 @@ from referral_hub.clients.schemas import (
 )
 from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate
-
-
-class ClientIdConverter(BaseConverter):
-    """A client's id in a path: any segment but `search`, which is the search action.
-
-    Without it `/clients/search` also matched `/clients/<client_id>`, so OPTIONS advertised
-    GET there and a GET was a 404 for a client named "search" instead of a 405."""
-
-    regex = r"(?!search$)[^/]+"
-
-
-def register_path_converters(app, api) -> None:
-    app.url_map.converters["client_id"] = ClientIdConverter
-    api.register_converter(ClientIdConverter, lambda _converter: {"type": "string", "minLength": 1})
-
 
 blp = Blueprint(
     "clients",
@@ -96,7 +80,7 @@ def search_clients(actor, criteria, args):
     return body, 200, headers
 
 
-@blp.route("/clients/<client_id:client_id>")
+@blp.route('/clients/<id("search"):client_id>')
 @blp.response(200, ClientOut)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
 def get_client(actor, client_id):
@@ -106,7 +90,7 @@ def get_client(actor, client_id):
     return client
 
 
-@blp.route("/clients/<client_id:client_id>/consents", methods=["POST"])
+@blp.route('/clients/<id("search"):client_id>/consents', methods=["POST"])
 @blp.arguments(ConsentIn)
 @blp.response(201, ConsentOut)
 @protected(blp, "clients:write", extra=_NOT_FOUND)
@@ -119,7 +103,7 @@ def create_consent(actor, data, client_id):
     return seen, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
 
 
-@blp.route("/clients/<client_id:client_id>/consents", methods=["GET"])
+@blp.route('/clients/<id("search"):client_id>/consents', methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, ConsentPage)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
@@ -158,7 +142,7 @@ def withdraw_consent(actor, data, consent_id):
     return seen
 
 
-@blp.route("/clients/<client_id:client_id>/disclosures")
+@blp.route('/clients/<id("search"):client_id>/disclosures')
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DisclosurePage)
 @protected(blp, "clients:read", extra=_NOT_FOUND)

@@ -476,3 +476,13 @@ def test_a_draft_can_change_its_parties_and_services(client, tokens):
     history = client.get(f"{url}/history", headers=tokens(PPU)).get_json()["items"]
     assert history[-1]["action"] == "agreement.updated"
     assert set(history[-1]["detail"]["changed"]) == {"parties", "services", "signatories"}
+
+
+def test_the_export_is_an_action_not_an_agreement_id(client, tokens):
+    # OPTIONS names only what the export answers, and a PATCH of it is a 405, not a search
+    # for an agreement whose id is "export.csv".
+    allowed = client.options(f"{URL}/export.csv").headers["Allow"]
+    assert set(allowed.replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+    refused = client.patch(f"{URL}/export.csv", json={}, headers=tokens(PPU))
+    assert refused.status_code == 405
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
