@@ -50,6 +50,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("overdue-referrals", "referral_hub.delivery.tasks.sweep_overdue_referrals", 300),
     # OAuth authorization codes a day past their use or expiry.
     Periodic("oauth-code-purge", "referral_hub.delivery.tasks.purge_authorization_codes", 3600),
+    # A signed checkpoint of the audit chain, when it grew (audit/checkpoints.py).
+    Periodic("audit-checkpoint", "referral_hub.delivery.tasks.sign_audit_checkpoint", 300),
 )
 
 #: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
@@ -63,6 +65,7 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.sweep_agreement_expiry": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
     "referral_hub.delivery.tasks.purge_authorization_codes": {"queue": LOW, "job_timeout": 300},
+    "referral_hub.delivery.tasks.sign_audit_checkpoint": {"queue": LOW, "job_timeout": 600},
 }
 RESULT_TTL = 60
 FAILURE_TTL = 7 * 24 * 3600

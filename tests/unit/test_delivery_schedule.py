@@ -37,6 +37,7 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "agreement-expiry",
         "overdue-referrals",
         "oauth-code-purge",
+        "audit-checkpoint",
     ]
     assert all(p.queue in QUEUES for p in PERIODIC)
     assert all(p.task.startswith("referral_hub.delivery.tasks.") for p in PERIODIC)
@@ -57,7 +58,7 @@ def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
     later = first.tick(connection, now + 10) + second.tick(connection, now + 10)
     assert later == ["webhook-retries"]
     queued = {name: connection.llen(f"rq:queue:{name}") for name in QUEUES}
-    assert queued == {"high": 1, "webhooks": 2, "default": 0, "mail": 0, "low": 3}
+    assert queued == {"high": 1, "webhooks": 2, "default": 0, "mail": 0, "low": 4}
 
 
 def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
