@@ -25,16 +25,17 @@ a row (bench/measure.py reports `audit_decisions_rows_per_s`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from referral_hub.actors import Actor
 from referral_hub.audit.models import AuditEntry
+from referral_hub.audit.operations import _load_json
 from referral_hub.extensions import db
 
 #: object type -> (the actions whose entries record its deciding fields, those fields).
@@ -119,36 +120,43 @@ class DecisionsReport:
 
 def _comparable(value: Any) -> Any:
     """Lists as sets (of tuples, for lists of pairs); anything else as it is."""
-    if isinstance(value, list | tuple):
-        return frozenset(tuple(v) if isinstance(v, list | tuple) else v for v in value)
+    if value.__class__ is list:  # JSON arrays, from the chain and from the rows alike
+        return frozenset([tuple(v) if v.__class__ is list else v for v in value])
     return value
 
 
-def _recorded(session: Session, object_type: str) -> dict[str, dict[str, Any]]:
-    """Per object, each deciding field's value in the last entry that recorded it."""
+def _recorded(
+    session: Session, object_type: str, wanted: Container[str]
+) -> dict[str, dict[str, Any]]:
+    """For each object of `wanted`, each deciding field's value (comparable) in the last
+    entry that recorded it. A detail is decoded only for an object that is wanted."""
     actions, names = RECORDING[object_type]
+    consent = object_type == "consent"
     out: dict[str, dict[str, Any]] = {}
     query = (
-        select(AuditEntry.object_id, AuditEntry.action, AuditEntry.detail)
+        select(AuditEntry.object_id, AuditEntry.action, cast(AuditEntry.detail, Text))
         .where(AuditEntry.object_type == object_type, AuditEntry.action.in_(actions))
         .order_by(AuditEntry.seq)
-        .execution_options(yield_per=_BATCH)
     )
-    with session.execute(query) as result:
-        for object_id, action, detail in result:
-            values = out.setdefault(object_id, {})
-            if object_type == "consent":
-                values.setdefault("withdrawn", False)
-                if action == "consent.withdrawn":
-                    values["withdrawn"] = True
-            for name in names:
-                if name in detail:
-                    values[name] = detail[name]
+    for object_id, action, text in _stream(session, query):
+        if object_id not in wanted:
+            continue  # an object whose row is gone
+        detail = _load_json(text)
+        values = out.get(object_id)
+        if values is None:
+            values = out[object_id] = {"withdrawn": False} if consent else {}
+        if consent and action == "consent.withdrawn":
+            values["withdrawn"] = True
+        for name in names:
+            if name in detail:
+                values[name] = _comparable(detail[name])
     return out
 
 
 def _stream(session: Session, query) -> Iterator[Any]:
-    with session.execute(query.execution_options(yield_per=_BATCH)) as result:
+    """The rows of a select, fetched in batches, without the ORM's per-row work."""
+    connection = session.connection()
+    with connection.execute(query.execution_options(yield_per=_BATCH)) as result:
         yield from result
 
 
@@ -269,30 +277,48 @@ def _agreements(session: Session, codes: dict[str, str]) -> Iterator[tuple[str, 
 _ROWS = {"referral": _referrals, "consent": _consents, "agreement": _agreements}
 
 
-def verify_decisions(session: Session | None = None) -> DecisionsReport:
-    """Every referral, consent and agreement row against what the chain recorded of it."""
+def organization_codes(session: Session) -> dict[str, str]:
     from referral_hub.directory.models import Organization
 
+    return dict(session.execute(select(Organization.id, Organization.code)).all())
+
+
+def deciding_rows(
+    session: Session, object_type: str, codes: dict[str, str]
+) -> Iterator[tuple[str, dict[str, Any], frozenset[str]]]:
+    """(id, deciding values as the chain records them, organisations concerned) of each row
+    of one kind (a key of RECORDING); `codes` maps organisation ids to codes."""
+    return _ROWS[object_type](session, codes)
+
+
+def verify_decisions(session: Session | None = None) -> DecisionsReport:
+    """Every referral, consent and agreement row against what the chain recorded of it.
+
+    Kind by kind: its rows are read first (held in memory, one kind at a time), then the
+    entries recording that kind, decoding only those of rows that exist.
+    """
     session = session or db.session()
     started = time.perf_counter()
     report = DecisionsReport()
-    codes = dict(session.execute(select(Organization.id, Organization.code)).all())
-    for object_type, rows in _ROWS.items():
-        recorded = _recorded(session, object_type)
-        for object_id, current, organizations in rows(session, codes):
-            report.checked += 1
+    codes = organization_codes(session)
+    for object_type in RECORDING:
+        rows = {
+            object_id: (current, organizations)
+            for object_id, current, organizations in deciding_rows(session, object_type, codes)
+        }
+        recorded = _recorded(session, object_type, rows)
+        for object_id, (current, organizations) in rows.items():
             values = recorded.get(object_id)
             if values is None:
                 report.failures.append(Mismatch(object_type, object_id, (), organizations))
                 continue
             differ = tuple(
                 sorted(
-                    name
-                    for name, value in values.items()
-                    if _comparable(value) != _comparable(current[name])
+                    name for name, value in values.items() if value != _comparable(current[name])
                 )
             )
             if differ:
                 report.failures.append(Mismatch(object_type, object_id, differ, organizations))
+        report.checked += len(rows)
     report.seconds = time.perf_counter() - started
     return report
