@@ -79,7 +79,11 @@ _CONSENT = {
 
 _CHECKPOINT = {
     "entries": {"type": "integer", "minimum": 1, "description": "the chain's length"},
-    "head": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "entry's hash"},
+    "head": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "entry `entries`'s hash",
+    },
     "at": {
         "type": "string",
         "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",

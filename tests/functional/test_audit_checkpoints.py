@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import json
+import threading
 
 import pytest
 import sqlalchemy.exc
@@ -160,7 +162,9 @@ def test_each_checkpoint_names_the_one_before_it(app):
     _append(app, 2)
     second = _checkpoint(app)
     assert second["entries"] == first["entries"] + 2
-    assert len(second["previous"]) == 64  # the digest of the first
+    # The digest of the first, as documented: SHA-256 of its signed text, key id, signature.
+    named = _message(first) + f"\n{first['key_id']}\n{first['signature']}".encode()
+    assert second["previous"] == hashlib.sha256(named).hexdigest()
     assert second["at"] >= first["at"]
     result, report = _verify(app)
     assert result.exit_code == 0, result.output
@@ -201,6 +205,34 @@ def test_the_periodic_job_signs_only_when_the_head_moved(app):
         assert tasks.sign_audit_checkpoint() == 3
         counted = db.session.scalar(select(func.count()).select_from(AuditCheckpoint))
     assert counted == 2
+
+
+def test_jobs_signing_at_once_sign_the_head_once(app, is_postgres):
+    from referral_hub.delivery import tasks
+
+    _append(app, 3)
+    threads = 6 if is_postgres else 3
+    start = threading.Barrier(threads)
+    signed, errors = [], []
+
+    def job() -> None:
+        try:
+            start.wait(timeout=30)
+            with app.app_context():
+                signed.append(tasks.sign_audit_checkpoint())
+                db.session.remove()
+        except Exception as error:  # collected and asserted below
+            errors.append(repr(error))
+
+    workers = [threading.Thread(target=job) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == []
+    assert sorted(signed, key=str) == [3] + [None] * (threads - 1)
+    result, _report = _verify(app)
+    assert result.exit_code == 0, result.output
 
 
 def test_an_empty_chain_has_nothing_to_sign(app):
