@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from flask import has_request_context
@@ -29,6 +29,10 @@ from referral_hub.audit.models import GENESIS_HASH, AuditEntry
 from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
+
+if TYPE_CHECKING:
+    from referral_hub.audit.checkpoints import CheckpointReport
+    from referral_hub.audit.decisions import DecisionsReport
 
 log = logging.getLogger(__name__)
 
@@ -465,8 +469,8 @@ class AuditVerification:
     """The chain, the checkpoints it must reach, and the rows it decided, verified together."""
 
     chain: Verification
-    checkpoints: Any  # checkpoints.CheckpointReport
-    records: Any  # decisions.DecisionsReport
+    checkpoints: CheckpointReport
+    records: DecisionsReport
 
     @property
     def ok(self) -> bool:
