@@ -50,6 +50,7 @@ def main() -> None:
         HUB_BASE_URL="https://hub.bench.invalid",
         HUB_SECRET_KEY=secrets.token_urlsafe(48),
         HUB_DATA_KEYS="k1:" + base64.b64encode(os.urandom(32)).decode(),
+        HUB_AUDIT_SIGNING_KEYS="a1:" + base64.b64encode(os.urandom(32)).decode(),
         HUB_RATE_LIMITS_LISTS="1000000/minute",
         HUB_INSTANCE_PATH="/tmp/referral_hub_inprocess",
         HUB_REDIS_URL=args.redis,

@@ -796,7 +796,19 @@ class Bench:
     # --- phase 5: audit chain ------------------------------------------------------------------
 
     def audit_chain(self) -> None:
+        from referral_hub import create_app
+        from referral_hub.audit.operations import verify_chain
+        from referral_hub.extensions import db
+
+        app = create_app()
         with self.connect() as conn:
+            # The rows seeded by COPY get the entries their operations would have written,
+            # so that the deciding rows measured below are held to a chain, as in use.
+            started = time.monotonic()
+            with app.app_context():
+                recorded = seed.seed_recording_entries(conn, unrecorded_rows(db.session))
+                db.session.rollback()
+            log(f"audit: recorded {recorded} seeded rows in {time.monotonic() - started:.1f}s")
             orgs = [r[0] for r in conn.execute("SELECT id FROM organizations LIMIT 200")]
             started = time.monotonic()
             seed.seed_audit_chain(conn, entries=self.args.audit_entries, organizations=orgs)
@@ -805,11 +817,6 @@ class Bench:
             f"audit: appended {self.args.audit_entries} entries "
             f"in {time.monotonic() - started:.1f}s"
         )
-        from referral_hub import create_app
-        from referral_hub.audit.operations import verify_chain
-        from referral_hub.extensions import db
-
-        app = create_app()
         runs: list[tuple[float, int, float]] = []
         with app.app_context():
             # Up to --verify-runs walks, fewer when one walk already takes long.
@@ -822,14 +829,35 @@ class Bench:
                     raise RuntimeError(f"audit chain broken: {result.as_dict()}")
                 runs.append((result.entries / elapsed, result.entries, elapsed))
                 log(f"audit: verified {result.entries} entries in {elapsed:.2f}s")
+            rows = self.audit_decisions(db)
         rate, entries, elapsed = sorted(runs)[len(runs) // 2]
         self.results.update(
             {
                 "audit_verify_entries_per_s": round(rate),
                 "audit_entries": entries,
                 "audit_verify_seconds": round(elapsed, 3),
+                **rows,
             }
         )
+
+    def audit_decisions(self, db) -> dict[str, Any]:
+        """The pass over the referrals, consents and agreements that `audit-verify` adds."""
+        from referral_hub.audit.decisions import verify_decisions
+
+        runs: list[tuple[float, int, float]] = []
+        while len(runs) < self.args.verify_runs and sum(r[2] for r in runs) < 30:
+            report = verify_decisions()
+            db.session.rollback()
+            if not report.ok:
+                raise RuntimeError(f"deciding rows do not match: {report.lines()[:5]}")
+            runs.append((report.checked / report.seconds, report.checked, report.seconds))
+            log(f"audit: checked {report.checked} deciding rows in {report.seconds:.2f}s")
+        rate, rows, elapsed = sorted(runs)[len(runs) // 2]
+        return {
+            "audit_decisions_rows_per_s": round(rate),
+            "audit_decisions_rows": rows,
+            "audit_decisions_seconds": round(elapsed, 3),
+        }
 
     # --- all -------------------------------------------------------------------------------------
 
@@ -880,6 +908,27 @@ class Bench:
             }
         )
         return self.results
+
+
+def unrecorded_rows(session) -> Any:
+    """(type, id, deciding values, organisations) of each row no entry of the chain records."""
+    from sqlalchemy import select
+
+    from referral_hub.audit.decisions import RECORDING, deciding_rows, organization_codes
+    from referral_hub.audit.models import AuditEntry
+
+    codes = organization_codes(session)
+    for object_type, (actions, _fields) in RECORDING.items():
+        recorded = set(
+            session.scalars(
+                select(AuditEntry.object_id).where(
+                    AuditEntry.object_type == object_type, AuditEntry.action.in_(actions)
+                )
+            )
+        )
+        for object_id, values, organizations in deciding_rows(session, object_type, codes):
+            if object_id not in recorded:
+                yield object_type, object_id, values, organizations
 
 
 def summarise_profile(path: Path, top: int = 40) -> str:
@@ -999,6 +1048,12 @@ def table(results: dict[str, Any]) -> str:
             value("audit_verify_entries_per_s", spec=",.0f"),
             ">= 100,000",
             "audit_verify_entries_per_s",
+        ),
+        (
+            "  deciding rows held to the chain, rows/s",
+            value("audit_decisions_rows_per_s", spec=",.0f"),
+            "",
+            None,
         ),
     ]
     width = max(len(r[0]) for r in rows)

@@ -181,7 +181,9 @@ export HUB_WEBHOOK_ALLOW_LOOPBACK=1
 export HUB_RATE_LIMITS_LISTS="1000000/minute"
 HUB_SECRET_KEY="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')"
 HUB_DATA_KEYS="bench1:$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-export HUB_SECRET_KEY HUB_DATA_KEYS
+# An Ed25519 private key is any 32 random bytes, as a data key is.
+HUB_AUDIT_SIGNING_KEYS="bench1:$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+export HUB_SECRET_KEY HUB_DATA_KEYS HUB_AUDIT_SIGNING_KEYS
 export FLASK_APP=wsgi
 
 log "migrating $DB_NAME and loading partners.yaml"

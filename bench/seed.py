@@ -485,84 +485,128 @@ def seed_registry(
 # --- the audit chain ------------------------------------------------------------------------
 
 
+_AUDIT_COLUMNS = (
+    "seq",
+    "at",
+    "actor_kind",
+    "actor_client_id",
+    "organization_id",
+    "subject_organization_id",
+    "action",
+    "object_type",
+    "object_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def _append_entries(cur: psycopg.Cursor, entries: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Chain and COPY entries (fields without seq, prev_hash, hash) after the current head,
+    under the hub's chain lock; (first seq, last seq)."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
+    cur.execute("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
+    head = cur.fetchone()
+    seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
+    first = seq + 1
+
+    def rows():
+        nonlocal seq, prev
+        for entry in entries:
+            seq += 1
+            fields = {
+                "seq": seq,
+                "actor_kind": "client",
+                "actor_user_id": None,
+                "actor_client_id": "hub_bench",
+                "actor_label": None,
+                **entry,
+            }
+            digest = entry_hash(prev, hashed_fields(fields))
+            yield (
+                *(fields[name] for name in _AUDIT_COLUMNS[:9]),
+                json.dumps(fields["detail"]),
+                prev,
+                digest,
+            )
+            prev = digest
+
+    _copy(cur, "audit_entries", _AUDIT_COLUMNS, rows())
+    return first, seq
+
+
 def seed_audit_chain(
     conn: psycopg.Connection, *, entries: int, organizations: Sequence[str], seed: int = 3
 ) -> dict[str, Any]:
     """Append `entries` entries to the audit chain, hashed as the hub hashes them."""
     rng = random.Random(seed)
+    at = dt.datetime.now(UTC) - dt.timedelta(seconds=entries)
+
+    def entries_():
+        nonlocal at
+        for index in range(entries):
+            at = at + dt.timedelta(microseconds=rng.randint(1, 2_000_000))
+            actor, subject = rng.sample(organizations, 2)
+            yield {
+                "at": at,
+                "organization_id": actor,
+                "subject_organization_id": subject,
+                "action": "referral.sent",
+                "object_type": "referral",
+                "object_id": new_id(),
+                "detail": {
+                    "number": f"RJ-BENCH-{index:09d}",
+                    "service": "psychological_counseling",
+                    "legal_basis": "consent",
+                    "consent": new_id(),
+                    "approved_by": None,
+                    "data_categories": ["demographics", "identity", "case_summary"],
+                },
+            }
+
     with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
-        cur.execute("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1")
-        head = cur.fetchone()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS_HASH)
-        first = seq + 1
-        at = dt.datetime.now(UTC) - dt.timedelta(seconds=entries)
-
-        def rows():
-            nonlocal seq, prev, at
-            for _ in range(entries):
-                seq += 1
-                at = at + dt.timedelta(microseconds=rng.randint(1, 2_000_000))
-                actor, subject = rng.sample(organizations, 2)
-                fields = {
-                    "seq": seq,
-                    "at": at,
-                    "actor_kind": "client",
-                    "actor_user_id": None,
-                    "actor_client_id": "hub_bench",
-                    "actor_label": None,
-                    "organization_id": actor,
-                    "subject_organization_id": subject,
-                    "action": "referral.sent",
-                    "object_type": "referral",
-                    "object_id": new_id(),
-                    "detail": {
-                        "number": f"RJ-BENCH-{seq:09d}",
-                        "service": "psychological_counseling",
-                        "legal_basis": "consent",
-                        "consent": new_id(),
-                        "approved_by": None,
-                        "data_categories": ["demographics", "identity", "case_summary"],
-                    },
-                }
-                digest = entry_hash(prev, hashed_fields(fields))
-                yield (
-                    seq,
-                    at,
-                    fields["actor_kind"],
-                    fields["actor_client_id"],
-                    actor,
-                    subject,
-                    fields["action"],
-                    fields["object_type"],
-                    fields["object_id"],
-                    json.dumps(fields["detail"]),
-                    prev,
-                    digest,
-                )
-                prev = digest
-
-        _copy(
-            cur,
-            "audit_entries",
-            (
-                "seq",
-                "at",
-                "actor_kind",
-                "actor_client_id",
-                "organization_id",
-                "subject_organization_id",
-                "action",
-                "object_type",
-                "object_id",
-                "detail",
-                "prev_hash",
-                "hash",
-            ),
-            rows(),
-        )
+        first, last = _append_entries(cur, entries_())
     conn.commit()
-    return {"first_seq": first, "last_seq": seq}
+    return {"first_seq": first, "last_seq": last}
+
+
+#: The entry that records a row's deciding values, by kind (referral_hub.audit.decisions).
+RECORDING_ACTIONS = {
+    "referral": "referral.sent",
+    "consent": "consent.recorded",
+    "agreement": "agreement.created",
+}
+
+
+def seed_recording_entries(
+    conn: psycopg.Connection, rows: Iterable[tuple[str, str, dict[str, Any], Sequence[str]]]
+) -> int:
+    """Append the entries that record rows seeded by COPY, as the operations that create
+    such rows record them: (object type, id, deciding values, organisations concerned)."""
+    now = dt.datetime.now(UTC)
+    count = 0
+
+    def entries():
+        nonlocal count
+        for object_type, object_id, values, organizations in rows:
+            orgs = sorted(organizations)
+            detail = {k: v for k, v in values.items() if k != "withdrawn"}
+            base = {
+                "at": now,
+                "organization_id": orgs[0] if orgs else None,
+                "subject_organization_id": orgs[1] if len(orgs) > 1 else None,
+                "object_type": object_type,
+                "object_id": object_id,
+            }
+            count += 1
+            yield {**base, "action": RECORDING_ACTIONS[object_type], "detail": detail}
+            if values.get("withdrawn"):
+                yield {**base, "action": "consent.withdrawn", "detail": {}}
+
+    with conn.cursor() as cur:
+        _append_entries(cur, entries())
+    conn.commit()
+    return count
 
 
 def analyze(conn: psycopg.Connection, tables: Iterable[str]) -> list[tuple[Any, ...]]:

@@ -121,15 +121,51 @@ def create_user_command(org, email, role, name) -> None:
 
 
 @hub.command("audit-verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A checkpoint kept from the API or the feed (JSON); may be given several times",
+)
 @with_appcontext
-def audit_verify_command() -> None:
-    """Exit 0 when the audit chain is whole; otherwise name the first bad entry."""
-    from referral_hub.audit.operations import verify_chain
+def audit_verify_command(checkpoint_files: tuple[str, ...]) -> None:
+    """Exit 0 when the audit chain is whole, reaches every signed checkpoint (stored, and each
+    --checkpoint FILE), and the rows deciding what is shared match it; else name each fault."""
+    from referral_hub.audit.checkpoints import kept_from_files
+    from referral_hub.audit.operations import verify_audit
 
-    result = verify_chain()
+    try:
+        kept = kept_from_files(checkpoint_files)
+    except ValueError as error:
+        _fail(str(error), 2)
+    result = verify_audit(kept=kept)
+    db.session.rollback()
     click.echo(json.dumps(result.as_dict()))
+    records = result.records
+    click.echo(
+        f"{result.chain.entries} entries, {result.checkpoints.checked} checkpoint(s), "
+        f"{records.checked} deciding row(s) checked (rows in {records.seconds:.2f} s)",
+        err=True,
+    )
     if not result.ok:
-        _fail(f"audit chain broken at entry {result.first_bad_seq}: {result.reason}", 2)
+        _fail("\n".join(result.problems()), 2)
+
+
+@hub.command("audit-checkpoint")
+@with_appcontext
+def audit_checkpoint_command() -> None:
+    """Sign the chain's head now and publish it to every organisation's feed; print it."""
+    from referral_hub.audit.checkpoints import as_served, sign_checkpoint
+
+    try:
+        checkpoint = sign_checkpoint(Actor.system("cli:audit-checkpoint"))
+        served = as_served(checkpoint)
+        db.session.commit()
+    except Problem as problem:
+        db.session.rollback()
+        _fail(_problem_message(problem), 2)
+    click.echo(json.dumps(served))
 
 
 @hub.command("demo")

@@ -10,7 +10,8 @@ import os
 import secrets
 import tempfile
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ SETTINGS = {
     "HUB_REDIS_URL": "Redis for rq jobs; unset: jobs run in-process",
     "HUB_SECRET_KEY": "session and CSRF signing key",
     "HUB_DATA_KEYS": "encryption key ring: 'kid:base64key,kid2:base64key', first is current",
+    "HUB_AUDIT_SIGNING_KEYS": "Ed25519 keys signing audit checkpoints: 'kid:base64key,...', "
+    "first signs; 'kid:public:base64key' keeps a retired key's public half published",
     "HUB_BASE_URL": "public base URL, also the OAuth issuer",
     "HUB_SMTP_URL": "smtp://user:pass@host:port for notifications",
     "HUB_WEBHOOK_ALLOW_LOOPBACK": (
@@ -48,7 +51,13 @@ SETTINGS = {
 _DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 _MULTIPART_OVERHEAD = 64 * 1024
 _MAX_CONTENT_LENGTH = _DOCUMENT_MAX_BYTES + _MULTIPART_OVERHEAD
-PRODUCTION_REQUIRED = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL")
+PRODUCTION_REQUIRED = (
+    "HUB_SECRET_KEY",
+    "HUB_DATA_KEYS",
+    "HUB_DATABASE_URL",
+    "HUB_BASE_URL",
+    "HUB_AUDIT_SIGNING_KEYS",
+)
 
 
 class ConfigError(RuntimeError):
@@ -78,6 +87,59 @@ def parse_key_ring(value: str) -> dict[str, bytes]:
     return ring
 
 
+@dataclass(frozen=True)
+class AuditKey:
+    """An Ed25519 key of the audit checkpoints: raw 32-byte halves, `private` None when retired."""
+
+    private: bytes | None
+    public: bytes
+
+
+def parse_audit_key_ring(value: str) -> dict[str, AuditKey]:
+    """Parse 'kid:base64key,kid:public:base64key,...' into {kid: AuditKey}; the first signs.
+
+    A private key is the 32-byte Ed25519 seed (any 32 random bytes), base64; a retired key
+    may be given by its public half only, so that the checkpoints it signed still verify.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    name = "HUB_AUDIT_SIGNING_KEYS"
+    ring: dict[str, AuditKey] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        kid, sep, rest = part.partition(":")
+        if not sep or not kid or not kid.isalnum():
+            raise ConfigError(f"{name}: each key is 'kid:base64key' with an alphanumeric kid")
+        public_only = rest.startswith("public:")
+        try:
+            raw = base64.b64decode(rest.removeprefix("public:"), validate=True)
+        except ValueError:
+            raise ConfigError(f"{name}: key '{kid}' is not valid base64") from None
+        if len(raw) != 32:
+            raise ConfigError(f"{name}: key '{kid}' must be 32 bytes (an Ed25519 key)")
+        if kid in ring:
+            raise ConfigError(f"{name}: key id '{kid}' appears twice")
+        try:
+            if public_only:
+                Ed25519PublicKey.from_public_bytes(raw)
+                ring[kid] = AuditKey(private=None, public=raw)
+            else:
+                public = Ed25519PrivateKey.from_private_bytes(raw).public_key()
+                ring[kid] = AuditKey(raw, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
+        except ValueError:
+            raise ConfigError(f"{name}: key '{kid}' is not an Ed25519 key") from None
+    if not ring:
+        raise ConfigError(f"{name} holds no key")
+    if next(iter(ring.values())).private is None:
+        raise ConfigError(f"{name}: the first key signs, so it must be a private key")
+    return ring
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -96,19 +158,17 @@ def _int_setting(raw: Mapping[str, Any], name: str, default: int, low: int, high
     return number
 
 
-def _development_secrets(instance_path: Path) -> dict[str, str]:
-    """Generate once, then reuse, the development secrets kept under instance/."""
-    path = instance_path / "dev-secrets.json"
+def _kept_once(
+    path: Path, make: Callable[[], dict[str, str]], names: tuple[str, ...], loss: str
+) -> dict:
+    """The values in `path`, made and written by whichever process gets there first."""
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        values = {
-            "HUB_SECRET_KEY": secrets.token_urlsafe(48),
-            "HUB_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        values = make()
         # Written whole to a private temporary file, then linked into place only if no
         # other process (a server and a worker starting together) got there first:
         # everyone then reads the same secrets, never half a file.
-        fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".dev-secrets-")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
         try:
             with os.fdopen(fd, "w") as fh:
                 json.dump(values, fh)
@@ -118,14 +178,42 @@ def _development_secrets(instance_path: Path) -> dict[str, str]:
             os.unlink(tmp)
     try:
         values = json.loads(path.read_text())
-        if not all(isinstance(values.get(k), str) for k in ("HUB_SECRET_KEY", "HUB_DATA_KEYS")):
-            raise ValueError("HUB_SECRET_KEY or HUB_DATA_KEYS is missing")
+        if not all(isinstance(values.get(k), str) for k in names):
+            raise ValueError(" or ".join(names) + " is missing")
     except (OSError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"{path} cannot be used ({exc}); restore it, or remove it to generate new "
-            "development secrets (data encrypted with the old keys is then unreadable)"
+            f"development secrets ({loss})"
         ) from None
     return values
+
+
+def _development_secrets(instance_path: Path) -> dict[str, str]:
+    """Generate once, then reuse, the development secrets kept under instance/."""
+    values = _kept_once(
+        instance_path / "dev-secrets.json",
+        lambda: {
+            "HUB_SECRET_KEY": secrets.token_urlsafe(48),
+            "HUB_DATA_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        },
+        ("HUB_SECRET_KEY", "HUB_DATA_KEYS"),
+        "data encrypted with the old keys is then unreadable",
+    )
+    # A file of its own, so that an instance made before checkpoints were signed keeps its
+    # secrets and gets a signing key beside them.
+    audit = _kept_once(
+        instance_path / "dev-audit-keys.json",
+        lambda: {
+            "HUB_AUDIT_SIGNING_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+        },
+        ("HUB_AUDIT_SIGNING_KEYS",),
+        "checkpoints signed with the old key then fail verification",
+    )
+    return {
+        "HUB_SECRET_KEY": values["HUB_SECRET_KEY"],
+        "HUB_DATA_KEYS": values["HUB_DATA_KEYS"],
+        "HUB_AUDIT_SIGNING_KEYS": audit["HUB_AUDIT_SIGNING_KEYS"],
+    }
 
 
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -183,6 +271,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HUB_DATABASE_URL": database_url,
         "HUB_BASE_URL": base_url,
         "HUB_DATA_KEY_RING": parse_key_ring(str(raw["HUB_DATA_KEYS"])),
+        "HUB_AUDIT_KEY_RING": parse_audit_key_ring(str(raw["HUB_AUDIT_SIGNING_KEYS"])),
         "HUB_WEBHOOK_ALLOW_LOOPBACK": allow_loopback,
         "HUB_ACCESS_TOKEN_SECONDS": token_seconds,
         "SECRET_KEY": raw["HUB_SECRET_KEY"],

@@ -83,6 +83,37 @@ _CONSENT = {
     "links": _LINKS,
 }
 
+_CHECKPOINT = {
+    "entries": {"type": "integer", "minimum": 1, "description": "the chain's length"},
+    "head": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "entry `entries`'s hash",
+    },
+    "at": {
+        "type": "string",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        "description": "RFC 3339 UTC to the second, exactly as signed",
+    },
+    "key_id": {**_STR, "description": "the key among GET /api/v1/audit/keys"},
+    "signature": {**_STR, "description": "base64 Ed25519 signature of the signed text"},
+    "previous": {
+        "type": ["string", "null"],
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "digest of the checkpoint before it; null for the first",
+    },
+    "links": _LINKS,
+}
+_CHECKPOINT_DESCRIPTION = (
+    "A signed checkpoint of the audit chain, sent to every organisation: keep it. "
+    "`flask hub audit-verify --checkpoint FILE` holds the hub's chain to it (FILE: this "
+    "payload, its `data`, or the checkpoint as GET /api/v1/audit/checkpoints serves it), and "
+    "any Ed25519 library verifies it with the key `key_id` of GET /api/v1/audit/keys. The "
+    "signed text is UTF-8, these lines joined by a newline, none after the last: "
+    "`referral_hub-audit-checkpoint:v1`, `entries` in decimal, `head`, `at`, `previous` "
+    "(empty when null)."
+)
+
 #: Event type -> (properties of `data`, required ones).
 EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
     **dict.fromkeys(
@@ -107,7 +138,13 @@ EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
         )
     },
     "consent.withdrawn": (_CONSENT, ["consent_id", "referral_ids"]),
+    "audit.checkpoint": (
+        _CHECKPOINT,
+        ["entries", "head", "at", "key_id", "signature", "previous", "links"],
+    ),
 }
+#: Event type -> what its schema's description says instead of the general one.
+EVENT_DESCRIPTIONS = {"audit.checkpoint": _CHECKPOINT_DESCRIPTION}
 
 
 def event_schema(event_type: str) -> dict[str, Any]:
@@ -117,8 +154,11 @@ def event_schema(event_type: str) -> dict[str, Any]:
         "$schema": DRAFT,
         "$id": f"{PUBLISHED_BASE_URL}/schemas/events/{event_type}.json",
         "title": event_type,
-        "description": "Webhook payload (Standard Webhooks). It carries no personal data: ids, "
-        "numbers, statuses and links; GET the link for the detail.",
+        "description": EVENT_DESCRIPTIONS.get(
+            event_type,
+            "Webhook payload (Standard Webhooks). It carries no personal data: ids, "
+            "numbers, statuses and links; GET the link for the detail.",
+        ),
         "type": "object",
         "properties": {
             "type": {"const": event_type},

@@ -197,6 +197,10 @@ EXPECTATIONS: dict[str, object] = {
     # --- audit -----------------------------------------------------------------------
     "audit.list_audit_entries": api("audit:read", "own organisation's entries", OK),
     "audit.verify_audit_chain": api("audit:read", "chain verification", OK),
+    "audit.list_audit_checkpoints": api(
+        "audit:read", "the signed checkpoints: every organisation's feed has them too", OK
+    ),
+    "audit.list_audit_keys": api("audit:read", "public keys to verify a kept checkpoint", OK),
     # --- clients and consents: UPTDs only; another UPTD's client is hidden -----------
     "clients.create_client": api(
         "clients:write",

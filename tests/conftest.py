@@ -120,6 +120,7 @@ def app_config(database_url, tmp_path_factory, live_port) -> dict[str, Any]:
         "HUB_DATABASE_URL": database_url,
         "HUB_SECRET_KEY": "test-secret-key-" + "x" * 32,
         "HUB_DATA_KEYS": f"test1:{key}",
+        "HUB_AUDIT_SIGNING_KEYS": f"test1:{base64.b64encode(b'a' * 32).decode()}",
         "HUB_BASE_URL": f"http://127.0.0.1:{live_port}",
         "HUB_WEBHOOK_ALLOW_LOOPBACK": "1",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),

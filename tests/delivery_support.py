@@ -239,6 +239,7 @@ def worker_env(app_config: dict[str, Any], redis_url: str, **extra: str) -> dict
             "HUB_DATABASE_URL": app_config["HUB_DATABASE_URL"],
             "HUB_REDIS_URL": redis_url,
             "HUB_DATA_KEYS": app_config["HUB_DATA_KEYS"],
+            "HUB_AUDIT_SIGNING_KEYS": app_config["HUB_AUDIT_SIGNING_KEYS"],
             "HUB_SECRET_KEY": app_config["HUB_SECRET_KEY"],
             "HUB_BASE_URL": app_config["HUB_BASE_URL"],
             "HUB_INSTANCE_PATH": app_config["INSTANCE_PATH"],

@@ -620,6 +620,16 @@ def _apply_content(agreement: Agreement, content: _Content) -> None:
             )
 
 
+def _deciding(content: _Content) -> dict[str, Any]:
+    """What decides sharing, recorded in the audit entry so that verification can hold the
+    rows to it (audit/decisions.py): parties, services with their providers, categories."""
+    return {
+        "parties": sorted(org.code for org in content.parties),
+        "services": sorted([code, org.code] for code, org in content.services),
+        "data_categories": sorted(content.data_categories),
+    }
+
+
 def _flush_or_duplicate(number: str) -> None:
     """Flush; a unique-constraint race on the number becomes the same 409 as the check."""
     try:
@@ -673,6 +683,7 @@ def _new_agreement(actor: Actor, data: dict[str, Any], supersedes: Agreement | N
             "version": agreement.version,
             "supersedes": agreement.supersedes_id,
             "content_sha256": content_sha256(agreement),
+            **_deciding(content),
         },
     )
     return agreement
@@ -734,7 +745,7 @@ def update_agreement(
         actor,
         "agreement.updated",
         agreement,
-        {"changed": changed, "content_sha256": content_sha256(agreement)},
+        {"changed": changed, "content_sha256": content_sha256(agreement), **_deciding(content)},
     )
     return agreement
 

@@ -38,3 +38,30 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
 
     __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+
+class AuditCheckpoint(db.Model):
+    """The chain's length and head, signed by the hub (Ed25519): see audit/checkpoints.py.
+
+    Append-only (a trigger on PostgreSQL) and chained: each names the digest of the one
+    before it, so that one removed or altered in the middle breaks the link to the next.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    #: 1, 2, 3 ... without gaps, in the order they were signed.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    #: How many entries the chain had: the signed head is the hash of entry `entries`.
+    entries: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), nullable=False
+    )
+    head: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: When it was signed, to the second (the signed text holds it as RFC 3339 UTC).
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    key_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: The digest of the checkpoint before it; none for the first. Unique: no fork.
+    previous: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Base64 of the 64-byte Ed25519 signature of the signed text.
+    signature: Mapped[str] = mapped_column(String(100), nullable=False)

@@ -14,8 +14,9 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from flask import has_request_context
@@ -28,6 +29,10 @@ from referral_hub.audit.models import GENESIS_HASH, AuditEntry
 from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
+
+if TYPE_CHECKING:
+    from referral_hub.audit.checkpoints import CheckpointReport
+    from referral_hub.audit.decisions import DecisionsReport
 
 log = logging.getLogger(__name__)
 
@@ -259,9 +264,13 @@ def _walk(rows: Any, at_text: Any, detail_value: Any) -> _Stretch:
     return stretch
 
 
-def _join(stretches: list[_Stretch]) -> Verification:
-    """The chain's verdict from the walks of consecutive ranges, as one walk would give it."""
-    expected, prev, count = 1, GENESIS_HASH, 0
+def _join(stretches: list[_Stretch], expected: int = 1, prev: str = GENESIS_HASH) -> Verification:
+    """The chain's verdict from the walks of consecutive ranges, as one walk would give it.
+
+    The walk starts at entry `expected`, which must follow the hash `prev` (by default the
+    first entry, after the genesis).
+    """
+    count = 0
     for stretch in stretches:
         if stretch.first_seq is None:
             continue  # no row in this range
@@ -399,6 +408,24 @@ def verify_chain(
     return _join(_walk_forked(session, ranges, batch))
 
 
+def walk_from(session: Session, seq: int, hash_: str, high: int, batch: int = 5000) -> Verification:
+    """Walk entries seq+1 .. high as the continuation of entry `seq`, whose hash is `hash_`.
+
+    What the hub checks before it signs a checkpoint beyond the last one: the entries since
+    then follow it, each link and hash intact. `entries` counts the entries walked.
+    """
+    if high <= seq:
+        return Verification(True, 0, hash_)
+    if session.get_bind().dialect.name == "postgresql":
+        connection = session.connection().connection.driver_connection
+        stretch = _walk_postgresql(connection, seq, high, batch)
+    else:
+        stretch = _walk_orm(session, seq, high, batch)
+    if stretch.first_seq is None:
+        return Verification(False, 0, hash_, seq + 1, f"entry {seq + 1} is missing")
+    return _join([stretch], seq + 1, hash_)
+
+
 def _walk_forked(session: Session, ranges: list[tuple[int, int]], batch: int) -> list[_Stretch]:
     """The first range in this process, each other in a forked child with its own connection."""
     context = multiprocessing.get_context("fork")
@@ -435,6 +462,55 @@ def _walk_forked(session: Session, ranges: list[tuple[int, int]], batch: int) ->
                 child.terminate()
             receive.close()
             child.join()
+
+
+@dataclass
+class AuditVerification:
+    """The chain, the checkpoints it must reach, and the rows it decided, verified together."""
+
+    chain: Verification
+    checkpoints: CheckpointReport
+    records: DecisionsReport
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.checkpoints.ok and self.records.ok
+
+    def as_dict(self, actor: Actor | None = None) -> dict[str, Any]:
+        """The verdict; the rows named are those `actor` may know of (all without one)."""
+        return {
+            **self.chain.as_dict(),
+            "ok": self.ok,
+            "checkpoints": self.checkpoints.as_dict(),
+            "records": self.records.as_dict(actor),
+        }
+
+    def problems(self) -> list[str]:
+        """Every failure, one line each, naming the entry, checkpoint or row."""
+        lines = []
+        if not self.chain.ok:
+            lines.append(
+                f"audit chain broken at entry {self.chain.first_bad_seq}: {self.chain.reason}"
+            )
+        lines.extend(f"{f['checkpoint']}: {f['reason']}" for f in self.checkpoints.failures)
+        lines.extend(self.records.lines())
+        return lines
+
+
+def verify_audit(
+    *, kept: Sequence[tuple[str, dict[str, Any]]] = (), session: Session | None = None
+) -> AuditVerification:
+    """Verify the chain, that it reaches every signed checkpoint (stored, and `kept` copies
+    given as (source, checkpoint)), and that the rows deciding what is shared match it."""
+    from referral_hub.audit.checkpoints import verify_checkpoints
+    from referral_hub.audit.decisions import verify_decisions
+
+    session = session or db.session()
+    return AuditVerification(
+        verify_chain(session),
+        verify_checkpoints(session, kept),
+        verify_decisions(session),
+    )
 
 
 def entries_visible_to(actor: Actor):

@@ -45,6 +45,7 @@ EVENT_TYPES = (
     "agreement.expiring",
     "agreement.expired",
     "consent.withdrawn",
+    "audit.checkpoint",
 )
 
 #: Where the detail of a subject is fetched (the `links.self` of feed items and payloads).
@@ -53,6 +54,7 @@ SUBJECT_PATHS = {
     "agreement": "/api/v1/agreements/{id}",
     "client": "/api/v1/clients/{id}",
     "consent": "/api/v1/consents/{id}",
+    "audit_checkpoint": "/api/v1/audit/checkpoints",
 }
 
 #: Keys that name personal data; an event carrying one is refused (also as a suffix "_name"...).

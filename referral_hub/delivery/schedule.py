@@ -54,6 +54,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("idempotency-key-purge", "referral_hub.delivery.tasks.purge_idempotency_keys", 3600),
     # Counters of failed sign-ins and client authentications an hour quiet.
     Periodic("attempt-counter-purge", "referral_hub.delivery.tasks.purge_attempt_counters", 3600),
+    # A signed checkpoint of the audit chain, when it grew (audit/checkpoints.py).
+    Periodic("audit-checkpoint", "referral_hub.delivery.tasks.sign_audit_checkpoint", 300),
 )
 
 #: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
@@ -69,6 +71,7 @@ JOB_OPTIONS: dict[str, dict[str, Any]] = {
     "referral_hub.delivery.tasks.purge_authorization_codes": {"queue": LOW, "job_timeout": 300},
     "referral_hub.delivery.tasks.purge_idempotency_keys": {"queue": LOW, "job_timeout": 300},
     "referral_hub.delivery.tasks.purge_attempt_counters": {"queue": LOW, "job_timeout": 300},
+    "referral_hub.delivery.tasks.sign_audit_checkpoint": {"queue": LOW, "job_timeout": 600},
 }
 RESULT_TTL = 60
 FAILURE_TTL = 7 * 24 * 3600

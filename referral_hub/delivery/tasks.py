@@ -219,3 +219,24 @@ def sweep_overdue_referrals() -> int:
             db.session.rollback()
             log.exception("overdue sweeper %r failed", sweeper)
     return ran
+
+
+def sign_audit_checkpoint() -> int | None:
+    """Sign the audit chain's head if it moved since the last checkpoint; its entry count.
+
+    A chain that no longer extends the last checkpoint is not signed: that is logged as an
+    error for the operators (and stays visible to `flask hub audit-verify`).
+    """
+    from referral_hub.actors import Actor
+    from referral_hub.audit.checkpoints import sign_checkpoint
+    from referral_hub.problems import Problem
+
+    try:
+        checkpoint = sign_checkpoint(Actor.system("job:audit-checkpoint"), only_if_moved=True)
+        entries = checkpoint.entries if checkpoint is not None else None
+        db.session.commit()
+    except Problem as problem:
+        db.session.rollback()
+        log.error("audit checkpoint not signed: %s", problem.detail)
+        return None
+    return entries

@@ -1,4 +1,5 @@
-"""Log audit: the audit entries an auditor or administrator may read, and chain verification."""
+"""Log audit: the audit entries an auditor or administrator may read, the last signed
+checkpoint, and verification of the chain, its checkpoints and the rows it decided."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import get_timezone
 from flask_babel import gettext as _
 
 from referral_hub.audit import operations as audit
+from referral_hub.audit.checkpoints import latest_checkpoint
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.views import bp
@@ -42,6 +44,7 @@ def _filters():
 
 def _page(verification=None):
     actor = portal_actor()
+    records = verification.records.as_dict(actor) if verification is not None else None
     values, errors, since = _filters()
     query = audit.search_entries(
         actor,
@@ -56,6 +59,8 @@ def _page(verification=None):
         errors=errors,
         object_types=[(t, t) for t in audit.visible_object_types(actor)],
         verification=verification,
+        records=records,
+        checkpoint=latest_checkpoint(),
         sees_all=actor.is_hub_operator,
     ), (422 if errors else 200)
 
@@ -70,7 +75,7 @@ def audit_log():
 @bp.get("/audit/verify")
 @reader_page
 def audit_verify():
-    """Walk the whole chain and show whether any entry is missing or altered."""
+    """Verify the chain, its signed checkpoints and the rows it decided; show what failed."""
     # Same refusal as the list for anyone who may not read the log.
     audit.search_entries(portal_actor())
-    return _page(verification=audit.verify_chain())
+    return _page(verification=audit.verify_audit())

@@ -337,6 +337,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
             "number": referral.number,
             "status": referral.status,
             "recipient": recipient.code,
+            "client": referral.client_id,
             "service": referral.service_code,
             "agreement": agreement.id,
             "legal_basis": legal_basis,

@@ -503,7 +503,7 @@ def test_api_verify_shape(client, hub, app):
     _append(app, 3)
     headers = hub.headers("uptd-ppa-ppu", "audit:read")
     body = client.get("/api/v1/audit/verify", headers=headers).get_json()
-    assert set(body) == {"ok", "entries", "head"}
+    assert set(body) == {"ok", "entries", "head", "checkpoints", "records"}
     assert body["ok"] is True
     with app.app_context():
         head = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))

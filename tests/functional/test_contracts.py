@@ -8,6 +8,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from sqlalchemy import select
 
+from referral_hub.actors import Actor
+from referral_hub.audit.checkpoints import sign_checkpoint
 from referral_hub.contracts import EVENT_DATA, SCHEMAS_DIR, rendered_contracts
 from referral_hub.delivery.dispatch import payload
 from referral_hub.delivery.models import Event
@@ -48,6 +50,8 @@ def events_of_a_whole_story(app, client, hub):
         f"/api/v1/consents/{s.consent['id']}/withdraw", json={"reason": "ditarik"}, headers=s.ppu
     )
     with app.app_context():
+        sign_checkpoint(Actor.system("tests"))
+        db.session.commit()
         items = db.session.scalars(select(Event).order_by(Event.occurred_at)).all()
         bodies = [json.loads(payload(item, app.config["HUB_BASE_URL"])) for item in items]
         db.session.remove()
@@ -72,4 +76,5 @@ def test_real_payloads_validate_against_their_contracts(events_of_a_whole_story)
         "consent.withdrawn",
         "agreement.signed",
         "agreement.activated",
+        "audit.checkpoint",
     } <= seen

@@ -76,10 +76,12 @@ def hub_app(app, monkeypatch):
 
 
 def _subscribe(app, url: str, events: list[str] | None = None) -> str:
+    """Balikpapan subscribes to what _emit sends: a worker starting also signs an audit
+    checkpoint, an event to every organisation, which a subscription to all would get."""
     with app.app_context():
         bpp = get_organization("uptd-ppa-balikpapan").id
         actor = Actor(organization_id=bpp, kind="client", client_id="bpp-system")
-        _hook, secret = create_webhook(actor, url=url, events=events or [])
+        _hook, secret = create_webhook(actor, url=url, events=events or ["referral.requested"])
         db.session.commit()
         return secret
 

@@ -19,7 +19,16 @@ PRODUCTION = {
     "HUB_DATA_KEYS": f"prod1:{KEY}",
     "HUB_DATABASE_URL": "postgresql://hub@db.internal/hub",
     "HUB_BASE_URL": "https://hub.example.org",
+    # An Ed25519 private key is any 32 bytes.
+    "HUB_AUDIT_SIGNING_KEYS": f"audit1:{base64.b64encode(b'a' * 32).decode()}",
 }
+REQUIRED = (
+    "HUB_SECRET_KEY",
+    "HUB_DATA_KEYS",
+    "HUB_DATABASE_URL",
+    "HUB_BASE_URL",
+    "HUB_AUDIT_SIGNING_KEYS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +43,11 @@ def test_production_names_every_missing_variable(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_config(str(tmp_path), {"HUB_ENV": "production"})
     message = str(raised.value)
-    for name in ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL"):
+    for name in REQUIRED:
         assert name in message
 
 
-@pytest.mark.parametrize(
-    "missing", ["HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_DATABASE_URL", "HUB_BASE_URL"]
-)
+@pytest.mark.parametrize("missing", REQUIRED)
 def test_production_names_the_one_missing_variable(tmp_path, missing):
     settings = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigError) as raised:
@@ -59,8 +66,10 @@ def test_production_reads_the_environment(tmp_path, monkeypatch):
     assert config["SECRET_KEY"] == PRODUCTION["HUB_SECRET_KEY"]
     assert config["SESSION_COOKIE_SECURE"] is True
     assert list(config["HUB_DATA_KEY_RING"]) == ["prod1"]
+    assert list(config["HUB_AUDIT_KEY_RING"]) == ["audit1"]
     # Production never writes development secrets.
     assert not (tmp_path / "dev-secrets.json").exists()
+    assert not (tmp_path / "dev-audit-keys.json").exists()
 
 
 def test_production_refuses_a_blank_variable(tmp_path):
@@ -247,3 +256,78 @@ def test_document_limit_is_checked_at_start_and_bounds_the_request_size(tmp_path
     assert config["MAX_CONTENT_LENGTH"] > 5_000_000
     with pytest.raises(ConfigError, match="HUB_DOCUMENT_MAX_BYTES"):
         load_config(str(tmp_path), {**base, "HUB_DOCUMENT_MAX_BYTES": "lots"})
+
+
+# --- the audit signing keys --------------------------------------------------------------
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def test_the_app_does_not_start_in_production_without_an_audit_signing_key(tmp_path):
+    from referral_hub import create_app
+
+    settings = {k: v for k, v in PRODUCTION.items() if k != "HUB_AUDIT_SIGNING_KEYS"}
+    with pytest.raises(ConfigError, match="HUB_AUDIT_SIGNING_KEYS"):
+        create_app({**settings, "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_audit_key_ring_first_signs_and_retired_public_keys_stay_published():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from referral_hub.config import parse_audit_key_ring
+
+    retired = Ed25519PrivateKey.from_private_bytes(b"r" * 32).public_key()
+    raw = retired.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    ring = parse_audit_key_ring(f"a2:{_b64(b'n' * 32)}, a1:public:{_b64(raw)}")
+    assert list(ring) == ["a2", "a1"]
+    assert ring["a2"].private == b"n" * 32
+    assert ring["a1"].private is None
+    assert ring["a1"].public == raw
+    # The public half of a private key is derived from it.
+    assert len(ring["a2"].public) == 32
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (" , ", "no key"),
+        ("justakey", "kid:base64key"),
+        (f"bad-kid:{_b64(b'k' * 32)}", "kid:base64key"),
+        ("a1:not base64!", "base64"),
+        (f"a1:{_b64(b'short')}", "32 bytes"),
+        (f"a1:{_b64(b'k' * 32)},a1:{_b64(b'o' * 32)}", "twice"),
+        (f"a1:public:{_b64(b'k' * 32)}", "first key signs"),
+        (f"a1:{_b64(b'k' * 32)},a0:public:{_b64(b'x' * 31)}", "32 bytes"),
+    ],
+    ids=["empty", "no-colon", "bad-kid", "not-b64", "short", "dup", "public-first", "bad-pub"],
+)
+def test_a_malformed_audit_key_ring_is_refused_without_echoing_it(tmp_path, value, fragment):
+    with pytest.raises(ConfigError, match=fragment) as raised:
+        load_config(str(tmp_path), {**PRODUCTION, "HUB_AUDIT_SIGNING_KEYS": value})
+    assert "HUB_AUDIT_SIGNING_KEYS" in str(raised.value)
+    assert _b64(b"k" * 32) not in str(raised.value)
+
+
+def test_a_development_audit_key_is_generated_once_under_instance_and_reused(tmp_path):
+    first = load_config(str(tmp_path), {})
+    path = tmp_path / "dev-audit-keys.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    ring = first["HUB_AUDIT_KEY_RING"]
+    assert len(ring) == 1
+    assert len(next(iter(ring.values())).private) == 32
+    assert load_config(str(tmp_path), {})["HUB_AUDIT_KEY_RING"] == ring
+    assert load_config(str(tmp_path / "other"), {})["HUB_AUDIT_KEY_RING"] != ring
+
+
+def test_an_older_development_instance_gets_its_audit_key_added(tmp_path):
+    # Its dev-secrets.json predates the audit key: its secrets stay, a key is added beside.
+    load_config(str(tmp_path), {})
+    (tmp_path / "dev-audit-keys.json").unlink()
+    before = json.loads((tmp_path / "dev-secrets.json").read_text())
+    config = load_config(str(tmp_path), {})
+    assert config["SECRET_KEY"] == before["HUB_SECRET_KEY"]
+    assert (tmp_path / "dev-audit-keys.json").exists()
+    assert config["HUB_AUDIT_KEY_RING"]

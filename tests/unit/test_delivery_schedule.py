@@ -39,6 +39,7 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "oauth-code-purge",
         "idempotency-key-purge",
         "attempt-counter-purge",
+        "audit-checkpoint",
     ]
     assert all(p.queue in QUEUES for p in PERIODIC)
     assert all(p.task.startswith("referral_hub.delivery.tasks.") for p in PERIODIC)
