@@ -1,7 +1,7 @@
 """Signed checkpoints of the audit chain, append-only like the chain itself
 
 Revision ID: 0013_audit_checkpoints
-Revises: 0014_signin_throttle
+Revises: 0012_consent_assent
 Create Date: 2026-11-23 09:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0013_audit_checkpoints"
-down_revision = "0014_signin_throttle"
+down_revision = "0012_consent_assent"
 branch_labels = None
 depends_on = None
 

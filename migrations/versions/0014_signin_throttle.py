@@ -1,7 +1,7 @@
 """Counters of failed attempts: sign-in holds per address and source, rate-safe audit
 
 Revision ID: 0014_signin_throttle
-Revises: 0012_consent_assent
+Revises: 0013_audit_checkpoints
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0014_signin_throttle"
-down_revision = "0012_consent_assent"
+down_revision = "0013_audit_checkpoints"
 branch_labels = None
 depends_on = None
 

@@ -212,6 +212,10 @@ def rotate_client_secret(actor: Actor, client_id: str) -> tuple[OAuthClient, str
     return client, secret
 
 
+def _printable(text: str | None) -> str:
+    return "".join(ch for ch in (text or "") if ch.isprintable())
+
+
 def note_failed_client_authentication(
     *, endpoint: str, client_id: str | None, address: str | None
 ) -> bool:
@@ -225,8 +229,10 @@ def note_failed_client_authentication(
     window. The rate limit of /oauth/token alone would not do: revocation and
     introspection have none, and it may be switched off or fall back to one process's memory.
     """
-    presented = (client_id or "")[:PRESENTED_CLIENT_ID_LENGTH] or None
-    address = (address or "unknown")[:64]
+    # What was presented is the attacker's text: only its printable characters are kept (a
+    # NUL cannot even be stored in PostgreSQL).
+    presented = _printable(client_id)[:PRESENTED_CLIENT_ID_LENGTH] or None
+    address = _printable(address)[:64] or "unknown"
     now = utcnow()
     pair, source = lock_counters(
         [
