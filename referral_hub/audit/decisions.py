@@ -41,7 +41,8 @@ from referral_hub.extensions import db
 #: object type -> (the actions whose entries record its deciding fields, those fields).
 RECORDING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "referral": (
-        ("referral.sent",),
+        # An override is sent again on its approval, under the agreement in force then.
+        ("referral.sent", "referral.override_approved"),
         (
             "recipient",
             "client",
