@@ -15,11 +15,17 @@ ask again (`permits`), so a rule is written once and every way in reads it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Set
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from referral_hub.actors import Actor
+
+class Acting(Protocol):
+    """What the rule reads of an acting party (`actors.Actor`, which asks this module)."""
+
+    kind: str
+    role: str | None
+    user_id: str | None
+    scopes: Set[str]
 
 ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
 
@@ -90,7 +96,7 @@ def holders(permission: str) -> Callable[[object], bool]:
     return test
 
 
-def permits(actor: Actor, permission: str) -> bool:
+def permits(actor: Acting, permission: str) -> bool:
     """Whether the acting party may do what `permission` names (see the module's rule)."""
     if actor.kind == "system":
         return True
