@@ -81,6 +81,21 @@ LABELS: dict[str, dict[str, Any]] = {
         "no_capacity": _l("Tidak ada kapasitas"),
         "referred_elsewhere": _l("Dirujuk ke tempat lain"),
     },
+    #: Why the hub itself cancelled a referral (its `status_reason`, also the timeline's
+    #: note); a reason a person typed is not in the table and shows as typed.
+    "status_reason": {
+        "agreement_ended": _l(
+            "Perjanjian yang menjadi dasar rujukan ini berakhir (diakhiri, ditangguhkan atau"
+            " kedaluwarsa) sebelum rujukan diterima, sehingga rujukan dibatalkan oleh hub."
+            " Bila klien masih membutuhkan layanan ini, pengirim dapat mengirim rujukan baru"
+            " kepada mitra yang perjanjiannya berlaku."
+        ),
+        "consent_withdrawn": _l(
+            "Persetujuan klien yang menjadi dasar rujukan ini dicabut, sehingga rujukan"
+            " dibatalkan oleh hub. Penerima menghentikan pemrosesan data klien untuk rujukan"
+            " ini."
+        ),
+    },
     "approval": {
         "pending": _l("Menunggu persetujuan supervisor"),
         "approved": _l("Disetujui supervisor"),
