@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import label as code_label
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.views import bp
 
@@ -57,7 +58,9 @@ def _page(verification=None):
         page=paginate_select(query, page_number(), PAGE_SIZE),
         values=values,
         errors=errors,
-        object_types=[(t, t) for t in audit.visible_object_types(actor)],
+        object_types=[
+            (t, code_label("audit_object", t)) for t in audit.visible_object_types(actor)
+        ],
         verification=verification,
         records=records,
         checkpoint=latest_checkpoint(),

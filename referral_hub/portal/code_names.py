@@ -81,6 +81,21 @@ LABELS: dict[str, dict[str, Any]] = {
         "no_capacity": _l("Tidak ada kapasitas"),
         "referred_elsewhere": _l("Dirujuk ke tempat lain"),
     },
+    #: Why the hub itself cancelled a referral (its `status_reason`, also the timeline's
+    #: note); a reason a person typed is not in the table and shows as typed.
+    "status_reason": {
+        "agreement_ended": _l(
+            "Perjanjian yang menjadi dasar rujukan ini berakhir (diakhiri, ditangguhkan atau"
+            " kedaluwarsa) sebelum rujukan diterima, sehingga rujukan dibatalkan oleh hub."
+            " Bila klien masih membutuhkan layanan ini, pengirim dapat mengirim rujukan baru"
+            " kepada mitra yang perjanjiannya berlaku."
+        ),
+        "consent_withdrawn": _l(
+            "Persetujuan klien yang menjadi dasar rujukan ini dicabut, sehingga rujukan"
+            " dibatalkan oleh hub. Penerima menghentikan pemrosesan data klien untuk rujukan"
+            " ini."
+        ),
+    },
     "approval": {
         "pending": _l("Menunggu persetujuan supervisor"),
         "approved": _l("Disetujui supervisor"),
@@ -201,6 +216,60 @@ LABELS: dict[str, dict[str, Any]] = {
         "oauth.consent_refused": _l("Akses aplikasi ditolak"),
         "oauth_client.created": _l("Klien OAuth didaftarkan"),
         "oauth_client.disabled": _l("Klien OAuth dinonaktifkan"),
+        "user.locale_changed": _l("Bahasa pengguna diubah"),
+        "referral.sent": _l("Rujukan dibuat"),
+        "referral.override_approved": _l("Rujukan tanpa persetujuan klien disetujui supervisor"),
+        "referral.override_declined": _l("Rujukan tanpa persetujuan klien ditolak supervisor"),
+        "referral.accept": _l("Rujukan diterima"),
+        "referral.reject": _l("Rujukan ditolak"),
+        "referral.start": _l("Layanan dimulai"),
+        "referral.hold": _l("Layanan ditunda"),
+        "referral.resume": _l("Layanan dilanjutkan"),
+        "referral.complete": _l("Layanan selesai"),
+        "referral.fail": _l("Layanan gagal"),
+        "referral.cancel": _l("Rujukan dibatalkan"),
+        "referral.enter-in-error": _l("Rujukan ditandai salah input"),
+        "referral.overdue": _l("Batas jawaban rujukan terlewati"),
+        "appointment.scheduled": _l("Jadwal sesi dibuat"),
+        "appointment.updated": _l("Sesi diperbarui"),
+        "client.registered": _l("Klien didaftarkan"),
+        "client.read": _l("Data klien dibaca"),
+        "client.share": _l("Data klien dibagikan"),
+        "consent.recorded": _l("Persetujuan klien dicatat"),
+        "consent.withdrawn": _l("Persetujuan klien dicabut"),
+        "consent.giver_cleared": _l("Pemberi persetujuan diizinkan supervisor"),
+        "agreement.created": _l("Perjanjian disusun"),
+        "agreement.updated": _l("Perjanjian diubah"),
+        "agreement.signed": _l("Perjanjian ditandatangani"),
+        "agreement.activated": _l("Perjanjian mulai berlaku"),
+        "agreement.suspended": _l("Perjanjian ditangguhkan"),
+        "agreement.resumed": _l("Perjanjian dilanjutkan"),
+        "agreement.terminated": _l("Perjanjian diakhiri"),
+        "agreement.expired": _l("Perjanjian kedaluwarsa"),
+        "agreement.expiring": _l("Perjanjian segera berakhir"),
+        "agreement.superseded": _l("Perjanjian digantikan"),
+        "agreement.renewed": _l("Perjanjian diperpanjang"),
+        "agreement.document_uploaded": _l("Dokumen perjanjian diunggah"),
+        "agreement.document_downloaded": _l("Dokumen perjanjian diunduh"),
+        "agreement.registry_exported": _l("Daftar perjanjian diekspor"),
+        "webhook.created": _l("Webhook didaftarkan"),
+        "webhook.deleted": _l("Webhook dihapus"),
+        "webhook.redelivery_requested": _l("Pengiriman webhook diulang"),
+        "partners.loaded": _l("Berkas mitra dimuat"),
+        "data_keys.rotated": _l("Kunci enkripsi data diganti"),
+    },
+    #: What an audit entry is about (its object_type), for the filter and the Objek column.
+    "audit_object": {
+        "referral": _l("Rujukan"),
+        "client": _l("Klien"),
+        "consent": _l("Persetujuan klien"),
+        "agreement": _l("Perjanjian"),
+        "user": _l("Pengguna"),
+        "oauth_client": _l("Klien OAuth"),
+        "webhook": _l("Webhook"),
+        "webhook_delivery": _l("Pengiriman webhook"),
+        "directory": _l("Direktori mitra"),
+        "key_ring": _l("Kunci enkripsi"),
     },
     "org_type": {
         "police": _l("Kepolisian"),

@@ -194,3 +194,19 @@ def test_a_giver_resembling_the_alleged_perpetrator_and_a_childs_refusal_on_a_ph
     expect(phone.locator("main")).to_contain_text("Ia takut ayahnya mengetahuinya.")
     expect(phone.locator("main")).to_contain_text("tidak dapat dipakai untuk berbagi data")
     screenshot(phone, "uptd-client-assent-refused-phone")
+
+
+def test_a_checkbox_is_thumb_sized_and_its_long_label_beside_it_on_a_phone(phone, app):
+    # "Pemberi persetujuan adalah terduga pelaku ..." is longer than a phone's line: it wraps
+    # beside its box, not below an orphaned box a thumb cannot connect to it.
+    client = _demo_client(app, "0000000000000003")
+    sign_in(phone, CASEWORKER, DEMO_PASSWORD)
+    phone.goto(f"/clients/{client['id']}/consents/new")
+    box = phone.locator("#f-giver_is_alleged_perpetrator").bounding_box()
+    label = phone.locator("label[for=f-giver_is_alleged_perpetrator]").bounding_box()
+    assert label["x"] > box["x"] + box["width"]  # to its right
+    assert label["y"] < box["y"] + box["height"]  # on the same line
+    # The box itself at its intended 1.4rem, not the browser's 13 px.
+    assert box["width"] >= 20
+    assert phone.get_by_label("Ya, anak setuju").bounding_box()["width"] >= 20
+    assert no_horizontal_scroll(phone)
