@@ -27,6 +27,7 @@ class Acting(Protocol):
     user_id: str | None
     scopes: Set[str]
 
+
 ROLES = ("caseworker", "supervisor", "org_admin", "auditor")
 
 #: What a caseworker does: keeps the unit's clients and their consent, sends referrals and

@@ -141,7 +141,7 @@ def list_clients(actor: Actor) -> list[OAuthClient]:
     )
 
 
-def _managed_client(actor: Actor, client_id: str) -> OAuthClient:
+def managed_client(actor: Actor, client_id: str) -> OAuthClient:
     """A client the actor administers; another organisation's is not found, not forbidden."""
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None or (not actor.is_system and client.organization_id != actor.organization_id):
@@ -152,7 +152,7 @@ def _managed_client(actor: Actor, client_id: str) -> OAuthClient:
 
 def disable_client(actor: Actor, client_id: str) -> OAuthClient:
     """Disable a client for good: its secret and every token it holds stop working at once."""
-    client = _managed_client(actor, client_id)
+    client = managed_client(actor, client_id)
     if client.disabled_at is not None:
         return client
     client.disabled_at = utcnow()
@@ -168,10 +168,9 @@ def disable_client(actor: Actor, client_id: str) -> OAuthClient:
     return client
 
 
-def rotate_client_secret(actor: Actor, client_id: str) -> tuple[OAuthClient, str]:
-    """Give a client a new secret (shown once); the old one and every token obtained with
-    it, access and refresh, stop working at once: a secret is rotated because it may leak."""
-    client = _managed_client(actor, client_id)
+def secret_rotatable(actor: Actor, client_id: str) -> OAuthClient:
+    """The client whose secret the actor may rotate now (asked before the confirmation too)."""
+    client = managed_client(actor, client_id)
     if client.disabled_at is not None:
         raise Problem(409, OAUTH_CLIENT_DISABLED, "A disabled client cannot get a new secret.")
     if not client.client_secret_hash:
@@ -180,6 +179,13 @@ def rotate_client_secret(actor: Actor, client_id: str) -> tuple[OAuthClient, str
             OAUTH_CLIENT_HAS_NO_SECRET,
             "A public client uses no secret; it has none to rotate.",
         )
+    return client
+
+
+def rotate_client_secret(actor: Actor, client_id: str) -> tuple[OAuthClient, str]:
+    """Give a client a new secret (shown once); the old one and every token obtained with
+    it, access and refresh, stop working at once: a secret is rotated because it may leak."""
+    client = secret_rotatable(actor, client_id)
     secret = secrets.token_urlsafe(32)
     client.client_secret_hash = secret_digest(secret)
     now = utcnow()

@@ -106,7 +106,9 @@ def oauth_client_new():
 @bp.post("/oauth-clients/<client_id>/disable")
 @login_required(roles=ADMINS)
 def oauth_client_disable(client_id: str):
-    """Disable a client: its secret and tokens stop working at once."""
+    """Disable a client, after a confirmation step: its secret and tokens stop at once."""
+    if request.form.get("confirmed") != "1":
+        return _confirm("disable", oauth.managed_client(portal_actor(), client_id))
     try:
         client = oauth.disable_client(portal_actor(), client_id)
     except Problem as problem:
@@ -123,7 +125,17 @@ def oauth_client_disable(client_id: str):
 @bp.post("/oauth-clients/<client_id>/rotate-secret")
 @login_required(roles=ADMINS)
 def oauth_client_rotate_secret(client_id: str):
-    """A new secret, shown once: the old one and the tokens obtained with it stop at once."""
+    """A new secret, shown once, after a confirmation step: the old one and the tokens
+    obtained with it stop at once."""
+    if request.form.get("confirmed") != "1":
+        try:
+            client = oauth.secret_rotatable(portal_actor(), client_id)
+        except Problem as problem:
+            if problem.status in (403, 404):
+                raise
+            flash(translate_message(problem.detail or problem.title), "error")
+            return redirect(url_for("portal.oauth_clients"))
+        return _confirm("rotate", client)
     try:
         client, secret = oauth.rotate_client_secret(portal_actor(), client_id)
     except Problem as problem:
@@ -136,3 +148,8 @@ def oauth_client_rotate_secret(client_id: str):
     return render_template(
         "portal/oauth_client_created.html", client=client, secret=secret, rotated=True
     )
+
+
+def _confirm(action: str, client):
+    """Ask once more before a change that stops a partner's system at once."""
+    return render_template("portal/oauth_client_confirm.html", action=action, client=client)

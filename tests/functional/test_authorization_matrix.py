@@ -248,6 +248,8 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
     "portal.user_reset_second_factor": lambda s: {"confirmed": "1"},
+    "portal.oauth_client_disable": lambda s: {"confirmed": "1"},
+    "portal.oauth_client_rotate_secret": lambda s: {"confirmed": "1"},
     "referrals.send_one_referral": lambda s: s.s.body(),
     "referrals.reject_referral": lambda s: REASON,
     "referrals.cancel_referral": lambda s: REASON,

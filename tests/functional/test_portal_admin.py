@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from sqlalchemy import select
 
 from referral_hub.accounts.models import User
@@ -230,10 +231,42 @@ def test_client_form_refusals_are_beside_the_fields(app, hub):
         assert db.session.scalar(select(OAuthClient).where(OAuthClient.name == "App")) is None
 
 
+CONFIRMED = {"confirmed": "1"}
+
+
+@pytest.mark.parametrize(
+    ("action", "asked"),
+    [
+        ("disable", "Nonaktifkan test client of uptd-ppa-ppu?"),
+        ("rotate-secret", "Ganti rahasia test client of uptd-ppa-ppu?"),
+    ],
+)
+def test_a_client_is_disabled_or_given_a_new_secret_only_once_confirmed(
+    app, hub, client, action, asked
+):
+    # One tap on a phone must not cut a partner's system off: the first post only asks.
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    creds = hub.oauth_client("uptd-ppa-ppu", "referrals:read")
+    response = _post(browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/{action}", {})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert asked in html
+    assert 'name="confirmed" value="1"' in html
+    token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+    )
+    assert token.status_code == 200
+    assert _audit_actions(app, creds["client_id"]) == ["oauth.client_created"]
+
+
 def test_disabling_a_client_stops_its_secret(app, hub, client):
     browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
     creds = hub.oauth_client("uptd-ppa-ppu", "referrals:read")
-    response = _post(browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/disable", {})
+    response = _post(
+        browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/disable", CONFIRMED
+    )
     assert response.status_code == 302
     token = client.post(
         "/oauth/token",
@@ -261,7 +294,7 @@ def test_a_new_secret_replaces_the_old_one_and_ends_its_tokens(app, hub, client)
     issued = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=auth)
     old_token = issued.get_json()["access_token"]
     response = _post(
-        browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/rotate-secret", {}
+        browser, "/oauth-clients", f"/oauth-clients/{creds['client_id']}/rotate-secret", CONFIRMED
     )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
