@@ -1,9 +1,12 @@
-"""Who may see and change an agreement.
+"""Who may read the registry, see an agreement and change it: the one rule every way in asks.
 
-The parties' organisations and the hub operator see an agreement; any other organisation
-gets 404. Only parties change it, and a person (or a token acting for one) must hold
-`agreements:write` (permissions.py: administrators and supervisors); the hub operator reads
-and audits only.
+What a role may do is permissions.py's (`agreements:read`: every role; `agreements:write`:
+administrators and supervisors); this module adds what belongs to agreements. The parties'
+organisations and the hub operator see an agreement; any other organisation gets 404. Only
+parties change it, with `agreements:write`; the hub operator reads and audits only. The
+portal's pages and menu, the API and the operations below all ask `may_read_registry`,
+`sees_every_agreement` and `may_change` (and lifecycle.allowed_actions, for what the status
+allows).
 """
 
 from __future__ import annotations
@@ -11,10 +14,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from referral_hub.actors import Actor
-from referral_hub.agreements.models import (
-    Agreement,
-    AgreementParty,
-)
+from referral_hub.agreements.models import Agreement, AgreementParty
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
 
@@ -23,10 +23,31 @@ READ_ONLY = register_problem(
 )
 
 
+def may_read_registry(actor: Actor) -> bool:
+    """Whether the actor may read the registry and the coverage (`agreements:read`)."""
+    return actor.has_scope("agreements:read")
+
+
+def sees_every_agreement(actor: Actor) -> bool:
+    """The hub operator (and the hub itself) sees every organisation's agreements."""
+    return actor.is_system or actor.is_hub_operator
+
+
+def may_change(actor: Actor, agreement: Agreement | None = None) -> bool:
+    """Whether the actor may change agreements at all (`agreement` None: draft a new one) or
+    this agreement: `agreements:write`, as one of its parties, never the hub operator.
+    Whether its status allows an action is lifecycle.allowed_actions'."""
+    if actor.is_system:
+        return True
+    if actor.is_hub_operator or not actor.has_scope("agreements:write"):
+        return False
+    return agreement is None or actor.organization_id in agreement.party_ids
+
+
 def visible_agreements(actor: Actor) -> Select:
     """Agreements the actor may see: its organisation's, or all for the hub operator."""
     query = select(Agreement)
-    if actor.is_system or actor.is_hub_operator:
+    if sees_every_agreement(actor):
         return query
     return query.where(
         Agreement.id.in_(
@@ -63,23 +84,23 @@ def get_agreement(actor: Actor, agreement_id: str, *, lock: bool = False) -> Agr
 
 
 def require_writer(actor: Actor) -> None:
-    if actor.is_system:
+    """may_change(actor), or the refusal that says why not (403)."""
+    if may_change(actor):
         return
     if actor.is_hub_operator:
         raise Problem(403, READ_ONLY, "The hub operator can read and audit agreements only.")
-    # agreements:write, decided per role in permissions.py (administrators and supervisors).
-    if not actor.has_scope("agreements:write"):
-        raise Problem(
-            403,
-            "forbidden",
-            "Only an organisation administrator or a supervisor can change agreements.",
-        )
+    raise Problem(
+        403,
+        "forbidden",
+        "Only an organisation administrator or a supervisor can change agreements.",
+    )
 
 
-def require_party(actor: Actor, agreement: Agreement) -> None:
-    if actor.is_system:
+def require_change(actor: Actor, agreement: Agreement) -> None:
+    """may_change(actor, agreement), or the refusal: 403 for a reader, 404 for a stranger."""
+    require_writer(actor)
+    if may_change(actor, agreement):
         return
-    if actor.organization_id not in agreement.party_ids:
-        if actor.is_hub_operator:
-            raise Problem(403, READ_ONLY, "The hub operator can read and audit agreements only.")
-        raise not_found(agreement.id)
+    if actor.is_hub_operator:
+        raise Problem(403, READ_ONLY, "The hub operator can read and audit agreements only.")
+    raise not_found(agreement.id)

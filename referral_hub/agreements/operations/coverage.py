@@ -16,6 +16,7 @@ from referral_hub.agreements.models import (
     AgreementParty,
     AgreementService,
 )
+from referral_hub.agreements.operations.access import sees_every_agreement
 from referral_hub.agreements.operations.content import find_org
 from referral_hub.agreements.operations.status import covers_at, effective_status_clause, local_date
 from referral_hub.directory.models import Organization, Service
@@ -168,7 +169,7 @@ def _coverage_subject(actor: Actor, for_org: str | None) -> Organization:
             f"Unknown organisation '{for_org}'.",
             errors={"for": [f"Unknown organisation '{for_org}'."]},
         )
-    if not (actor.is_system or actor.is_hub_operator or org.id == actor.organization_id):
+    if not (sees_every_agreement(actor) or org.id == actor.organization_id):
         # Another organisation's agreements are not the caller's to see.
         raise Problem(404, "not-found", f"No coverage for '{for_org}' that you may see.")
     return org
@@ -218,7 +219,7 @@ def coverage_matrix(
             errors={"region": ["Give either 'for' or 'region', not both."]},
         )
     if region:
-        if not (actor.is_system or actor.is_hub_operator):
+        if not (sees_every_agreement(actor)):
             raise Problem(
                 403, "forbidden", "Only the hub operator can see the coverage of a region."
             )

@@ -17,7 +17,7 @@ from referral_hub.actors import Actor
 from referral_hub.agreements.models import (
     AgreementDocument,
 )
-from referral_hub.agreements.operations.access import get_agreement, require_party, require_writer
+from referral_hub.agreements.operations.access import get_agreement, require_change
 from referral_hub.agreements.operations.record import audit_change, touch
 from referral_hub.agreements.storage import DocumentNotFound, document_store
 from referral_hub.db import utcnow
@@ -52,8 +52,7 @@ def add_document(
 ) -> AgreementDocument:
     """Keep a PDF with the agreement (the bytes decide, not the name); SHA-256 recorded."""
     agreement = get_agreement(actor, agreement_id, lock=True)
-    require_writer(actor)
-    require_party(actor, agreement)
+    require_change(actor, agreement)
     limit = document_max_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:

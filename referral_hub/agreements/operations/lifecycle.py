@@ -1,5 +1,10 @@
 """Drafting, signing, suspending, resuming, terminating and renewing an agreement.
 
+One table (`TRANSITIONS`) says, for every action on an agreement, from which effective
+statuses it may be taken and what it leads to; `plan_transition` refuses the rest, and
+`allowed_actions` tells the portal's pages and the API which actions an actor has now, so
+the buttons shown and the operations cannot disagree.
+
 Renewal: `renew` makes a new draft (version + 1, `supersedes` = the old id) with the same
 parties and content. When that renewal comes into force, the old agreement ends with the
 status `superseded` (also if it had meanwhile expired), so the registry shows which
@@ -9,6 +14,7 @@ agreement replaced it.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +25,12 @@ from referral_hub.agreements.models import (
     Agreement,
     AgreementSignature,
 )
-from referral_hub.agreements.operations.access import get_agreement, require_party, require_writer
+from referral_hub.agreements.operations.access import (
+    get_agreement,
+    may_change,
+    require_change,
+    require_writer,
+)
 from referral_hub.agreements.operations.content import (
     apply_content,
     canonical_content,
@@ -60,13 +71,93 @@ ALREADY_RENEWED = register_problem("already-renewed", "The agreement already has
 CLOCK = Actor.system("agreements:clock")
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One action: from which effective statuses, to which status (None: it stays), and the
+    word a refusal uses ("An agreement that is 'expired' cannot be signed")."""
+
+    action: str
+    sources: frozenset[str]
+    target: str | None
+    done: str
+    needs_reason: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        # Content changes only in a draft nobody has signed yet.
+        Transition("edit", frozenset({"draft"}), None, "changed"),
+        # The last signature makes it `signed`, or `active` once its start date has come.
+        Transition("sign", frozenset({"draft"}), "signed", "signed"),
+        Transition("suspend", frozenset({"active"}), "suspended", "suspended"),
+        Transition("resume", frozenset({"suspended"}), "active", "resumed"),
+        # A draft is withdrawn the same way.
+        Transition(
+            "terminate",
+            frozenset({"draft", "signed", "active", "suspended"}),
+            "terminated",
+            "terminated",
+            needs_reason=True,
+        ),
+        # A new draft that supersedes this one once in force; this one keeps its status.
+        Transition("renew", frozenset({"active", "suspended", "expired"}), None, "renewed"),
+    )
+}
+
+
+def _refusal(actor: Actor, agreement: Agreement, action: str, status: str) -> Problem | None:
+    """Why the table (or the action's own condition) refuses `action` now, if it does."""
+    transition = TRANSITIONS[action]
+    if action == "edit":
+        if status not in transition.sources or agreement.signatures:
+            return Problem(
+                409,
+                AGREEMENT_LOCKED,
+                "The agreement has been signed, so its content can no longer change. "
+                "Terminate it or renew it instead.",
+                status_now=status,
+            )
+        return None
+    if status not in transition.sources:
+        return refuse_transition(agreement, transition.done, status)
+    if action == "sign" and actor.organization_id in agreement.signed_party_ids:
+        return Problem(409, ALREADY_SIGNED, "Your organisation has already signed this agreement.")
+    if action == "renew":
+        pending = [r.id for r in agreement.renewals if r.status != "terminated"]
+        if pending:
+            return Problem(
+                409,
+                ALREADY_RENEWED,
+                "This agreement already has a renewal; change or terminate that draft instead.",
+                renewal=pending[0],
+            )
+    return None
+
+
+def plan_transition(actor: Actor, agreement: Agreement, action: str, status: str) -> Transition:
+    """The transition for `action` from `status`, or the Problem (409) that refuses it."""
+    refusal = _refusal(actor, agreement, action, status)
+    if refusal is not None:
+        raise refusal
+    return TRANSITIONS[action]
+
+
+def allowed_actions(actor: Actor, agreement: Agreement, at: dt.datetime | None = None) -> list[str]:
+    """The actions of TRANSITIONS the actor may take on the agreement now (may_change and
+    the table), in the table's order: what the portal offers and the API's hint."""
+    if not may_change(actor, agreement):
+        return []
+    status = effective_status(agreement, at)
+    return [a for a in TRANSITIONS if _refusal(actor, agreement, a, status) is None]
+
+
 def for_change(
     actor: Actor, agreement_id: str, if_match: str | None, *, if_match_required: bool = False
 ) -> tuple[Agreement, dt.datetime]:
     """Lock the agreement for a change by a party; bring its stored status up to date."""
     agreement = get_agreement(actor, agreement_id, lock=True)
-    require_writer(actor)
-    require_party(actor, agreement)
+    require_change(actor, agreement)
     check_if_match(agreement, if_match, required=if_match_required)
     now = utcnow()
     materialise(agreement, now)
@@ -127,15 +218,7 @@ def update_agreement(
 ) -> Agreement:
     """Change a draft nobody has signed yet; If-Match is required."""
     agreement, now = for_change(actor, agreement_id, if_match, if_match_required=True)
-    status = effective_status(agreement, now)
-    if status != "draft" or agreement.signatures:
-        raise Problem(
-            409,
-            AGREEMENT_LOCKED,
-            "The agreement has been signed, so its content can no longer change. "
-            "Terminate it or renew it instead.",
-            status_now=status,
-        )
+    plan_transition(actor, agreement, "edit", effective_status(agreement, now))
     before = canonical_content(agreement)
     merged = {**content_as_input(agreement), **changes}
     content = resolve_content(actor, merged)
@@ -173,10 +256,7 @@ def sign_agreement(
     if actor.organization_id not in agreement.party_ids:
         raise Problem(409, INVALID_TRANSITION, "Only a party's organisation signs.")
     status = effective_status(agreement, now)
-    if status != "draft":
-        raise refuse_transition(agreement, "signed", status)
-    if actor.organization_id in agreement.signed_party_ids:
-        raise Problem(409, ALREADY_SIGNED, "Your organisation has already signed this agreement.")
+    plan_transition(actor, agreement, "sign", status)
     if local_date(now) > agreement.expires_on:
         raise Problem(
             409,
@@ -289,10 +369,8 @@ def suspend_agreement(
 ) -> Agreement:
     """Pause an active agreement: it covers no new referral until resumed."""
     agreement, now = for_change(actor, agreement_id, if_match)
-    status = effective_status(agreement, now)
-    if status != "active":
-        raise refuse_transition(agreement, "suspended", status)
-    agreement.status = "suspended"
+    transition = plan_transition(actor, agreement, "suspend", effective_status(agreement, now))
+    agreement.status = transition.target
     agreement.status_reason = reason
     touch(agreement, now)
     audit_change(actor, "agreement.suspended", agreement, {"reason": reason})
@@ -305,10 +383,8 @@ def resume_agreement(
 ) -> Agreement:
     """End a suspension; the agreement covers referrals again while in its dates."""
     agreement, now = for_change(actor, agreement_id, if_match)
-    status = effective_status(agreement, now)
-    if status != "suspended":
-        raise refuse_transition(agreement, "resumed", status)
-    agreement.status = "active"
+    transition = plan_transition(actor, agreement, "resume", effective_status(agreement, now))
+    agreement.status = transition.target
     agreement.status_reason = reason
     touch(agreement, now)
     audit_change(actor, "agreement.resumed", agreement, {"reason": reason})
@@ -327,9 +403,8 @@ def terminate_agreement(
         )
     agreement, now = for_change(actor, agreement_id, if_match)
     status = effective_status(agreement, now)
-    if status not in ("draft", "signed", "active", "suspended"):
-        raise refuse_transition(agreement, "terminated", status)
-    agreement.status = "terminated"
+    transition = plan_transition(actor, agreement, "terminate", status)
+    agreement.status = transition.target
     agreement.termination_reason = reason
     agreement.ended_at = now
     touch(agreement, now)
@@ -351,17 +426,7 @@ def renew_agreement(
     after the old one ends (or from today, if that has passed), under the same number.
     """
     old, now = for_change(actor, agreement_id, if_match)
-    status = effective_status(old, now)
-    if status not in ("active", "suspended", "expired"):
-        raise refuse_transition(old, "renewed", status)
-    pending = [r.id for r in old.renewals if r.status != "terminated"]
-    if pending:
-        raise Problem(
-            409,
-            ALREADY_RENEWED,
-            "This agreement already has a renewal; change or terminate that draft instead.",
-            renewal=pending[0],
-        )
+    plan_transition(actor, old, "renew", effective_status(old, now))
     changes = dict(changes or {})
     term = old.expires_on - old.effective_from
     start = changes.get("effective_from") or max(
