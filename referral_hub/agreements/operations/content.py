@@ -205,6 +205,11 @@ def resolve_content(actor: Actor, data: dict[str, Any]) -> Content:
     if signatory_errors:
         errors["signatories"] = signatory_errors
 
+    for name in ("number", "title", "purpose"):
+        # Spaces alone are no number, title or purpose (the portal's form strips them away).
+        if not (clean_text(data.get(name)) or "").strip():
+            errors[name] = ["Missing data for required field."]
+
     response_hours = data["response_hours"]
     if not 1 <= response_hours <= MAX_RESPONSE_HOURS:
         errors["response_hours"] = [f"Must be between 1 and {MAX_RESPONSE_HOURS} hours."]
