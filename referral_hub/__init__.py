@@ -101,7 +101,7 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     from referral_hub.accounts.views import bp as accounts_bp
     from referral_hub.agreements.api import blp as agreements_api
-    from referral_hub.agreements.views import bp as agreements_portal_bp
+    from referral_hub.agreements.blueprint import bp as agreements_portal_bp
     from referral_hub.audit.api import blp as audit_api
     from referral_hub.clients.api import blp as clients_api
     from referral_hub.clients.views import bp as clients_portal_bp

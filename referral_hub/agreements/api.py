@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import csv
-import io
-from typing import Any
 
 from flask import Response, request, url_for
 from flask_smorest import Blueprint
 
 from referral_hub.agreements import operations as ops
+from referral_hub.agreements.export import export_registry
 from referral_hub.agreements.models import Agreement
 from referral_hub.agreements.schemas import (
     AgreementIn,
@@ -107,61 +105,6 @@ def create_agreement(actor, data):
     return _with_etag(agreement, 201, Location=_location(agreement))
 
 
-def _csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-EXPORT_COLUMNS = (
-    "id",
-    "number",
-    "kind",
-    "title",
-    "status",
-    "version",
-    "supersedes",
-    "parties",
-    "services",
-    "data_categories",
-    "effective_from",
-    "expires_on",
-    "response_hours",
-    "signed_by",
-    "documents",
-    "created_at",
-)
-
-
-def _export_row(agreement: Agreement) -> list[str]:
-    signed = {s.organization_id: s for s in agreement.signatures}
-    values = {
-        "id": agreement.id,
-        "number": agreement.number,
-        "kind": agreement.kind,
-        "title": agreement.title,
-        "status": ops.effective_status(agreement),
-        "version": agreement.version,
-        "supersedes": agreement.supersedes_id,
-        "parties": "; ".join(p.organization.code for p in agreement.parties),
-        "services": "; ".join(f"{s.service_code} by {s.provider.code}" for s in agreement.services),
-        "data_categories": "; ".join(agreement.data_categories),
-        "effective_from": agreement.effective_from.isoformat(),
-        "expires_on": agreement.expires_on.isoformat(),
-        "response_hours": agreement.response_hours,
-        "signed_by": "; ".join(
-            f"{p.organization.code} {signed[p.organization_id].signed_at.date().isoformat()}"
-            for p in agreement.parties
-            if p.organization_id in signed
-        ),
-        "documents": len(agreement.documents),
-        "created_at": agreement.created_at.isoformat(),
-    }
-    return [_csv_cell(values[c]) for c in EXPORT_COLUMNS]
-
-
 @blp.route("/agreements/export.csv")
 @blp.arguments(ExportArgs, location="query")
 @blp.response(
@@ -172,21 +115,12 @@ def _export_row(agreement: Agreement) -> list[str]:
 @protected(blp, "agreements:read")
 def export_agreements(actor, args):
     """The registry with the same filters as the list, as a CSV file (audited)."""
-    filters = {k: args.get(k) for k in FILTERS}
-    agreements = db.session.scalars(ops.registry_query(actor, **filters)).all()
-    out = io.StringIO()
-    out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for agreement in agreements:
-        writer.writerow(_export_row(agreement))
-    ops.record_export(actor, filters, len(agreements))
+    filename, text = export_registry(actor, {k: args.get(k) for k in FILTERS})
     db.session.commit()
-    day = ops.local_date().isoformat()
     return Response(
-        out.getvalue(),
+        text,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="agreements-{day}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

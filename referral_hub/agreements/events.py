@@ -19,7 +19,7 @@ from referral_hub.agreements.models import Agreement
 
 def event_data(event_type: str, agreement: Agreement, actor: Actor) -> dict[str, Any]:
     """What a partner needs to act on the event; the detail is one GET away."""
-    from referral_hub.agreements.operations import effective_status
+    from referral_hub.agreements.operations.status import effective_status
 
     codes = {p.organization_id: p.organization.code for p in agreement.parties}
     data: dict[str, Any] = {

@@ -224,7 +224,7 @@ def _consents(session: Session, codes: dict[str, str]) -> Iterator[tuple[str, di
 
 def _agreements(session: Session, codes: dict[str, str]) -> Iterator[tuple[str, dict, frozenset]]:
     from referral_hub.agreements.models import Agreement, AgreementParty, AgreementService
-    from referral_hub.agreements.operations import content_sha256
+    from referral_hub.agreements.operations.content import content_sha256
 
     parties: dict[str, list[str]] = {}
     for agreement_id, org_id in _stream(

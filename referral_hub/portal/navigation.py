@@ -13,8 +13,8 @@ Endpoint names the menu expects (a feature that names its page differently calls
     referrals_portal.approvals  Menunggu persetujuan  UPTD supervisors (with the count)
     referrals_portal.received   Rujukan masuk    staff who answer referrals, of any
                                                  organisation that receives them
-    agreements_portal.index     Perjanjian       everyone who reads agreements
-    agreements_portal.coverage  Cakupan          everyone who reads agreements
+    agreements_portal.index     Perjanjian       who may read the registry (the page's rule)
+    agreements_portal.coverage  Cakupan          who may read the registry (the page's rule)
     portal.audit_log            Log audit        everyone who reads the audit log
     portal.users                Pengguna         org admins
     portal.oauth_clients        Klien OAuth      org admins
@@ -70,9 +70,6 @@ def receiving_staff(user: User) -> bool:
     return role_permits(user.role, "referrals:respond") and user.organization.type != HUB_OPERATOR
 
 
-#: Who follows agreements and coverage: every role that reads agreements (the hub operator's
-#: staff read every organisation's).
-registry_readers = holders("agreements:read")
 #: Who reads the audit log: auditors and administrators.
 audit_readers = holders("audit:read")
 #: Who manages the organisation's webhooks: its administrators.
@@ -115,8 +112,10 @@ for _order, (_endpoint, _label, _audience) in enumerate(
         ("clients_portal.index", _l("Klien"), client_keepers),
         ("referrals_portal.sent", _l("Rujukan keluar"), uptd_staff),
         ("referrals_portal.received", _l("Rujukan masuk"), receiving_staff),
-        ("agreements_portal.index", _l("Perjanjian"), registry_readers),
-        ("agreements_portal.coverage", _l("Cakupan"), registry_readers),
+        # Who may read the registry is the feature's rule (agreements.operations
+        # .may_read_registry), which its pages carry: may_open asks it.
+        ("agreements_portal.index", _l("Perjanjian"), everyone),
+        ("agreements_portal.coverage", _l("Cakupan"), everyone),
         ("portal.audit_log", _l("Log audit"), audit_readers),
         ("portal.users", _l("Pengguna"), org_admins),
         ("portal.oauth_clients", _l("Klien OAuth"), org_admins),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import STATUSES, Agreement
 from referral_hub.audit.models import AuditEntry
+from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from tests.agreements_support import BALIKPAPAN, PPU, actor, build, content, sign_all, stored
 
@@ -34,7 +35,7 @@ def test_an_agreement_past_its_end_covers_nothing_without_any_sweep(app_ctx):
         assert [
             a.id
             for a in ops.active_agreements_covering(
-                ppu, balikpapan, "psychological_counseling", ops.utcnow()
+                ppu, balikpapan, "psychological_counseling", utcnow()
             )
         ] == [agreement_id]
         assert ops.effective_status(stored(agreement_id)) == "active"
@@ -43,11 +44,9 @@ def test_an_agreement_past_its_end_covers_nothing_without_any_sweep(app_ctx):
         agreement = stored(agreement_id)
         assert agreement.status == "active"  # nothing wrote the expiry down ...
         assert ops.effective_status(agreement) == "expired"  # ... yet it holds
-        assert not ops.covers_at(agreement, ops.utcnow())
+        assert not ops.covers_at(agreement, utcnow())
         assert (
-            ops.active_agreements_covering(
-                ppu, balikpapan, "psychological_counseling", ops.utcnow()
-            )
+            ops.active_agreements_covering(ppu, balikpapan, "psychological_counseling", utcnow())
             == []
         )
         assert ops.covering_agreements_for(ppu, "psychological_counseling") == []
