@@ -1015,7 +1015,13 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
 
 
 def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
-    """A session of a referral cannot start before the referral was sent."""
+    """A session of a referral cannot start before the referral was sent (nor at a time
+    that has no instant in UTC, years 1 to 9999: a legal offset on the first or last day)."""
+    try:
+        starts_at.astimezone(dt.UTC)
+    except OverflowError:
+        message = "Not a time the hub can keep: give a date between the years 1 and 9999."
+        raise _field_error("starts_at", message) from None
     if starts_at < referral.created_at:
         message = "A session cannot start before the referral was sent."
         raise Problem(
