@@ -453,6 +453,6 @@ def kept_from_files(paths: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
             with open(path, encoding="utf-8") as fh:
                 value = json.load(fh)
             out.extend((path, served) for served in parse_kept(value))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:  # nested beyond the parser
             raise ValueError(f"{path}: not a checkpoint ({error})") from None
     return out

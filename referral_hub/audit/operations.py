@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from flask import has_request_context
-from sqlalchemy import Select, event, func, or_, select, text
+from sqlalchemy import Select, event, false, func, or_, select, text, true
 from sqlalchemy.orm import Session, SessionTransaction
 
 from referral_hub.actors import Actor
@@ -566,5 +566,10 @@ def visible_object_types(actor: Actor) -> list[str]:
 
 
 def since_filter(value: dt.datetime):
-    """Entries at or after a moment."""
+    """Entries at or after a moment; a moment before year 1 or after 9999 once in UTC (a
+    legal offset on the first or last day) comes before, or after, every entry."""
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:
+        return true() if value.year == dt.MINYEAR else false()
     return AuditEntry.at >= value

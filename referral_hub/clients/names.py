@@ -60,6 +60,7 @@ HONORIFICS = frozenset(
 #: letters): the Hangul fillers.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _WORD = re.compile(r"[^\W_]+")
+_SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
 
 
 @cache
@@ -87,7 +88,9 @@ def _latin_lookalike(char: str) -> str:
                 candidate = glyph["c"]
                 if len(candidate) == 1 and candidate.isascii() and wanted(candidate):
                     return candidate
-    return char
+    # Small capitals (U+0299, U+1D00...) are neither folded by NFKC nor all in the list.
+    small_capital = _SMALL_CAPITAL.fullmatch(unicodedata.name(char, ""))
+    return small_capital.group(1).lower() if small_capital else char
 
 
 def _without_marks(text: str) -> str:
@@ -224,7 +227,15 @@ def relationship_roles(text: str) -> frozenset[str]:
     ibu", "suami", "father's brother") is its own role, compared as written once normalised;
     "wali" alone is the role "guardian".
     """
-    tokens = words(text)
+    # An invisible character may join two words ("ayah\u200bkandung") or sit inside one:
+    # both readings count.
+    spaced = "".join(" " if unicodedata.category(ch) == "Cf" else ch for ch in text or "")
+    if spaced != (text or ""):
+        return _roles(words(text)) | _roles(words(spaced))
+    return _roles(words(text))
+
+
+def _roles(tokens: tuple[str, ...]) -> frozenset[str]:
     if not tokens:
         return frozenset()
     modifier = next((_OTHER_PARENT[t] for t in tokens if t in _OTHER_PARENT), "")

@@ -39,7 +39,10 @@ def _filters():
             # The day as the reader means it: midnight in the hub's time zone.
             # localize(), not tzinfo=: a pytz zone given as tzinfo is its local mean time
             # (+07:58 for Makassar), which would start the day two minutes off.
-            since = get_timezone().localize(dt.datetime.combine(day, dt.time.min))
+            try:
+                since = get_timezone().localize(dt.datetime.combine(day, dt.time.min))
+            except OverflowError:  # the first day of year 1 began in year 0 in UTC
+                since = None
     return values, errors, since
 
 

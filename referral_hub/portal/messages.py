@@ -139,6 +139,9 @@ def _inbox_and_registry_exact() -> dict[str, str]:
         "A session cannot start before the referral was sent.": _(
             "Sesi tidak dapat dimulai sebelum rujukan dikirim."
         ),
+        "Not a time the hub can keep: give a date between the years 1 and 9999.": _(
+            "Waktu ini tidak dapat disimpan; isi tanggal antara tahun 1 dan 9999."
+        ),
         "The session has not started yet: attendance is recorded once it has.": _(
             "Sesi belum dimulai. Kehadiran baru dapat dicatat setelah sesi dimulai."
         ),

@@ -216,7 +216,13 @@ def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
         return None
     if naive.tzinfo is not None:
         return naive
-    return get_timezone().localize(naive)
+    try:
+        return get_timezone().localize(naive)
+    except OverflowError:  # midnight of year 1 here was in year 0 in UTC
+        form.errors.setdefault(name, []).append(
+            _("Tanggal dan jam tidak sah; gunakan format TTTT-BB-HH JJ:MM.")
+        )
+        return None
 
 
 @bp.post("/referrals/received/<referral_id>/appointments")

@@ -254,12 +254,19 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     if recipient.id == sender.id:
         raise _field_error("to", "A unit does not refer to itself.")
     categories = list(dict.fromkeys(["demographics", *data.get("data_categories", [])]))
-    agreement = _agreement_gates(sender, recipient, data["service"], categories, now)
+    agreement = _agreement_gates(sender, recipient, data["service"], categories, now, hold=True)
 
     consent: Consent | None = None
     approver: User | None = None
     if data.get("consent"):
         consent = clients.require_consent_for(actor, data["consent"], client)
+        # Held until the commit and read again under the lock, like the agreement: a
+        # withdrawal that committed meanwhile is seen; one still running waits for this
+        # referral and then cancels it with the others resting on the consent.
+        db.session.execute(
+            select(Consent.id).where(Consent.id == consent.id).with_for_update(read=True)
+        )
+        db.session.refresh(consent)
         clients.require_consent_covers(
             consent,
             recipient_org_id=recipient.id,
@@ -356,10 +363,34 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     return referral
 
 
-def _agreement_gates(sender, recipient, service: str, categories: list[str], now: dt.datetime):
+def _agreement_gates(
+    sender,
+    recipient,
+    service: str,
+    categories: list[str],
+    now: dt.datetime,
+    *,
+    hold: bool = False,
+):
     """The agreement a referral travels on: in force now, covering the service with the
-    recipient as its provider, allowing every category; else the refusal sending gives."""
+    recipient as its provider, allowing every category; else the refusal sending gives.
+
+    With `hold` (a new referral), the agreements found are locked FOR SHARE until the commit
+    and looked up again under the lock: a suspension or termination (which locks the row
+    FOR UPDATE) either committed before, and the agreement is no longer found, or waits for
+    this referral's commit and then cancels it with the others not yet started. Without the
+    lock the referral, committed after the ending's sweep, stayed `requested` and shared
+    under an agreement no longer in force. (An approval needs no `hold`: it locks its
+    referral, which the ending's sweep waits for.)
+    """
     agreements = active_agreements_covering(sender.id, recipient.id, service, now)
+    if agreements and hold:
+        db.session.execute(
+            select(Agreement.id)
+            .where(Agreement.id.in_([a.id for a in agreements]))
+            .with_for_update(read=True)
+        )
+        agreements = active_agreements_covering(sender.id, recipient.id, service, now)
     if not agreements:
         # No agreement covers an unknown service either: looked up only to say which it is.
         if db.session.get(Service, service) is None:
@@ -984,7 +1015,13 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
 
 
 def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
-    """A session of a referral cannot start before the referral was sent."""
+    """A session of a referral cannot start before the referral was sent (nor at a time
+    that has no instant in UTC, years 1 to 9999: a legal offset on the first or last day)."""
+    try:
+        starts_at.astimezone(dt.UTC)
+    except OverflowError:
+        message = "Not a time the hub can keep: give a date between the years 1 and 9999."
+        raise _field_error("starts_at", message) from None
     if starts_at < referral.created_at:
         message = "A session cannot start before the referral was sent."
         raise Problem(

@@ -591,3 +591,18 @@ def test_loading_partners_is_audited(app, tmp_path, restore_directory):
         assert entry is not None
         assert entry.actor_kind == "system"
         assert "+rs-test-audit" in entry.detail["organizations"]
+
+
+def test_api_since_beyond_the_years_utc_can_write_is_an_answer_not_a_500(client, hub):
+    # Legal RFC 3339 with an offset, but before year 1 or after 9999 once in UTC: everything
+    # is after the first, nothing after the second.
+    hub.user("uptd-ppa-ppu", "caseworker")
+    headers = hub.headers("uptd-ppa-ppu", "audit:read")
+    everything = client.get("/api/v1/audit", headers=headers).get_json()["total"]
+    assert everything > 0
+    early = client.get("/api/v1/audit?since=0001-01-01T00:00:00%2B23:59", headers=headers)
+    assert early.status_code == 200, early.get_data(as_text=True)
+    assert early.get_json()["total"] == everything
+    late = client.get("/api/v1/audit?since=9999-12-31T23:59:59-23:59", headers=headers)
+    assert late.status_code == 200, late.get_data(as_text=True)
+    assert late.get_json()["total"] == 0

@@ -371,6 +371,16 @@ def test_a_kept_file_that_is_no_checkpoint_is_refused(app, tmp_path):
     assert "not a checkpoint" in result.output
 
 
+def test_a_kept_file_nested_too_deep_is_refused_as_no_checkpoint(app, tmp_path):
+    _append(app, 1)
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = _cli(app, "audit-verify", "--checkpoint", str(path))
+    assert result.exit_code == 2, result.output
+    assert "deep.json" in result.output
+    assert "not a checkpoint" in result.output
+
+
 # --- the stored checkpoints themselves -------------------------------------------------
 
 

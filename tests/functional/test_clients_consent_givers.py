@@ -75,6 +75,7 @@ SAME_NAME = [
     "Budi\u200bSantoso",  # zero-width space
     "Budi Santo\u200bso",
     "Santoso, Budi",
+    "\u0299\u1d1c\u1d05\u026a \ua731\u1d00\u0274\u1d1b\u1d0f\ua731\u1d0f",  # small capitals
 ]
 #: A close spelling: a supervisor must clear it.
 CLOSE_NAME = ["Bapak Budi", "Budi Santosa", "Budi", "B. Santoso"]
@@ -109,12 +110,22 @@ def test_a_close_spelling_needs_a_supervisors_clearance(app, client, hub, giver)
     assert _consents_of(app, child["id"]) == []
 
 
-def test_the_flagged_guardians_relationship_needs_a_supervisors_clearance(app, client, hub):
+@pytest.mark.parametrize(
+    "relationship",
+    [
+        "Bapak",
+        "ayah\u200bkandung",  # an invisible space between the words
+        "Ba\u200bpak",  # ... or inside one
+    ],
+)
+def test_the_flagged_guardians_relationship_needs_a_supervisors_clearance(
+    app, client, hub, relationship
+):
     headers = hub.headers(PPU, RW)
     child = _flagged_child(client, headers)
     # Another name, but "the father" again: the flagged guardian is the child's father.
     response = _post_consent(
-        client, headers, child["id"], giver_name="Joko Susilo", giver_relationship="Bapak"
+        client, headers, child["id"], giver_name="Joko Susilo", giver_relationship=relationship
     )
     assert response.status_code == 422, response.get_data(as_text=True)
     details = problem(response)

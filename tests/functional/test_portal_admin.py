@@ -381,6 +381,10 @@ def test_auditor_reads_own_organisation_entries_with_filters(app, hub):
     assert "signin.succeeded" in filtered
     future = browser.get("/audit?since=2999-01-01").get_data(as_text=True)
     assert "Tidak ada entri yang cocok." in future
+    # The first day of year 1 in WITA began in year 0 in UTC: everything is after it.
+    first_day = browser.get("/audit?since=0001-01-01")
+    assert first_day.status_code == 200
+    assert "signin.succeeded" in first_day.get_data(as_text=True)
     bad = browser.get("/audit?since=yesterday")
     assert bad.status_code == 422
     assert "Tanggal tidak sah" in bad.get_data(as_text=True)

@@ -271,6 +271,26 @@ def test_a_session_before_the_referral_was_sent_is_refused_beside_its_time(app, 
         db.session.remove()
 
 
+def test_a_session_time_beyond_what_utc_can_write_is_refused_beside_it(app, world):
+    # Midnight of year 1 in WITA was in year 0 in UTC; an explicit offset on the last day of
+    # 9999 reaches year 10000: both refused beside the field, not a 500.
+    s, referral, browser = world
+    s.act(referral["id"], "accept", s.balikpapan)
+    for moment in ("0001-01-01T00:00", "9999-12-31T23:59:00-23:59"):
+        response = _post(
+            browser,
+            f"{_detail(referral)}/appointments",
+            {"starts_at": moment, "mode": "phone"},
+            _detail(referral),
+        )
+        assert response.status_code == 422, moment
+        html = response.get_data(as_text=True)
+        assert re.search(r'id="f-starts_at-error">(.*?)</p>', html, re.S) is not None
+    with app.app_context():
+        assert db.session.scalars(select(Appointment)).all() == []
+        db.session.remove()
+
+
 def test_a_session_needs_a_time_and_a_known_mode(world):
     s, referral, browser = world
     s.act(referral["id"], "accept", s.balikpapan)

@@ -84,3 +84,22 @@ def test_a_session_recorded_at_the_time_it_really_took_place(app, client, hub):
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["status"] == "no_show"
+
+
+def test_a_time_that_has_no_utc_instant_is_refused_not_a_500(app, client, hub):
+    # The offset is legal RFC 3339, but the instant falls outside the years 1 to 9999 once
+    # written in UTC: it is refused as a bad time, on scheduling and on moving alike.
+    s = Scenario(app, client, hub)
+    referral = s.in_status("accepted")
+    scheduled = _schedule(s, referral, dt.datetime.now(dt.UTC) + dt.timedelta(hours=2))
+    assert scheduled.status_code == 201, scheduled.get_data(as_text=True)
+    url = f"/api/v1/referrals/{referral['id']}/appointments"
+    for moment in ("9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"):
+        created = client.post(
+            url, json={"starts_at": moment, "mode": "phone"}, headers=s.balikpapan
+        )
+        assert created.status_code == 422, created.get_data(as_text=True)
+        assert list(problem(created)["errors"]) == ["starts_at"]
+        moved = _patch(s, referral, scheduled.get_json()["id"], {"starts_at": moment})
+        assert moved.status_code == 422, moved.get_data(as_text=True)
+        assert list(problem(moved)["errors"]) == ["starts_at"]
