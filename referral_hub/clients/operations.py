@@ -737,9 +737,24 @@ def get_consent_of(actor: Actor, consent_id: str) -> Consent:
     return consent
 
 
-def require_consent_for(actor: Actor, consent_id: str, client: Client) -> Consent:
-    """The actor's consent `consent_id`, which must be this client's (else 422 on `consent`)."""
-    consent = db.session.get(Consent, consent_id) if isinstance(consent_id, str) else None
+def require_consent_for(
+    actor: Actor, consent_id: str, client: Client, *, hold: bool = False
+) -> Consent:
+    """The actor's consent `consent_id`, which must be this client's (else 422 on `consent`).
+
+    `hold` locks it FOR SHARE until the commit, read as it is once the lock is had (a
+    withdrawal waits for the caller's commit, or is seen if it committed first).
+    """
+    consent = None
+    if isinstance(consent_id, str) and hold:
+        consent = db.session.scalar(
+            select(Consent)
+            .where(Consent.id == consent_id, Consent.client_id == client.id)
+            .with_for_update(read=True, of=Consent)
+            .execution_options(populate_existing=True)
+        )
+    elif isinstance(consent_id, str):
+        consent = db.session.get(Consent, consent_id)
     if consent is None or consent.client_id != client.id or not _sees_client(actor, client):
         raise Problem(
             422,

@@ -259,14 +259,10 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     consent: Consent | None = None
     approver: User | None = None
     if data.get("consent"):
-        consent = clients.require_consent_for(actor, data["consent"], client)
-        # Held until the commit and read again under the lock, like the agreement: a
-        # withdrawal that committed meanwhile is seen; one still running waits for this
-        # referral and then cancels it with the others resting on the consent.
-        db.session.execute(
-            select(Consent.id).where(Consent.id == consent.id).with_for_update(read=True)
-        )
-        db.session.refresh(consent)
+        # Held until the commit, like the agreement: a withdrawal that committed meanwhile is
+        # seen; one still running waits for this referral and then cancels it with the
+        # others resting on the consent.
+        consent = clients.require_consent_for(actor, data["consent"], client, hold=True)
         clients.require_consent_covers(
             consent,
             recipient_org_id=recipient.id,
@@ -375,22 +371,15 @@ def _agreement_gates(
     """The agreement a referral travels on: in force now, covering the service with the
     recipient as its provider, allowing every category; else the refusal sending gives.
 
-    With `hold` (a new referral), the agreements found are locked FOR SHARE until the commit
-    and looked up again under the lock: a suspension or termination (which locks the row
+    With `hold` (a new referral), the agreements are found under a FOR SHARE lock held until
+    the commit: a suspension or termination (which locks the row
     FOR UPDATE) either committed before, and the agreement is no longer found, or waits for
     this referral's commit and then cancels it with the others not yet started. Without the
     lock the referral, committed after the ending's sweep, stayed `requested` and shared
     under an agreement no longer in force. (An approval needs no `hold`: it locks its
     referral, which the ending's sweep waits for.)
     """
-    agreements = active_agreements_covering(sender.id, recipient.id, service, now)
-    if agreements and hold:
-        db.session.execute(
-            select(Agreement.id)
-            .where(Agreement.id.in_([a.id for a in agreements]))
-            .with_for_update(read=True)
-        )
-        agreements = active_agreements_covering(sender.id, recipient.id, service, now)
+    agreements = active_agreements_covering(sender.id, recipient.id, service, now, hold=hold)
     if not agreements:
         # No agreement covers an unknown service either: looked up only to say which it is.
         if db.session.get(Service, service) is None:

@@ -108,3 +108,19 @@ def test_directory_list_loads_the_services_of_a_page_at_once(app, client, hub):
     assert any(org["services"] for org in large["items"])
     assert len(few) == DIRECTORY_STATEMENTS, "\n".join(few)
     assert len(many) == DIRECTORY_STATEMENTS, "\n".join(many)
+
+
+def test_a_send_reads_its_agreement_and_consent_once_under_their_lock(app, client, scenario):
+    # The lock that keeps an ending agreement or a withdrawal from missing the new referral is
+    # taken by the query that finds them (FOR SHARE on PostgreSQL), not by a second look-up.
+    client.get("/api/v1/services", headers=scenario.ppu)  # warm: the token and the pool
+    with counted(app) as statements:
+        response = client.post("/api/v1/referrals", json=scenario.body(), headers=scenario.ppu)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    agreement_reads = [s for s in statements if s.lstrip().startswith("SELECT agreements.id,")]
+    consent_reads = [s for s in statements if s.lstrip().startswith("SELECT consents.id,")]
+    assert len(agreement_reads) == 1, "\n".join(agreement_reads)
+    assert len(consent_reads) == 1, "\n".join(consent_reads)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        assert "FOR SHARE" in agreement_reads[0]
+        assert "FOR SHARE" in consent_reads[0]

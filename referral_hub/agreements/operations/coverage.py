@@ -65,9 +65,16 @@ def active_agreements_covering(
     recipient_org_id: str,
     service_code: str,
     at: dt.datetime | dt.date | None = None,
+    *,
+    hold: bool = False,
 ) -> list[Agreement]:
     """Agreements in force at `at` between both organisations with the recipient providing
-    the service; the one expiring last first. Empty means no referral may be sent."""
+    the service; the one expiring last first. Empty means no referral may be sent.
+
+    `hold` locks them FOR SHARE until the commit, read as they are once the lock is had: an
+    ending that committed meanwhile is seen (PostgreSQL re-checks the row it waited for), and
+    one still running waits for the caller's commit.
+    """
     if sender_org_id == recipient_org_id:
         return []
     day = local_date(at)
@@ -89,6 +96,10 @@ def active_agreements_covering(
         .options(selectinload(Agreement.renewals))
         .order_by(Agreement.expires_on.desc(), Agreement.id)
     )
+    if hold:
+        query = query.with_for_update(read=True, of=Agreement).execution_options(
+            populate_existing=True
+        )
     return [a for a in db.session.scalars(query) if covers_at(a, day)]
 
 
