@@ -28,9 +28,3 @@ def connect_receivers() -> None:
     agreement_ended.connect(cancel_referrals_under_ended_agreement, weak=False)
     # Open referrals resting on a withdrawn consent are cancelled, recipients told.
     consent_withdrawn.connect(cancel_referrals_on_withdrawn_consent, weak=False)
-
-    from referral_hub.delivery.schedule import OVERDUE_SWEEPERS
-    from referral_hub.referrals.operations import sweep_overdue_referrals
-
-    if sweep_overdue_referrals not in OVERDUE_SWEEPERS:
-        OVERDUE_SWEEPERS.append(sweep_overdue_referrals)
