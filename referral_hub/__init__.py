@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
 
     _init_extensions(app)
+    _connect_signals()
     _register_blueprints(app)
     _init_rate_limits(app)
     _register_request_hooks(app)
@@ -86,6 +87,13 @@ def _init_extensions(app: Flask) -> None:
     init_oauth(app)
 
 
+def _connect_signals() -> None:
+    """Every process builds the app (web, CLI, rq workers): each has the receivers once."""
+    from referral_hub.receivers import connect_receivers
+
+    connect_receivers()
+
+
 def _select_locale() -> str:
     from referral_hub.accounts.session import current_user
 
@@ -113,10 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.views import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
-    from referral_hub.referrals.hooks import register_referral_hooks
     from referral_hub.referrals.views import bp as referrals_portal_bp
 
-    register_referral_hooks()
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
     for blp in apis:
         api.register_blueprint(blp)

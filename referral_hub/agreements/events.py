@@ -1,16 +1,16 @@
 """Agreement events for partner systems: the bridge from the registry to the delivery outbox.
 
-The registry calls its EVENT_LISTENERS inside the transaction of each change; `publish`
-turns those of API.md's event types (agreement.signed, .activated, .expiring, .expired)
-into outbox events addressed to every party, so they reach the events feed and webhooks
-exactly when the change commits. Types the outbox does not know are left out (it refuses
-them), so adding one there is enough to publish it. Events carry ids, the agreement
-number, statuses and dates: never titles, notes or signatories' names.
+The registry sends `signals.agreement_changed` inside the transaction of each change;
+`publish`, its receiver (connected by `referral_hub.receivers`), turns those of API.md's
+event types (agreement.signed, .activated, .expiring, .expired) into outbox events
+addressed to every party, so they reach the events feed and webhooks exactly when the
+change commits. Types the outbox does not know are left out (it refuses them), so adding
+one there is enough to publish it. Events carry ids, the agreement number, statuses and
+dates: never titles, notes or signatories' names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from referral_hub.actors import Actor
@@ -43,10 +43,14 @@ def event_data(event_type: str, agreement: Agreement, actor: Actor) -> dict[str,
     return data
 
 
-def publish(event_type: str, agreement: Agreement, actor: Actor) -> None:
-    """Add the event to the outbox in the current transaction (if the outbox knows its type)."""
+def publish(agreement: Agreement, *, actor: Actor, how: str) -> None:
+    """Add the event to the outbox in the current transaction (if the outbox knows its type).
+
+    Receives `agreement_changed`.
+    """
     from referral_hub.delivery import outbox
 
+    event_type = how
     if event_type not in outbox.EVENT_TYPES:
         return
     data = event_data(event_type, agreement, actor)
@@ -64,9 +68,3 @@ def publish(event_type: str, agreement: Agreement, actor: Actor) -> None:
         organizations=list(agreement.party_ids),
         data=data,
     )
-
-
-def install(listeners: list[Callable[[str, Agreement, Actor], None]]) -> None:
-    """Register `publish` once."""
-    if publish not in listeners:
-        listeners.append(publish)

@@ -34,6 +34,7 @@ from referral_hub.clients.models import (
     local_today,
 )
 from referral_hub.clients.schemas import DATA_CATEGORIES
+from referral_hub.clients.signals import consent_withdrawn
 from referral_hub.db import new_id, utcnow
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
@@ -471,11 +472,6 @@ def disclosures_query(actor: Actor, client_id: str) -> Select:
 
 # --- consent --------------------------------------------------------------------------------
 
-#: Called, in the withdrawing transaction, with the withdrawn consent and the actor: the
-#: referrals register the listener that cancels open referrals resting on it. An exception
-#: rolls the whole withdrawal back, so it never half happens.
-WITHDRAWAL_LISTENERS: list[Callable[[Consent, Actor], None]] = []
-
 
 def _refuse_giver(detail: str, field: str) -> Problem:
     return Problem(422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]})
@@ -816,7 +812,8 @@ def consents_seen_by(
 
 
 def withdraw_consent(actor: Actor, consent_id: str, reason: str) -> Consent:
-    """Withdraw a consent now: recorded, audited, and every WITHDRAWAL_LISTENER called."""
+    """Withdraw a consent now: recorded, audited, and `consent_withdrawn` sent (its receivers
+    run in this transaction; clients/signals.py)."""
     _require_writer(actor)
     consent = get_consent_of(actor, consent_id)
     if consent.withdrawn_at is not None:
@@ -838,8 +835,7 @@ def withdraw_consent(actor: Actor, consent_id: str, reason: str) -> Consent:
         {"client": consent.client_id, "recipients": sorted(o.code for o in consent.recipients)},
         subject_organization_id=consent.organization_id,
     )
-    for listener in list(WITHDRAWAL_LISTENERS):
-        listener(consent, actor)
+    consent_withdrawn.send(consent, actor=actor)
     return consent
 
 

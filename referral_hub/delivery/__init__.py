@@ -20,9 +20,10 @@ def init_app(app: Flask) -> None:
     """Check the delivery settings (ConfigError stops the start) and arm the embedded runner."""
     from referral_hub.config import ConfigError
     from referral_hub.delivery.mail import parse_smtp_url
+    from referral_hub.delivery.schedule import check_intervals
     from referral_hub.delivery.settings import parse_settings
 
-    parse_settings(app.config)
+    check_intervals(parse_settings(app.config).schedule_intervals)
     if app.config.get("HUB_SMTP_URL"):
         try:
             parse_smtp_url(app.config["HUB_SMTP_URL"])

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from referral_hub.delivery.schedule import FAILURE_TTL, JOB_OPTIONS, QUEUES, RESULT_TTL
+from referral_hub.delivery.queues import FAILURE_TTL, HIGH, MAIL, QUEUES, RESULT_TTL, WEBHOOKS
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,15 @@ DISPATCH_EVENTS = "referral_hub.delivery.tasks.dispatch_events"
 DRAIN_WEBHOOK = "referral_hub.delivery.tasks.drain_webhook"
 SEND_NOTIFICATION = "referral_hub.delivery.tasks.send_notification"
 SEND_NOTIFICATIONS = "referral_hub.delivery.tasks.send_notifications"
+
+#: Queue and timeout (seconds) of the jobs handed over on demand (periodic ones carry
+#: theirs in schedule.py). These four are named by string: tasks.py imports this module.
+JOB_OPTIONS: dict[str, dict[str, Any]] = {
+    DISPATCH_EVENTS: {"queue": HIGH, "job_timeout": 120},
+    DRAIN_WEBHOOK: {"queue": WEBHOOKS, "job_timeout": 180},
+    SEND_NOTIFICATIONS: {"queue": MAIL, "job_timeout": 180},
+    SEND_NOTIFICATION: {"queue": MAIL, "job_timeout": 180},
+}
 
 #: How long a coalescing mark lives if its job is lost (the sweepers do the work anyway;
 #: the mark only stops a burst from queueing one job per commit). Longer than a job runs.
@@ -64,13 +73,19 @@ def rq_enqueue(
     args: Sequence[Any],
     at: dt.datetime | None = None,
     pipeline: Any = None,
+    *,
+    queue: str | None = None,
+    timeout: int | None = None,
 ):
-    """Put one job on its rq queue (at a time, if given: that needs the rq scheduler)."""
+    """Put one job on its rq queue (at a time, if given: that needs the rq scheduler).
+
+    The queue and timeout are the caller's (a periodic job's) or JOB_OPTIONS'.
+    """
     from rq import Queue
 
     options = JOB_OPTIONS.get(task, {})
-    queue = Queue(options.get("queue", "default"), connection=connection)
-    timeout = options.get("job_timeout", 180)
+    queue = Queue(queue or options.get("queue", "default"), connection=connection)
+    timeout = timeout or options.get("job_timeout", 180)
     if at is not None:
         return queue.enqueue_at(
             at,

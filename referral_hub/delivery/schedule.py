@@ -1,77 +1,77 @@
-"""Queue names and the schedule: every periodic job of the hub, declared here and only here.
+"""The schedule: every periodic job of the hub, declared here and only here.
 
+Each entry names the job function itself (imported from its feature's `tasks.py`) with its
+queue and timeout; the dotted path rq stores is computed from the function, never written.
 Under rq, `flask hub worker` runs a ticker that enqueues each periodic job once per
 interval across all workers (a Redis key per interval slot elects the one that does);
 in the embedded mode the in-process runner calls the same functions on the same intervals.
+
+Only the runners (worker.py, embedded.py) and the start-up check read this module; no job
+and no feature imports it, so the features' imports of delivery stay one-way.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: rq queues, most urgent first: every worker serves them all and takes a job from a queue
-#: only when those before it are empty. Webhook work (`high`: the outbox's dispatch;
-#: `webhooks`: drains and retries) therefore never waits behind e-mail (`mail`), and the
-#: mail job itself steps aside between batches when webhook work waits (tasks.py).
-#: `default` gets no new jobs: it is served for those an older release queued there.
-HIGH, WEBHOOKS, DEFAULT, MAIL, LOW = "high", "webhooks", "default", "mail", "low"
-QUEUES = (HIGH, WEBHOOKS, DEFAULT, MAIL, LOW)
-
-#: Functions `fn(now)` that find referrals past `respond_by`, emit `referral.overdue` and
-#: call `notify_referral_overdue`; the referrals package appends its sweeper here.
-OVERDUE_SWEEPERS: list[Callable[[dt.datetime], Any]] = []
+from referral_hub.accounts.tasks import purge_attempt_counters
+from referral_hub.agreements.tasks import sweep_agreement_expiry
+from referral_hub.audit.tasks import sign_audit_checkpoint
+from referral_hub.config import ConfigError
+from referral_hub.delivery.queues import HIGH, LOW, WEBHOOKS, task_path
+from referral_hub.delivery.tasks import retry_due_deliveries, sweep_outbox
+from referral_hub.idempotency.tasks import purge_idempotency_keys
+from referral_hub.oauth.tasks import purge_authorization_codes
+from referral_hub.referrals.tasks import sweep_overdue_referrals
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job run every `every` seconds on `queue`; `task` is the dotted path of the function."""
+    """`fn()` run every `every` seconds as an rq job on `queue`, stopped after `timeout` s."""
 
     name: str
-    task: str
+    fn: Callable[[], Any]
     every: float
     queue: str = LOW
+    timeout: int = 300
 
-    def interval(self, overrides: dict[str, float] | None = None) -> float:
+    @property
+    def task(self) -> str:
+        """The job's dotted path, as rq stores it."""
+        return task_path(self.fn)
+
+    def interval(self, overrides: Mapping[str, float] | None = None) -> float:
         """The interval in seconds, after any HUB_SCHEDULE_INTERVALS override."""
         return (overrides or {}).get(self.name, self.every)
 
 
 PERIODIC: tuple[Periodic, ...] = (
     # Events and notifications whose after-commit enqueue was lost (Redis down, crash).
-    Periodic("outbox-sweep", "referral_hub.delivery.tasks.sweep_outbox", 60, HIGH),
+    Periodic("outbox-sweep", sweep_outbox, 60, HIGH, timeout=300),
     # Webhook deliveries due for a retry, or whose worker died during an attempt.
-    Periodic("webhook-retries", "referral_hub.delivery.tasks.retry_due_deliveries", 10, WEBHOOKS),
+    Periodic("webhook-retries", retry_due_deliveries, 10, WEBHOOKS, timeout=300),
     # agreement.expiring (30 and 7 days ahead) and agreement.expired.
-    Periodic("agreement-expiry", "referral_hub.delivery.tasks.sweep_agreement_expiry", 3600),
+    Periodic("agreement-expiry", sweep_agreement_expiry, 3600, LOW, timeout=900),
     # referral.overdue and the e-mail to the sender's supervisors.
-    Periodic("overdue-referrals", "referral_hub.delivery.tasks.sweep_overdue_referrals", 300),
+    Periodic("overdue-referrals", sweep_overdue_referrals, 300, LOW, timeout=900),
     # OAuth authorization codes a day past their use or expiry.
-    Periodic("oauth-code-purge", "referral_hub.delivery.tasks.purge_authorization_codes", 3600),
+    Periodic("oauth-code-purge", purge_authorization_codes, 3600, LOW, timeout=300),
     # Idempotency keys (and the responses kept under them) past their 24 hours.
-    Periodic("idempotency-key-purge", "referral_hub.delivery.tasks.purge_idempotency_keys", 3600),
+    Periodic("idempotency-key-purge", purge_idempotency_keys, 3600, LOW, timeout=300),
     # Counters of failed sign-ins and client authentications an hour quiet.
-    Periodic("attempt-counter-purge", "referral_hub.delivery.tasks.purge_attempt_counters", 3600),
+    Periodic("attempt-counter-purge", purge_attempt_counters, 3600, LOW, timeout=300),
     # A signed checkpoint of the audit chain, when it grew (audit/checkpoints.py).
-    Periodic("audit-checkpoint", "referral_hub.delivery.tasks.sign_audit_checkpoint", 300),
+    Periodic("audit-checkpoint", sign_audit_checkpoint, 300, LOW, timeout=600),
 )
 
-#: rq job options per task: timeouts in seconds, results kept briefly (the state is in SQL).
-JOB_OPTIONS: dict[str, dict[str, Any]] = {
-    "referral_hub.delivery.tasks.dispatch_events": {"queue": HIGH, "job_timeout": 120},
-    "referral_hub.delivery.tasks.drain_webhook": {"queue": WEBHOOKS, "job_timeout": 180},
-    "referral_hub.delivery.tasks.send_notifications": {"queue": MAIL, "job_timeout": 180},
-    "referral_hub.delivery.tasks.send_notification": {"queue": MAIL, "job_timeout": 180},
-    "referral_hub.delivery.tasks.sweep_outbox": {"queue": HIGH, "job_timeout": 300},
-    "referral_hub.delivery.tasks.retry_due_deliveries": {"queue": WEBHOOKS, "job_timeout": 300},
-    "referral_hub.delivery.tasks.sweep_agreement_expiry": {"queue": LOW, "job_timeout": 900},
-    "referral_hub.delivery.tasks.sweep_overdue_referrals": {"queue": LOW, "job_timeout": 900},
-    "referral_hub.delivery.tasks.purge_authorization_codes": {"queue": LOW, "job_timeout": 300},
-    "referral_hub.delivery.tasks.purge_idempotency_keys": {"queue": LOW, "job_timeout": 300},
-    "referral_hub.delivery.tasks.purge_attempt_counters": {"queue": LOW, "job_timeout": 300},
-    "referral_hub.delivery.tasks.sign_audit_checkpoint": {"queue": LOW, "job_timeout": 600},
-}
-RESULT_TTL = 60
-FAILURE_TTL = 7 * 24 * 3600
+
+def check_intervals(overrides: Mapping[str, float]) -> None:
+    """HUB_SCHEDULE_INTERVALS may only name jobs of the schedule (checked at start)."""
+    known = {p.name for p in PERIODIC}
+    for name in overrides:
+        if name not in known:
+            raise ConfigError(
+                f"HUB_SCHEDULE_INTERVALS: unknown job '{name}' (known: {', '.join(sorted(known))})"
+            )

@@ -18,7 +18,8 @@ from typing import Any
 from flask import Flask, current_app
 
 from referral_hub.delivery.jobs import request_stop, rq_enqueue
-from referral_hub.delivery.schedule import PERIODIC, QUEUES
+from referral_hub.delivery.queues import QUEUES
+from referral_hub.delivery.schedule import PERIODIC
 from referral_hub.delivery.settings import parse_settings
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,13 @@ class ScheduleTicker(threading.Thread):
             key = SLOT_KEY.format(name=periodic.name, slot=slot)
             try:
                 if connection.set(key, self.identity, nx=True, ex=max(int(every * 2), 2)):
-                    rq_enqueue(connection, periodic.task, ())
+                    rq_enqueue(
+                        connection,
+                        periodic.task,
+                        (),
+                        queue=periodic.queue,
+                        timeout=periodic.timeout,
+                    )
                     enqueued.append(periodic.name)
                 self._last_slot[periodic.name] = slot
             except RedisError as error:

@@ -1180,8 +1180,11 @@ def _cancel_referrals(actor: Actor, where: Any, statuses: frozenset[str], reason
             )
 
 
-def cancel_referrals_on_withdrawn_consent(consent: Consent, actor: Actor) -> None:
-    """Open referrals resting on a withdrawn consent are cancelled at once; recipients are told."""
+def cancel_referrals_on_withdrawn_consent(consent: Consent, *, actor: Actor) -> None:
+    """Open referrals resting on a withdrawn consent are cancelled at once; recipients are told.
+
+    Receives `clients.signals.consent_withdrawn`.
+    """
     _cancel_referrals(actor, Referral.consent_id == consent.id, OPEN_STATUSES, "consent_withdrawn")
     # Recipients of closed referrals lose sight too (visible_categories reads the withdrawal);
     # each recipient is told which of its referrals rest on the consent, and nothing else.

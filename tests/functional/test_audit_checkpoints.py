@@ -194,7 +194,7 @@ def test_the_checkpoint_event_reaches_every_organisations_feed(app, client, hub)
 
 
 def test_the_periodic_job_signs_only_when_the_head_moved(app):
-    from referral_hub.delivery import tasks
+    from referral_hub.audit import tasks
 
     _append(app, 2)
     with app.app_context():
@@ -208,7 +208,7 @@ def test_the_periodic_job_signs_only_when_the_head_moved(app):
 
 
 def test_jobs_signing_at_once_sign_the_head_once(app, is_postgres):
-    from referral_hub.delivery import tasks
+    from referral_hub.audit import tasks
 
     _append(app, 3)
     threads = 6 if is_postgres else 3
@@ -287,7 +287,7 @@ def test_the_hub_refuses_to_sign_a_chain_that_does_not_extend_its_last_checkpoin
     assert "does not extend" in result.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditCheckpoint)) == 1
-        from referral_hub.delivery import tasks
+        from referral_hub.audit import tasks
 
         assert tasks.sign_audit_checkpoint() is None  # the job logs it and signs nothing
         assert db.session.scalar(select(func.count()).select_from(AuditCheckpoint)) == 1

@@ -8,6 +8,7 @@ import pytest
 
 from referral_hub.clients import operations as ops
 from referral_hub.clients.models import Consent, local_today
+from referral_hub.clients.signals import consent_withdrawn
 from referral_hub.extensions import db
 from tests.clients_support import (
     BALIKPAPAN,
@@ -223,18 +224,15 @@ def test_withdrawal_takes_effect_at_once_and_calls_every_listener(client, hub, a
     consent = create_consent(client, headers, created["id"], consent_body())
     calls = []
 
-    def listener(withdrawn: Consent, actor) -> None:
+    def listener(withdrawn: Consent, *, actor) -> None:
         calls.append((withdrawn.id, withdrawn.withdrawn_at is not None, actor.organization_id))
 
-    ops.WITHDRAWAL_LISTENERS.append(listener)
-    try:
+    with consent_withdrawn.connected_to(listener):
         response = client.post(
             f"/api/v1/consents/{consent['id']}/withdraw",
             json={"reason": "Klien pindah ke luar daerah"},
             headers=headers,
         )
-    finally:
-        ops.WITHDRAWAL_LISTENERS.remove(listener)
     assert response.status_code == 200, response.get_data(as_text=True)
     body = response.get_json()
     assert body["status"] == "withdrawn"
@@ -266,16 +264,13 @@ def test_a_failing_listener_leaves_the_consent_untouched(client, hub, app):
     created = create_client(client, headers, adult_body())
     consent = create_consent(client, headers, created["id"], consent_body())
 
-    def broken(withdrawn, actor):
+    def broken(withdrawn, *, actor):
         raise RuntimeError("referrals could not be cancelled")
 
-    ops.WITHDRAWAL_LISTENERS.append(broken)
-    try:
+    with consent_withdrawn.connected_to(broken):
         response = client.post(
             f"/api/v1/consents/{consent['id']}/withdraw", json={"reason": "r"}, headers=headers
         )
-    finally:
-        ops.WITHDRAWAL_LISTENERS.remove(broken)
     assert response.status_code == 500
     with app.app_context():
         assert db.session.get(Consent, consent["id"]).withdrawn_at is None

@@ -1,22 +1,36 @@
 """`flask hub worker` runs each job in its own process, inside the app context (no fork per
-job), takes webhook work before mail, and still stops a job that overruns its timeout."""
+job), takes webhook work before mail, still stops a job that overruns its timeout, and its
+jobs' signals reach the receivers its app connected."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
 
 import pytest
+import time_machine
 from flask import current_app
 from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
 
+from referral_hub import create_app
+from referral_hub.agreements import operations as agreements
+from referral_hub.agreements.signals import agreement_ended
 from referral_hub.delivery import tasks
-from referral_hub.delivery.schedule import MAIL, QUEUES, WEBHOOKS
+from referral_hub.delivery.jobs import rq_enqueue
+from referral_hub.delivery.queues import MAIL, QUEUES, WEBHOOKS
+from referral_hub.delivery.schedule import PERIODIC
 from referral_hub.delivery.worker import HubWorker
+from referral_hub.extensions import db
+from referral_hub.receivers import connect_receivers
+from referral_hub.referrals.models import Referral
+from referral_hub.referrals.operations import cancel_referrals_under_ended_agreement
+from tests.agreements_support import stored
 from tests.delivery_support import redis_db_url
+from tests.referrals_support import Scenario
 
 ran: list[tuple[str, int, str]] = []
 
@@ -112,3 +126,40 @@ def test_a_stop_request_ends_a_lingering_job_and_hands_its_work_on(app, monkeypa
         more = tasks._work_loop(lambda: steps.append(1) or True, 30, lambda: None)
     assert more is True
     assert len(steps) <= 1
+
+
+def test_a_scheduled_job_in_the_worker_sends_signals_its_app_connected(
+    app, app_config, client, hub, connection, burst
+):
+    """The expiry sweep, queued by the schedule, ends the agreement in the worker; the
+    receiver the worker's own create_app connected cancels the referral not yet started."""
+    s = Scenario(app, client, hub)
+    requested = s.send()
+    with app.app_context():
+        expires_on = stored(s.agreement_id).expires_on
+        db.session.remove()
+    after = agreements.start_of_day(expires_on + dt.timedelta(days=1)) + dt.timedelta(hours=2)
+    sweep = {p.name: p for p in PERIODIC}["agreement-expiry"]
+    heard = []
+
+    def listener(agreement, **kw):
+        heard.append((agreement.id, kw["how"]))
+
+    # Only the worker's app may connect the receiver: a worker process builds its own.
+    agreement_ended.disconnect(cancel_referrals_under_ended_agreement)
+    worker_app = None
+    try:
+        worker_app = create_app(app_config)
+        with time_machine.travel(after, tick=True), agreement_ended.connected_to(listener):
+            rq_enqueue(connection, sweep.task, (), queue=sweep.queue, timeout=sweep.timeout)
+            burst(hub_app=worker_app)
+    finally:
+        connect_receivers()
+        if worker_app is not None:
+            with worker_app.app_context():
+                db.engine.dispose()
+    assert heard == [(s.agreement_id, "agreement.expired")]
+    with app.app_context():
+        referral = db.session.get(Referral, requested["id"])
+        assert (referral.status, referral.status_reason) == ("cancelled", "agreement_ended")
+        db.session.remove()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from referral_hub.agreements import operations as ops
+from referral_hub.agreements.signals import agreement_changed
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
@@ -56,27 +57,23 @@ def _sign_together(app, agreement_id: str, codes: tuple[str, str]) -> list[BaseE
 def slow_signing():
     """Keep each signing transaction open a little so the two surely overlap."""
 
-    def linger(event, agreement, who):
-        if event == "agreement.signed":
+    def linger(agreement, *, actor, how):
+        if how == "agreement.signed":
             time.sleep(0.3)
 
-    ops.EVENT_LISTENERS.append(linger)
-    yield
-    ops.EVENT_LISTENERS.remove(linger)
+    with agreement_changed.connected_to(linger):
+        yield
 
 
 def test_two_parties_signing_at_once_both_count_and_activate_once(app, postgres_only, slow_signing):
     activations: list[str] = []
-    listener = lambda event, agreement, who: (  # noqa: E731
-        activations.append(agreement.id) if event == "agreement.activated" else None
+    listener = lambda agreement, actor, how: (  # noqa: E731
+        activations.append(agreement.id) if how == "agreement.activated" else None
     )
     with app.app_context():
         agreement_id = build("draft")
-    ops.EVENT_LISTENERS.append(listener)
-    try:
+    with agreement_changed.connected_to(listener):
         failures = _sign_together(app, agreement_id, (PPU, BALIKPAPAN))
-    finally:
-        ops.EVENT_LISTENERS.remove(listener)
     assert failures == []
     assert activations == [agreement_id]
     with app.app_context():

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import STATUSES, Agreement
+from referral_hub.agreements.signals import agreement_changed
 from referral_hub.audit.models import AuditEntry
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
@@ -97,13 +98,12 @@ def test_suspension_stops_coverage_and_resumption_restores_it(app_ctx):
 
 def test_sweep_writes_expiry_and_activation_down_once(app_ctx):
     seen: list[str] = []
-    listener = lambda event, agreement, who: seen.append(event)  # noqa: E731
+    listener = lambda agreement, actor, how: seen.append(how)  # noqa: E731
     expiring = build("active")
     starting = build("signed", number="TEST/PKS/002")
     end = stored(expiring).expires_on
     start = stored(starting).effective_from
-    ops.EVENT_LISTENERS.append(listener)
-    try:
+    with agreement_changed.connected_to(listener):
         found = ops.sweep_agreement_expiry(_at(start, 6))
         db.session.commit()
         assert found["activated"] == [starting]
@@ -118,8 +118,6 @@ def test_sweep_writes_expiry_and_activation_down_once(app_ctx):
         assert stored(expiring).ended_at == ops.start_of_day(end + dt.timedelta(days=1))
         again = ops.sweep_agreement_expiry(_at(end + dt.timedelta(days=2), 1))
         assert again["expired"] == []
-    finally:
-        ops.EVENT_LISTENERS.remove(listener)
     assert seen.count("agreement.activated") == 1
     assert seen.count("agreement.expired") == 1
     expired_entries = db.session.scalars(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.signals import agreement_changed
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
@@ -190,16 +191,13 @@ def test_terminate_needs_a_reason(app_ctx):
 
 def test_events_reach_the_listeners_once_each(app_ctx):
     seen: list[tuple[str, str]] = []
-    listener = lambda event, agreement, who: seen.append((event, who.organization_id))  # noqa: E731
-    ops.EVENT_LISTENERS.append(listener)
-    try:
+    listener = lambda agreement, actor, how: seen.append((how, actor.organization_id))  # noqa: E731
+    with agreement_changed.connected_to(listener):
         agreement_id = build("draft")
         ops.sign_agreement(actor(PPU), agreement_id)
         ops.sign_agreement(actor(BALIKPAPAN), agreement_id)
         ops.terminate_agreement(actor(PPU), agreement_id, reason="replaced by a new PKS")
         db.session.commit()
-    finally:
-        ops.EVENT_LISTENERS.remove(listener)
     assert [event for event, _ in seen] == [
         "agreement.signed",
         "agreement.signed",

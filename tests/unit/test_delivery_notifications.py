@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from referral_hub.accounts.models import User
 from referral_hub.db import utcnow
 from referral_hub.delivery import notifications, tasks
-from referral_hub.delivery.jobs import SEND_NOTIFICATIONS, coalesce_key
+from referral_hub.delivery.jobs import JOB_OPTIONS, SEND_NOTIFICATIONS, coalesce_key
 from referral_hub.delivery.mail import MemoryMailer
 from referral_hub.delivery.models import Notification
 from referral_hub.delivery.notifications import (
@@ -23,7 +23,7 @@ from referral_hub.delivery.notifications import (
     send_due_notifications,
     send_notification,
 )
-from referral_hub.delivery.schedule import JOB_OPTIONS, MAIL, QUEUES, WEBHOOKS
+from referral_hub.delivery.queues import MAIL, QUEUES, WEBHOOKS
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
 from tests.delivery_support import redis_db_url

@@ -10,11 +10,15 @@ import time
 import pytest
 from flask import Flask
 from redis import Redis
+from rq import Queue
+from rq.utils import import_attribute
 
 from referral_hub.config import ConfigError
 from referral_hub.delivery import init_app, tasks
 from referral_hub.delivery.embedded import EmbeddedRunner
-from referral_hub.delivery.schedule import JOB_OPTIONS, OVERDUE_SWEEPERS, PERIODIC, QUEUES
+from referral_hub.delivery.jobs import JOB_OPTIONS
+from referral_hub.delivery.queues import QUEUES
+from referral_hub.delivery.schedule import PERIODIC
 from referral_hub.delivery.settings import parse_settings
 from referral_hub.delivery.worker import ScheduleTicker
 from tests.delivery_support import redis_db_url, wait_for
@@ -41,10 +45,40 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "attempt-counter-purge",
         "audit-checkpoint",
     ]
-    assert all(p.queue in QUEUES for p in PERIODIC)
-    assert all(p.task.startswith("referral_hub.delivery.tasks.") for p in PERIODIC)
+    assert all(p.queue in QUEUES and p.timeout > 0 for p in PERIODIC)
+    # Each names its function, kept in its feature's tasks.py; rq's path is the function's.
     for periodic in PERIODIC:
-        assert callable(getattr(tasks, periodic.task.rsplit(".", 1)[1]))
+        assert periodic.fn.__module__.endswith(".tasks"), periodic.name
+        assert periodic.task == f"{periodic.fn.__module__}.{periodic.fn.__name__}"
+        assert import_attribute(periodic.task) is periodic.fn
+    features = {p.task.split(".")[1] for p in PERIODIC}
+    assert features == {"delivery", "agreements", "referrals", "oauth", "idempotency"} | {
+        "accounts",
+        "audit",
+    }
+
+
+def test_jobs_queued_by_the_previous_release_under_delivery_tasks_still_run():
+    """rq imports a job by the dotted path it was queued with; the moved ones resolve."""
+    moved = [p for p in PERIODIC if not p.task.startswith("referral_hub.delivery.")]
+    assert len(moved) == 6
+    for periodic in moved:
+        old = f"referral_hub.delivery.tasks.{periodic.fn.__name__}"
+        assert import_attribute(old) is periodic.fn
+    with pytest.raises(AttributeError):
+        tasks.no_such_job  # noqa: B018
+
+
+def test_periodic_jobs_are_queued_with_their_own_queue_and_timeout(app, redis_url):
+    connection = Redis.from_url(redis_db_url(redis_url, 1))
+    connection.flushdb()
+    ScheduleTicker(app, "redis://unused", "worker-a").tick(connection, 1_800_000_000.0)
+    for periodic in PERIODIC:
+        queue = Queue(periodic.queue, connection=connection)
+        jobs = [job for job in queue.get_jobs() if job.func_name == periodic.task]
+        assert len(jobs) == 1, periodic.name
+        assert jobs[0].timeout == periodic.timeout
+    connection.flushdb()
 
 
 def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
@@ -66,6 +100,7 @@ def test_two_workers_enqueue_each_periodic_job_once_per_slot(app, redis_url):
 def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
     assert QUEUES == ("high", "webhooks", "default", "mail", "low")
     queue_of = {task.rsplit(".", 1)[1]: options["queue"] for task, options in JOB_OPTIONS.items()}
+    queue_of |= {p.fn.__name__: p.queue for p in PERIODIC}
     assert queue_of["dispatch_events"] == "high"
     assert queue_of["drain_webhook"] == queue_of["retry_due_deliveries"] == "webhooks"
     assert queue_of["send_notifications"] == queue_of["send_notification"] == "mail"
@@ -76,7 +111,6 @@ def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
-        ("HUB_SCHEDULE_INTERVALS", "outbox-sweeper=5", "unknown job"),
         ("HUB_SCHEDULE_INTERVALS", "outbox-sweep=0", "at least"),
         ("HUB_WEBHOOK_TIMEOUT", "5", "expected 2"),
         ("HUB_WEBHOOK_TIMEOUT", "0,10", "positive"),
@@ -87,6 +121,15 @@ def test_webhook_work_comes_before_mail_and_mail_before_the_slow_sweeps():
 def test_unusable_settings_are_named(setting, value, message):
     with pytest.raises(ConfigError, match=message):
         parse_settings({setting: value})
+
+
+def test_an_interval_for_a_job_the_schedule_lacks_stops_the_start():
+    bare = Flask(__name__)
+    bare.config.update(HUB_ENV="test", HUB_SCHEDULE_INTERVALS="outbox-sweeper=5")
+    with pytest.raises(ConfigError, match="unknown job 'outbox-sweeper'"):
+        init_app(bare)
+    bare.config["HUB_SCHEDULE_INTERVALS"] = "outbox-sweep=5"
+    init_app(bare)
 
 
 def test_a_bad_smtp_url_stops_the_start():
@@ -122,25 +165,8 @@ def test_the_embedded_runner_runs_jobs_now_later_and_once_while_queued(app):
     assert not runner.running
 
 
-def test_overdue_sweepers_run_with_an_aware_now_and_one_failure_stops_no_other(app_ctx):
-    seen = []
-
-    def failing(now):
-        raise RuntimeError("broken sweeper")
-
-    def working(now):
-        seen.append(now)
-
-    OVERDUE_SWEEPERS.extend([failing, working])
-    try:
-        assert tasks.sweep_overdue_referrals() == len(OVERDUE_SWEEPERS) - 1
-    finally:
-        OVERDUE_SWEEPERS.remove(failing)
-        OVERDUE_SWEEPERS.remove(working)
-    assert seen
-    assert seen[0].tzinfo is not None
-
-
 def test_the_agreement_expiry_sweep_is_the_agreements_packages(app_ctx):
-    result = tasks.sweep_agreement_expiry()
-    assert isinstance(result, dict)
+    from referral_hub.agreements.tasks import sweep_agreement_expiry
+
+    result = sweep_agreement_expiry()
+    assert set(result) >= {"expired", "activated"}

@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from referral_hub.db import utcnow
-from referral_hub.delivery import tasks
-from referral_hub.delivery.schedule import JOB_OPTIONS, PERIODIC
+from referral_hub.delivery.schedule import PERIODIC
 from referral_hub.extensions import db
+from referral_hub.oauth import tasks
 from referral_hub.oauth.models import OAuthAuthorizationCode
 from referral_hub.oauth.operations import CODE_RETENTION, purge_authorization_codes
 
@@ -48,8 +48,8 @@ def test_codes_past_their_retention_are_purged_and_recent_ones_kept(app, hub):
 
 def test_the_purge_runs_on_the_schedule(app, hub):
     periodic = {p.name: p for p in PERIODIC}["oauth-code-purge"]
-    assert periodic.task == "referral_hub.delivery.tasks.purge_authorization_codes"
-    assert periodic.task in JOB_OPTIONS
+    assert periodic.fn is tasks.purge_authorization_codes
+    assert periodic.task == "referral_hub.oauth.tasks.purge_authorization_codes"
     user = hub.user("uptd-ppa-ppu", "caseworker")
     with app.app_context():
         _code(user["id"], utcnow() - CODE_RETENTION - dt.timedelta(hours=1), "stale")

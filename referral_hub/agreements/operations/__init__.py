@@ -64,12 +64,7 @@ from referral_hub.agreements.operations.lifecycle import (
     terminate_agreement,
     update_agreement,
 )
-from referral_hub.agreements.operations.record import (
-    ENDING_EVENT_TYPES,
-    EVENT_LISTENERS,
-    EVENT_TYPES,
-    AgreementListener,
-)
+from referral_hub.agreements.operations.record import ENDING_EVENT_TYPES, EVENT_TYPES
 from referral_hub.agreements.operations.registry import (
     agreement_history,
     record_export,
@@ -93,7 +88,6 @@ __all__ = [
     "CONTENT_CHANGED",
     "DUPLICATE_NUMBER",
     "ENDING_EVENT_TYPES",
-    "EVENT_LISTENERS",
     "EVENT_TYPES",
     "EXPIRY_WINDOWS",
     "INVALID_TRANSITION",
@@ -105,7 +99,6 @@ __all__ = [
     "READ_ONLY",
     "TRANSITIONS",
     "WITA",
-    "AgreementListener",
     "Coverage",
     "Transition",
     "active_agreements_covering",

@@ -1,47 +1,32 @@
 """What every change of an agreement leaves behind: a new revision, audit entries that
-every party sees, and events for the listeners in the same transaction.
+every party sees, and the signals of agreements/signals.py in the same transaction.
 
 Partners hear of agreement events through the delivery outbox (events feed, webhooks):
-`events.publish` is installed as a listener here.
+`events.publish` receives `agreement_changed`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from referral_hub.actors import Actor
-from referral_hub.agreements import events
 from referral_hub.agreements.models import Agreement
-from referral_hub.agreements.signals import agreement_ended
+from referral_hub.agreements.signals import EVENT_TYPES, agreement_changed, agreement_ended
 from referral_hub.audit import operations as audit
 
-#: Event types passed to EVENT_LISTENERS.
-EVENT_TYPES = (
-    "agreement.signed",
-    "agreement.activated",
-    "agreement.expiring",
-    "agreement.expired",
-    "agreement.terminated",
-    "agreement.suspended",
-    "agreement.resumed",
-    "agreement.superseded",
-)
+__all__ = ["ENDING_EVENT_TYPES", "EVENT_TYPES", "audit_change", "emit", "touch"]
+
 #: The events after which an agreement covers no new work: `agreement_ended` is sent.
 ENDING_EVENT_TYPES = frozenset(
     {"agreement.suspended", "agreement.terminated", "agreement.expired", "agreement.superseded"}
 )
-AgreementListener = Callable[[str, Agreement, Actor], None]
-#: Called inside the transaction of the change (so an outbox row written by a listener
-#: commits or rolls back with it); a listener must not send anything itself and should
-#: ignore event types it does not know. The delivery package registers itself here.
-EVENT_LISTENERS: list[AgreementListener] = []
 
 
 def emit(event_type: str, agreement: Agreement, actor: Actor) -> None:
-    for listener in list(EVENT_LISTENERS):
-        listener(event_type, agreement, actor)
+    """Announce a change inside its transaction: `agreement_changed`, then for an ending
+    `agreement_ended` (agreements/signals.py says who hears them)."""
+    agreement_changed.send(agreement, actor=actor, how=event_type)
     if event_type in ENDING_EVENT_TYPES:
         # Every change stamps updated_at with its moment (touch) before announcing it.
         agreement_ended.send(agreement, actor=actor, how=event_type, at=agreement.updated_at)
@@ -79,6 +64,3 @@ def audit_change(
 def touch(agreement: Agreement, now: dt.datetime) -> None:
     agreement.revision = (agreement.revision or 0) + 1
     agreement.updated_at = now
-
-
-events.install(EVENT_LISTENERS)

@@ -1,0 +1,30 @@
+"""Who hears which signal: every receiver of the hub's signals, connected here and only here.
+
+The signals are declared, with what they carry and who sends them, in each area's
+`signals.py` (agreements/signals.py, clients/signals.py). create_app calls
+`connect_receivers`, so every entry point has them: the web app, the CLI, `flask hub
+worker` and `rq worker -w referral_hub.delivery.worker.HubWorker` (both build the app
+before their first job) and the embedded runner (it runs in the app's process). Connecting
+again is harmless: blinker keeps one connection per receiver and sender. Receivers are plain
+module functions, held strongly (`weak=False`), so none is ever dropped by the collector.
+"""
+
+from __future__ import annotations
+
+
+def connect_receivers() -> None:
+    """Connect every receiver to its signal (idempotent)."""
+    from referral_hub.agreements.events import publish
+    from referral_hub.agreements.signals import agreement_changed, agreement_ended
+    from referral_hub.clients.signals import consent_withdrawn
+    from referral_hub.referrals.operations import (
+        cancel_referrals_on_withdrawn_consent,
+        cancel_referrals_under_ended_agreement,
+    )
+
+    # Partners hear of agreement events through the outbox (events feed, webhooks).
+    agreement_changed.connect(publish, weak=False)
+    # Referrals not yet started stop with their agreement.
+    agreement_ended.connect(cancel_referrals_under_ended_agreement, weak=False)
+    # Open referrals resting on a withdrawn consent are cancelled, recipients told.
+    consent_withdrawn.connect(cancel_referrals_on_withdrawn_consent, weak=False)
