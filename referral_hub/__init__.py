@@ -137,7 +137,13 @@ def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from referral_hub.idempotency.hooks import init_idempotency
-    from referral_hub.problems import Problem, handle_problem, handle_unexpected
+    from referral_hub.portal.errors import render_error_page
+    from referral_hub.problems import (
+        Problem,
+        handle_problem,
+        handle_unexpected,
+        register_html_error_renderer,
+    )
     from referral_hub.security import (
         HubJSONProvider,
         HubRequest,
@@ -149,6 +155,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.json = HubJSONProvider(app)
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
+    register_html_error_renderer(app, render_error_page)  # portal pages answer in the portal
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
