@@ -48,6 +48,7 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
     from referral_hub.paths import register_path_converters
+    from referral_hub.security import read_bodies_as_the_edge_did
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_DIR / "migrations"), render_as_batch=True)
@@ -55,6 +56,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale, default_locale=DEFAULT_LOCALE)
     base = app.config["HUB_BASE_URL"]
     register_path_converters(app, api)  # before the blueprints' rules use them
+    read_bodies_as_the_edge_did()
     api.init_app(
         app,
         spec_kwargs={

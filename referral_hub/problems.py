@@ -188,7 +188,6 @@ class ProblemApi(Api):
     def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         """Bind to the app; query strings are then checked as strictly as bodies."""
         _refuse_unknown_query_parameters()
-        _read_bodies_as_the_edge_did()
         super().init_app(app, spec_kwargs=spec_kwargs)
 
     def _register_responses(self) -> None:
@@ -233,19 +232,6 @@ def _refuse_unknown_query_parameters() -> None:
         "query": None,
         "querystring": None,
     }
-
-
-def _read_bodies_as_the_edge_did() -> None:
-    """webargs takes the JSON body the edge parsed and checked (`security.request_json`).
-
-    One parser for every body: its depth limit and text checks hold for whatever a schema
-    reads, and a body is parsed once. The parser is the one every Blueprint shares.
-    """
-    from flask_smorest import Blueprint
-
-    from referral_hub.security import request_json
-
-    Blueprint.ARGUMENTS_PARSER._raw_load_json = request_json
 
 
 def handle_problem(problem: Problem) -> Response:
