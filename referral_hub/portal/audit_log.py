@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
+from referral_hub.audit.verification import verify_audit
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label as code_label
 from referral_hub.portal.paging import page_number, paginate_select
@@ -81,4 +82,4 @@ def audit_verify():
     """Verify the chain, its signed checkpoints and the rows it decided; show what failed."""
     # Same refusal as the list for anyone who may not read the log.
     audit.search_entries(portal_actor())
-    return _page(verification=audit.verify_audit())
+    return _page(verification=verify_audit())
