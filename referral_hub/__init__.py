@@ -115,8 +115,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.views import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
+    from referral_hub.referrals.blueprint import bp as referrals_portal_bp
     from referral_hub.referrals.hooks import register_referral_hooks
-    from referral_hub.referrals.views import bp as referrals_portal_bp
 
     register_referral_hooks()
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
