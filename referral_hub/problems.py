@@ -122,7 +122,7 @@ _HTML_ERROR = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 
 
 #: Where `create_app` keeps the HTML error page renderer (app.extensions); this module never
-#: imports the portal, the portal registers itself.
+#: imports the portal: create_app hands it the portal's renderer.
 HTML_ERROR_RENDERER = "referral_hub.html_error_page"
 
 
