@@ -10,9 +10,10 @@ from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import ROLE_LABELS
 from referral_hub.portal.forms import read_form
 from referral_hub.portal.messages import translate_message
-from referral_hub.portal.views import ROLE_LABELS, bp
+from referral_hub.portal.views import bp
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)

@@ -21,34 +21,22 @@ from flask import (
     url_for,
 )
 from flask_babel import format_datetime, format_timedelta
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from referral_hub.accounts.models import LOCALES
 from referral_hub.accounts.operations import set_locale
 from referral_hub.accounts.session import current_user, user_actor
-from referral_hub.accounts.views import _safe_next
+from referral_hub.accounts.views import safe_next
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link, panels_for
 from referral_hub.portal.paging import page_url
 from referral_hub.problems import PROBLEM_TITLES
 
 bp = Blueprint("portal", __name__)
-
-ROLE_LABELS = {
-    "caseworker": _l("Pendamping"),
-    "supervisor": _l("Supervisor"),
-    "org_admin": _l("Admin organisasi"),
-    "auditor": _l("Auditor"),
-}
-
-
-def role_label(role: str | None) -> str:
-    """A role's name in the current language."""
-    return str(ROLE_LABELS.get(role or "", role or ""))
 
 
 def _datetime(value: dt.datetime | None, format: str = "medium") -> str:
@@ -111,7 +99,7 @@ def set_language():
         if user is not None:
             set_locale(user_actor(user), locale)
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.get("/docs")
