@@ -113,7 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
     from referral_hub.oauth.views import bp as oauth_bp
-    from referral_hub.portal.views import bp as portal_bp
+    from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
     from referral_hub.referrals.hooks import register_referral_hooks

@@ -1,5 +1,9 @@
 """Log audit: the audit entries an auditor or administrator may read, the last signed
-checkpoint, and verification of the chain, its checkpoints and the rows it decided."""
+checkpoint, and verification of the chain, its checkpoints and the rows it decided.
+
+Pages of the portal's blueprint (`portal.audit_log`, `portal.audit_verify`): their URLs are
+in `portal/blueprint.py`, which imports this module; this module never imports it.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from referral_hub.audit.verification import verify_audit
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label as code_label
 from referral_hub.portal.paging import page_number, paginate_select
-from referral_hub.portal.views import bp
 
 #: The log is read with the API's `audit:read`, decided per role in permissions.py.
 reader_page = login_required(permission="audit:read")
@@ -69,14 +72,12 @@ def _page(verification=None):
     ), (422 if errors else 200)
 
 
-@bp.get("/audit")
 @reader_page
 def audit_log():
     """Audit entries, newest first, with filters."""
     return _page()
 
 
-@bp.get("/audit/verify")
 @reader_page
 def audit_verify():
     """Verify the chain, its signed checkpoints and the rows it decided; show what failed."""
