@@ -49,6 +49,7 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
     from referral_hub.paths import register_path_converters
+    from referral_hub.security import read_bodies_as_the_edge_did
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_DIR / "migrations"), render_as_batch=True)
@@ -56,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale, default_locale=DEFAULT_LOCALE)
     base = app.config["HUB_BASE_URL"]
     register_path_converters(app, api)  # before the blueprints' rules use them
+    read_bodies_as_the_edge_did()
     api.init_app(
         app,
         spec_kwargs={
@@ -119,9 +121,9 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
     from referral_hub.oauth.views import bp as oauth_bp
-    from referral_hub.portal.views import bp as portal_bp
+    from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
-    from referral_hub.referrals.views import bp as referrals_portal_bp
+    from referral_hub.referrals.blueprint import bp as referrals_portal_bp
 
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
     for blp in apis:
@@ -143,7 +145,13 @@ def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from referral_hub.idempotency.hooks import init_idempotency
-    from referral_hub.problems import Problem, handle_problem, handle_unexpected
+    from referral_hub.portal.errors import render_error_page
+    from referral_hub.problems import (
+        Problem,
+        handle_problem,
+        handle_unexpected,
+        register_html_error_renderer,
+    )
     from referral_hub.security import (
         HubJSONProvider,
         HubRequest,
@@ -155,6 +163,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.json = HubJSONProvider(app)
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
+    register_html_error_renderer(app, render_error_page)  # portal pages answer in the portal
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller

@@ -133,7 +133,7 @@ def audit_verify_command(checkpoint_files: tuple[str, ...]) -> None:
     """Exit 0 when the audit chain is whole, reaches every signed checkpoint (stored, and each
     --checkpoint FILE), and the rows deciding what is shared match it; else name each fault."""
     from referral_hub.audit.checkpoints import kept_from_files
-    from referral_hub.audit.operations import verify_audit
+    from referral_hub.audit.verification import verify_audit
 
     try:
         kept = kept_from_files(checkpoint_files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -120,13 +121,20 @@ _HTML_ERROR = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <p><a href="/">Kembali ke beranda / Back to the start page</a></p></main></body></html>"""
 
 
+#: Where `create_app` keeps the HTML error page renderer (app.extensions); this module never
+#: imports the portal: create_app hands it the portal's renderer.
+HTML_ERROR_RENDERER = "referral_hub.html_error_page"
+
+
+def register_html_error_renderer(app: Any, render: Callable[[Problem], Response]) -> None:
+    """Answer refusals on portal pages with `render` (called once by `create_app`)."""
+    app.extensions[HTML_ERROR_RENDERER] = render
+
+
 def _html_response(problem: Problem) -> Response:
-    try:
-        from referral_hub.portal.errors import render_error_page
-    except ImportError:  # the portal is optional in the wire contract
-        render_error_page = None
-    if render_error_page is not None:
-        return render_error_page(problem)
+    render = current_app.extensions.get(HTML_ERROR_RENDERER)
+    if render is not None:
+        return render(problem)
     html = render_template_string(
         _HTML_ERROR, status=problem.status, title=problem.title, detail=problem.detail
     )
@@ -180,7 +188,6 @@ class ProblemApi(Api):
     def init_app(self, app: Any, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         """Bind to the app; query strings are then checked as strictly as bodies."""
         _refuse_unknown_query_parameters()
-        _read_bodies_as_the_edge_did()
         super().init_app(app, spec_kwargs=spec_kwargs)
 
     def _register_responses(self) -> None:
@@ -225,19 +232,6 @@ def _refuse_unknown_query_parameters() -> None:
         "query": None,
         "querystring": None,
     }
-
-
-def _read_bodies_as_the_edge_did() -> None:
-    """webargs takes the JSON body the edge parsed and checked (`security.request_json`).
-
-    One parser for every body: its depth limit and text checks hold for whatever a schema
-    reads, and a body is parsed once. The parser is the one every Blueprint shares.
-    """
-    from flask_smorest import Blueprint
-
-    from referral_hub.security import request_json
-
-    Blueprint.ARGUMENTS_PARSER._raw_load_json = request_json
 
 
 def handle_problem(problem: Problem) -> Response:

@@ -120,6 +120,18 @@ def request_json(req: Request) -> Any:
     return req.get_json()
 
 
+def read_bodies_as_the_edge_did() -> None:
+    """webargs takes the JSON body the edge parsed and checked (`request_json`).
+
+    One parser for every body: its depth limit and text checks hold for whatever a schema
+    reads, and a body is parsed once. The parser is the one every flask-smorest Blueprint
+    shares; `create_app` calls this before it binds the API.
+    """
+    from flask_smorest import Blueprint
+
+    Blueprint.ARGUMENTS_PARSER._raw_load_json = request_json
+
+
 def check_api_request() -> None:
     """Size first (it costs nothing to refuse), then the token, then the body's type and text.
 

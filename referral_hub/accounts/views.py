@@ -27,7 +27,7 @@ from referral_hub.extensions import db
 bp = Blueprint("accounts", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only same-site relative paths: never an open redirect."""
     if not target:
         return url_for("portal.home")
@@ -90,7 +90,7 @@ def login():
     """Sign in with e-mail and password."""
     if request.method == "GET":
         if current_user() is not None:
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         return render_login()
     email = request.form.get("email", "")
     password = request.form.get("password", "")
@@ -112,14 +112,14 @@ def login():
         if chosen in LOCALES:
             session["locale"] = chosen
         step = "accounts.second_factor" if user.totp_enrolled_at else "accounts.enrol_totp"
-        return redirect(url_for(step, next=_safe_next(request.form.get("next"))))
+        return redirect(url_for(step, next=safe_next(request.form.get("next"))))
     login_user(user)
     if chosen in LOCALES:
         # The language picked before signing in survives the new session and is remembered.
         session["locale"] = chosen
         set_locale(user_actor(user), chosen)
         db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.post("/logout")
@@ -182,7 +182,7 @@ def second_factor():
             status=_refused_status(refused),
         )
     _finish_sign_in(user)
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 def _open_candidate(sealed: object, user_id: str) -> str | None:
@@ -230,7 +230,7 @@ def enrol_totp():
     return render_template(
         "accounts/recovery_codes.html",
         codes=codes,
-        next=_safe_next(request.form.get("next")),
+        next=safe_next(request.form.get("next")),
     )
 
 

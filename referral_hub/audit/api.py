@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from referral_hub.apidoc import protected
 from referral_hub.audit.checkpoints import as_served, public_keys, recent_checkpoints
-from referral_hub.audit.operations import search_entries, verify_audit
+from referral_hub.audit.operations import search_entries
 from referral_hub.audit.schemas import (
     AuditEntryOut,
     AuditKeyOut,
@@ -15,6 +15,7 @@ from referral_hub.audit.schemas import (
     CheckpointQueryArgs,
     VerificationOut,
 )
+from referral_hub.audit.verification import verify_audit
 from referral_hub.pagination import page_schema, paginate
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="Tamper-evident audit log")

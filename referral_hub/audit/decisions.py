@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from referral_hub.actors import Actor
 from referral_hub.audit.models import AuditEntry
-from referral_hub.audit.operations import _load_json
+from referral_hub.audit.operations import load_stored_json
 from referral_hub.extensions import db
 
 #: object type -> (the actions whose entries record its deciding fields, those fields).
@@ -142,7 +142,7 @@ def _recorded(
     for object_id, action, text in _stream(session, query):
         if object_id not in wanted:
             continue  # an object whose row is gone
-        detail = _load_json(text)
+        detail = load_stored_json(text)
         values = out.get(object_id)
         if values is None:
             values = out[object_id] = {"withdrawn": False} if consent else {}

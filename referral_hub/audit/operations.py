@@ -14,9 +14,8 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 from flask import has_request_context
@@ -29,10 +28,6 @@ from referral_hub.audit.models import GENESIS_HASH, AuditEntry
 from referral_hub.db import isoformat, utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
-
-if TYPE_CHECKING:
-    from referral_hub.audit.checkpoints import CheckpointReport
-    from referral_hub.audit.decisions import DecisionsReport
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +291,7 @@ def _iso_utc(wall_time: dt.datetime) -> str:
 _scan_json = json.JSONDecoder().scan_once
 
 
-def _load_json(text: str) -> Any:
+def load_stored_json(text: str) -> Any:
     """json.loads(text), without its checks when the text is one JSON value and nothing else."""
     try:
         value, end = _scan_json(text, 0)
@@ -314,7 +309,7 @@ def _walk_postgresql(connection: Any, low: int, high: int, batch: int) -> _Stret
         # Rows streamed in chunks: the server sends the next while this process hashes.
         rows = connection.cursor().stream(_VERIFY_SQL, (low, high), size=batch)
         try:
-            stretch = _walk(rows, _iso_utc, _load_json)
+            stretch = _walk(rows, _iso_utc, load_stored_json)
             # After a bad entry, read the rest: closing the stream early cancels the
             # statement, which aborts the caller's transaction.
             for _row in rows:
@@ -326,7 +321,7 @@ def _walk_postgresql(connection: Any, low: int, high: int, batch: int) -> _Stret
     with connection.cursor(name="audit_verify") as cursor:
         cursor.itersize = batch
         cursor.execute(_VERIFY_SQL, (low, high))
-        return _walk(cursor, _iso_utc, _load_json)
+        return _walk(cursor, _iso_utc, load_stored_json)
 
 
 def _walk_orm(session: Session, low: int, high: int, batch: int) -> _Stretch:
@@ -462,55 +457,6 @@ def _walk_forked(session: Session, ranges: list[tuple[int, int]], batch: int) ->
                 child.terminate()
             receive.close()
             child.join()
-
-
-@dataclass
-class AuditVerification:
-    """The chain, the checkpoints it must reach, and the rows it decided, verified together."""
-
-    chain: Verification
-    checkpoints: CheckpointReport
-    records: DecisionsReport
-
-    @property
-    def ok(self) -> bool:
-        return self.chain.ok and self.checkpoints.ok and self.records.ok
-
-    def as_dict(self, actor: Actor | None = None) -> dict[str, Any]:
-        """The verdict; the rows named are those `actor` may know of (all without one)."""
-        return {
-            **self.chain.as_dict(),
-            "ok": self.ok,
-            "checkpoints": self.checkpoints.as_dict(),
-            "records": self.records.as_dict(actor),
-        }
-
-    def problems(self) -> list[str]:
-        """Every failure, one line each, naming the entry, checkpoint or row."""
-        lines = []
-        if not self.chain.ok:
-            lines.append(
-                f"audit chain broken at entry {self.chain.first_bad_seq}: {self.chain.reason}"
-            )
-        lines.extend(f"{f['checkpoint']}: {f['reason']}" for f in self.checkpoints.failures)
-        lines.extend(self.records.lines())
-        return lines
-
-
-def verify_audit(
-    *, kept: Sequence[tuple[str, dict[str, Any]]] = (), session: Session | None = None
-) -> AuditVerification:
-    """Verify the chain, that it reaches every signed checkpoint (stored, and `kept` copies
-    given as (source, checkpoint)), and that the rows deciding what is shared match it."""
-    from referral_hub.audit.checkpoints import verify_checkpoints
-    from referral_hub.audit.decisions import verify_decisions
-
-    session = session or db.session()
-    return AuditVerification(
-        verify_chain(session),
-        verify_checkpoints(session, kept),
-        verify_decisions(session),
-    )
 
 
 def entries_visible_to(actor: Actor):

@@ -290,6 +290,20 @@ LABELS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The accounts' roles (accounts.models.ROLES), as people call them.
+ROLE_LABELS = {
+    "caseworker": _l("Pendamping"),
+    "supervisor": _l("Supervisor"),
+    "org_admin": _l("Admin organisasi"),
+    "auditor": _l("Auditor"),
+}
+
+
+def role_label(role: str | None) -> str:
+    """A role's name in the current language."""
+    return str(ROLE_LABELS.get(role or "", role or ""))
+
+
 def label(kind: str, code: Any) -> str:
     """The name of `code` among `kind` in the current language; the code itself if unknown."""
     if code is None:

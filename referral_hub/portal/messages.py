@@ -3,6 +3,11 @@
 The operations speak English to API clients. The portal shows the same refusals in
 the reader's language: a message listed here is translated, any other one is shown as
 it came, so a new rule is never hidden, only untranslated until it is added here.
+
+The module is long (over 600 lines) because it is one table: every refusal the operations
+can send, each with its Indonesian text, grouped by the pages that show it. Kept whole, one
+lookup (`translate_message`) answers for every page, and a message added to an operation has
+one place to be said in the portal's language.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import DRAFT, SENDER
+from referral_hub.referrals.listing import count_of
 from referral_hub.referrals.models import Referral
-from referral_hub.referrals.views import bp, count_of
 from referral_hub.referrals.wizard import recipient_view, shown_personal_categories
 
 supervisor_page = login_required(roles=("supervisor",), org_types=("uptd_ppa",))
@@ -48,7 +48,6 @@ register_nav_entry(
 )
 
 
-@bp.get("/referrals/approvals")
 @supervisor_page
 def approvals():
     """The unit's overrides waiting for approval, oldest first."""
@@ -95,7 +94,6 @@ def _approval_page(
     ), status
 
 
-@bp.get("/referrals/approvals/<referral_id>")
 @supervisor_page
 def approval(referral_id: str):
     """One waiting override: its justification, basis, who asked, and the recipient's view."""
@@ -118,7 +116,6 @@ def _refused(referral_id: str, name: str, form: FormState, problem: Problem):
     return _approval_page(_sent_by_unit(referral_id), forms={name: form}, status=status)
 
 
-@bp.post("/referrals/approvals/<referral_id>/approve")
 @supervisor_page
 def approve(referral_id: str):
     """Approve the override personally: it is sent to its recipient now."""
@@ -140,7 +137,6 @@ def approve(referral_id: str):
     return redirect(url_for(".detail", referral_id=referral.id))
 
 
-@bp.post("/referrals/approvals/<referral_id>/decline")
 @supervisor_page
 def decline(referral_id: str):
     """Decline the override (a reason is required): it is cancelled, never sent."""

@@ -19,16 +19,16 @@ from flask_babel import gettext as _
 from referral_hub.directory.models import PARTNER_TYPES
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
-from referral_hub.portal.code_names import label, service_label
+from referral_hub.portal.code_names import label
 from referral_hub.portal.forms import FormState, read_form
-from referral_hub.portal.moments import moment, register_moment_filter
+from referral_hub.portal.moments import moment
 from referral_hub.portal.navigation import receiving_staff, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, OUTCOMES, RECIPIENT, STATUSES
+from referral_hub.referrals.listing import count_of, list_filters
 from referral_hub.referrals.models import Referral
-from referral_hub.referrals.views import bp, count_of, list_filters
 
 #: Every organisation that can be sent a referral; the hub operator only audits.
 RECEIVING_TYPES = tuple(t for t in PARTNER_TYPES if t != "hub_operator")
@@ -47,10 +47,6 @@ PANEL_LINES = 5
 #: Who answers received referrals: the roles with the right to (permissions.py), of an
 #: organisation that can receive them.
 staff_page = login_required(permission="referrals:respond", org_types=RECEIVING_TYPES)
-# The same helpers the other referral pages register (same names, same functions).
-bp.add_app_template_global(label, "code_label")
-bp.add_app_template_global(service_label, "service_label")
-register_moment_filter(bp)
 
 
 def _done_messages() -> dict[str, str]:
@@ -68,7 +64,6 @@ def _done_messages() -> dict[str, str]:
 # --- the inbox ---------------------------------------------------------------------------------
 
 
-@bp.get("/referrals/received")
 @staff_page
 def received():
     """Referrals received by the user's organisation, overdue first, with filters."""
@@ -135,7 +130,6 @@ def _detail_page(
     ), status
 
 
-@bp.get("/referrals/received/<referral_id>")
 @staff_page
 def received_detail(referral_id: str):
     """One received referral as the recipient may see it, with its actions and sessions."""
@@ -159,7 +153,6 @@ def _check_length(form: FormState, *names: str) -> None:
             )
 
 
-@bp.post("/referrals/received/<referral_id>/<action>")
 @staff_page
 def received_act(referral_id: str, action: str):
     """Accept, reject, start, hold, resume, complete or fail a received referral."""
@@ -225,7 +218,6 @@ def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
         return None
 
 
-@bp.post("/referrals/received/<referral_id>/appointments")
 @staff_page
 def received_schedule(referral_id: str):
     """Schedule a session of an accepted or running referral."""
@@ -269,7 +261,6 @@ def received_schedule(referral_id: str):
     return _detail_page(referral_id, forms={"appointment": form}, status=status)
 
 
-@bp.post("/referrals/received/<referral_id>/appointments/<appointment_id>")
 @staff_page
 def received_appointment(referral_id: str, appointment_id: str):
     """Record that the client attended, did not come, or that the session was cancelled."""

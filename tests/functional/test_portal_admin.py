@@ -484,7 +484,7 @@ def test_password_is_not_in_the_login_page_after_a_refusal(app, hub, client):
 def test_audit_since_starts_the_day_at_midnight_wita(app):
     import datetime as dt
 
-    from referral_hub.portal.audit_log import _filters
+    from referral_hub.audit.views import _filters
 
     with app.test_request_context("/audit?since=2026-01-01"):
         _values, errors, since = _filters()

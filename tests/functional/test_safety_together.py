@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from referral_hub.audit.operations import verify_audit
+from referral_hub.audit.verification import verify_audit
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 from tests.agreements_support import actor as agreement_actor

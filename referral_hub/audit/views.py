@@ -1,5 +1,9 @@
 """Log audit: the audit entries an auditor or administrator may read, the last signed
-checkpoint, and verification of the chain, its checkpoints and the rows it decided."""
+checkpoint, and verification of the chain, its checkpoints and the rows it decided.
+
+Pages of the portal's blueprint (`portal.audit_log`, `portal.audit_verify`): their URLs are
+in `portal/blueprint.py`, which imports this module; this module never imports it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,10 @@ from flask_babel import gettext as _
 
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
+from referral_hub.audit.verification import verify_audit
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label as code_label
 from referral_hub.portal.paging import page_number, paginate_select
-from referral_hub.portal.views import bp
 
 #: The log is read with the API's `audit:read`, decided per role in permissions.py.
 reader_page = login_required(permission="audit:read")
@@ -71,17 +75,15 @@ def _page(verification=None):
     ), (422 if errors else 200)
 
 
-@bp.get("/audit")
 @reader_page
 def audit_log():
     """Audit entries, newest first, with filters."""
     return _page()
 
 
-@bp.get("/audit/verify")
 @reader_page
 def audit_verify():
     """Verify the chain, its signed checkpoints and the rows it decided; show what failed."""
     # Same refusal as the list for anyone who may not read the log.
     audit.search_entries(portal_actor())
-    return _page(verification=audit.verify_audit())
+    return _page(verification=verify_audit())

@@ -1,4 +1,8 @@
-"""Pengguna: an organisation administrator's accounts page."""
+"""Pengguna: an organisation administrator's accounts page.
+
+Pages of the portal's blueprint (`portal.users`, ...): their URLs are in
+`portal/blueprint.py`, which imports this module; this module never imports it.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,14 @@ from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import ROLE_LABELS
 from referral_hub.portal.forms import read_form
 from referral_hub.portal.messages import translate_message
-from referral_hub.portal.views import ROLE_LABELS, bp
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
 
 
-@bp.get("/users")
 @login_required(roles=ADMINS)
 def users():
     """The accounts of the administrator's organisation."""
@@ -32,7 +35,6 @@ def users():
     )
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
 @login_required(roles=ADMINS)
 def user_new():
     """Create an account in the administrator's organisation, with a first password."""
@@ -89,28 +91,24 @@ def _act(operation, done_message: str, user_id: str):
     return redirect(url_for("portal.users"))
 
 
-@bp.post("/users/<user_id>/deactivate")
 @login_required(roles=ADMINS)
 def user_deactivate(user_id: str):
     """Stop an account from signing in."""
     return _act(accounts.deactivate_user, _("Akun %(email)s dinonaktifkan."), user_id)
 
 
-@bp.post("/users/<user_id>/reactivate")
 @login_required(roles=ADMINS)
 def user_reactivate(user_id: str):
     """Let a deactivated account sign in again."""
     return _act(accounts.reactivate_user, _("Akun %(email)s diaktifkan kembali."), user_id)
 
 
-@bp.post("/users/<user_id>/unlock")
 @login_required(roles=ADMINS)
 def user_unlock(user_id: str):
     """Lift the holds on failed sign-ins (and a second-factor lock) of one person."""
     return _act(accounts.unlock_user, _("Penahanan masuk %(email)s dicabut."), user_id)
 
 
-@bp.post("/users/<user_id>/reset-second-factor")
 @login_required(roles=ADMINS)
 def user_reset_second_factor(user_id: str):
     """Forget a user's authenticator and recovery codes, after a confirmation step."""

@@ -1,5 +1,10 @@
 """Klien OAuth: an organisation administrator registers partner-system clients, gives them a
-new secret, and disables them."""
+new secret, and disables them.
+
+Pages of the portal's blueprint (`portal.oauth_clients`, ...): their URLs are in
+`portal/blueprint.py`, which imports this module; this module never imports it. The OAuth
+endpoints themselves (authorize, token) are in `oauth/views.py`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from referral_hub.oauth.scopes import SCOPES
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.forms import read_form
 from referral_hub.portal.messages import translate_message
-from referral_hub.portal.views import bp
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -46,14 +50,12 @@ def _scopes():
     return [(code, SCOPE_LABELS.get(code, SCOPES[code])) for code in SCOPES]
 
 
-@bp.get("/oauth-clients")
 @login_required(roles=ADMINS)
 def oauth_clients():
     """The organisation's OAuth clients."""
     return render_template("portal/oauth_clients.html", clients=oauth.list_clients(portal_actor()))
 
 
-@bp.route("/oauth-clients/new", methods=["GET", "POST"])
 @login_required(roles=ADMINS)
 def oauth_client_new():
     """Register a client; its secret is shown once, on the page that answers this form."""
@@ -103,7 +105,6 @@ def oauth_client_new():
     )
 
 
-@bp.post("/oauth-clients/<client_id>/disable")
 @login_required(roles=ADMINS)
 def oauth_client_disable(client_id: str):
     """Disable a client, after a confirmation step: its secret and tokens stop at once."""
@@ -122,7 +123,6 @@ def oauth_client_disable(client_id: str):
     return redirect(url_for("portal.oauth_clients"))
 
 
-@bp.post("/oauth-clients/<client_id>/rotate-secret")
 @login_required(roles=ADMINS)
 def oauth_client_rotate_secret(client_id: str):
     """A new secret, shown once, after a confirmation step: the old one and the tokens

@@ -1,8 +1,7 @@
-"""Referral pages of the portal: the blueprint both sides of a referral share.
+"""The sender's referral pages: the sent list, the referral wizard, the detail, the letter.
 
-The sender's pages (clients, consent, the referral wizard, the sender's detail, the
-letter) live here; the recipient's pages (Rujukan masuk) live in inbox_views.py and add
-their routes to this same blueprint.
+Their URLs are in `blueprint.py`, with the recipient's (inbox_views.py) and the
+supervisors' (approval_views.py); this module never imports it.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     redirect,
@@ -19,20 +17,21 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.clients import operations as clients
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
-from referral_hub.portal.code_names import label, options, service_label, service_name
+from referral_hub.portal.code_names import options, service_name
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.navigation import register_panel, uptd_staff
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, RECIPIENT, SENDER, STATUSES
+from referral_hub.referrals.listing import count_of, list_filters
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
@@ -51,12 +50,6 @@ from referral_hub.referrals.wizard import (
     visible_in_order,
 )
 
-bp = Blueprint("referrals_portal", __name__)
-
-# Names of codes for every page (the same functions the client pages register).
-bp.add_app_template_global(label, "code_label")
-bp.add_app_template_global(service_label, "service_label")
-
 UPTD = ("uptd_ppa",)
 #: Who sends referrals: the roles with the right to (permissions.py), of a UPTD PPA.
 sender_page = login_required(permission="referrals:write", org_types=UPTD)
@@ -64,24 +57,6 @@ sender_page = login_required(permission="referrals:write", org_types=UPTD)
 either_side_page = login_required(permission="referrals:read")
 PAGE_SIZE = 25
 PANEL_LINES = 8
-
-
-def count_of(query: Select) -> int:
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-
-
-def list_filters() -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The status and lateness filters of a referral list (sent or received) from the query
-    string, and their errors: an unknown status is refused and not applied."""
-    values = {
-        "status": (request.args.get("status") or "").strip(),
-        "overdue": request.args.get("overdue") in ("1", "on"),
-    }
-    errors: dict[str, list[str]] = {}
-    if values["status"] and values["status"] not in STATUSES:
-        errors["status"] = [_("Pilih status dari daftar.")]
-        values["status"] = ""
-    return values, errors
 
 
 def _status_counts(actor: Actor) -> dict[str, int]:
@@ -105,7 +80,6 @@ def _reraise_access(problem: Problem) -> None:
 # --- Rujukan keluar ----------------------------------------------------------------------
 
 
-@bp.get("/referrals/sent")
 @sender_page
 def sent():
     """Referrals the unit sent, overdue first, with filters by status and lateness."""
@@ -170,7 +144,6 @@ def _wizard_page(wizard: Wizard, step: str, status: int = 200):
     ), status
 
 
-@bp.route("/referrals/new", methods=["GET", "POST"])
 @sender_page
 def new():
     """The referral wizard: client, service, partner, basis, data, details, review, send."""
@@ -259,7 +232,6 @@ def _sender_referral(referral_id: str) -> Referral:
     return referral
 
 
-@bp.get("/referrals/<referral_id>")
 @either_side_page
 def detail(referral_id: str):
     """A referral the unit sent, in full; the recipient is sent to its own, minimised page."""
@@ -273,14 +245,12 @@ def detail(referral_id: str):
     return _detail_page(referral)
 
 
-@bp.post("/referrals/<referral_id>/cancel")
 @either_side_page
 def cancel(referral_id: str):
     """Cancel a referral the unit sent (a reason is required)."""
     return _sender_act(referral_id, "cancel")
 
 
-@bp.post("/referrals/<referral_id>/enter-in-error")
 @either_side_page
 def enter_in_error(referral_id: str):
     """Mark a sent referral as entered in error, after a confirmation (a reason is required)."""
@@ -323,7 +293,6 @@ def _sender_act(referral_id: str, action: str):
 # --- Surat Rujukan -------------------------------------------------------------------------
 
 
-@bp.get("/referrals/<referral_id>/letter")
 @either_side_page
 def letter(referral_id: str):
     """The printable referral letter: only what the recipient may see, for either side."""
@@ -369,12 +338,3 @@ def _sent_panel(actor: Actor) -> dict[str, Any]:
 register_panel(
     "sent-referrals", "referrals/_sent_panel.html", audience=uptd_staff, data=_sent_panel, order=10
 )
-
-
-# ============================================================================================
-# The recipient's side (Rujukan masuk) adds its pages to `bp` from inbox_views.py.
-# ============================================================================================
-
-
-# The recipient's pages, and the supervisors' approvals, register their routes on `bp`.
-from referral_hub.referrals import approval_views, inbox_views  # noqa: E402, F401
