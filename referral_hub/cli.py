@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from referral_hub.actors import Actor
 from referral_hub.extensions import db
+from referral_hub.permissions import ROLES
 from referral_hub.problems import Problem
 
 
@@ -92,9 +93,7 @@ def create_client_command(org, name, scope, grants, redirect_uris, public) -> No
 @hub.command("create-user")
 @click.option("--org", "org", required=True)
 @click.option("--email", required=True)
-@click.option(
-    "--role", required=True, type=click.Choice(["caseworker", "supervisor", "org_admin", "auditor"])
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--name", default=None)
 @with_appcontext
 def create_user_command(org, email, role, name) -> None:

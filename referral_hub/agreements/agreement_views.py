@@ -17,9 +17,10 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from referral_hub.agreements import operations as ops
-from referral_hub.agreements.models import DATA_CATEGORIES, KINDS, Agreement
+from referral_hub.agreements.models import KINDS, Agreement
 from referral_hub.agreements.registry_views import party_choices, service_choices
 from referral_hub.agreements.schemas import AgreementIn
+from referral_hub.categories import SHAREABLE_CATEGORIES
 from referral_hub.extensions import db
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
@@ -365,7 +366,7 @@ def _form_page(
         kinds=[(k, label("agreement_kind", k)) for k in KINDS],
         organizations=[(o.id, o.name) for o in organizations],
         services=[(s.code, service_name(s)) for s in service_choices()],
-        categories=[(c, label("category", c)) for c in DATA_CATEGORIES if c != "demographics"],
+        categories=[(c, label("category", c)) for c in SHAREABLE_CATEGORIES],
         max_hours=ops.MAX_RESPONSE_HOURS,
     ), status
 

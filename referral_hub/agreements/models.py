@@ -25,18 +25,6 @@ KINDS = ("mou", "pks", "contract")
 #: Stored statuses. What a reader sees is the effective status (operations.effective_status),
 #: which also accounts for the calendar: a stored status may lag until the sweep runs.
 STATUSES = ("draft", "signed", "active", "suspended", "terminated", "expired", "superseded")
-#: DOMAIN.md's data categories; `demographics` is always shared and always allowed.
-DATA_CATEGORIES = (
-    "demographics",
-    "identity",
-    "contact",
-    "guardian",
-    "case_summary",
-    "health",
-    "legal",
-    "perpetrator",
-)
-ALWAYS_SHARED_CATEGORY = "demographics"
 
 
 class Agreement(db.Model):

@@ -8,7 +8,8 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from referral_hub.agreements import operations as ops
-from referral_hub.agreements.models import DATA_CATEGORIES, KINDS, STATUSES
+from referral_hub.agreements.models import KINDS, STATUSES
+from referral_hub.categories import DATA_CATEGORIES
 from referral_hub.directory.models import PARTNER_TYPES
 from referral_hub.directory.schemas import OrganizationRefOut, ServiceOut
 from referral_hub.pagination import PageArgs

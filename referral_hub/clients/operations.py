@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
+from referral_hub.categories import ALWAYS_SHARED, DATA_CATEGORIES
 from referral_hub.clients import names
 from referral_hub.clients.crypto import (
     ENCRYPTED_MODELS,
@@ -33,7 +34,6 @@ from referral_hub.clients.models import (
     Disclosure,
     local_today,
 )
-from referral_hub.clients.schemas import DATA_CATEGORIES
 from referral_hub.clients.signals import consent_withdrawn
 from referral_hub.db import new_id, utcnow
 from referral_hub.directory.models import Organization, Service
@@ -321,7 +321,7 @@ def clients_query(
 
 def held_categories(client: Client) -> list[str]:
     """The categories of personal data the client's own record holds."""
-    held = ["demographics", "identity"]
+    held = [ALWAYS_SHARED, "identity"]
     if client.phone_enc is not None or client.address_enc is not None:
         held.append("contact")
     if client.guardian_enc is not None:
@@ -352,12 +352,16 @@ def _contact_view(client: Client) -> dict[str, Any]:
     return {"phone": client.phone, "address": client.address}
 
 
+def guardian_is_alleged_perpetrator(client: Client) -> bool:
+    """A guardian who is the alleged perpetrator is never handed out as someone to contact:
+    a recipient who called them could tell the abuser where the child is. Whatever the
+    perpetrator category allows is shown by the referral's own view."""
+    return bool((client.guardian or {}).get("is_alleged_perpetrator"))
+
+
 def _guardian_view(client: Client) -> dict[str, Any] | None:
     guardian = client.guardian
-    # A guardian who is the alleged perpetrator is never handed out as someone to contact:
-    # a recipient who called them could tell the abuser where the child is. Whatever the
-    # perpetrator category allows is shown by the referral's own view.
-    if not guardian or guardian.get("is_alleged_perpetrator"):
+    if not guardian or guardian_is_alleged_perpetrator(client):
         return None
     return {
         "name": guardian["name"],
@@ -374,6 +378,25 @@ CLIENT_CATEGORY_VIEWS: dict[str, Callable[[Client], dict[str, Any] | None]] = {
     "contact": _contact_view,
     "guardian": _guardian_view,
 }
+
+
+#: Why the client's record cannot give a category to a referral (`record_refusal`).
+NOT_ON_RECORD = "not-on-record"
+GUARDIAN_IS_ALLEGED_PERPETRATOR = "guardian-is-alleged-perpetrator"
+
+
+def record_refusal(client: Client, category: str) -> str | None:
+    """Why the client's own record cannot give `category` to a referral: the record holds no
+    such data (NOT_ON_RECORD), or the guardian is the alleged perpetrator and is never shared
+    as a contact (GUARDIAN_IS_ALLEGED_PERPETRATOR). None when it can, and for the categories
+    the referral itself carries (case data)."""
+    if category not in CLIENT_CATEGORY_VIEWS:
+        return None
+    if category not in held_categories(client):
+        return NOT_ON_RECORD
+    if category == "guardian" and guardian_is_alleged_perpetrator(client):
+        return GUARDIAN_IS_ALLEGED_PERPETRATOR
+    return None
 
 
 def demographics(client: Client, day: dt.date | None = None) -> dict[str, Any]:
@@ -656,8 +679,8 @@ def record_consent(
         ]
 
     categories = [
-        "demographics",
-        *(c for c in dict.fromkeys(data_categories) if c != "demographics"),
+        ALWAYS_SHARED,
+        *(c for c in dict.fromkeys(data_categories) if c != ALWAYS_SHARED),
     ]
     unknown_categories = [c for c in categories if c not in DATA_CATEGORIES]
     if unknown_categories:
@@ -902,8 +925,7 @@ def consent_problems(
                 errors=outside,
             )
         )
-    allowed = set(consent.data_categories) | {"demographics"}
-    extra = [c for c in dict.fromkeys(categories) if c not in allowed]
+    extra = [c for c in dict.fromkeys(categories) if not consent_allows(consent, c)]
     if extra:
         problems.append(
             Problem(
@@ -914,6 +936,11 @@ def consent_problems(
             )
         )
     return problems
+
+
+def consent_allows(consent: Consent, category: str) -> bool:
+    """Whether the consent allows sharing `category` (demographics always)."""
+    return category == ALWAYS_SHARED or category in consent.data_categories
 
 
 def require_consent_covers(

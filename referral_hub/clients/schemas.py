@@ -15,6 +15,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from referral_hub.categories import DATA_CATEGORIES
 from referral_hub.clients.models import (
     ASSENT_AGE,
     CONSENT_GIVERS,
@@ -26,17 +27,6 @@ from referral_hub.clients.models import (
 from referral_hub.directory.schemas import OrganizationRefOut
 from referral_hub.pagination import PageArgs
 
-#: What an agreement and a consent may allow to be shared (DOMAIN.md, "Data categories").
-DATA_CATEGORIES = (
-    "demographics",
-    "identity",
-    "contact",
-    "guardian",
-    "case_summary",
-    "health",
-    "legal",
-    "perpetrator",
-)
 #: Regency ("64.09") or district ("64.09.01"): the village belongs in the (encrypted) address.
 DOMICILE_REGION = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
 #: Loose on purpose (people write 0812-3456-789, +62 812 ..., (0542) 123456) but bounded.

@@ -442,7 +442,7 @@ def consent_new(client_id: str):
         "clients/consent_new.html",
         client=client,
         is_child=is_child,
-        guardian_is_perpetrator=bool((client.guardian or {}).get("is_alleged_perpetrator")),
+        guardian_is_perpetrator=ops.guardian_is_alleged_perpetrator(client),
         is_supervisor=actor.role == "supervisor",
         assent_age=ASSENT_AGE,
         form=form,

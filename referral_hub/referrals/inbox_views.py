@@ -26,7 +26,14 @@ from referral_hub.portal.navigation import receiving_staff, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
-from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, OUTCOMES, RECIPIENT, STATUSES
+from referral_hub.referrals.lifecycle import (
+    DRAFT,
+    OPEN_STATUSES,
+    OUTCOMES,
+    RECIPIENT,
+    STATUSES,
+    appointment_schedulable,
+)
 from referral_hub.referrals.listing import count_of, list_filters
 from referral_hub.referrals.models import Referral
 
@@ -38,8 +45,6 @@ RECIPIENT_ACTIONS = ("accept", "reject", "start", "hold", "resume", "complete", 
 REASON_ACTIONS = ("reject", "hold", "fail")
 APPOINTMENT_MODES = ("in_person", "video", "phone")
 APPOINTMENT_OUTCOMES = ("attended", "no_show", "cancelled")
-#: Statuses in which the recipient schedules sessions (as schedule_appointment allows).
-SCHEDULING_STATUSES = ("accepted", "in-progress", "on-hold")
 TEXT_MAX = 4000
 PAGE_SIZE = 25
 PANEL_LINES = 5
@@ -124,7 +129,7 @@ def _detail_page(
         events=events,
         states=forms,
         actions=[a for a in RECIPIENT_ACTIONS if a in view["allowed_actions"]],
-        can_schedule=view["status"] in SCHEDULING_STATUSES,
+        can_schedule=appointment_schedulable(RECIPIENT, view["status"]),
         outcomes=[(o, label("outcome", o)) for o in OUTCOMES],
         modes=[(m, label("mode", m)) for m in APPOINTMENT_MODES],
     ), status

@@ -30,6 +30,8 @@ CLOSED_STATUSES = frozenset(STATUSES) - OPEN_STATUSES - {DRAFT}
 #: (`agreement_ended`), while accepted ones run to their close. A draft never reached its
 #: recipient: the agreement's end cancels it too.
 NOT_STARTED_STATUSES = frozenset({"requested", DRAFT})
+#: Referrals whose recipient schedules sessions: accepted and not yet closed.
+SCHEDULABLE_STATUSES = frozenset({"accepted", "in-progress", "on-hold"})
 
 OUTCOMES = (
     "service_delivered",
@@ -134,6 +136,12 @@ def plan_transition(action: str, side: str | None, status: str) -> Transition:
             "status", f"A referral that is '{status}' cannot be {transition.target}."
         )
     return transition
+
+
+def appointment_schedulable(side: str | None, status: str) -> bool:
+    """Whether this side may schedule a session of a referral in `status` (the recipient's,
+    once accepted and while open): `schedule_appointment` and the inbox page ask this."""
+    return side == RECIPIENT and status in SCHEDULABLE_STATUSES
 
 
 def allowed_actions(side: str | None, status: str, *, approver: bool = False) -> list[str]:

@@ -15,6 +15,12 @@ from referral_hub.actors import Actor
 from referral_hub.agreements.models import Agreement
 from referral_hub.agreements.operations import active_agreements_covering, covers_at
 from referral_hub.audit import operations as audit
+from referral_hub.categories import (
+    ALWAYS_SHARED,
+    CASE_CATEGORIES,
+    PERSONAL_CATEGORIES,
+    SHAREABLE_CATEGORIES,
+)
 from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent, local_today
 from referral_hub.db import utcnow
@@ -42,10 +48,10 @@ from referral_hub.referrals.lifecycle import (
     Transition,
     TransitionRefused,
     allowed_actions,
+    appointment_schedulable,
     plan_transition,
 )
 from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
-from referral_hub.referrals.schemas import CASE_CATEGORIES
 
 NO_ACTIVE_AGREEMENT = register_problem(
     "no-active-agreement", "No active agreement covers this service with this recipient"
@@ -71,10 +77,22 @@ ACTING_ROLES = roles_with("referrals:write")
 #: The right a party needs to read a referral's personal data, by side: the sender's unit
 #: owns the client (reading it is reading clients), the recipient reads what was shared.
 READ_RIGHT = {SENDER: "clients:read", RECIPIENT: "referrals:read"}
-#: Categories that hold personal data; reading or sharing them is a disclosure.
-PERSONAL_CATEGORIES = ("identity", "contact", "guardian", *CASE_CATEGORIES)
 #: A recipient keeps sight of shared data while the referral is live or was carried out.
 RECIPIENT_KEEPS_DATA = frozenset({*OPEN_STATUSES, "completed", "failed"})
+#: Why a category may not be shared (`shareable_categories`), in the order they are asked.
+OUTSIDE_AGREEMENT = "outside-agreement"
+OUTSIDE_CONSENT = "outside-consent"
+NOT_ON_RECORD = clients.NOT_ON_RECORD
+GUARDIAN_IS_ALLEGED_PERPETRATOR = clients.GUARDIAN_IS_ALLEGED_PERPETRATOR
+_UNSHAREABLE_TEXTS = {
+    OUTSIDE_AGREEMENT: "'{}' is outside the agreement.",
+    OUTSIDE_CONSENT: "'{}' is outside the consent.",
+    NOT_ON_RECORD: "'{}' is not on the client's record.",
+    GUARDIAN_IS_ALLEGED_PERPETRATOR: (
+        "'{}': the guardian is recorded as the alleged perpetrator and is never shared "
+        "as a contact."
+    ),
+}
 #: An override's approval: waiting (a draft), approved (sent), declined (never sent).
 APPROVAL_PENDING, APPROVAL_APPROVED, APPROVAL_DECLINED = "pending", "approved", "declined"
 
@@ -253,8 +271,10 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     recipient = require_organization(data["to"], "to")
     if recipient.id == sender.id:
         raise _field_error("to", "A unit does not refer to itself.")
-    categories = list(dict.fromkeys(["demographics", *data.get("data_categories", [])]))
-    agreement = _agreement_gates(sender, recipient, data["service"], categories, now, hold=True)
+    categories = list(dict.fromkeys([ALWAYS_SHARED, *data.get("data_categories", [])]))
+    agreement = _agreement_gates(
+        sender, recipient, data["service"], categories, now, client, hold=True
+    )
 
     consent: Consent | None = None
     approver: User | None = None
@@ -276,6 +296,9 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
         # Sent at once only by a supervisor acting personally; anyone else's waits for one.
         approver = acting_supervisor(actor, sender.id)
         legal_basis = data["legal_basis"]
+    # What agreement and consent allow was refused above with their own words; here the
+    # client's record has its say (what it lacks, a guardian who is the alleged perpetrator).
+    _require_shareable(client, agreement, consent, categories)
     override = consent is None
     draft = override and approver is None
 
@@ -365,6 +388,7 @@ def _agreement_gates(
     service: str,
     categories: list[str],
     now: dt.datetime,
+    client: Client,
     *,
     hold: bool = False,
 ):
@@ -392,7 +416,8 @@ def _agreement_gates(
             errors={"to": ["No active agreement covers this service with this recipient."]},
         )
     agreement = agreements[0]
-    outside = [c for c in categories if c != "demographics" and c not in agreement.data_categories]
+    shareable = shareable_categories(client, agreement)
+    outside = [c for c in categories if OUTSIDE_AGREEMENT in shareable.get(c, ())]
     if outside:
         raise Problem(
             422,
@@ -401,6 +426,52 @@ def _agreement_gates(
             errors={"data_categories": [f"'{c}' is outside the agreement." for c in outside]},
         )
     return agreement
+
+
+def shareable_categories(
+    client: Client, agreement: Agreement, consent: Consent | None = None
+) -> dict[str, list[str]]:
+    """The one rule of what a referral may share: every category but demographics (always
+    shared) -> the reasons it may not ([]: it may), in the order asked.
+
+    OUTSIDE_AGREEMENT: the agreement does not allow it; OUTSIDE_CONSENT: the consent the
+    referral rests on does not (an override rests on none); NOT_ON_RECORD: the client's record
+    holds no such data; GUARDIAN_IS_ALLEGED_PERPETRATOR: the guardian is never shared as a
+    contact. `send_referral` refuses by it and the portal's wizard offers by it.
+    """
+    out: dict[str, list[str]] = {}
+    for category in SHAREABLE_CATEGORIES:
+        reasons = []
+        if category not in agreement.data_categories:
+            reasons.append(OUTSIDE_AGREEMENT)
+        if consent is not None and not clients.consent_allows(consent, category):
+            reasons.append(OUTSIDE_CONSENT)
+        refusal = clients.record_refusal(client, category)
+        if refusal is not None:
+            reasons.append(refusal)
+        out[category] = reasons
+    return out
+
+
+def _require_shareable(
+    client: Client, agreement: Agreement, consent: Consent | None, categories: list[str]
+) -> None:
+    """Refuse with data-category-not-allowed, each category's reasons on `data_categories`."""
+    shareable = shareable_categories(client, agreement, consent)
+    refused = {c: shareable[c] for c in categories if shareable.get(c)}
+    if refused:
+        raise Problem(
+            422,
+            DATA_CATEGORY_NOT_ALLOWED,
+            f"These data categories cannot be shared: {', '.join(refused)}.",
+            errors={
+                "data_categories": [
+                    _UNSHAREABLE_TEXTS[reason].format(category)
+                    for category, reasons in refused.items()
+                    for reason in reasons
+                ]
+            },
+        )
 
 
 def _share(actor: Actor, referral: Referral, how: str) -> None:
@@ -486,6 +557,7 @@ def approve_override(
         referral.service_code,
         list(referral.data_categories),
         now,
+        referral.client,
     )
     before = referral.status
     referral.status = "requested"
@@ -1026,9 +1098,10 @@ def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -
     """The recipient schedules a session of an accepted or running referral."""
     _require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
-    if side_of(actor, referral) != RECIPIENT:
+    side = side_of(actor, referral)
+    if side != RECIPIENT:
         raise Problem(409, INVALID_TRANSITION, "Only the recipient schedules appointments.")
-    if referral.status not in ("accepted", "in-progress", "on-hold"):
+    if not appointment_schedulable(side, referral.status):
         raise Problem(
             409,
             INVALID_TRANSITION,

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from referral_hub.categories import DATA_CATEGORIES
 from referral_hub.pagination import PageArgs
 from referral_hub.referrals.lifecycle import OUTCOMES, STATUSES
 
-DATA_CATEGORIES = (
-    "demographics",
-    "identity",
-    "contact",
-    "guardian",
-    "case_summary",
-    "health",
-    "legal",
-    "perpetrator",
-)
-#: Categories whose data travels on the referral itself (the sender writes it for the recipient).
-CASE_CATEGORIES = ("case_summary", "health", "legal", "perpetrator")
 VIOLENCE_TYPES = (
     "physical",
     "psychological",

@@ -314,7 +314,11 @@ def letter(referral_id: str):
         db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
     )
     return render_template(
-        "referrals/letter.html", referral=view, creator=creator, sender_org=referral.sender
+        "referrals/letter.html",
+        referral=view,
+        still_open=view["status"] in OPEN_STATUSES,
+        creator=creator,
+        sender_org=referral.sender,
     )
 
 

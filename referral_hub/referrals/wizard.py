@@ -22,6 +22,7 @@ from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.agreements.models import Agreement
 from referral_hub.agreements.operations import active_agreements_covering, covering_agreements_for
+from referral_hub.categories import ALWAYS_SHARED, CASE_CATEGORIES, DATA_CATEGORIES
 from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent
 from referral_hub.clients.views import schema_errors
@@ -34,13 +35,7 @@ from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import RECIPIENT
 from referral_hub.referrals.models import Referral
-from referral_hub.referrals.schemas import (
-    CASE_CATEGORIES,
-    DATA_CATEGORIES,
-    LEGAL_BASES,
-    URGENCIES,
-    ReferralIn,
-)
+from referral_hub.referrals.schemas import LEGAL_BASES, URGENCIES, ReferralIn
 
 STEPS = ("client", "service", "partner", "basis", "categories", "details", "review")
 #: The form fields each step asks for; a step's fields are carried hidden on the others.
@@ -86,8 +81,6 @@ API_FIELDS = {
     "case_data": "_form",
 }
 FIELD_STEP = {name: step for step, names in STEP_FIELDS.items() for name in names}
-#: Categories a referral may share besides demographics, which always goes.
-SHAREABLE = tuple(c for c in DATA_CATEGORIES if c != "demographics")
 
 
 def step_after(step: str) -> str:
@@ -145,7 +138,8 @@ class Wizard:
 
     @property
     def is_supervisor(self) -> bool:
-        return self.actor.role == "supervisor"
+        """Whether this user's override is sent at once (send_referral's own test)."""
+        return self.approver is not None
 
     @cached_property
     def client(self) -> Client | None:
@@ -250,41 +244,27 @@ class Wizard:
 
     @cached_property
     def category_choices(self) -> list[CategoryChoice]:
-        """Every category: offered when agreement and consent (if any) both allow it and the
-        client's record holds such data; otherwise the reasons it is not."""
+        """Every category: offered when `shareable_categories` (the rule send_referral
+        refuses by) allows it; otherwise the reasons it is not."""
         partner, client = self.partner, self.client
         if partner is None or client is None:
             return []
-        consent = self.consent
-        held = set(clients.held_categories(client))
-        guardian = client.guardian if "guardian" in held else None
+        shareable = ops.shareable_categories(client, partner.agreement, self.consent)
         out = []
-        for code in SHAREABLE:
-            reasons = []
-            if code not in partner.agreement.data_categories:
-                reasons.append(
-                    _("Perjanjian %(number)s tidak mengizinkan.", number=partner.agreement.number)
-                )
-            if consent is not None:
-                problems = clients.consent_problems(
-                    consent,
-                    recipient_org_id=partner.organization.id,
-                    service_code=self.values["service"],
-                    categories=[code],
-                )
-                if any(p.slug == clients.DATA_CATEGORY_NOT_ALLOWED for p in problems):
-                    reasons.append(_("Persetujuan klien tidak mencakup data ini."))
-            if code in clients.CLIENT_CATEGORY_VIEWS and code not in held:
-                reasons.append(_("Catatan klien tidak memuat data ini."))
-            elif code == "guardian" and guardian and guardian.get("is_alleged_perpetrator"):
-                reasons.append(
-                    _(
-                        "Wali tercatat sebagai terduga pelaku: "
-                        "tidak pernah dibagikan sebagai kontak."
-                    )
-                )
-            out.append(CategoryChoice(code, not reasons, reasons))
+        for code, reasons in shareable.items():
+            texts = [self._unshareable_text(reason) for reason in reasons]
+            out.append(CategoryChoice(code, not reasons, texts))
         return out
+
+    def _unshareable_text(self, reason: str) -> str:
+        if reason == ops.OUTSIDE_AGREEMENT:
+            number = self.partner.agreement.number if self.partner else ""
+            return _("Perjanjian %(number)s tidak mengizinkan.", number=number)
+        if reason == ops.OUTSIDE_CONSENT:
+            return _("Persetujuan klien tidak mencakup data ini.")
+        if reason == ops.NOT_ON_RECORD:
+            return _("Catatan klien tidak memuat data ini.")
+        return _("Wali tercatat sebagai terduga pelaku: tidak pernah dibagikan sebagai kontak.")
 
     @property
     def offered_categories(self) -> list[str]:
@@ -302,13 +282,11 @@ class Wizard:
     def chosen_case_categories(self) -> list[str]:
         return [c for c in CASE_CATEGORIES if c in self.values["data_categories"]]
 
-    @property
+    @cached_property
     def approver(self) -> User | None:
-        """Who approves an override at sending: the signed-in supervisor; a caseworker's
-        override waits for a supervisor's approval instead (None)."""
-        if self.actor.user_id is None or not self.is_supervisor:
-            return None
-        return db.session.get(User, self.actor.user_id)
+        """Who approves an override at sending: the signed-in supervisor, as send_referral
+        decides it; a caseworker's override waits for a supervisor's approval instead (None)."""
+        return ops.acting_supervisor(self.actor, self.actor.organization_id)
 
     @property
     def waits_for_approval(self) -> bool:
@@ -527,7 +505,7 @@ class Wizard:
             consent_id=None if override else self.values["consent"],
             legal_basis=self.values["legal_basis"] if override else "consent",
             urgency=urgency,
-            data_categories=list(dict.fromkeys(["demographics", *self.values["data_categories"]])),
+            data_categories=list(dict.fromkeys([ALWAYS_SHARED, *self.values["data_categories"]])),
             status="requested",
             respond_by=ops.respond_by_for(now, partner.agreement.response_hours, urgency),
             created_at=now,

@@ -17,14 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.http import parse_etags
 
 from referral_hub.actors import Actor
-from referral_hub.agreements.models import (
-    ALWAYS_SHARED_CATEGORY,
-    DATA_CATEGORIES,
-    Agreement,
-    AgreementParty,
-    AgreementService,
-)
+from referral_hub.agreements.models import Agreement, AgreementParty, AgreementService
 from referral_hub.agreements.operations.status import effective_status
+from referral_hub.categories import ALWAYS_SHARED, DATA_CATEGORIES
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
@@ -178,7 +173,7 @@ def resolve_content(actor: Actor, data: dict[str, Any]) -> Content:
     unknown = sorted(categories - set(DATA_CATEGORIES))
     if unknown:
         errors["data_categories"] = [f"Unknown data categories: {', '.join(unknown)}."]
-    categories.add(ALWAYS_SHARED_CATEGORY)
+    categories.add(ALWAYS_SHARED)
 
     effective_from, expires_on = data["effective_from"], data["expires_on"]
     if expires_on <= effective_from:
