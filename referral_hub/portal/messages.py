@@ -15,6 +15,11 @@ what differs between their refusals in fields: the generic slugs (not-found, for
 conflict, validation-error, ...) and invalid-transition, webhook-url-not-allowed,
 not-a-uptd, consent-giver-not-allowed, consent-giver-needs-clearance. A detail no rule
 matches there is said by the slug's (or the status's) message, never shown in English.
+
+The module is long (almost 900 lines) because it holds the two tables whole, grouped by the
+pages that show them: every registered problem's message by slug, and the field messages
+and the not yet converted details by their text. Once the remaining slugs carry their
+fields, the detail table shrinks to the field messages.
 """
 
 from __future__ import annotations
@@ -37,7 +42,11 @@ log = logging.getLogger(__name__)
 
 
 def _exact() -> dict[str, str]:
+    from referral_hub.ratelimit import login_limit_message
+
     return {
+        # the sign-in limit's 429 is worded by the limiter in the reader's language already
+        login_limit_message(): login_limit_message(),
         **_inbox_and_registry_exact(),
         **_sender_exact(),
         # accounts
@@ -129,13 +138,7 @@ Fields = Mapping[str, Any]
 #: docstring); every other slug is said from the table alone.
 _DETAIL_MATCHED = frozenset(
     {
-        "bad-request",
-        "unauthorized",
-        "forbidden",
-        "not-found",
-        "conflict",
-        "validation-error",
-        "payload-too-large",
+        # every generic slug of referral_hub.problems (see _GENERIC_SLUGS), and:
         "invalid-transition",
         "webhook-url-not-allowed",
         "not-a-uptd",
@@ -157,10 +160,8 @@ def problem_message(problem: Problem) -> str:
 def precise_problem_message(problem: Problem) -> str | None:
     """The refusal's own message; None when only its slug's generic one or its status's
     would say it (an error page that already explains its status shows nothing more)."""
-    if problem.slug in _DETAIL_MATCHED:
+    if problem.slug in _DETAIL_MATCHED or problem.slug in _GENERIC_SLUGS:
         return _detail_message(problem.detail) if problem.detail else None
-    if problem.slug in _GENERIC_SLUGS:
-        return None
     return slug_message(problem.slug, problem.extra)
 
 
