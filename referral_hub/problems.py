@@ -34,6 +34,8 @@ PROBLEM_TITLES = {
     "unsupported-media-type": "Unsupported media type",
     "validation-error": "The request does not validate",
     "too-many-requests": "Too many requests",
+    # Shared by referrals and agreements (a status change their state does not allow).
+    "invalid-transition": "The action is not allowed in the current status",
     "internal-error": "Internal error",
     "service-unavailable": "Service unavailable",
 }
@@ -55,6 +57,9 @@ _STATUS_SLUGS = {
     500: "internal-error",
     503: "service-unavailable",
 }
+
+#: Refused by a referral's or an agreement's current status (both features raise it).
+INVALID_TRANSITION = "invalid-transition"
 
 API_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
 
@@ -272,7 +277,14 @@ _REGISTERED: dict[str, str] = {}
 
 
 def register_problem(slug: str, title: str) -> str:
-    """Declare a domain problem type (feature modules call this at import); return the slug."""
+    """Declare a domain problem type (feature modules call this at import); return the slug.
+
+    A slug is one problem type with one title, documented at /problems/<slug>: declaring it
+    again with another title (two features meaning different things by it) is refused.
+    """
+    known = _REGISTERED.get(slug) or PROBLEM_TITLES.get(slug)
+    if known is not None and known != title:
+        raise ValueError(f"problem {slug!r} is already registered as {known!r}, not {title!r}")
     _REGISTERED[slug] = title
     PROBLEM_TITLES.setdefault(slug, title)
     return slug

@@ -83,7 +83,7 @@ def _api_message() -> str:
     return "Too many requests; wait for the time in Retry-After, then try again."
 
 
-def _login_message() -> str:
+def login_limit_message() -> str:
     return _("Terlalu banyak percobaan masuk. Tunggu sebentar, lalu coba lagi.")
 
 
@@ -144,8 +144,8 @@ def init_rate_limits(app: Flask) -> Limiter:
     )
     attach(
         "accounts.login",
-        ("HUB_RATE_LIMITS_LOGIN", _login_email, _login_message),
-        ("HUB_RATE_LIMITS_LOGIN_IP", get_remote_address, _login_message),
+        ("HUB_RATE_LIMITS_LOGIN", _login_email, login_limit_message),
+        ("HUB_RATE_LIMITS_LOGIN_IP", get_remote_address, login_limit_message),
     )
     for endpoint in LIST_ENDPOINTS:
         if endpoint in app.view_functions:  # a feature left out of a trimmed app

@@ -16,7 +16,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS
 from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import translate_message
+from referral_hub.portal.messages import problem_message
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -84,7 +84,7 @@ def _act(operation, done_message: str, user_id: str):
         db.session.rollback()
         if problem.status in (403, 404):
             raise
-        flash(translate_message(problem.detail or problem.title), "error")
+        flash(problem_message(problem), "error")
     else:
         db.session.commit()
         flash(done_message % {"email": user.email}, "success")
@@ -118,7 +118,7 @@ def user_reset_second_factor(user_id: str):
         except Problem as problem:
             if problem.status in (403, 404):
                 raise
-            flash(translate_message(problem.detail or problem.title), "error")
+            flash(problem_message(problem), "error")
             return redirect(url_for("portal.users"))
         return render_template("portal/user_reset_second_factor.html", target=user)
     return _act(

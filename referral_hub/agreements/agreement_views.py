@@ -25,7 +25,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
 from referral_hub.portal.forms import FormState
-from referral_hub.portal.messages import translate_message
+from referral_hub.portal.messages import problem_message, translate_message
 from referral_hub.problems import Problem
 
 #: Blank rows offered below the filled ones, so a party can be added without a script.
@@ -414,7 +414,7 @@ def new():
         if problem.status in (403, 404):
             raise
         form.errors.update(_placed(problem.errors, service_rows, signatory_rows))
-        form.message = translate_message(problem.detail or "")
+        form.message = problem_message(problem)
         return _form_page(form, status=problem.status if problem.status in (409, 422) else 422)
     db.session.commit()
     flash(_("Draf perjanjian %(number)s disimpan.", number=agreement.number), "success")
@@ -482,7 +482,7 @@ def edit(agreement_id: str):
             form.values["etag"] = ops.etag_of(current)
             return _form_page(form, agreement=current, conflict=current, status=409)
         form.errors.update(_placed(problem.errors, service_rows, signatory_rows))
-        form.message = translate_message(problem.detail or "")
+        form.message = problem_message(problem)
         return _form_page(
             form,
             agreement=agreement,

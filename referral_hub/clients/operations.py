@@ -898,6 +898,7 @@ def consent_problems(
                 422,
                 CONSENT_EXPIRED,
                 f"The client's consent held until {consent.valid_until.isoformat()}.",
+                valid_until=consent.valid_until.isoformat(),
             )
         )
     if assent_blocks_sharing(consent, at):
@@ -933,6 +934,7 @@ def consent_problems(
                 DATA_CATEGORY_NOT_ALLOWED,
                 "The consent does not allow: " + ", ".join(extra) + ".",
                 errors={"data_categories": [f"'{c}' is outside the consent." for c in extra]},
+                categories=list(extra),
             )
         )
     return problems

@@ -130,6 +130,7 @@ def create_webhook(actor: Actor, *, url: str, events: list[str]) -> tuple[Webhoo
             WEBHOOK_LIMIT_REACHED,
             f"An organisation may hold {conf.webhooks_per_organization} webhooks; "
             "delete one it no longer uses.",
+            limit=conf.webhooks_per_organization,
         )
     secret = new_secret()
     hook = Webhook(

@@ -17,7 +17,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label
 from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import translate_message
+from referral_hub.portal.messages import problem_message
 from referral_hub.portal.moments import register_moment_filter
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
@@ -122,7 +122,7 @@ def redeliver(webhook_id: str, delivery_id: str):
         db.session.rollback()
         if problem.status in (403, 404):
             raise
-        flash(translate_message(problem.detail or problem.title), "error")
+        flash(problem_message(problem), "error")
     else:
         db.session.commit()
         flash(_("Pengiriman dijadwalkan ulang sekarang."), "success")

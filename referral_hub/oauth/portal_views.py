@@ -17,7 +17,7 @@ from referral_hub.oauth import operations as oauth
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import translate_message
+from referral_hub.portal.messages import problem_message
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -116,7 +116,7 @@ def oauth_client_disable(client_id: str):
         db.session.rollback()
         if problem.status in (403, 404):
             raise
-        flash(translate_message(problem.detail or problem.title), "error")
+        flash(problem_message(problem), "error")
     else:
         db.session.commit()
         flash(_("Klien %(name)s dinonaktifkan.", name=client.name), "success")
@@ -133,7 +133,7 @@ def oauth_client_rotate_secret(client_id: str):
         except Problem as problem:
             if problem.status in (403, 404):
                 raise
-            flash(translate_message(problem.detail or problem.title), "error")
+            flash(problem_message(problem), "error")
             return redirect(url_for("portal.oauth_clients"))
         return _confirm("rotate", client)
     try:
@@ -142,7 +142,7 @@ def oauth_client_rotate_secret(client_id: str):
         db.session.rollback()
         if problem.status in (403, 404):
             raise
-        flash(translate_message(problem.detail or problem.title), "error")
+        flash(problem_message(problem), "error")
         return redirect(url_for("portal.oauth_clients"))
     db.session.commit()
     return render_template(

@@ -50,7 +50,7 @@ def _explanations() -> dict[int, str]:
 
 def render_error_page(problem: Problem) -> Response:
     """An HTML page for a refusal or failure; never a trace, never another organisation's data."""
-    from referral_hub.portal.messages import translate_message
+    from referral_hub.portal.messages import precise_problem_message
 
     status = problem.status
     try:
@@ -58,7 +58,7 @@ def render_error_page(problem: Problem) -> Response:
             _rollback()
         title = _titles().get(status) or _titles()[400 if status < 500 else 500]
         explanation = _explanations().get(status)
-        detail = translate_message(problem.detail) if problem.detail and status < 500 else None
+        detail = precise_problem_message(problem) if status < 500 else None
         html = render_template(
             "portal/error.html",
             status=status,

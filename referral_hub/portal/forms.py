@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import request
 from flask_babel import gettext as _
 
-from referral_hub.portal.messages import translate_errors, translate_message
+from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
 
 
@@ -34,8 +34,7 @@ class FormState:
     def refused(self, problem: Problem) -> None:
         """Show an operation's refusal: its field errors beside the fields, its detail above."""
         self.errors.update(translate_errors(problem.errors))
-        if problem.detail:
-            self.message = translate_message(problem.detail)
+        self.message = problem_message(problem)
 
 
 def read_form(text: Iterable[str] = (), lists: Iterable[str] = (), flags: Iterable[str] = ()):

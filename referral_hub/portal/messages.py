@@ -1,17 +1,31 @@
 """Refusals from the operations, said in the portal's language.
 
-The operations speak English to API clients. The portal shows the same refusals in
-the reader's language: a message listed here is translated, any other one is shown as
-it came, so a new rule is never hidden, only untranslated until it is added here.
+The operations speak English to API clients (problem+json `detail`, the wire contract). The
+portal says the same refusal from what the problem *is*, not from its English wording:
+`problem_message` looks the problem's slug up in one table (`slug_messages_table`, the
+Indonesian text with placeholders filled from the problem's named fields; English is in the
+catalogue), and falls back to a message per status, never to the English detail.
 
-The module is long (over 600 lines) because it is one table: every refusal the operations
-can send, each with its Indonesian text, grouped by the pages that show it. Kept whole, one
-lookup (`translate_message`) answers for every page, and a message added to an operation has
-one place to be said in the portal's language.
+Field-level messages (a problem's `errors`, marshmallow's own validation messages) are said
+by `translate_errors`, which still matches their text: they are per-field validation words,
+not the hub's refusals.
+
+Still matched by their English detail (`_DETAIL_MATCHED`), until their raise sites name
+what differs between their refusals in fields: the generic slugs (not-found, forbidden,
+conflict, validation-error, ...) and invalid-transition, webhook-url-not-allowed,
+not-a-uptd, consent-giver-not-allowed, consent-giver-needs-clearance. A detail no rule
+matches there is said by the slug's (or the status's) message, never shown in English.
+
+The module is long (almost 900 lines) because it holds the two tables whole, grouped by the
+pages that show them: every registered problem's message by slug, and the field messages
+and the not yet converted details by their text. Once the remaining slugs carry their
+fields, the detail table shrinks to the field messages.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,11 +35,18 @@ from flask_babel import gettext as _
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.clients.models import ASSENT_AGE
+from referral_hub.problems import Problem
 from referral_hub.security import TEXT_DETAIL
+
+log = logging.getLogger(__name__)
 
 
 def _exact() -> dict[str, str]:
+    from referral_hub.ratelimit import login_limit_message
+
     return {
+        # the sign-in limit's 429 is worded by the limiter in the reader's language already
+        login_limit_message(): login_limit_message(),
         **_inbox_and_registry_exact(),
         **_sender_exact(),
         # accounts
@@ -91,8 +112,16 @@ def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
 
 
 def translate_message(message: str) -> str:
-    """The message in the current language when it is known; otherwise as it came."""
+    """A field's message in the current language when it is known; otherwise as it came.
+
+    For the words of a field error (`errors`, marshmallow); a refusal itself is said by
+    `problem_message`.
+    """
     text = str(message)
+    return _detail_message(text) or text
+
+
+def _detail_message(text: str) -> str | None:
     known = _exact().get(text)
     if known is not None:
         return known
@@ -100,7 +129,243 @@ def translate_message(message: str) -> str:
         match = pattern.match(text)
         if match:
             return render(match)
-    return text
+    return None
+
+
+Fields = Mapping[str, Any]
+
+#: Slugs whose refusals are still told apart by their English detail (see the module's
+#: docstring); every other slug is said from the table alone.
+_DETAIL_MATCHED = frozenset(
+    {
+        # every generic slug of referral_hub.problems (see _GENERIC_SLUGS), and:
+        "invalid-transition",
+        "webhook-url-not-allowed",
+        "not-a-uptd",
+        "consent-giver-not-allowed",
+        "consent-giver-needs-clearance",
+    }
+)
+
+
+def problem_message(problem: Problem) -> str:
+    """A refusal in the reader's language, from its slug and fields (never its detail)."""
+    return (
+        precise_problem_message(problem)
+        or slug_message(problem.slug, problem.extra)
+        or status_message(problem.status)
+    )
+
+
+def precise_problem_message(problem: Problem) -> str | None:
+    """The refusal's own message; None when only its slug's generic one or its status's
+    would say it (an error page that already explains its status shows nothing more)."""
+    if problem.slug in _DETAIL_MATCHED or problem.slug in _GENERIC_SLUGS:
+        return _detail_message(problem.detail) if problem.detail else None
+    return slug_message(problem.slug, problem.extra)
+
+
+def slug_message(slug: str, fields: Fields) -> str | None:
+    """The table's message for `slug` with `fields`; None when the slug or a field is missing."""
+    render = slug_messages_table().get(slug)
+    if render is None:
+        return None
+    try:
+        return render(fields)
+    except (KeyError, TypeError, ValueError):
+        log.warning("portal message of problem %r lacks a field", slug)
+        return None
+
+
+def status_message(status: int) -> str:
+    """What the portal says of a refusal it has no more precise words for."""
+    messages = _status_messages()
+    if status in messages:
+        return messages[status]
+    return messages[400 if status < 500 else 500]
+
+
+def _status_messages() -> dict[int, str]:
+    return {
+        400: _("Permintaan tidak dapat diproses."),
+        401: _("Sesi Anda telah berakhir. Silakan masuk lagi."),
+        403: _("Akun Anda tidak memiliki akses ke halaman ini."),
+        404: _("Data yang Anda cari tidak ada, atau bukan milik organisasi Anda."),
+        405: _("Halaman ini tidak menerima permintaan seperti itu."),
+        406: _("Permintaan tidak dapat diproses."),
+        409: _(
+            "Tindakan ini tidak dapat dilakukan sekarang; muat ulang halaman lalu periksa lagi."
+        ),
+        412: _("Data ini baru saja diubah; muat ulang halaman lalu periksa lagi."),
+        413: _("Ukuran berkas melebihi batas yang diizinkan."),
+        415: _("Permintaan tidak dapat diproses."),
+        422: _("Beberapa isian tidak dapat diterima; lihat pesan di samping isian."),
+        428: _("Data ini baru saja diubah; muat ulang halaman lalu periksa lagi."),
+        429: _("Tunggu sebentar, lalu coba lagi."),
+        500: _("Permintaan tidak selesai dan tidak ada yang diubah. Coba lagi nanti."),
+        503: _("Coba lagi beberapa saat lagi."),
+    }
+
+
+#: The generic problem types of `referral_hub.problems`: said by their status.
+_GENERIC_SLUGS = {
+    "bad-request": 400,
+    "malformed-json": 400,
+    "unauthorized": 401,
+    "invalid-token": 401,
+    "insufficient-scope": 403,
+    "forbidden": 403,
+    "not-found": 404,
+    "method-not-allowed": 405,
+    "not-acceptable": 406,
+    "conflict": 409,
+    "precondition-failed": 412,
+    "precondition-required": 428,
+    "payload-too-large": 413,
+    "unsupported-media-type": 415,
+    "validation-error": 422,
+    "too-many-requests": 429,
+    "internal-error": 500,
+    "service-unavailable": 503,
+}
+
+
+def slug_messages_table() -> dict[str, Callable[[Fields], str]]:
+    """Every registered problem's portal message, by slug (the table the portal says)."""
+    generic: dict[str, Callable[[Fields], str]] = {
+        slug: functools.partial(_said_by_status, status) for slug, status in _GENERIC_SLUGS.items()
+    }
+    return {**generic, **_sharing_by_slug(), **_registry_by_slug(), **_hub_by_slug()}
+
+
+def _said_by_status(status: int, fields: Fields) -> str:
+    return status_message(status)
+
+
+def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
+    """Clients, consent and referrals."""
+    return {
+        "not-a-uptd": lambda f: _("Hanya UPTD PPA yang mendaftarkan klien dan mengirim rujukan."),
+        "client-already-registered": lambda f: (
+            _("NIK ini sudah terdaftar sebagai klien %(code)s.", code=f["client"]["code"])
+            if f.get("client")
+            else _("NIK ini baru saja didaftarkan oleh pengguna lain.")
+        ),
+        "consent-giver-not-allowed": lambda f: _(
+            "Pemberi persetujuan ini tidak dapat memberi persetujuan untuk klien ini."
+        ),
+        "consent-giver-needs-clearance": lambda f: _(
+            "Supervisor unit harus memeriksa pemberi persetujuan ini dan mencatat sendiri "
+            "persetujuannya."
+        ),
+        "child-assent-refused": lambda f: _(
+            "Anak tidak menyetujui persetujuan ini, dan sejak usia %(age)d tahun penolakan anak "
+            "menghalangi berbagi data atas dasar persetujuan; supervisor masih dapat merujuk "
+            "atas dasar hukum lain.",
+            age=ASSENT_AGE,
+        ),
+        "consent-already-withdrawn": lambda f: _("Persetujuan ini sudah dicabut."),
+        "consent-withdrawn": lambda f: _("Persetujuan klien ini sudah dicabut."),
+        "consent-expired": lambda f: _(
+            "Persetujuan klien hanya berlaku sampai %(day)s.", day=f["valid_until"]
+        ),
+        "consent-not-covering": lambda f: _(
+            "Persetujuan klien tidak mencakup penerima atau layanan ini."
+        ),
+        "data-category-not-allowed": lambda f: (
+            _(
+                "Perjanjian %(number)s tidak mengizinkan pembagian: %(names)s.",
+                number=f["agreement_number"],
+                names=_category_names(f["categories"]),
+            )
+            if f.get("agreement_number")
+            else _(
+                "Persetujuan klien tidak mengizinkan: %(names)s.",
+                names=_category_names(f["categories"]),
+            )
+        ),
+        "no-active-agreement": lambda f: _(
+            "Tidak ada perjanjian berlaku antara unit Anda dan penerima ini yang mencakup "
+            "layanan ini dengan penerima sebagai penyedia."
+        ),
+        "override-not-authorised": lambda f: _(
+            "Hanya supervisor aktif unit pengirim yang dapat menyetujui rujukan ini."
+        ),
+        "invalid-transition": lambda f: _(
+            "Tindakan ini tidak dapat dilakukan pada status saat ini; muat ulang halaman lalu "
+            "periksa lagi."
+        ),
+        "agreement-ended": lambda f: _(
+            "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
+            "rujukan ini akan dibatalkan."
+        ),
+    }
+
+
+def _registry_by_slug() -> dict[str, Callable[[Fields], str]]:
+    """The agreement registry and webhooks."""
+    return {
+        "agreement-read-only": lambda f: _("Operator hub hanya membaca dan mengaudit perjanjian."),
+        "duplicate-agreement-number": lambda f: _(
+            "Sudah ada perjanjian bernomor '%(number)s' antara pihak yang sama.",
+            number=f["number"],
+        ),
+        "agreement-locked": lambda f: _(
+            "Perjanjian sudah ditandatangani, jadi isinya tidak dapat diubah lagi. "
+            "Akhiri atau perpanjang perjanjian ini."
+        ),
+        "already-signed": lambda f: _("Organisasi Anda sudah menandatangani perjanjian ini."),
+        "content-changed": lambda f: _(
+            "Isi perjanjian berubah sejak Anda memeriksanya; baca lagi sebelum menandatangani."
+        ),
+        "already-renewed": lambda f: _(
+            "Perjanjian ini sudah memiliki perpanjangan; ubah atau tarik draf perpanjangan itu."
+        ),
+        "document-not-pdf": lambda f: _("Hanya dokumen PDF yang diterima; berkas ini bukan PDF."),
+        "webhook-url-not-allowed": lambda f: _(
+            "URL ini tidak diizinkan: webhook hanya dikirim lewat https ke host yang beralamat "
+            "publik."
+        ),
+        "webhook-limit-reached": lambda f: _(
+            "Organisasi paling banyak memiliki %(count)s webhook; hapus yang tidak dipakai.",
+            count=f["limit"],
+        ),
+        "invalid-cursor": lambda f: _("Penanda halaman tidak sah; muat ulang daftar."),
+    }
+
+
+def _hub_by_slug() -> dict[str, Callable[[Fields], str]]:
+    """Accounts, OAuth clients, the audit chain and repeated requests."""
+    return {
+        "cannot-deactivate-self": lambda f: _("Anda tidak dapat menonaktifkan akun Anda sendiri."),
+        "cannot-reset-own-second-factor": lambda f: _(
+            "Anda tidak dapat mengatur ulang faktor kedua Anda sendiri."
+        ),
+        "oauth-client-has-no-secret": lambda f: _(
+            "Klien publik tidak memakai rahasia, jadi tidak ada rahasia yang dapat diganti."
+        ),
+        "oauth-client-disabled": lambda f: _(
+            "Klien yang dinonaktifkan tidak dapat diberi rahasia baru."
+        ),
+        "audit-chain-empty": lambda f: _("Log audit masih kosong; tidak ada yang ditandatangani."),
+        "audit-chain-diverged": lambda f: _(
+            "Tidak ada yang ditandatangani: rantai log audit tidak sesuai dengan titik periksa "
+            "terakhir."
+        ),
+        "idempotency-key-reused": lambda f: _(
+            "Permintaan ini sudah pernah dikirim dengan isi lain; muat ulang halaman lalu kirim "
+            "lagi."
+        ),
+        "idempotency-key-in-use": lambda f: _(
+            "Permintaan yang sama masih diproses; periksa hasilnya sebelum mengirim lagi."
+        ),
+    }
+
+
+def _category_names(codes: Any) -> str:
+    if isinstance(codes, str):
+        codes = [codes]
+    return ", ".join(_label("category", str(code)) for code in codes)
 
 
 def translate_errors(errors: Mapping[str, Any] | None) -> dict[str, list[str]]:

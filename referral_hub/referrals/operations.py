@@ -37,7 +37,7 @@ from referral_hub.directory.operations import require_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.models import OAuthClient
 from referral_hub.permissions import roles_with
-from referral_hub.problems import Problem, register_problem
+from referral_hub.problems import INVALID_TRANSITION, Problem, register_problem
 from referral_hub.referrals.lifecycle import (
     CLOSED_STATUSES,
     DRAFT,
@@ -56,14 +56,9 @@ from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
 NO_ACTIVE_AGREEMENT = register_problem(
     "no-active-agreement", "No active agreement covers this service with this recipient"
 )
-DATA_CATEGORY_NOT_ALLOWED = register_problem(
-    "data-category-not-allowed", "A requested data category is not allowed"
-)
+DATA_CATEGORY_NOT_ALLOWED = clients.DATA_CATEGORY_NOT_ALLOWED
 OVERRIDE_NOT_AUTHORISED = register_problem(
     "override-not-authorised", "The legal-basis override is not approved by a supervisor"
-)
-INVALID_TRANSITION = register_problem(
-    "invalid-transition", "This action is not possible for this referral now"
 )
 AGREEMENT_ENDED = register_problem(
     "agreement-ended", "The agreement this referral was sent under is no longer in force"
@@ -424,6 +419,8 @@ def _agreement_gates(
             DATA_CATEGORY_NOT_ALLOWED,
             f"Agreement {agreement.number} does not allow sharing: {', '.join(outside)}.",
             errors={"data_categories": [f"'{c}' is outside the agreement." for c in outside]},
+            categories=outside,
+            agreement_number=agreement.number,
         )
     return agreement
 

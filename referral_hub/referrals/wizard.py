@@ -30,7 +30,7 @@ from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_name
-from referral_hub.portal.messages import translate_errors, translate_message
+from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.lifecycle import RECIPIENT
@@ -463,7 +463,7 @@ class Wizard:
 
     def refused(self, problem: Problem) -> None:
         """Put an operation's refusal beside the wizard field it concerns."""
-        message = translate_message(problem.detail or problem.title)
+        message = problem_message(problem)
         errors = self._api_errors(translate_errors(problem.errors))
         if problem.slug in (
             clients.CONSENT_WITHDRAWN,
@@ -555,4 +555,4 @@ def shown_personal_categories(view: dict[str, Any]) -> list[str]:
 
 
 def _problem_text(problem: Problem) -> str:
-    return translate_message(problem.detail or problem.title)
+    return problem_message(problem)

@@ -276,6 +276,7 @@ def check_number_free(
                 f"An agreement numbered '{number}' between the same parties already exists.",
                 errors={"number": ["Already used by another agreement between the same parties."]},
                 agreement=other_id,
+                number=number,
             )
 
 
@@ -337,6 +338,7 @@ def flush_or_duplicate(number: str) -> None:
             DUPLICATE_NUMBER,
             f"An agreement numbered '{number}' between the same parties already exists.",
             errors={"number": ["Already used by another agreement between the same parties."]},
+            number=number,
         ) from None
 
 

@@ -53,11 +53,8 @@ from referral_hub.agreements.operations.status import (
 )
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
-from referral_hub.problems import Problem, register_problem
+from referral_hub.problems import INVALID_TRANSITION, Problem, register_problem
 
-INVALID_TRANSITION = register_problem(
-    "invalid-transition", "The action is not allowed in the current status"
-)
 AGREEMENT_LOCKED = register_problem(
     "agreement-locked", "The agreement has been signed; its content can no longer change"
 )
