@@ -230,6 +230,7 @@ def _rolled_back(app) -> Iterator[None]:
     with app.app_context():
         engine = db.engine
         db.session.remove()
+    pool = engine.pool
     connection = engine.connect()
     driver = connection.connection.driver_connection
     sqlite = engine.dialect.name == "sqlite"
@@ -245,12 +246,20 @@ def _rolled_back(app) -> Iterator[None]:
     original_get_bind = FlaskSession.get_bind
     original_engine = SQLAlchemy.engine
 
+    # Only the test's own thread: a connection is not to be shared between threads, and a
+    # thread the test did not mark `commits` for then simply sees committed data only.
+    owner = threading.get_ident()
+
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        return bind if bind is not None else connection
+        if bind is None and threading.get_ident() == owner:
+            return connection
+        return original_get_bind(self, mapper, clause, bind, **kwargs)
 
     shim = _EngineOnConnection(engine, connection)
     FlaskSession.get_bind = get_bind
-    SQLAlchemy.engine = property(lambda self: shim)
+    SQLAlchemy.engine = property(
+        lambda self: shim if threading.get_ident() == owner else original_engine.fget(self)
+    )
     try:
         yield
     finally:
@@ -265,6 +274,10 @@ def _rolled_back(app) -> Iterator[None]:
         if sqlite:
             driver.isolation_level = isolation
         connection.close()
+        if engine.pool is not pool:
+            # The test disposed of the engine (a worker's warm-up does): our connection
+            # went back to the old pool, which nobody closes any more.
+            pool.dispose()
 
 
 @pytest.fixture(autouse=True)
