@@ -11,11 +11,8 @@ from referral_hub.actors import Actor
 from referral_hub.agreements import operations as ops
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
+from tests.orgs import BALIKPAPAN, BONTANG, OPERATOR, PPU  # noqa: F401  (re-exported)
 
-PPU = "uptd-ppa-ppu"
-BALIKPAPAN = "uptd-ppa-balikpapan"
-BONTANG = "uptd-ppa-bontang"
-OPERATOR = "dp3a-kaltim"
 SCOPES = frozenset({"agreements:read", "agreements:write"})
 
 

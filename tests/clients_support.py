@@ -9,11 +9,8 @@ from typing import Any
 from referral_hub.actors import Actor
 from referral_hub.clients.models import local_today
 from referral_hub.directory.operations import get_organization
+from tests.orgs import BALIKPAPAN, BONTANG, POLRES, PPU  # noqa: F401  (re-exported)
 
-PPU = "uptd-ppa-ppu"
-BALIKPAPAN = "uptd-ppa-balikpapan"
-BONTANG = "uptd-ppa-bontang"
-POLRES = "polres-ppu"
 RW = "clients:read clients:write"
 
 #: Values no code path should ever show where it must not, or store in clear.

@@ -1,4 +1,4 @@
-"""Fixtures from the factory: one migrated database per run, cleaned after every test.
+"""Fixtures from the factory: one migrated database per run, each test rolled back.
 
 HUB_TEST_DATABASE_URL selects the database (default: SQLite in a temporary folder);
 HUB_TEST_REDIS_URL the Redis for tests that need one (skipped without it, except under
@@ -158,14 +158,147 @@ def _truncate(keep: tuple[str, ...]) -> None:
                 conn.execute(table.delete())
 
 
+#: Fixtures whose tests need real commits: another thread, process or app reads the data.
+COMMITTING_FIXTURES = frozenset({"live_server", "redis_url", "restore_directory"})
+
+
+def _needs_commits(request) -> bool:
+    """Marked `commits`, or using a fixture that serves, queues or loads for others."""
+    return request.node.get_closest_marker("commits") is not None or bool(
+        COMMITTING_FIXTURES & set(request.fixturenames)
+    )
+
+
+class _EngineOnConnection:
+    """The engine as the code under test sees it during a rolled-back test.
+
+    A few operations take a connection of their own (the idempotency claims, the
+    PostgreSQL numbering): here they get the test's connection inside a savepoint, so that
+    they see the test's rows, wait for no lock of the test's own, and are rolled back with it.
+    """
+
+    def __init__(self, engine, connection) -> None:
+        self._engine = engine
+        self._connection = connection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Any]:
+        with self._connection.begin_nested():
+            yield self._connection
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Any]:
+        """The test's connection, in a savepoint; its commit keeps the work in the test's
+        transaction (released, and a new savepoint begun)."""
+        connection = self._connection
+
+        def commit() -> None:
+            nested = connection.get_nested_transaction()
+            if nested is not None:
+                nested.commit()
+            connection.begin_nested()
+
+        savepoint = connection.begin_nested()
+        connection.commit = commit
+        try:
+            yield connection
+        finally:
+            del connection.commit
+            nested = connection.get_nested_transaction()
+            if nested is not None and nested is not savepoint and nested.is_active:
+                nested.rollback()
+            if savepoint.is_active:
+                savepoint.rollback()
+
+
+@contextlib.contextmanager
+def _rolled_back(app) -> Iterator[None]:
+    """Run the test in one transaction of one connection, rolled back at its end.
+
+    Every session (the test's, each request's app context) joins that connection with
+    `join_transaction_mode="create_savepoint"`: the code's commits and rollbacks become
+    savepoints, its before_commit and after_commit hooks run as on a real commit. On SQLite
+    pysqlite's own transaction handling is turned off for this connection and BEGIN
+    emitted by hand, or the first savepoint's release would commit.
+    """
+    from flask_sqlalchemy.extension import SQLAlchemy
+    from flask_sqlalchemy.session import Session as FlaskSession
+
+    with app.app_context():
+        engine = db.engine
+        db.session.remove()
+    pool = engine.pool
+    connection = engine.connect()
+    driver = connection.connection.driver_connection
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        isolation = driver.isolation_level
+        driver.isolation_level = None
+    outer = connection.begin()
+    if sqlite:
+        connection.exec_driver_sql("BEGIN")
+    factory = db.session.session_factory
+    saved_kw = dict(factory.kw)
+    factory.configure(bind=connection, join_transaction_mode="create_savepoint")
+    original_get_bind = FlaskSession.get_bind
+    original_engine = SQLAlchemy.engine
+
+    # Only the test's own thread: a connection is not to be shared between threads, and a
+    # thread the test did not mark `commits` for then simply sees committed data only.
+    owner = threading.get_ident()
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and threading.get_ident() == owner:
+            return connection
+        return original_get_bind(self, mapper, clause, bind, **kwargs)
+
+    shim = _EngineOnConnection(engine, connection)
+    FlaskSession.get_bind = get_bind
+    SQLAlchemy.engine = property(
+        lambda self: shim if threading.get_ident() == owner else original_engine.fget(self)
+    )
+    try:
+        yield
+    finally:
+        FlaskSession.get_bind = original_get_bind
+        SQLAlchemy.engine = original_engine
+        factory.kw.clear()
+        factory.kw.update(saved_kw)
+        with app.app_context():
+            db.session.remove()
+        if outer.is_active:
+            outer.rollback()
+        if sqlite:
+            driver.isolation_level = isolation
+        connection.close()
+        if engine.pool is not pool:
+            # The test disposed of the engine (a worker's warm-up does): our connection
+            # went back to the old pool, which nobody closes any more.
+            pool.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request) -> Iterator[None]:
-    """After each test that used the app, empty every table but the directory."""
-    yield
-    if "app" in request.fixturenames:
-        app = request.getfixturevalue("app")
+    """Each test that uses the app leaves the database as it found it.
+
+    By default the test runs in a transaction rolled back at its end (`_rolled_back`).
+    A test whose data another thread, process or app must see (`COMMITTING_FIXTURES`, or
+    marked `commits`) commits for real, and every table but the directory is emptied after.
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    if _needs_commits(request):
+        yield
         with app.app_context():
             _truncate(DIRECTORY_TABLES)
+        return
+    with _rolled_back(app):
+        yield
 
 
 @pytest.fixture

@@ -21,11 +21,8 @@ from referral_hub.extensions import db
 from tests.agreements_support import build
 from tests.clients_support import CANARY, canary_body
 from tests.conftest import _csrf_from
+from tests.orgs import BALIKPAPAN, BONTANG, POLRES, PPU  # noqa: F401  (re-exported)
 
-PPU = "uptd-ppa-ppu"
-BALIKPAPAN = "uptd-ppa-balikpapan"
-BONTANG = "uptd-ppa-bontang"
-POLRES = "polres-ppu"
 SERVICE = "psychological_counseling"
 AGREEMENT_CATEGORIES = ["identity", "contact", "guardian", "case_summary", "health"]
 CONSENT_CATEGORIES = ["identity", "case_summary"]

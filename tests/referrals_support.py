@@ -12,16 +12,13 @@ from typing import Any
 from referral_hub.extensions import db
 from tests.agreements_support import build
 from tests.clients_support import CANARY, canary_body, create_client, create_consent
+from tests.orgs import BALIKPAPAN, BONTANG, KUKAR, OPERATOR, PPU  # noqa: F401  (re-exported)
 
-PPU = "uptd-ppa-ppu"
-BALIKPAPAN = "uptd-ppa-balikpapan"
-BONTANG = "uptd-ppa-bontang"
-KUKAR = "uptd-ppa-kukar"
-OPERATOR = "dp3a-kaltim"
 ALL_REFERRAL_SCOPES = (
     "referrals:read referrals:write referrals:respond clients:read clients:write "
     "agreements:read events:read audit:read directory:read webhooks:write"
 )
+
 #: Case data canaries: travel on the referral itself.
 CASE_CANARY = {"chronology": "CANARY-CHRONOLOGY-7731", "health": "CANARY-HEALTH-7731"}
 #: Categories the agreement allows; the consent allows identity and case_summary only.

@@ -12,11 +12,10 @@ from referral_hub.extensions import db
 from tests.agreements_support import build, today
 from tests.conftest import TEST_PASSWORD
 from tests.e2e.conftest import DESKTOP, no_horizontal_scroll, screenshot, sign_in
+from tests.orgs import BALIKPAPAN, PPU
 
 pytestmark = pytest.mark.e2e
 
-PPU = "uptd-ppa-ppu"
-BALIKPAPAN = "uptd-ppa-balikpapan"
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 
 

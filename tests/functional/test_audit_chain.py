@@ -170,6 +170,7 @@ def test_failed_commit_writes_no_entry(app):
         assert verify_chain().ok
 
 
+@pytest.mark.commits  # writers in other threads
 @pytest.mark.parametrize("autoflush", [True, False])
 def test_chain_lock_covers_only_the_chain(app, autoflush):
     # The transaction's own rows are written before the chain lock is taken: the lock,
@@ -209,6 +210,7 @@ def test_chain_lock_covers_only_the_chain(app, autoflush):
 # --- concurrency -----------------------------------------------------------------------
 
 
+@pytest.mark.commits  # writers in other threads
 def test_concurrent_writers_leave_one_unbroken_chain(app, is_postgres):
     # PostgreSQL: an advisory lock serialises appends. SQLite: its single writer lock,
     # taken before the head is read. Fewer threads on SQLite keep the test quick.
@@ -435,30 +437,12 @@ def test_a_range_whose_process_failed_is_walked_by_the_parent(app, is_postgres, 
     assert "walking its range here" in caplog.text
 
 
-def test_only_a_long_chain_in_a_single_threaded_process_is_split(monkeypatch):
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = min(cpus, audit._MAX_PROCESSES)
-    monkeypatch.setattr(audit.threading, "active_count", lambda: 1)
-    assert audit._processes_for(audit._ENTRIES_PER_PROCESS - 1) == 1
-    assert audit._processes_for(10**9) == cores
-    # A web worker's threads: a forked child could hang on a lock one of them held.
-    monkeypatch.setattr(audit.threading, "active_count", lambda: 5)
-    assert audit._processes_for(10**9) == 1
-
-
 def test_a_web_request_never_forks_the_walk(app, monkeypatch):
     # Even a single-threaded web worker: gunicorn could kill it on its timeout and leave
     # the children running with their database connections.
     monkeypatch.setattr(audit.threading, "active_count", lambda: 1)
     with app.test_request_context("/api/v1/audit/verify"):
         assert audit._processes_for(10**9) == 1
-
-
-def test_ranges_cover_every_seq_once():
-    assert audit._ranges(0, 10, 1) == [(0, 10)]
-    assert audit._ranges(0, 10, 3) == [(0, 3), (3, 6), (6, 10)]
-    assert audit._ranges(-1, 6, 4) == [(-1, 0), (0, 2), (2, 4), (4, 6)]
-    assert audit._ranges(4, 6, 4) == [(4, 4), (4, 5), (5, 5), (5, 6)]
 
 
 def test_append_only_trigger_refuses_update_and_delete(app, is_postgres):

@@ -207,6 +207,7 @@ def test_the_periodic_job_signs_only_when_the_head_moved(app):
     assert counted == 2
 
 
+@pytest.mark.commits  # writers in other threads
 def test_jobs_signing_at_once_sign_the_head_once(app, is_postgres):
     from referral_hub.audit import tasks
 

@@ -33,6 +33,7 @@ from tests.authorization_expectations import (
     Page,
 )
 from tests.conftest import _csrf_from
+from tests.orgs import POLRES
 from tests.referrals_support import (
     AGREEMENT_CATEGORIES,
     BALIKPAPAN,
@@ -42,7 +43,6 @@ from tests.referrals_support import (
     Scenario,
 )
 
-POLRES = "polres-ppu"
 ORGS = {"ppu": PPU, "bpp": BALIKPAPAN, "polres": POLRES, "op": OPERATOR, "bontang": BONTANG}
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

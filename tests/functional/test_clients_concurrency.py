@@ -14,6 +14,9 @@ from referral_hub.extensions import db
 from referral_hub.problems import Problem
 from tests.clients_support import PPU, years_ago
 
+#: Commits for real: concurrent writers on connections of their own.
+pytestmark = pytest.mark.commits
+
 THREADS = 6
 
 

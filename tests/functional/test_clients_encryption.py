@@ -66,6 +66,7 @@ def test_no_table_holds_a_personal_value_in_clear(client, hub, app):
     assert CANARY["nik"].replace("", " ") not in rows
 
 
+@pytest.mark.commits  # reads the database file itself
 def test_the_sqlite_file_holds_no_personal_value_in_clear(client, hub, app, is_postgres):
     if is_postgres:
         pytest.skip("the database file is SQLite's")

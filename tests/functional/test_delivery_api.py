@@ -17,8 +17,8 @@ from referral_hub.delivery.sender import ScriptedSender
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
 from tests.conftest import problem
-
-PPU, BPP, POLRES = "uptd-ppa-ppu", "uptd-ppa-balikpapan", "polres-ppu"
+from tests.orgs import BALIKPAPAN as BPP
+from tests.orgs import POLRES, PPU
 
 
 def _emit(app, event_type, codes, **data):

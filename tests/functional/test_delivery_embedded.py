@@ -16,6 +16,9 @@ from referral_hub.extensions import db
 from tests.agreements_support import build
 from tests.delivery_support import Receiver, wait_for
 
+#: Commits for real: the embedded runner's job threads read what the tests write.
+pytestmark = pytest.mark.commits
+
 NAME, NIK = "Siti Aminah", "6409014506120003"
 
 

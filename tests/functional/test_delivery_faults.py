@@ -25,6 +25,9 @@ from tests.delivery_support import (
     worker_env,
 )
 
+#: Commits for real: worker processes and a receiver read what the tests write.
+pytestmark = pytest.mark.commits
+
 #: Short clocks so that a day of retries fits in seconds.
 FAST = {
     "HUB_SCHEDULE_INTERVALS": "outbox-sweep=1,webhook-retries=1",

@@ -450,6 +450,7 @@ def test_a_second_request_while_the_first_runs_is_409_then_the_replay(
     assert counts(app)["referrals"] == 1
 
 
+@pytest.mark.commits  # the claim outlives the failed request's rollback: its own commit
 def test_a_claim_left_by_a_dead_process_is_taken_over_after_its_lease(app, client, s, monkeypatch):
     """The process died after claiming and before its handler committed: nothing was done."""
 

@@ -27,6 +27,9 @@ from tests.delivery_support import wait_for, worker_env
 from tests.functional.test_production_faults import Gunicorn
 from tests.referrals_support import Scenario
 
+#: Commits for real: web servers in other processes.
+pytestmark = pytest.mark.commits
+
 #: The audit chain's advisory lock (audit.operations._CHAIN_LOCK_KEY): every commit that
 #: audits takes it, so holding it keeps a referral's request in flight, claim made, not done.
 CHAIN_LOCK_KEY = 0x41554454

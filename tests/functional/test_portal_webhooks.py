@@ -15,9 +15,7 @@ from referral_hub.delivery.models import DeliveryAttempt, Event, Webhook, Webhoo
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
 from tests.conftest import _csrf_from
-
-PPU = "uptd-ppa-ppu"
-BONTANG = "uptd-ppa-bontang"
+from tests.orgs import BONTANG, PPU
 
 
 def _browser(app, hub, org: str = PPU, role: str = "org_admin"):

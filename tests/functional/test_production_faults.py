@@ -49,6 +49,9 @@ from tests.delivery_support import (
 )
 from tests.referrals_support import ALL_REFERRAL_SCOPES, BALIKPAPAN, PPU, Scenario
 
+#: Commits for real: gunicorn, workers and databases in other processes.
+pytestmark = pytest.mark.commits
+
 #: Short clocks: the outbox sweep and the retry sweep every second, retries soon.
 FAST = {
     "HUB_SCHEDULE_INTERVALS": "outbox-sweep=1,webhook-retries=1",

@@ -55,6 +55,7 @@ def scenario(app, client, hub) -> Scenario:
     return Scenario(app, client, hub)
 
 
+@pytest.mark.commits  # counts statements: savepoints would add theirs
 def test_inbox_is_three_statements_whatever_its_length(app, client, scenario):
     scenario.send()
     url = "/api/v1/referrals?box=received"
@@ -72,6 +73,7 @@ def test_inbox_is_three_statements_whatever_its_length(app, client, scenario):
     assert len(three) == INBOX_STATEMENTS, "\n".join(three)
 
 
+@pytest.mark.commits  # counts statements: savepoints would add theirs
 def test_coverage_is_three_statements_whatever_the_agreements(app, client, scenario):
     url = "/api/v1/coverage?service=psychological_counseling"
     client.get(url, headers=scenario.ppu)
@@ -98,6 +100,7 @@ def test_coverage_of_an_unknown_service_is_still_a_422(client, scenario):
     assert uncovered.get_json()["items"] == []
 
 
+@pytest.mark.commits  # counts statements: savepoints would add theirs
 def test_directory_list_loads_the_services_of_a_page_at_once(app, client, hub):
     headers = hub.headers(PPU, "directory:read")
     client.get("/api/v1/organizations?page_size=2", headers=headers)

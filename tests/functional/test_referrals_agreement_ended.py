@@ -196,6 +196,7 @@ def test_a_renewal_without_the_service_cancels_what_has_not_started(app, client,
     _assert_told(app, client, s, requested, accepted, by=BALIKPAPAN)
 
 
+@pytest.mark.commits  # writers in other threads
 def test_an_accept_and_a_suspension_at_once_leave_one_story(app, client, hub, is_postgres):
     # Either the accept lands first (the referral runs to its close) or the suspension does
     # (the referral is cancelled and the accept refused): never both, never neither.

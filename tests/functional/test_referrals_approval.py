@@ -363,6 +363,7 @@ def test_a_draft_is_not_cancelled_nor_marked_in_error_by_the_generic_actions(s):
 # --- concurrency ----------------------------------------------------------------------------
 
 
+@pytest.mark.commits  # writers in other threads
 def test_approve_and_decline_at_once_exactly_one_wins(app, client, s, supervisor, is_postgres):
     if not is_postgres:
         pytest.skip("row locks and concurrent writers are PostgreSQL's; SQLite serialises")

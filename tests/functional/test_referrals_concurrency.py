@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from tests.referrals_support import BALIKPAPAN, Scenario
 
+#: Commits for real: concurrent writers on connections of their own.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def postgres_only(is_postgres):

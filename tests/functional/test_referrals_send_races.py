@@ -20,6 +20,9 @@ from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 from tests.referrals_support import PPU, Scenario, override_body, user_headers
 
+#: Commits for real: concurrent writers on connections of their own.
+pytestmark = pytest.mark.commits
+
 WRITE = "agreements:read agreements:write"
 
 

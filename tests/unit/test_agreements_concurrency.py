@@ -15,7 +15,10 @@ from referral_hub.extensions import db
 from referral_hub.problems import Problem
 from tests.agreements_support import BALIKPAPAN, PPU, actor, build, stored
 
-pytestmark = pytest.mark.postgres
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.commits,
+]  # concurrent writers on connections of their own
 
 
 @pytest.fixture

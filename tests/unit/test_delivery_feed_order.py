@@ -20,6 +20,9 @@ from referral_hub.delivery.outbox import emit
 from referral_hub.directory.operations import get_organization
 from referral_hub.extensions import db
 
+#: Commits for real: writers and a reader on connections of their own.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def ctx(app_ctx):
