@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -167,7 +168,28 @@ def _register_request_hooks(app: Flask) -> None:
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in
+    # reverse): the session is ended here, quietly when its connection died with the database.
+    app.teardown_appcontext(_end_session)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+
+
+def _end_session(_error: BaseException | None) -> None:
+    """End the request's session; a connection that died (a database restart) is dropped.
+
+    Its closing rollback on a dead connection raised out of Flask's teardown, and gunicorn
+    replaced the answer already given (a 503 asking to come back) with a bare 500 page.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from referral_hub.extensions import db
+
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        # The connection is invalidated by now and leaves the pool; nothing is left to undo.
+        logging.getLogger(__name__).warning("session ended on a dead connection: %s", error.orig)
+        db.session.registry.clear()
 
 
 def _register_cli(app: Flask) -> None:
