@@ -365,28 +365,14 @@ def suspend_agreement(
     actor: Actor, agreement_id: str, *, reason: str | None = None, if_match: str | None = None
 ) -> Agreement:
     """Pause an active agreement: it covers no new referral until resumed."""
-    agreement, now = for_change(actor, agreement_id, if_match)
-    transition = plan_transition(actor, agreement, "suspend", effective_status(agreement, now))
-    agreement.status = transition.target
-    agreement.status_reason = reason
-    touch(agreement, now)
-    audit_change(actor, "agreement.suspended", agreement, {"reason": reason})
-    emit("agreement.suspended", agreement, actor)
-    return agreement
+    return _change_status(actor, agreement_id, "suspend", "agreement.suspended", reason, if_match)
 
 
 def resume_agreement(
     actor: Actor, agreement_id: str, *, reason: str | None = None, if_match: str | None = None
 ) -> Agreement:
     """End a suspension; the agreement covers referrals again while in its dates."""
-    agreement, now = for_change(actor, agreement_id, if_match)
-    transition = plan_transition(actor, agreement, "resume", effective_status(agreement, now))
-    agreement.status = transition.target
-    agreement.status_reason = reason
-    touch(agreement, now)
-    audit_change(actor, "agreement.resumed", agreement, {"reason": reason})
-    emit("agreement.resumed", agreement, actor)
-    return agreement
+    return _change_status(actor, agreement_id, "resume", "agreement.resumed", reason, if_match)
 
 
 def terminate_agreement(
@@ -398,15 +384,37 @@ def terminate_agreement(
         raise Problem(
             422, "validation-error", "Give a reason.", errors={"reason": ["Give a reason."]}
         )
+    return _change_status(
+        actor, agreement_id, "terminate", "agreement.terminated", reason, if_match
+    )
+
+
+def _change_status(
+    actor: Actor,
+    agreement_id: str,
+    action: str,
+    event: str,
+    reason: str | None,
+    if_match: str | None,
+) -> Agreement:
+    """Take `action` by the table, record it as `event` with the reason, and announce it.
+
+    Terminating ends the agreement: its reason is the termination's, kept apart from a
+    suspension's, and the audit entry says which status it ended from.
+    """
     agreement, now = for_change(actor, agreement_id, if_match)
     status = effective_status(agreement, now)
-    transition = plan_transition(actor, agreement, "terminate", status)
-    agreement.status = transition.target
-    agreement.termination_reason = reason
-    agreement.ended_at = now
+    agreement.status = plan_transition(actor, agreement, action, status).target
+    detail: dict[str, Any] = {"reason": reason}
+    if action == "terminate":
+        agreement.termination_reason = reason
+        agreement.ended_at = now
+        detail["was"] = status
+    else:
+        agreement.status_reason = reason
     touch(agreement, now)
-    audit_change(actor, "agreement.terminated", agreement, {"reason": reason, "was": status})
-    emit("agreement.terminated", agreement, actor)
+    audit_change(actor, event, agreement, detail)
+    emit(event, agreement, actor)
     return agreement
 
 
