@@ -23,14 +23,11 @@ from referral_hub.accounts.session import user_actor
 from referral_hub.agreements import agreement_views, registry_views
 from referral_hub.agreements import operations as ops
 from referral_hub.portal.access import Access, login_required, portal_actor
-from referral_hub.portal.code_names import label, service_label
-from referral_hub.portal.moments import register_moment_filter
+from referral_hub.portal.templating import CODE_NAMES, MOMENTS, offer_to_templates
 from referral_hub.problems import Problem
 
 bp = Blueprint("agreements_portal", __name__)
-bp.add_app_template_global(label, "code_label")
-bp.add_app_template_global(service_label, "service_label")
-register_moment_filter(bp)
+offer_to_templates(bp, globals=CODE_NAMES, filters=MOMENTS)
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,11 @@ from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
-from referral_hub.portal.code_names import label, options, service_label, service_name
+from referral_hub.portal.code_names import label, options, service_name
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.messages import translate_message
 from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
 from referral_hub.problems import Problem
 
 bp = Blueprint("clients_portal", __name__)
@@ -54,10 +55,7 @@ def _day(value: Any, format: str = "medium") -> str:
     return format_date(value, format)
 
 
-# Names of codes for every page (globals, so imported macro files see them too).
-bp.add_app_template_global(label, "code_label")
-bp.add_app_template_global(service_label, "service_label")
-bp.add_app_template_filter(_day, "day")
+offer_to_templates(bp, globals=CODE_NAMES, filters={"day": _day})
 
 UPTD = ("uptd_ppa",)
 #: Who keeps clients: the roles with the right to read and to change clients (permissions.py:
@@ -142,7 +140,7 @@ def disclosure_purpose(context: str) -> str:
     return context
 
 
-bp.add_app_template_filter(disclosure_purpose, "purpose")
+offer_to_templates(bp, filters={"purpose": disclosure_purpose})
 
 
 def _service_options() -> list[tuple[str, str]]:

@@ -18,13 +18,12 @@ from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label
 from referral_hub.portal.forms import read_form
 from referral_hub.portal.messages import problem_message
-from referral_hub.portal.moments import register_moment_filter
 from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.templating import MOMENTS, offer_to_templates
 from referral_hub.problems import Problem
 
 bp = Blueprint("delivery_portal", __name__)
-bp.add_app_template_global(label, "code_label")
-register_moment_filter(bp)
+offer_to_templates(bp, globals={"code_label": label}, filters=MOMENTS)
 
 #: The pages manage webhooks, as the API's `webhooks:write` does: one right, decided per role
 #: in permissions.py (administrators).

@@ -31,6 +31,7 @@ from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
+from referral_hub.portal.templating import offer_to_templates
 
 bp = Blueprint("portal", __name__)
 
@@ -48,18 +49,18 @@ def _ago(value: dt.datetime | None) -> str:
     return format_timedelta(utcnow() - value, granularity="minute", add_direction=True)
 
 
-# Globals, not a context processor, so that imported macro files see them too.
-for _name, _helper in (
-    ("nav_items", nav_items),
-    ("nav_link", nav_link),
-    ("endpoint_exists", endpoint_exists),
-    ("role_label", role_label),
-    ("portal_user", current_user),
-    ("page_url", page_url),
-):
-    bp.add_app_template_global(_helper, _name)
-bp.add_app_template_filter(_datetime, "datetime")
-bp.add_app_template_filter(_ago, "ago")
+offer_to_templates(
+    bp,
+    globals={
+        "nav_items": nav_items,
+        "nav_link": nav_link,
+        "endpoint_exists": endpoint_exists,
+        "role_label": role_label,
+        "portal_user": current_user,
+        "page_url": page_url,
+    },
+    filters={"datetime": _datetime, "ago": _ago},
+)
 bp.app_errorhandler(CSRFError)(handle_csrf_error)
 
 

@@ -7,7 +7,6 @@ matters for an appointment or a deadline; this spells the month out.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask_babel import format_datetime, get_locale
 
@@ -20,8 +19,3 @@ def moment(value: dt.datetime | None) -> str:
         return ""
     language = str(get_locale() or "id")[:2]
     return format_datetime(value, PATTERNS.get(language, PATTERNS["id"]))
-
-
-def register_moment_filter(bp: Any) -> None:
-    """Offer `{{ value | moment }}` to every template (same name, same function everywhere)."""
-    bp.add_app_template_filter(moment, "moment")

@@ -14,15 +14,11 @@ from typing import Any
 
 from flask import Blueprint
 
-from referral_hub.portal.code_names import label, service_label
-from referral_hub.portal.moments import register_moment_filter
+from referral_hub.portal.templating import CODE_NAMES, MOMENTS, offer_to_templates
 from referral_hub.referrals import approval_views, inbox_views, sender_views
 
 bp = Blueprint("referrals_portal", __name__)
-# Names of codes for every page (the same functions the client pages register).
-bp.add_app_template_global(label, "code_label")
-bp.add_app_template_global(service_label, "service_label")
-register_moment_filter(bp)
+offer_to_templates(bp, globals=CODE_NAMES, filters=MOMENTS)
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 RECEIVED = "/referrals/received/<referral_id>"

@@ -1,0 +1,37 @@
+"""What a blueprint offers every template of the app: its globals and its filters.
+
+Globals, not a context processor, so that imported macro files see them too. Several
+blueprints offer the same helper (the code names, `moment`) under the same name, so no
+page depends on which blueprint was registered first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Blueprint
+
+from referral_hub.portal.code_names import label, service_label
+from referral_hub.portal.moments import moment
+
+#: The names of codes and services, as every page that lists coded values calls them.
+CODE_NAMES: Mapping[str, Callable[..., Any]] = {
+    "code_label": label,
+    "service_label": service_label,
+}
+#: `{{ value | moment }}`: a moment with the month spelt out.
+MOMENTS: Mapping[str, Callable[..., Any]] = {"moment": moment}
+
+
+def offer_to_templates(
+    bp: Blueprint,
+    *,
+    globals: Mapping[str, Callable[..., Any]] | None = None,
+    filters: Mapping[str, Callable[..., Any]] | None = None,
+) -> None:
+    """Register each helper by its template name, for every page of the app."""
+    for name, helper in (globals or {}).items():
+        bp.add_app_template_global(helper, name)
+    for name, helper in (filters or {}).items():
+        bp.add_app_template_filter(helper, name)
