@@ -48,6 +48,20 @@ def paginate(query: Select, page: int, page_size: int) -> tuple[dict[str, Any], 
     """Run one page of a select; return the envelope and the Link header."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return _envelope(list(items), page, page_size, total)
+
+
+def paginate_list(
+    items: list[Any], page: int, page_size: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One page of a list already in memory: the same envelope and Link header as `paginate`."""
+    start = (page - 1) * page_size
+    return _envelope(items[start : start + page_size], page, page_size, len(items))
+
+
+def _envelope(
+    items: list[Any], page: int, page_size: int, total: int
+) -> tuple[dict[str, Any], dict[str, str]]:
     has_next = page * page_size < total
     body = {
         "items": items,

@@ -30,7 +30,7 @@ from referral_hub.agreements.schemas import (
 from referral_hub.apidoc import PROBLEM_RESPONSE, protected
 from referral_hub.audit.schemas import AuditEntryOut
 from referral_hub.extensions import db
-from referral_hub.pagination import PageArgs, page_schema, paginate
+from referral_hub.pagination import PageArgs, page_schema, paginate, paginate_list
 from referral_hub.security import MULTIPART_ENDPOINTS
 
 blp = Blueprint(
@@ -242,34 +242,8 @@ def renew_agreement(actor, data, agreement_id):
 def agreement_history(actor, args, agreement_id):
     """Every change, signature and document read of the agreement, oldest first."""
     entries = ops.agreement_history(actor, agreement_id)
-    return _page_of_list(entries, args["page"], args["page_size"])
-
-
-def _page_url(page: int) -> str:
-    args = request.args.to_dict(flat=False)
-    args["page"] = [str(page)]
-    query = "&".join(f"{k}={v}" for k, values in args.items() for v in values)
-    return f"{request.base_url}?{query}"
-
-
-def _page_of_list(items: list, page: int, page_size: int):
-    """The same envelope and Link header as pagination.paginate, for a list in memory."""
-    total = len(items)
-    start = (page - 1) * page_size
-    has_next = start + page_size < total
-    body = {
-        "items": items[start : start + page_size],
-        "page": page,
-        "page_size": page_size,
-        "total": total,
-        "next": _page_url(page + 1) if has_next else None,
-    }
-    links = []
-    if has_next:
-        links.append(f'<{_page_url(page + 1)}>; rel="next"')
-    if page > 1:
-        links.append(f'<{_page_url(page - 1)}>; rel="prev"')
-    return body, 200, ({"Link": ", ".join(links)} if links else {})
+    body, headers = paginate_list(entries, args["page"], args["page_size"])
+    return body, 200, headers
 
 
 # --- documents -----------------------------------------------------------------------------
