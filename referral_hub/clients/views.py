@@ -1,6 +1,6 @@
 """Klien: a UPTD PPA's clients in the portal: register, find, read, consent, disclosures.
 
-Every page calls the operations the API calls (referral_hub/clients/operations.py) and
+Every page calls the operations the API calls (referral_hub/clients/operations/) and
 parses its form with the API's own schemas, so a rule is checked in one place. Reads of
 personal data are logged by those operations; the views commit after them.
 """

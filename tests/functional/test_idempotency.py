@@ -30,6 +30,7 @@ from referral_hub.idempotency import tasks
 from referral_hub.idempotency.models import IdempotencyKey
 from referral_hub.referrals import operations as referral_ops
 from referral_hub.referrals.models import Referral, ReferralEvent
+from referral_hub.referrals.operations import sending
 from tests.agreements_support import as_json, content
 from tests.clients_support import CANARY
 from tests.conftest import problem
@@ -364,7 +365,7 @@ def test_a_server_error_releases_the_key_and_the_retry_runs(app, client, s, monk
 
 
 def test_a_rolled_back_commit_releases_the_key(app, client, s, monkeypatch):
-    real_notify = referral_ops.notify_referral_received
+    real_notify = sending.notify_referral_received
 
     def notify_and_break_the_commit(*args, **kwargs):
         real_notify(*args, **kwargs)
@@ -372,7 +373,7 @@ def test_a_rolled_back_commit_releases_the_key(app, client, s, monkeypatch):
 
     before = counts(app)
     with monkeypatch.context() as patch:
-        patch.setattr(referral_ops, "notify_referral_received", notify_and_break_the_commit)
+        patch.setattr(sending, "notify_referral_received", notify_and_break_the_commit)
         failed = client.post(REFERRALS, json=s.body(), headers=keyed(s.ppu, "rolled-back"))
     assert failed.status_code == 500
     assert counts(app) == before

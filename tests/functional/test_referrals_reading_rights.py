@@ -8,7 +8,7 @@ personal data an answer does hold is logged as a read, exactly those categories.
 
 from __future__ import annotations
 
-from referral_hub.referrals.operations import PERSONAL_CATEGORIES
+from referral_hub.categories import PERSONAL_CATEGORIES
 from tests.clients_support import CANARY
 from tests.referrals_support import BALIKPAPAN, CASE_CANARY, PPU, Scenario
 

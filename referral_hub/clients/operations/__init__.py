@@ -1,0 +1,125 @@
+"""The rules of clients, consent and disclosure, one module per concern: one place for API,
+portal, CLI and referrals; callers use this package's names.
+
+    access        who acts on clients: the rights to change and read them, the client reached
+    numbers       readable numbers: a unit's short code, the per-unit, per-year series
+    minimisation  what of a client a party sees (client_view), what its record can give
+    disclosures   every read or share of a client's personal data, logged and audited
+    records       registering a client, finding one, the owner's full read
+    givers        who may give consent, and a supervisor's clearance of a giver
+    consent       recording, reading and withdrawing consent
+    sharing       what a consent allows a referral (consent_problems)
+    keys          key rotation: re-encrypting what is still under an older key
+
+Each module imports only from those above it in this list (and never another module's
+`_private` helpers), so they read top to bottom.
+"""
+
+from referral_hub.clients.operations.access import (
+    NOT_A_UPTD,
+    get_client_of,
+    may_read_clients,
+    require_client_of,
+    require_uptd,
+)
+from referral_hub.clients.operations.consent import (
+    CONSENT_ALREADY_WITHDRAWN,
+    MAX_CONSENT_YEARS,
+    ConsentWithoutGiver,
+    consents_query,
+    consents_seen_by,
+    get_consent_of,
+    record_consent,
+    record_consent_reads,
+    require_consent_for,
+    withdraw_consent,
+)
+from referral_hub.clients.operations.disclosures import disclosures_query, record_disclosure
+from referral_hub.clients.operations.givers import (
+    CONSENT_GIVER_NEEDS_CLEARANCE,
+    CONSENT_GIVER_NOT_ALLOWED,
+)
+from referral_hub.clients.operations.keys import rotate_keys_batch
+from referral_hub.clients.operations.minimisation import (
+    CLIENT_CATEGORY_VIEWS,
+    GUARDIAN_IS_ALLEGED_PERPETRATOR,
+    NOT_ON_RECORD,
+    client_view,
+    demographics,
+    guardian_is_alleged_perpetrator,
+    held_categories,
+    record_refusal,
+)
+from referral_hub.clients.operations.numbers import (
+    next_number,
+    organization_short_code,
+    take_number,
+)
+from referral_hub.clients.operations.records import (
+    CLIENT_ALREADY_REGISTERED,
+    CLIENT_CODE_PREFIX,
+    clients_query,
+    find_by_nik,
+    read_client,
+    register_client,
+)
+from referral_hub.clients.operations.sharing import (
+    CHILD_ASSENT_REFUSED,
+    CONSENT_EXPIRED,
+    CONSENT_NOT_COVERING,
+    CONSENT_WITHDRAWN,
+    DATA_CATEGORY_NOT_ALLOWED,
+    assent_blocks_sharing,
+    consent_allows,
+    consent_problems,
+    require_consent_covers,
+)
+
+__all__ = [
+    "CHILD_ASSENT_REFUSED",
+    "CLIENT_ALREADY_REGISTERED",
+    "CLIENT_CATEGORY_VIEWS",
+    "CLIENT_CODE_PREFIX",
+    "CONSENT_ALREADY_WITHDRAWN",
+    "CONSENT_EXPIRED",
+    "CONSENT_GIVER_NEEDS_CLEARANCE",
+    "CONSENT_GIVER_NOT_ALLOWED",
+    "CONSENT_NOT_COVERING",
+    "CONSENT_WITHDRAWN",
+    "DATA_CATEGORY_NOT_ALLOWED",
+    "GUARDIAN_IS_ALLEGED_PERPETRATOR",
+    "MAX_CONSENT_YEARS",
+    "NOT_A_UPTD",
+    "NOT_ON_RECORD",
+    "ConsentWithoutGiver",
+    "assent_blocks_sharing",
+    "client_view",
+    "clients_query",
+    "consent_allows",
+    "consent_problems",
+    "consents_query",
+    "consents_seen_by",
+    "demographics",
+    "disclosures_query",
+    "find_by_nik",
+    "get_client_of",
+    "get_consent_of",
+    "guardian_is_alleged_perpetrator",
+    "held_categories",
+    "may_read_clients",
+    "next_number",
+    "organization_short_code",
+    "read_client",
+    "record_consent",
+    "record_consent_reads",
+    "record_disclosure",
+    "record_refusal",
+    "register_client",
+    "require_client_of",
+    "require_consent_covers",
+    "require_consent_for",
+    "require_uptd",
+    "rotate_keys_batch",
+    "take_number",
+    "withdraw_consent",
+]

@@ -1,0 +1,137 @@
+"""The closed loop: the parties' lifecycle actions (accept, reject, start, complete ...).
+
+Exactly one of concurrent actions wins; the others get 409. Each is put on the timeline,
+audited, announced to both parties (or the sender alone, for what never reached the
+recipient), and an answer is e-mailed to the sender.
+"""
+
+from __future__ import annotations
+
+from referral_hub.actors import Actor
+from referral_hub.agreements.operations import covers_at
+from referral_hub.audit import operations as audit
+from referral_hub.db import utcnow
+from referral_hub.delivery.notifications import notify_referral_answered
+from referral_hub.delivery.outbox import emit
+from referral_hub.problems import INVALID_TRANSITION, Problem, register_problem
+from referral_hub.referrals.lifecycle import CLOSED_STATUSES, NOT_STARTED_STATUSES, RECIPIENT
+from referral_hub.referrals.models import Referral
+from referral_hub.referrals.operations.access import (
+    field_error,
+    get_referral_for,
+    reached_recipient,
+    require_staff,
+    side_of,
+)
+from referral_hub.referrals.operations.gates import still_covered
+from referral_hub.referrals.operations.record import (
+    add_to_timeline,
+    event_data,
+    flush_change,
+    plan,
+    portal_link,
+)
+
+AGREEMENT_ENDED = register_problem(
+    "agreement-ended", "The agreement this referral was sent under is no longer in force"
+)
+_ANSWER_EVENTS = {"accepted": "referral.accepted", "rejected": "referral.rejected"}
+
+
+def act_on_referral(
+    actor: Actor,
+    referral_id: str,
+    action: str,
+    *,
+    reason: str | None = None,
+    outcome: str | None = None,
+    summary: str | None = None,
+    note: str | None = None,
+) -> Referral:
+    """Take one lifecycle action; exactly one of concurrent actions wins, the others get 409."""
+    require_staff(actor)
+    referral = get_referral_for(actor, referral_id, lock=True)
+    side = side_of(actor, referral)
+    transition = plan(action, side, referral)
+    if transition.by_approver:
+        # Approving shares and declining hides: approve_override / decline_override do that.
+        raise Problem(
+            409, INVALID_TRANSITION, f"'{action}' is an override's approval, not a status change."
+        )
+    _refuse_start_without_agreement(referral, action)
+    if transition.needs_reason and not (reason or "").strip():
+        raise field_error("reason", f"A reason is required to {action} a referral.")
+    if transition.needs_outcome and not outcome:
+        raise field_error("outcome", "An outcome code is required to complete a referral.")
+
+    before = referral.status
+    now = utcnow()
+    referral.status = transition.target
+    referral.updated_at = now
+    if reason:
+        referral.status_reason = reason
+    if transition.needs_outcome:
+        referral.outcome = outcome
+        referral.outcome_summary = summary
+    add_to_timeline(actor, referral, action, before, transition.target, reason or summary or note)
+    flush_change()
+    audit.record(
+        actor,
+        f"referral.{action}",
+        "referral",
+        referral.id,
+        {"number": referral.number, "from": before, "to": transition.target, "outcome": outcome},
+        subject_organization_id=(
+            referral.sender_organization_id
+            if side == RECIPIENT
+            # An override declined before it was sent stays the sender's alone.
+            else referral.recipient_organization_id
+            if reached_recipient(referral)
+            else None
+        ),
+    )
+    _announce(actor, referral, before)
+    return referral
+
+
+def _announce(actor: Actor, referral: Referral, before: str) -> None:
+    event_type = _ANSWER_EVENTS.get(referral.status)
+    if event_type is None:
+        event_type = (
+            "referral.cancelled" if referral.status == "cancelled" else "referral.status_changed"
+        )
+    told = [referral.sender_organization_id]
+    if reached_recipient(referral):
+        told.append(referral.recipient_organization_id)
+    emit(
+        actor,
+        event_type,
+        subject_type="referral",
+        subject_id=referral.id,
+        organizations=told,
+        data=event_data(referral, previous_status=before),
+    )
+    if referral.status in ("accepted", "rejected") or (
+        referral.status in CLOSED_STATUSES
+        and actor.organization_id != referral.sender_organization_id
+    ):
+        notify_referral_answered(
+            referral.number, referral.sender_organization_id, referral.status, portal_link(referral)
+        )
+
+
+def _refuse_start_without_agreement(referral: Referral, action: str) -> None:
+    """Past its agreement's end (the sweep has not written it yet) a referral is not accepted."""
+    if (
+        action == "accept"
+        and referral.status in NOT_STARTED_STATUSES
+        and not covers_at(referral.agreement)
+        and not still_covered(referral)
+    ):
+        raise Problem(
+            409,
+            AGREEMENT_ENDED,
+            "The agreement this referral was sent under is no longer in force; "
+            "the referral is being cancelled.",
+            status_now=referral.status,
+        )

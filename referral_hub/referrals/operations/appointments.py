@@ -1,0 +1,160 @@
+"""Appointments: the recipient schedules the sessions of a referral and records them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from referral_hub.actors import Actor
+from referral_hub.audit import operations as audit
+from referral_hub.db import utcnow
+from referral_hub.delivery.outbox import emit
+from referral_hub.extensions import db
+from referral_hub.problems import INVALID_TRANSITION, Problem
+from referral_hub.referrals.lifecycle import RECIPIENT, appointment_schedulable
+from referral_hub.referrals.models import Appointment, Referral
+from referral_hub.referrals.operations.access import (
+    field_error,
+    get_referral_for,
+    require_staff,
+    side_of,
+)
+from referral_hub.referrals.operations.record import add_to_timeline, event_data
+
+
+def appointment_view(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": appointment.id,
+        "starts_at": appointment.starts_at,
+        "duration_minutes": appointment.duration_minutes,
+        "mode": appointment.mode,
+        "location": appointment.location,
+        "practitioner": appointment.practitioner,
+        "status": appointment.status,
+        "note": appointment.note,
+    }
+
+
+def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
+    """A session of a referral cannot start before the referral was sent (nor at a time
+    that has no instant in UTC, years 1 to 9999: a legal offset on the first or last day)."""
+    try:
+        starts_at.astimezone(dt.UTC)
+    except OverflowError:
+        message = "Not a time the hub can keep: give a date between the years 1 and 9999."
+        raise field_error("starts_at", message) from None
+    if starts_at < referral.created_at:
+        message = "A session cannot start before the referral was sent."
+        raise Problem(
+            422,
+            "validation-error",
+            message,
+            errors={"starts_at": [message]},
+            sent_at=referral.created_at.isoformat(),
+        )
+
+
+def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -> Appointment:
+    """The recipient schedules a session of an accepted or running referral."""
+    require_staff(actor)
+    referral = get_referral_for(actor, referral_id, lock=True)
+    side = side_of(actor, referral)
+    if side != RECIPIENT:
+        raise Problem(409, INVALID_TRANSITION, "Only the recipient schedules appointments.")
+    if not appointment_schedulable(side, referral.status):
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            f"A referral that is '{referral.status}' takes no appointments.",
+        )
+    _check_session_time(referral, data["starts_at"])
+    appointment = Appointment(
+        referral_id=referral.id,
+        starts_at=data["starts_at"],
+        duration_minutes=data.get("duration_minutes"),
+        mode=data["mode"],
+        practitioner=data.get("practitioner"),
+        status="scheduled",
+    )
+    appointment.location = data.get("location")
+    db.session.add(appointment)
+    referral.updated_at = utcnow()
+    db.session.flush()
+    add_to_timeline(actor, referral, "appointment_scheduled", None, None, None)
+    audit.record(
+        actor,
+        "appointment.scheduled",
+        "referral",
+        referral.id,
+        {"appointment": appointment.id, "starts_at": appointment.starts_at.isoformat()},
+        subject_organization_id=referral.sender_organization_id,
+    )
+    emit(
+        actor,
+        "appointment.scheduled",
+        subject_type="referral",
+        subject_id=referral.id,
+        organizations=[referral.sender_organization_id, referral.recipient_organization_id],
+        data=event_data(
+            referral,
+            appointment_id=appointment.id,
+            starts_at=appointment.starts_at.isoformat(),
+            mode=appointment.mode,
+        ),
+    )
+    return appointment
+
+
+def update_appointment(
+    actor: Actor, referral_id: str, appointment_id: str, data: dict[str, Any]
+) -> Appointment:
+    """The recipient records attendance, a no-show, a cancellation or a new time."""
+    require_staff(actor)
+    referral = get_referral_for(actor, referral_id, lock=True)
+    if side_of(actor, referral) != RECIPIENT:
+        raise Problem(409, INVALID_TRANSITION, "Only the recipient updates appointments.")
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or appointment.referral_id != referral.id:
+        raise Problem(404, "not-found", f"No appointment '{appointment_id}'.")
+    if not data:
+        raise field_error("status", "Nothing to change.")
+    if "starts_at" in data:
+        _check_session_time(referral, data["starts_at"])
+    starts_at = data.get("starts_at", appointment.starts_at)
+    if data.get("status") in ("attended", "no_show") and starts_at > utcnow():
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "The session has not started yet: attendance is recorded once it has.",
+            starts_at=starts_at.isoformat(),
+        )
+    changes: dict[str, Any] = {}
+    if "status" in data and data["status"] != appointment.status:
+        if appointment.status != "scheduled":
+            raise Problem(
+                409,
+                INVALID_TRANSITION,
+                f"An appointment that is '{appointment.status}' cannot change status.",
+            )
+        changes["status"] = [appointment.status, data["status"]]
+        appointment.status = data["status"]
+    if "starts_at" in data:
+        changes["starts_at"] = data["starts_at"].isoformat()
+        appointment.starts_at = data["starts_at"]
+    if "note" in data:
+        appointment.note = data["note"]
+        changes["note"] = True
+    appointment.updated_at = utcnow()
+    referral.updated_at = appointment.updated_at
+    add_to_timeline(
+        actor, referral, f"appointment_{appointment.status}", None, None, data.get("note")
+    )
+    audit.record(
+        actor,
+        "appointment.updated",
+        "referral",
+        referral.id,
+        {"appointment": appointment.id, **changes},
+        subject_organization_id=referral.sender_organization_id,
+    )
+    return appointment
