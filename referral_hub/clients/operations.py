@@ -114,7 +114,7 @@ def _sees_client(actor: Actor, client: Client) -> bool:
     return actor.is_system or client.organization_id == actor.organization_id
 
 
-def get_client_of(actor: Actor, client_id: str) -> Client | None:
+def find_client_of(actor: Actor, client_id: str) -> Client | None:
     """The client if the actor's organisation owns it (the system sees all), else None."""
     client = db.session.get(Client, client_id) if isinstance(client_id, str) else None
     if client is None or not _sees_client(actor, client):
@@ -122,9 +122,9 @@ def get_client_of(actor: Actor, client_id: str) -> Client | None:
     return client
 
 
-def require_client_of(actor: Actor, client_id: str) -> Client:
+def get_client_of(actor: Actor, client_id: str) -> Client:
     """The client of the actor's organisation, or 404 (another unit's client does not exist)."""
-    client = get_client_of(actor, client_id)
+    client = find_client_of(actor, client_id)
     if client is None:
         raise Problem(404, "not-found", f"No client '{client_id}'.")
     return client
@@ -332,7 +332,7 @@ def held_categories(client: Client) -> list[str]:
 def read_client(actor: Actor, client_id: str, context: str) -> Client:
     """The owner's full read of a client, logged as a disclosure (PDP: history of processing)."""
     _require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     record_disclosure(actor, client, held_categories(client), "owner", context)
     return client
 
@@ -485,7 +485,7 @@ def record_disclosure(
 def disclosures_query(actor: Actor, client_id: str) -> Select:
     """The disclosures of one of the actor's organisation's clients, newest first."""
     _require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     return (
         select(Disclosure)
         .where(Disclosure.client_id == client.id)
@@ -787,7 +787,7 @@ def require_consent_for(
 def consents_query(actor: Actor, client_id: str) -> Select:
     """A client's consents, newest first."""
     _require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     return (
         select(Consent)
         .where(Consent.client_id == client.id)
