@@ -106,6 +106,7 @@ def require_uptd(actor: Actor) -> Organization:
             NOT_A_UPTD,
             "Clients are registered and kept by UPTD PPA units; partner agencies see a client "
             "only through a referral.",
+            reason="registers-clients",
         )
     return org
 
@@ -242,7 +243,13 @@ def register_client(
 
         org = require_organization(organization)
         if org.type != "uptd_ppa":
-            raise Problem(403, NOT_A_UPTD, f"{org.code} is not a UPTD PPA.")
+            raise Problem(
+                403,
+                NOT_A_UPTD,
+                f"{org.code} is not a UPTD PPA.",
+                reason="not-uptd",
+                organization=org.code,
+            )
     else:
         org = require_uptd(actor)
     if nik is not None:
@@ -496,8 +503,12 @@ def disclosures_query(actor: Actor, client_id: str) -> Select:
 # --- consent --------------------------------------------------------------------------------
 
 
-def _refuse_giver(detail: str, field: str) -> Problem:
-    return Problem(422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]})
+def _refuse_giver(detail: str, field: str, reason: str, **fields: Any) -> Problem:
+    """`reason`: alleged-perpetrator, child-client (with `age`), adult-client or
+    flagged-guardian; the portal says the refusal from it."""
+    return Problem(
+        422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]}, reason=reason, **fields
+    )
 
 
 def _check_giver(
@@ -515,18 +526,22 @@ def _check_giver(
         raise _refuse_giver(
             "An alleged perpetrator can never give consent for the victim.",
             "giver_is_alleged_perpetrator",
+            "alleged-perpetrator",
         )
     if is_child and given_by == "client":
         raise _refuse_giver(
             f"The client is under {CHILD_AGE}: consent comes from a parent or guardian "
             "(UU PDP Pasal 25); record the child's assent in child_assent.",
             "given_by",
+            "child-client",
+            age=CHILD_AGE,
         )
     if not is_child and given_by != "client" and not client.disability:
         raise _refuse_giver(
             "An adult client gives consent themself; a guardian may consent only for an adult "
             "with a recorded disability (UU PDP Pasal 26).",
             "given_by",
+            "adult-client",
         )
     guardian = client.guardian
     if given_by == "client" or not giver_name or not guardian:
@@ -539,6 +554,7 @@ def _check_giver(
             "The giver matches the client's guardian, who is recorded as the alleged "
             "perpetrator; consent must come from another parent or guardian.",
             "giver_name",
+            "flagged-guardian",
         )
     if resemblance == "close":
         return "name"
@@ -573,7 +589,9 @@ _CLEARANCE_TEXTS = {
 
 def _needs_clearance(resembles: str) -> Problem:
     field, detail, message = _CLEARANCE_TEXTS[resembles]
-    return Problem(422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]})
+    return Problem(
+        422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]}, reason=resembles
+    )
 
 
 def _clearing_supervisor(actor: Actor, client: Client) -> str:
@@ -596,6 +614,7 @@ def _clearing_supervisor(actor: Actor, client: Client) -> str:
                     "Only a supervisor of the unit, recording the consent themself, clears it."
                 ]
             },
+            reason="supervisor-only",
         )
     return user.id
 

@@ -259,7 +259,9 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     now = at or utcnow()
     sender = require_organization(actor.organization_id or "", "to")
     if sender.type != "uptd_ppa":
-        raise Problem(403, clients.NOT_A_UPTD, "Only UPTD PPA units send referrals.")
+        raise Problem(
+            403, clients.NOT_A_UPTD, "Only UPTD PPA units send referrals.", reason="sends-referrals"
+        )
     client = clients.find_client_of(actor, data["client"])
     if client is None:
         raise _field_error("client", f"No client '{data['client']}' of your organisation.")
