@@ -8,7 +8,7 @@ EXTRAS ?= test,prod
 
 .DEFAULT_GOAL := help
 
-.PHONY: help venv run test lint worker bench services-start services-stop translations
+.PHONY: help venv run test lint worker bench services-start services-stop translations settings-table
 
 help:
 	@echo "make venv            create $(VENV) and install the project with [$(EXTRAS)]"
@@ -20,6 +20,7 @@ help:
 	@echo "make services-start  start the test PostgreSQL and Redis (prints export lines)"
 	@echo "make services-stop   stop them"
 	@echo "make translations    re-extract portal messages, update and compile the English catalogue"
+	@echo "make settings-table  rewrite README's configuration table from referral_hub/config.py"
 
 venv: $(VENV)/.installed
 
@@ -65,3 +66,10 @@ translations: venv
 	$(BIN)/pybabel update -i referral_hub/translations/messages.pot \
 		-d referral_hub/translations -l en --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d referral_hub/translations -l en --statistics
+
+# README's configuration table is made from the settings table (a test compares them).
+settings-table: venv
+	$(BIN)/python -c 'import pathlib, re; from referral_hub.config import settings_markdown; \
+		p = pathlib.Path("README.md"); \
+		p.write_text(re.sub(r"\| variable \| meaning \|\n(?:\|.*\n)+", \
+		lambda m: settings_markdown() + "\n", p.read_text(), count=1))'

@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _connect_signals()
     _register_blueprints(app)
+    _init_delivery(app)
     _init_rate_limits(app)
     _register_request_hooks(app)
     _register_cli(app)
@@ -136,6 +137,12 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+def _init_delivery(app: Flask) -> None:
+    from referral_hub.delivery import init_app
+
+    init_app(app)
+
+
 def _init_rate_limits(app: Flask) -> None:
     from referral_hub.ratelimit import init_rate_limits
 
@@ -199,13 +206,16 @@ def _register_cli(app: Flask) -> None:
 
 
 def _check_start(app: Flask) -> None:
-    """Refuse to start on a partners file that cannot load, with a message naming the problem."""
+    """Refuse to start on what the settings table cannot check alone (the schedule's job
+    names, a partners file that cannot load), with a message naming the problem."""
+    from referral_hub.delivery import check_start as check_delivery
     from referral_hub.directory.partners_file import (
         PartnersFileError,
         default_partners_path,
         read_partners_file,
     )
 
+    check_delivery(app)
     path = app.config.get("HUB_PARTNERS_FILE") or str(default_partners_path())
     app.config["HUB_PARTNERS_FILE"] = path
     if not Path(path).exists():

@@ -2,7 +2,8 @@
 
 The limits are attached to already-registered endpoints here, so feature blueprints stay
 free of limiter code. Each limit value is read from the config at request time: the
-operator tunes them with HUB_RATE_LIMITS_* and a test may lower one on its app.
+operator tunes them with HUB_RATE_LIMITS_* (declared and checked at start in the settings
+table, `referral_hub.config.SETTINGS`) and a test may lower one on its app.
 Storage is Redis (HUB_REDIS_URL) when the hub has one, so every process shares the
 counts; otherwise (the embedded mode) memory of the one process.
 """
@@ -16,24 +17,10 @@ from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+
+from referral_hub.config import setting
 
 log = logging.getLogger(__name__)
-
-#: setting -> (default, meaning); values use the `limits` notation ("10/minute;100/hour").
-LIMIT_SETTINGS = {
-    "HUB_RATE_LIMITS_TOKEN": ("30/minute", "POST /oauth/token per client_id"),
-    "HUB_RATE_LIMITS_TOKEN_IP": ("120/minute", "POST /oauth/token per client address"),
-    "HUB_RATE_LIMITS_LOGIN": (
-        "10/minute;50/hour",
-        "POST /login per e-mail address and client address",
-    ),
-    "HUB_RATE_LIMITS_LOGIN_IP": ("60/minute", "POST /login per client address"),
-    "HUB_RATE_LIMITS_LISTS": (
-        "300/minute",
-        "expensive API lists (referrals, agreements, audit, events, coverage) per organisation",
-    ),
-}
 
 #: The expensive reads: each may scan many rows or the whole audit chain.
 LIST_ENDPOINTS = (
@@ -49,11 +36,11 @@ LIST_ENDPOINTS = (
 
 
 def _limit(name: str) -> Callable[[], str]:
-    return lambda: str(current_app.config.get(name) or LIMIT_SETTINGS[name][0])
+    return lambda: setting(current_app.config, name)
 
 
 def _disabled() -> bool:
-    return not current_app.config.get("HUB_RATE_LIMITS_ENABLED", True)
+    return not setting(current_app.config, "HUB_RATE_LIMITS_ENABLED")
 
 
 def _client_id() -> str:
@@ -87,31 +74,8 @@ def login_limit_message() -> str:
     return _("Terlalu banyak percobaan masuk. Tunggu sebentar, lalu coba lagi.")
 
 
-def _check_limits(app: Flask) -> None:
-    """Refuse to start on a limit the operator mistyped, naming the setting."""
-    from referral_hub.config import ConfigError
-
-    for name in LIMIT_SETTINGS:
-        value = app.config.get(name)
-        if value is None or str(value).strip() == "":
-            continue
-        try:
-            if not parse_many(str(value)):
-                raise ValueError(value)
-        except ValueError:
-            raise ConfigError(
-                f"{name}: '{value}' is not a rate limit such as '10/minute' or '10/minute;100/hour'"
-            ) from None
-
-
 def init_rate_limits(app: Flask) -> Limiter:
     """Bind a limiter to this app and attach the limits to their endpoints."""
-    enabled = app.config.get("HUB_RATE_LIMITS_ENABLED")
-    app.config["HUB_RATE_LIMITS_ENABLED"] = (
-        app.config["HUB_ENV"] != "test"
-        if enabled is None or str(enabled).strip() == ""
-        else str(enabled).strip().lower() in ("1", "true", "yes", "on")
-    )
     redis_url = app.config.get("HUB_REDIS_URL")
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "hub-rl")
@@ -121,19 +85,18 @@ def init_rate_limits(app: Flask) -> Limiter:
     # until it answers again.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(redis_url))
-    _check_limits(app)
     limiter = Limiter(get_remote_address, app=app)
 
     def attach(endpoint: str, *limits: tuple[str, Callable[[], str], Callable[[], str]]) -> None:
         view = app.view_functions[endpoint]
-        for setting, key_func, message in limits:
+        for name, key_func, message in limits:
             view = limiter.limit(
-                _limit(setting),
+                _limit(name),
                 key_func=key_func,
                 methods=["POST"] if endpoint in ("oauth.issue_token", "accounts.login") else None,
                 error_message=message,
                 exempt_when=_disabled,
-                scope=setting,
+                scope=name,
             )(view)
         app.view_functions[endpoint] = view
 

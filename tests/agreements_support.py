@@ -9,7 +9,7 @@ import time_machine
 
 from referral_hub.actors import Actor
 from referral_hub.agreements import operations as ops
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.orgs import BALIKPAPAN, BONTANG, OPERATOR, PPU  # noqa: F401  (re-exported)
 
@@ -22,7 +22,7 @@ def today() -> dt.date:
 
 def actor(code: str, *, role: str | None = None, user_id: str | None = None) -> Actor:
     """An actor for an organisation: an OAuth client, or a user with a role."""
-    org = get_organization(code)
+    org = find_organization(code)
     assert org is not None, code
     return Actor(
         organization_id=org.id,

@@ -8,7 +8,7 @@ from typing import Any
 
 from referral_hub.actors import Actor
 from referral_hub.clients.models import local_today
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from tests.orgs import BALIKPAPAN, BONTANG, POLRES, PPU  # noqa: F401  (re-exported)
 
 RW = "clients:read clients:write"
@@ -117,7 +117,7 @@ def create_consent(client, headers, client_id, body) -> dict[str, Any]:
 
 def actor(code: str, *, role: str | None = None) -> Actor:
     """An OAuth-client actor of an organisation (in an app context)."""
-    org = get_organization(code)
+    org = find_organization(code)
     assert org is not None, code
     return Actor(
         organization_id=org.id,

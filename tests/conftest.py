@@ -373,10 +373,10 @@ class Hub:
         self.client = client
 
     def org(self, code: str):
-        from referral_hub.directory.operations import get_organization
+        from referral_hub.directory.operations import find_organization
 
         with self.app.app_context():
-            org = get_organization(code)
+            org = find_organization(code)
             assert org is not None, code
             return {"id": org.id, "code": org.code, "type": org.type}
 

@@ -16,7 +16,7 @@ from typing import Any
 from referral_hub.actors import Actor
 from referral_hub.clients.models import local_today
 from referral_hub.clients.operations import record_consent, register_client
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.agreements_support import build
 from tests.clients_support import CANARY, canary_body
@@ -75,7 +75,7 @@ def build_world(
             client.id,
             client.code,
             consent.id,
-            get_organization(BALIKPAPAN).id,
+            find_organization(BALIKPAPAN).id,
         )
         db.session.commit()
         db.session.remove()

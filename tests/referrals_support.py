@@ -129,7 +129,7 @@ def user_headers(app, hub, org: str, user_id: str, scope: str = ALL_REFERRAL_SCO
     import secrets
 
     from referral_hub.db import utcnow
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
     from referral_hub.oauth.models import OAuthToken, secret_digest
 
     creds = hub.oauth_client(org, scope)
@@ -140,7 +140,7 @@ def user_headers(app, hub, org: str, user_id: str, scope: str = ALL_REFERRAL_SCO
             OAuthToken(
                 access_token_hash=secret_digest(access),
                 client_id=creds["client_id"],
-                organization_id=get_organization(org).id,
+                organization_id=find_organization(org).id,
                 user_id=user_id,
                 scope=scope,
                 issued_at=now,

@@ -16,7 +16,7 @@ from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
-from referral_hub.directory.models import Organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.server import revoke_user_grants
 from referral_hub.problems import Problem, register_problem
@@ -61,15 +61,6 @@ CANNOT_RESET_OWN_SECOND_FACTOR = register_problem(
 def hash_password(password: str) -> str:
     """argon2id hash of a password."""
     return _hasher().hash(password)
-
-
-def find_organization(id_or_code: str) -> Organization | None:
-    """An organisation by id or by code."""
-    return db.session.scalar(
-        select(Organization).where(
-            (Organization.id == id_or_code) | (Organization.code == id_or_code)
-        )
-    )
 
 
 def require_org_admin(actor: Actor, organization_id: str) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from referral_hub.actors import Actor
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 
 PPU = "uptd-ppa-ppu"
@@ -186,7 +186,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
 
 
 def _organization_actor(code: str) -> Actor:
-    org = get_organization(code)
+    org = find_organization(code)
     assert org is not None, f"partners.yaml lacks {code}"
     return Actor(
         organization_id=org.id,

@@ -96,7 +96,7 @@ def get_client(actor, client_id):
 @protected(blp, "clients:write", extra=_NOT_FOUND)
 def create_consent(actor, data, client_id):
     """Record the consent of the client, a parent or a guardian to share data for services."""
-    client = ops.require_client_of(actor, client_id)
+    client = ops.get_client_of(actor, client_id)
     consent = ops.record_consent(actor, client, **data)
     db.session.commit()
     (seen,) = ops.consents_seen_by(actor, [consent], _context(), record=False)

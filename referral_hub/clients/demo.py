@@ -12,7 +12,7 @@ from typing import Any
 from referral_hub.actors import Actor
 from referral_hub.clients.models import local_today
 from referral_hub.clients.operations import find_by_nik, record_consent, register_client
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 
 DEMO_ORGANIZATION = "uptd-ppa-ppu"
 
@@ -116,7 +116,7 @@ def _demo_clients(today: dt.date) -> list[dict[str, Any]]:
 def load_demo_clients() -> dict[str, Any]:
     """Create the demo clients and consents that are missing; running it again adds nothing."""
     actor = Actor.system("cli:demo")
-    org = get_organization(DEMO_ORGANIZATION)
+    org = find_organization(DEMO_ORGANIZATION)
     created: list[str] = []
     consents = 0
     if org is None:

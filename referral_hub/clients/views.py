@@ -380,7 +380,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
 def consent_new(client_id: str):
     """Record consent: who gave it, to whom, for what, how, until when, with its evidence."""
     actor = portal_actor()
-    client = ops.require_client_of(actor, client_id)
+    client = ops.get_client_of(actor, client_id)
     is_child = client.is_child()
     form = read_form(
         text=CONSENT_TEXT,
@@ -523,6 +523,6 @@ def consent_withdraw(client_id: str, consent_id: str):
 def disclosures(client_id: str):
     """Who saw or received what of the client's personal data, and when (UU PDP Pasal 32)."""
     actor = portal_actor()
-    client = ops.require_client_of(actor, client_id)
+    client = ops.get_client_of(actor, client_id)
     page = paginate_select(ops.disclosures_query(actor, client.id), page_number(), 50)
     return render_template("clients/disclosures.html", client=client, page=page)

@@ -17,22 +17,19 @@ _start_lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
-    """Check the delivery settings (ConfigError stops the start) and arm the embedded runner."""
-    from referral_hub.config import ConfigError
-    from referral_hub.delivery.mail import parse_smtp_url
-    from referral_hub.delivery.schedule import check_intervals
-    from referral_hub.delivery.settings import parse_settings
-
-    check_intervals(parse_settings(app.config).schedule_intervals)
-    if app.config.get("HUB_SMTP_URL"):
-        try:
-            parse_smtp_url(app.config["HUB_SMTP_URL"])
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-    elif app.config.get("HUB_ENV") == "production":
-        log.warning("HUB_SMTP_URL is not set: notifications are written under instance/mail/")
+    """Arm the embedded runner (its settings were checked with all the others at start)."""
     app.extensions.setdefault("hub_delivery", {})
     app.before_request(_start_embedded_runner_once)
+
+
+def check_start(app: Flask) -> None:
+    """What the settings table cannot check alone: the schedule's job names; a warning when
+    production has no SMTP server. ConfigError stops the start."""
+    from referral_hub.delivery.schedule import check_intervals
+
+    check_intervals(app.config.get("HUB_SCHEDULE_INTERVALS") or {})
+    if not app.config.get("HUB_SMTP_URL") and app.config.get("HUB_ENV") == "production":
+        log.warning("HUB_SMTP_URL is not set: notifications are written under instance/mail/")
 
 
 def _start_embedded_runner_once() -> None:

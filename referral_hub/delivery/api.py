@@ -7,7 +7,6 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from referral_hub.apidoc import protected
-from referral_hub.delivery import init_app
 from referral_hub.delivery.operations import (
     create_webhook,
     delete_webhook,
@@ -34,8 +33,6 @@ from referral_hub.pagination import PageArgs, page_schema, paginate
 blp = Blueprint(
     "delivery", __name__, url_prefix="/api/v1", description="Events feed and signed webhooks"
 )
-# The delivery machinery (settings check, embedded runner) comes with the blueprint.
-blp.record_once(lambda state: init_app(state.app))
 
 WebhookPage = page_schema(WebhookOut, "WebhookPage")
 DeliveryPage = page_schema(DeliveryOut, "DeliveryPage")

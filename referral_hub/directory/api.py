@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from referral_hub.apidoc import protected
 from referral_hub.directory.models import Organization, OrganizationService, Service
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.directory.schemas import OrganizationOut, OrganizationQueryArgs, ServiceOut
 from referral_hub.pagination import page_schema, paginate
 from referral_hub.problems import Problem
@@ -57,7 +57,7 @@ def list_organizations(actor, args):
 @protected(blp, "directory:read", extra={404: "No such organisation"})
 def get_one_organization(actor, id_or_code):
     """One organisation, by id or code."""
-    org = get_organization(id_or_code)
+    org = find_organization(id_or_code)
     if org is None:
         raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
     return org

@@ -16,8 +16,10 @@ from referral_hub.extensions import db
 from referral_hub.problems import Problem
 
 
-def get_organization(id_or_code: str) -> Organization | None:
-    """An organisation by id or code."""
+def find_organization(id_or_code: Any) -> Organization | None:
+    """An organisation by id or code, or None (also for something that is no text)."""
+    if not isinstance(id_or_code, str) or not id_or_code:
+        return None
     return db.session.scalar(
         select(Organization).where(
             (Organization.id == id_or_code) | (Organization.code == id_or_code)
@@ -27,7 +29,7 @@ def get_organization(id_or_code: str) -> Organization | None:
 
 def require_organization(id_or_code: str, field: str = "organization") -> Organization:
     """An organisation by id or code, or a 422 naming the field."""
-    org = get_organization(id_or_code) if isinstance(id_or_code, str) else None
+    org = find_organization(id_or_code)
     if org is None:
         raise Problem(
             422,

@@ -10,13 +10,14 @@ Field-level messages (a problem's `errors`, marshmallow's own validation message
 by `translate_errors`, which still matches their text: they are per-field validation words,
 not the hub's refusals.
 
-Still matched by their English detail (`_DETAIL_MATCHED`), until their raise sites name
-what differs between their refusals in fields: the generic slugs (not-found, forbidden,
-conflict, validation-error, ...) and invalid-transition, webhook-url-not-allowed,
-not-a-uptd, consent-giver-not-allowed, consent-giver-needs-clearance. A detail no rule
-matches there is said by the slug's (or the status's) message, never shown in English.
+A slug whose refusals differ carries a `reason` from a fixed vocabulary (not-a-uptd, the
+consent-giver slugs), and its message here is chosen by it. Still matched by their English
+detail (`_DETAIL_MATCHED`), until their raise sites name what differs between their
+refusals in fields: the generic slugs (not-found, forbidden, conflict, validation-error,
+...) and invalid-transition. A detail no rule matches there is said by the slug's (or the
+status's) message, never shown in English.
 
-The module is long (almost 900 lines) because it holds the two tables whole, grouped by the
+The module is long (over 900 lines) because it holds the two tables whole, grouped by the
 pages that show them: every registered problem's message by slug, and the field messages
 and the not yet converted details by their text. Once the remaining slugs carry their
 fields, the detail table shrinks to the field messages.
@@ -140,10 +141,6 @@ _DETAIL_MATCHED = frozenset(
     {
         # every generic slug of referral_hub.problems (see _GENERIC_SLUGS), and:
         "invalid-transition",
-        "webhook-url-not-allowed",
-        "not-a-uptd",
-        "consent-giver-not-allowed",
-        "consent-giver-needs-clearance",
     }
 )
 
@@ -245,19 +242,14 @@ def _said_by_status(status: int, fields: Fields) -> str:
 def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
     """Clients, consent and referrals."""
     return {
-        "not-a-uptd": lambda f: _("Hanya UPTD PPA yang mendaftarkan klien dan mengirim rujukan."),
+        "not-a-uptd": _not_a_uptd,
         "client-already-registered": lambda f: (
             _("NIK ini sudah terdaftar sebagai klien %(code)s.", code=f["client"]["code"])
             if f.get("client")
             else _("NIK ini baru saja didaftarkan oleh pengguna lain.")
         ),
-        "consent-giver-not-allowed": lambda f: _(
-            "Pemberi persetujuan ini tidak dapat memberi persetujuan untuk klien ini."
-        ),
-        "consent-giver-needs-clearance": lambda f: _(
-            "Supervisor unit harus memeriksa pemberi persetujuan ini dan mencatat sendiri "
-            "persetujuannya."
-        ),
+        "consent-giver-not-allowed": _giver_not_allowed,
+        "consent-giver-needs-clearance": _giver_needs_clearance,
         "child-assent-refused": lambda f: _(
             "Anak tidak menyetujui persetujuan ini, dan sejak usia %(age)d tahun penolakan anak "
             "menghalangi berbagi data atas dasar persetujuan; supervisor masih dapat merujuk "
@@ -300,6 +292,68 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             "rujukan ini akan dibatalkan."
         ),
     }
+
+
+def _not_a_uptd(f: Fields) -> str:
+    reason = f.get("reason")
+    if reason == "registers-clients":
+        return _(
+            "Klien didaftarkan dan disimpan oleh UPTD PPA; mitra hanya melihat klien "
+            "melalui rujukan."
+        )
+    if reason == "sends-referrals":
+        return _("Hanya UPTD PPA yang mengirim rujukan.")
+    if reason == "not-uptd" and f.get("organization"):
+        return _("%(code)s bukan UPTD PPA.", code=f["organization"])
+    return _("Hanya UPTD PPA yang mendaftarkan klien dan mengirim rujukan.")
+
+
+def _giver_not_allowed(f: Fields) -> str:
+    reason = f.get("reason")
+    if reason == "alleged-perpetrator":
+        return _("Terduga pelaku tidak pernah dapat memberi persetujuan untuk korban.")
+    if reason == "child-client":
+        return _(
+            "Klien berumur di bawah %(age)s tahun: persetujuan diberikan orang tua atau wali "
+            "(UU PDP Pasal 25), dan persetujuan anak juga dicatat.",
+            age=f["age"],
+        )
+    if reason == "adult-client":
+        return _(
+            "Klien dewasa memberi persetujuan sendiri; wali hanya dapat memberi persetujuan "
+            "untuk klien dewasa dengan disabilitas tercatat (UU PDP Pasal 26)."
+        )
+    if reason == "flagged-guardian":
+        return _(
+            "Pemberi persetujuan sama dengan wali yang tercatat sebagai terduga pelaku; "
+            "persetujuan harus dari orang tua atau wali lain."
+        )
+    return _("Pemberi persetujuan ini tidak dapat memberi persetujuan untuk klien ini.")
+
+
+def _giver_needs_clearance(f: Fields) -> str:
+    reason = f.get("reason")
+    if reason == "name":
+        return _(
+            "Nama pemberi persetujuan mirip dengan nama wali yang tercatat sebagai terduga "
+            "pelaku: supervisor unit harus memastikan bahwa mereka bukan orang yang sama dan "
+            "mencatat sendiri persetujuan ini."
+        )
+    if reason == "relationship":
+        return _(
+            "Hubungan pemberi persetujuan dengan klien sama dengan hubungan wali yang tercatat "
+            "sebagai terduga pelaku: supervisor unit harus memastikan bahwa mereka bukan orang "
+            "yang sama dan mencatat sendiri persetujuan ini."
+        )
+    if reason == "supervisor-only":
+        return _(
+            "Pemberi persetujuan hanya dapat diperiksa oleh supervisor aktif unit klien, yang "
+            "mencatat sendiri persetujuan ini."
+        )
+    return _(
+        "Supervisor unit harus memeriksa pemberi persetujuan ini dan mencatat sendiri "
+        "persetujuannya."
+    )
 
 
 def _registry_by_slug() -> dict[str, Callable[[Fields], str]]:
@@ -689,34 +743,15 @@ def _sender_exact() -> dict[str, str]:
             "Pemberi persetujuan sama dengan wali yang tercatat sebagai terduga pelaku; "
             "persetujuan harus dari orang tua atau wali lain."
         ),
-        "The giver's name is close to that of the client's guardian, who is recorded as "
-        "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
-        "same person and record this consent personally (giver_cleared_by_supervisor).": _(
-            "Nama pemberi persetujuan mirip dengan nama wali yang tercatat sebagai terduga "
-            "pelaku: supervisor unit harus memastikan bahwa mereka bukan orang yang sama dan "
-            "mencatat sendiri persetujuan ini."
-        ),
         "Close to the name of the guardian recorded as the alleged perpetrator; "
         "a supervisor must clear it.": _(
             "Mirip dengan nama wali yang tercatat sebagai terduga pelaku; "
             "supervisor harus memeriksanya."
         ),
-        "The giver has the same relationship to the client as the guardian recorded as "
-        "the alleged perpetrator: a supervisor of the unit must make sure they are not the "
-        "same person and record this consent personally (giver_cleared_by_supervisor).": _(
-            "Hubungan pemberi persetujuan dengan klien sama dengan hubungan wali yang tercatat "
-            "sebagai terduga pelaku: supervisor unit harus memastikan bahwa mereka bukan orang "
-            "yang sama dan mencatat sendiri persetujuan ini."
-        ),
         "The relationship of the guardian recorded as the alleged perpetrator; "
         "a supervisor must clear it.": _(
             "Sama dengan hubungan wali yang tercatat sebagai terduga pelaku; "
             "supervisor harus memeriksanya."
-        ),
-        "A consent giver is cleared by an active supervisor of the client's unit "
-        "personally, who records the consent.": _(
-            "Pemberi persetujuan hanya dapat diperiksa oleh supervisor aktif unit klien, yang "
-            "mencatat sendiri persetujuan ini."
         ),
         "Only a supervisor of the unit, recording the consent themself, clears it.": _(
             "Hanya supervisor unit yang mencatat sendiri persetujuan ini yang dapat memeriksanya."
@@ -756,16 +791,10 @@ def _sender_exact() -> dict[str, str]:
             "Persetujuan klien tidak mencakup penerima atau layanan ini."
         ),
         "No such consent of this client.": _("Persetujuan ini bukan milik klien ini."),
-        "Clients are registered and kept by UPTD PPA units; partner agencies see a client "
-        "only through a referral.": _(
-            "Klien didaftarkan dan disimpan oleh UPTD PPA; mitra hanya melihat klien "
-            "melalui rujukan."
-        ),
         "Auditors read records; they do not change them.": _(
             "Auditor hanya membaca catatan, tidak mengubahnya."
         ),
         # sending referrals
-        "Only UPTD PPA units send referrals.": _("Hanya UPTD PPA yang mengirim rujukan."),
         "A unit does not refer to itself.": _("Unit tidak merujuk ke dirinya sendiri."),
         "No active agreement covers this service with this recipient.": _(
             "Tidak ada perjanjian berlaku yang mencakup layanan ini dengan penerima ini."

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from referral_hub.actors import Actor
 from referral_hub.clients.models import Client, Consent
 from referral_hub.clients.operations import find_by_nik
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.operations import act_on_referral, schedule_appointment, send_referral
@@ -76,7 +76,7 @@ DEMO_REFERRALS: tuple[tuple[Any, ...], ...] = (
 
 
 def _actor_of(code: str) -> Actor:
-    org = get_organization(code)
+    org = find_organization(code)
     return Actor(
         organization_id=org.id,
         kind="system",

@@ -145,7 +145,7 @@ class Wizard:
     def client(self) -> Client | None:
         if not self.values["client"]:
             return None
-        return clients.get_client_of(self.actor, self.values["client"])
+        return clients.find_client_of(self.actor, self.values["client"])
 
     @cached_property
     def recent_clients(self) -> list[Client]:

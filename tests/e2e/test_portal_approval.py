@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from referral_hub.actors import Actor
 from referral_hub.demo import DEMO_PASSWORD
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.operations import create_client
 from referral_hub.referrals.operations import send_referral
@@ -34,7 +34,7 @@ JUSTIFICATION = (
 def _machine_draft(app, client_id: str) -> dict[str, str]:
     """An override sent by PPU's SIMFONI bridge (an OAuth client without a user)."""
     with app.app_context():
-        ppu = get_organization("uptd-ppa-ppu")
+        ppu = find_organization("uptd-ppa-ppu")
         oauth, _secret = create_client(
             Actor.system("tests"),
             organization="uptd-ppa-ppu",

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from referral_hub.clients.operations import find_by_nik
 from referral_hub.demo import DEMO_PASSWORD, load_demo
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.e2e.conftest import no_horizontal_scroll, screenshot, sign_in
 
@@ -24,7 +24,7 @@ def _demo_client(app, nik: str) -> dict[str, str]:
     with app.app_context():
         load_demo()
         db.session.commit()
-        client = find_by_nik(get_organization("uptd-ppa-ppu").id, nik)
+        client = find_by_nik(find_organization("uptd-ppa-ppu").id, nik)
         found = {"id": client.id, "code": client.code}
         db.session.remove()
         return found

@@ -20,7 +20,7 @@ from referral_hub.audit.models import AuditEntry
 from referral_hub.clients import operations as ops
 from referral_hub.clients.models import Consent, local_today
 from referral_hub.db import utcnow
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 from tests.clients_support import (
@@ -172,7 +172,7 @@ def test_a_token_without_a_supervisor_cannot_clear(app, client, hub):
 
 
 def _user_actor(app, user: dict, role: str) -> Actor:
-    org = get_organization(PPU)
+    org = find_organization(PPU)
     return Actor(
         org.id,
         user_id=user["id"],
@@ -184,7 +184,7 @@ def _user_actor(app, user: dict, role: str) -> Actor:
 
 
 def _record(actor: Actor, client_id: str, **changes) -> Consent:
-    client = ops.require_client_of(actor, client_id)
+    client = ops.get_client_of(actor, client_id)
     body = parent_consent_body(**changes)
     body["valid_until"] = dt.date.fromisoformat(body["valid_until"])
     return ops.record_consent(actor, client, **body)
@@ -370,7 +370,7 @@ def test_the_age_that_counts_is_the_age_when_sending(app, s):
     with app.app_context():
         consent = db.session.get(Consent, consent_id)
         kwargs = {
-            "recipient_org_id": get_organization(BALIKPAPAN).id,
+            "recipient_org_id": find_organization(BALIKPAPAN).id,
             "service_code": "psychological_counseling",
             "categories": ["identity"],
         }

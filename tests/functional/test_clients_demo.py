@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from referral_hub.clients import operations as ops
 from referral_hub.clients.demo import load_demo_clients
 from referral_hub.clients.models import Client, Consent
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.clients_support import BALIKPAPAN, PPU
 
@@ -29,13 +29,13 @@ def test_demo_clients_load_once_and_are_marked(app_ctx):
 def test_the_demo_child_may_be_referred_to_balikpapan_for_counselling(app_ctx):
     load_demo_clients()
     db.session.commit()
-    child = ops.find_by_nik(get_organization(PPU).id, "0000000000000001")
+    child = ops.find_by_nik(find_organization(PPU).id, "0000000000000001")
     assert child.is_child()
     consent = db.session.scalars(select(Consent).where(Consent.client_id == child.id)).one()
     assert (consent.given_by, consent.child_assent) == ("parent", True)
     assert not ops.consent_problems(
         consent,
-        recipient_org_id=get_organization(BALIKPAPAN).id,
+        recipient_org_id=find_organization(BALIKPAPAN).id,
         service_code="psychological_counseling",
         categories=["identity", "case_summary"],
     )
@@ -43,7 +43,7 @@ def test_the_demo_child_may_be_referred_to_balikpapan_for_counselling(app_ctx):
         p.slug
         for p in ops.consent_problems(
             consent,
-            recipient_org_id=get_organization(BALIKPAPAN).id,
+            recipient_org_id=find_organization(BALIKPAPAN).id,
             service_code="psychological_counseling",
             categories=["contact"],
         )

@@ -14,7 +14,7 @@ from referral_hub.delivery import dispatch
 from referral_hub.delivery.models import WebhookDelivery
 from referral_hub.delivery.outbox import emit
 from referral_hub.delivery.sender import ScriptedSender
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.conftest import problem
 from tests.orgs import BALIKPAPAN as BPP
@@ -28,7 +28,7 @@ def _emit(app, event_type, codes, **data):
             event_type,
             subject_type="referral",
             subject_id=data.get("referral_id", "r"),
-            organizations=[get_organization(c).id for c in codes],
+            organizations=[find_organization(c).id for c in codes],
             data=data,
         )
         db.session.commit()

@@ -14,7 +14,7 @@ from referral_hub.actors import Actor
 from referral_hub.delivery.models import Event, WebhookDelivery
 from referral_hub.delivery.operations import create_webhook
 from referral_hub.delivery.outbox import emit
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.delivery_support import (
     Receiver,
@@ -82,7 +82,7 @@ def _subscribe(app, url: str, events: list[str] | None = None) -> str:
     """Balikpapan subscribes to what _emit sends: a worker starting also signs an audit
     checkpoint, an event to every organisation, which a subscription to all would get."""
     with app.app_context():
-        bpp = get_organization("uptd-ppa-balikpapan").id
+        bpp = find_organization("uptd-ppa-balikpapan").id
         actor = Actor(organization_id=bpp, kind="client", client_id="bpp-system")
         _hook, secret = create_webhook(actor, url=url, events=events or ["referral.requested"])
         db.session.commit()
@@ -91,8 +91,8 @@ def _subscribe(app, url: str, events: list[str] | None = None) -> str:
 
 def _emit(app, label: str) -> str:
     with app.app_context():
-        ppu = get_organization("uptd-ppa-ppu").id
-        bpp = get_organization("uptd-ppa-balikpapan").id
+        ppu = find_organization("uptd-ppa-ppu").id
+        bpp = find_organization("uptd-ppa-balikpapan").id
         item = emit(
             Actor(organization_id=ppu, kind="client", client_id="ppu-system"),
             "referral.requested",
@@ -252,8 +252,8 @@ def test_a_burst_of_1000_events_reaches_the_feed_once_and_the_webhook_at_least_o
         started = time.monotonic()
 
         with app.app_context():
-            ppu = get_organization("uptd-ppa-ppu").id
-            bpp = get_organization("uptd-ppa-balikpapan").id
+            ppu = find_organization("uptd-ppa-ppu").id
+            bpp = find_organization("uptd-ppa-balikpapan").id
         actor = Actor(organization_id=ppu, kind="client", client_id="ppu-system")
 
         def emit_many(offset: int, count: int) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
 from referral_hub.audit.models import AuditEntry
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.agreements_support import BALIKPAPAN, BONTANG, OPERATOR, PPU, actor, build, today
 from tests.conftest import _csrf_from
@@ -62,7 +62,7 @@ def _stored(app, agreement_id: str) -> dict:
 
 def _org_id(app, code: str) -> str:
     with app.app_context():
-        return get_organization(code).id
+        return find_organization(code).id
 
 
 def _draft_form(app, **changes) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from referral_hub.actors import Actor
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.operations import send_referral
@@ -54,7 +54,7 @@ def machine_draft(app, hub, world) -> dict[str, str]:
     """An override sent by PPU's machine client: a draft waiting for a supervisor."""
     creds = hub.oauth_client(PPU, "referrals:write")
     with app.app_context():
-        org = get_organization(PPU)
+        org = find_organization(PPU)
         machine = Actor(
             org.id,
             client_id=creds["client_id"],

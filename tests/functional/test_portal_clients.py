@@ -251,9 +251,9 @@ def test_consent_from_the_guardian_recorded_as_perpetrator_is_refused(app, hub):
     registered = post(browser, "/clients/new", _client_form())
     client_id = registered.headers["Location"].rsplit("/", 1)[1]
     with app.app_context():
-        from referral_hub.directory.operations import get_organization
+        from referral_hub.directory.operations import find_organization
 
-        balikpapan = get_organization(BALIKPAPAN).id
+        balikpapan = find_organization(BALIKPAPAN).id
     form = {
         "given_by": "parent",
         "giver_name": "Budi Contoh",

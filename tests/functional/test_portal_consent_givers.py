@@ -187,12 +187,12 @@ def test_the_same_name_is_refused_even_for_a_supervisor(app, hub, world):
 def test_the_wizard_does_not_offer_a_consent_the_child_refused_from_12(app, hub, world):
     client_id = _child(app, age=13)
     with app.app_context():
-        from referral_hub.clients.operations import require_client_of
+        from referral_hub.clients.operations import get_client_of
 
         actor = Actor.system("tests")
         consent = record_consent(
             actor,
-            require_client_of(actor, client_id),
+            get_client_of(actor, client_id),
             given_by="parent",
             giver_name="Ibu Portal",
             giver_relationship="ibu kandung",

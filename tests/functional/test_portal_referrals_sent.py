@@ -191,9 +191,9 @@ def test_only_partners_that_coverage_allows_are_offered(app, hub, world):
 def test_a_recipient_without_agreement_is_refused_by_the_operation(app, hub, world):
     browser = signed_in(app, hub, PPU)
     with app.app_context():
-        from referral_hub.directory.operations import get_organization
+        from referral_hub.directory.operations import find_organization
 
-        bontang = get_organization(BONTANG).id
+        bontang = find_organization(BONTANG).id
     response = _send(browser, world, to=bontang)
     html = response.get_data(as_text=True)
     assert response.status_code == 422

@@ -12,7 +12,7 @@ from referral_hub.actors import Actor
 from referral_hub.db import utcnow
 from referral_hub.delivery import operations as ops
 from referral_hub.delivery.models import DeliveryAttempt, Event, Webhook, WebhookDelivery
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.conftest import _csrf_from
 from tests.orgs import BONTANG, PPU
@@ -33,7 +33,7 @@ def _post(browser, path: str, data: dict, token_from: str):
 def _webhook_with_a_failing_delivery(app, org: str = PPU) -> tuple[str, str]:
     """A subscription whose one delivery failed twice: what the receiver said, each time."""
     with app.app_context():
-        org_id = get_organization(org).id
+        org_id = find_organization(org).id
         actor = Actor(organization_id=org_id, kind="system", label="tests")
         hook, _secret = ops.create_webhook(
             actor, url="http://127.0.0.1:9/hook", events=["referral.requested"]

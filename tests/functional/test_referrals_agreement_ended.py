@@ -23,7 +23,7 @@ from referral_hub.contracts import SCHEMAS_DIR
 from referral_hub.delivery.dispatch import payload
 from referral_hub.delivery.models import Event, Notification
 from referral_hub.delivery.notifications import render
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 from tests.agreements_support import actor, sign_all, stored
@@ -82,7 +82,7 @@ def _assert_told(app, client, s, requested, accepted, *, by: str | None) -> None
             select(Notification).where(Notification.kind == "referral_cancelled")
         ).all()
         assert [(n.organization_id, n.context["referral_number"]) for n in notes] == [
-            (get_organization(BALIKPAPAN).id, requested["number"])
+            (find_organization(BALIKPAPAN).id, requested["number"])
         ]
         assert notes[0].context["reason"] == "agreement_ended"
         subject, text = render(notes[0].kind, notes[0].context, "UPTD PPA Kota Balikpapan")
@@ -107,7 +107,7 @@ def _assert_told(app, client, s, requested, accepted, *, by: str | None) -> None
         if by is None:
             assert entries[0].actor_kind == "system"
         else:
-            assert entries[0].organization_id == get_organization(by).id
+            assert entries[0].organization_id == find_organization(by).id
         assert not db.session.scalars(
             select(AuditEntry).where(
                 AuditEntry.action == "referral.cancel", AuditEntry.object_id == accepted["id"]

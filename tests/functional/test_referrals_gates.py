@@ -154,7 +154,7 @@ def test_an_override_is_approved_by_a_supervisor_not_named(s, hub):
 
 def test_override_from_a_user_is_sent_by_the_supervisor_personally(app, s, hub):
     from referral_hub.actors import Actor
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
     from referral_hub.problems import Problem
     from referral_hub.referrals.operations import send_referral
 
@@ -169,7 +169,7 @@ def test_override_from_a_user_is_sent_by_the_supervisor_personally(app, s, hub):
         case_data={},
     )
     with app.app_context():
-        org = get_organization("uptd-ppa-ppu")
+        org = find_organization("uptd-ppa-ppu")
         as_caseworker = Actor(
             org.id, user_id=caseworker["id"], role="caseworker", organization_type="uptd_ppa"
         )

@@ -243,7 +243,7 @@ def test_a_draft_shares_nothing_and_tells_the_recipient_nothing(app, hub, draft_
 
     from referral_hub.clients.models import Disclosure
     from referral_hub.delivery.models import Event, EventAudience, Notification
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
     from referral_hub.extensions import db
     from tests.referrals_support import PPU, user_headers
 
@@ -257,7 +257,7 @@ def test_a_draft_shares_nothing_and_tells_the_recipient_nothing(app, hub, draft_
     )
     assert declined.status_code == 200, declined.get_data(as_text=True)
     with app.app_context():
-        recipient = get_organization("uptd-ppa-balikpapan").id
+        recipient = find_organization("uptd-ppa-balikpapan").id
         assert db.session.scalars(select(Disclosure).where(Disclosure.kind == "share")).all() == []
         notes = select(Notification).where(Notification.organization_id == recipient)
         assert db.session.scalars(notes).all() == []

@@ -118,14 +118,14 @@ def test_scopes_split_sending_from_responding(app, client, hub):
 
 def test_auditor_and_admin_users_cannot_act(app, client, hub):
     from referral_hub.actors import Actor
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
     from referral_hub.problems import Problem
     from referral_hub.referrals.operations import act_on_referral
 
     s = Scenario(app, client, hub)
     referral = s.send()
     with app.app_context():
-        org = get_organization("uptd-ppa-balikpapan")
+        org = find_organization("uptd-ppa-balikpapan")
         for role in ("auditor", "org_admin"):
             actor = Actor(org.id, user_id="u-" + role, role=role, organization_type="uptd_ppa")
             with pytest.raises(Problem) as refused:

@@ -79,10 +79,10 @@ def _email(role: str) -> str:
 
 
 def _org_id(app, code: str) -> str:
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
 
     with app.app_context():
-        return get_organization(code).id
+        return find_organization(code).id
 
 
 def user_token(app, hub, role: str, scope: str, org: str = PPU) -> tuple[dict, dict]:

@@ -13,7 +13,7 @@ from referral_hub.clients import operations as ops
 from referral_hub.clients.models import Client, Consent, age_band, age_on, local_today
 from referral_hub.clients.names import compare_names
 from referral_hub.db import utcnow
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.problems import Problem
 from tests.clients_support import BALIKPAPAN, BONTANG, CANARY, PPU, years_ago
 
@@ -114,7 +114,7 @@ SUBSETS = [
 
 @pytest.mark.parametrize("allowed", SUBSETS, ids=lambda s: "+".join(sorted(s)) or "none")
 def test_client_view_holds_only_the_allowed_categories(app_ctx, allowed):
-    client = _canary_client(get_organization(PPU).id)
+    client = _canary_client(find_organization(PPU).id)
     view = ops.client_view(client, {"demographics", *allowed, "case_summary"})
     assert set(view) == {"code", "demographics", *allowed}
     assert view["demographics"] == {
@@ -132,7 +132,7 @@ def test_client_view_holds_only_the_allowed_categories(app_ctx, allowed):
 
 def test_client_view_gives_exact_fields(app_ctx):
     view = ops.client_view(
-        _canary_client(get_organization(PPU).id), {"identity", "contact", "guardian"}
+        _canary_client(find_organization(PPU).id), {"identity", "contact", "guardian"}
     )
     assert view["identity"] == {
         "full_name": CANARY["full_name"],
@@ -148,7 +148,7 @@ def test_client_view_gives_exact_fields(app_ctx):
 
 
 def test_a_guardian_who_is_the_alleged_perpetrator_is_never_handed_out(app_ctx):
-    client = _canary_client(get_organization(PPU).id, perpetrator_guardian=True)
+    client = _canary_client(find_organization(PPU).id, perpetrator_guardian=True)
     view = ops.client_view(client, {"guardian"})
     assert view["guardian"] is None
     assert CANARY["guardian_name"] not in json.dumps(view)
@@ -156,7 +156,7 @@ def test_a_guardian_who_is_the_alleged_perpetrator_is_never_handed_out(app_ctx):
 
 def test_client_view_refuses_unknown_categories(app_ctx):
     with pytest.raises(ValueError, match="unknown data categories"):
-        ops.client_view(_canary_client(get_organization(PPU).id), {"identiy"})
+        ops.client_view(_canary_client(find_organization(PPU).id), {"identiy"})
 
 
 # --- consent_problems: the slug for every way a consent can fail to cover a referral --------
@@ -165,7 +165,7 @@ def test_client_view_refuses_unknown_categories(app_ctx):
 def _consent(**changes) -> Consent:
     consent = Consent(
         client_id="c1",
-        organization_id=get_organization(PPU).id,
+        organization_id=find_organization(PPU).id,
         given_by="client",
         giver_is_alleged_perpetrator=False,
         client_was_child=False,
@@ -175,7 +175,7 @@ def _consent(**changes) -> Consent:
         evidence_sha256="0" * 64,
         valid_until=local_today() + dt.timedelta(days=30),
     )
-    consent.recipients = [get_organization(BALIKPAPAN)]
+    consent.recipients = [find_organization(BALIKPAPAN)]
     for key, value in changes.items():
         setattr(consent, key, value)
     return consent
@@ -219,7 +219,7 @@ def test_consent_problems(app_ctx, name, consent_changes, request_changes, slugs
     consent = _consent(**consent_changes)
     problems = ops.consent_problems(
         consent,
-        recipient_org_id=get_organization(request_changes.get("recipient", BALIKPAPAN)).id,
+        recipient_org_id=find_organization(request_changes.get("recipient", BALIKPAPAN)).id,
         service_code=request_changes.get("service_code", "psychological_counseling"),
         categories=request_changes.get("categories", ["demographics", "identity"]),
     )
@@ -228,7 +228,7 @@ def test_consent_problems(app_ctx, name, consent_changes, request_changes, slugs
         with pytest.raises(Problem) as raised:
             ops.require_consent_covers(
                 consent,
-                recipient_org_id=get_organization(request_changes.get("recipient", BALIKPAPAN)).id,
+                recipient_org_id=find_organization(request_changes.get("recipient", BALIKPAPAN)).id,
                 service_code=request_changes.get("service_code", "psychological_counseling"),
                 categories=request_changes.get("categories", ["demographics", "identity"]),
             )
@@ -238,7 +238,7 @@ def test_consent_problems(app_ctx, name, consent_changes, request_changes, slugs
 def test_not_covering_names_the_fields(app_ctx):
     (problem,) = ops.consent_problems(
         _consent(),
-        recipient_org_id=get_organization(BONTANG).id,
+        recipient_org_id=find_organization(BONTANG).id,
         service_code="legal_aid",
         categories=[],
     )
@@ -253,7 +253,7 @@ def test_a_consent_checked_at_a_moment_before_its_withdrawal_held(app_ctx):
 
 
 def test_auditors_do_not_register_clients(app_ctx):
-    org = get_organization(PPU)
+    org = find_organization(PPU)
     auditor = Actor(
         organization_id=org.id, user_id="u1", role="auditor", organization_type="uptd_ppa"
     )

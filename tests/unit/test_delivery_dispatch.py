@@ -19,7 +19,7 @@ from referral_hub.delivery.operations import create_webhook, delete_webhook, red
 from referral_hub.delivery.outbox import emit
 from referral_hub.delivery.sender import ScriptedSender
 from referral_hub.delivery.settings import parse_settings
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 
 
@@ -27,8 +27,8 @@ from referral_hub.extensions import db
 def setup(app_ctx, app, monkeypatch):
     monkeypatch.setitem(app.config, "HUB_WEBHOOK_RETRY_SCHEDULE", "5,30")
     monkeypatch.setitem(app.config, "HUB_WEBHOOK_RETRY_WINDOW", "3600")
-    ppu = get_organization("uptd-ppa-ppu").id
-    bpp = get_organization("uptd-ppa-balikpapan").id
+    ppu = find_organization("uptd-ppa-ppu").id
+    bpp = find_organization("uptd-ppa-balikpapan").id
     actor = Actor(organization_id=bpp, kind="client", client_id="c1", scopes=frozenset())
     hook, secret = create_webhook(actor, url="http://127.0.0.1:9/hooks", events=[])
     db.session.commit()
@@ -101,8 +101,8 @@ def test_a_subscription_gets_only_its_types_and_what_commits_after_it(setup, app
         actor, url="http://127.0.0.1:9/a", events=["referral.accepted"]
     )
     db.session.commit()
-    ppu = get_organization("uptd-ppa-ppu").id
-    police = get_organization("polres-ppu").id
+    ppu = find_organization("uptd-ppa-ppu").id
+    police = find_organization("polres-ppu").id
     for event_type, orgs in (
         ("referral.requested", [ppu, bpp]),
         ("referral.accepted", [ppu, bpp]),
@@ -123,7 +123,7 @@ def test_a_subscription_gets_only_its_types_and_what_commits_after_it(setup, app
 
 def test_a_drain_attempts_the_subscriptions_due_deliveries_oldest_first(setup, monkeypatch):
     monkeypatch.setattr(dispatch, "PARALLEL_REQUESTS", 1)  # one at a time: a visible order
-    ppu = get_organization("uptd-ppa-ppu").id
+    ppu = find_organization("uptd-ppa-ppu").id
     bpp = setup["hook"].organization_id
     for n in range(3):
         _emit("referral.requested", f"d{n}", [ppu, bpp])
@@ -147,7 +147,7 @@ def test_a_drain_attempts_the_subscriptions_due_deliveries_oldest_first(setup, m
 
 
 def test_a_batch_goes_out_in_parallel_and_each_result_is_kept(setup):
-    ppu = get_organization("uptd-ppa-ppu").id
+    ppu = find_organization("uptd-ppa-ppu").id
     bpp = setup["hook"].organization_id
     for n in range(5):
         _emit("referral.requested", f"p{n}", [ppu, bpp])

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from referral_hub.actors import Actor
 from referral_hub.delivery.operations import events_after
 from referral_hub.delivery.outbox import emit
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 
 #: Commits for real: writers and a reader on connections of their own.
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.commits
 @pytest.fixture
 def ctx(app_ctx):
     db.engine.dispose()  # no pooled connection kept on an old snapshot by earlier tests
-    bpp = get_organization("uptd-ppa-balikpapan").id
+    bpp = find_organization("uptd-ppa-balikpapan").id
     return {
         "engine": db.engine,
         "bpp": bpp,

@@ -24,7 +24,7 @@ from referral_hub.delivery.notifications import (
     send_notification,
 )
 from referral_hub.delivery.queues import MAIL, QUEUES, WEBHOOKS
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.delivery_support import redis_db_url
 from tests.unit.test_delivery_mail import SMTPServer
@@ -40,7 +40,7 @@ def staff(app_ctx):
     """
     people = {}
     for code in ("uptd-ppa-balikpapan", "uptd-ppa-ppu"):
-        org = get_organization(code)
+        org = find_organization(code)
         for role in ("caseworker", "supervisor", "org_admin", "auditor", "left"):
             email = f"{role}.{code}@test.example"
             db.session.add(
@@ -60,7 +60,7 @@ def staff(app_ctx):
 
 @pytest.fixture
 def org_ids(app_ctx):
-    return {c: get_organization(c).id for c in ("uptd-ppa-balikpapan", "uptd-ppa-ppu")}
+    return {c: find_organization(c).id for c in ("uptd-ppa-balikpapan", "uptd-ppa-ppu")}
 
 
 def _send_all(mailer=None):

@@ -13,7 +13,7 @@ from referral_hub.db import utcnow
 from referral_hub.delivery import tasks
 from referral_hub.delivery.models import Event, EventAudience
 from referral_hub.delivery.outbox import PersonalDataInEvent, check_event_data, emit
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 
 SYSTEM = Actor.system("tests")
@@ -21,7 +21,7 @@ SYSTEM = Actor.system("tests")
 
 @pytest.fixture
 def orgs(app_ctx):
-    return {code: get_organization(code).id for code in ("uptd-ppa-ppu", "uptd-ppa-balikpapan")}
+    return {code: find_organization(code).id for code in ("uptd-ppa-ppu", "uptd-ppa-balikpapan")}
 
 
 def _emit(orgs, **data):

@@ -8,13 +8,13 @@ import threading
 import time
 
 import pytest
-from flask import Flask
 from redis import Redis
 from rq import Queue
 from rq.utils import import_attribute
 
+from referral_hub import create_app
 from referral_hub.config import ConfigError
-from referral_hub.delivery import init_app, tasks
+from referral_hub.delivery import tasks
 from referral_hub.delivery.embedded import EmbeddedRunner
 from referral_hub.delivery.jobs import JOB_OPTIONS
 from referral_hub.delivery.queues import QUEUES
@@ -123,23 +123,17 @@ def test_unusable_settings_are_named(setting, value, message):
         parse_settings({setting: value})
 
 
-def test_an_interval_for_a_job_the_schedule_lacks_stops_the_start():
-    bare = Flask(__name__)
-    bare.config.update(HUB_ENV="test", HUB_SCHEDULE_INTERVALS="outbox-sweeper=5")
+def test_an_interval_for_a_job_the_schedule_lacks_stops_the_start(app_config):
     with pytest.raises(ConfigError, match="unknown job 'outbox-sweeper'"):
-        init_app(bare)
-    bare.config["HUB_SCHEDULE_INTERVALS"] = "outbox-sweep=5"
-    init_app(bare)
+        create_app({**app_config, "HUB_SCHEDULE_INTERVALS": "outbox-sweeper=5"})
+    app = create_app({**app_config, "HUB_SCHEDULE_INTERVALS": "outbox-sweep=5"})
+    assert app.config["HUB_SCHEDULE_INTERVALS"] == {"outbox-sweep": 5.0}
 
 
-def test_a_bad_smtp_url_stops_the_start():
-    """init_app runs while create_app registers the blueprint; a bare app shows the check."""
-    bare = Flask(__name__)
-    bare.config.update(HUB_ENV="test", HUB_SMTP_URL="mail.example.id:25")
+def test_a_bad_smtp_url_stops_the_start(app_config):
     with pytest.raises(ConfigError, match="HUB_SMTP_URL"):
-        init_app(bare)
-    bare.config["HUB_SMTP_URL"] = "smtp://127.0.0.1:2525"
-    init_app(bare)
+        create_app({**app_config, "HUB_SMTP_URL": "mail.example.id:25"})
+    create_app({**app_config, "HUB_SMTP_URL": "smtp://127.0.0.1:2525"})
 
 
 def test_the_embedded_runner_runs_jobs_now_later_and_once_while_queued(app):

@@ -21,6 +21,7 @@ from referral_hub.agreements.models import Agreement, AgreementParty, AgreementS
 from referral_hub.agreements.operations.status import effective_status
 from referral_hub.categories import ALWAYS_SHARED, DATA_CATEGORIES
 from referral_hub.directory.models import Organization, Service
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
 
@@ -121,7 +122,7 @@ def resolve_content(actor: Actor, data: dict[str, Any]) -> Content:
     party_errors: dict[int, list[str]] = {}
     seen: set[str] = set()
     for index, ref in enumerate(data["parties"]):
-        org = find_org(ref)
+        org = find_organization(ref)
         if org is None:
             party_errors[index] = [f"Unknown organisation '{ref}'."]
         elif org.id in seen:
@@ -229,14 +230,6 @@ def resolve_content(actor: Actor, data: dict[str, Any]) -> Content:
         response_hours=response_hours,
         signatories=signatories,
         notes=(data.get("notes") or "").strip() or None,
-    )
-
-
-def find_org(ref: Any) -> Organization | None:
-    if not isinstance(ref, str) or not ref:
-        return None
-    return db.session.scalar(
-        select(Organization).where((Organization.id == ref) | (Organization.code == ref))
     )
 
 

@@ -17,9 +17,9 @@ from referral_hub.agreements.models import (
     AgreementService,
 )
 from referral_hub.agreements.operations.access import sees_every_agreement
-from referral_hub.agreements.operations.content import find_org
 from referral_hub.agreements.operations.status import covers_at, effective_status_clause, local_date
 from referral_hub.directory.models import Organization, Service
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 
@@ -172,7 +172,7 @@ def _coverage_subject(actor: Actor, for_org: str | None) -> Organization:
         if org is None:
             raise Problem(422, "validation-error", "Say which organisation: 'for'.")
         return org
-    org = find_org(for_org)
+    org = find_organization(for_org)
     if org is None:
         raise Problem(
             422,

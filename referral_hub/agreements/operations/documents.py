@@ -20,6 +20,7 @@ from referral_hub.agreements.models import (
 from referral_hub.agreements.operations.access import get_agreement, require_change
 from referral_hub.agreements.operations.record import audit_change, touch
 from referral_hub.agreements.storage import DocumentNotFound, document_store
+from referral_hub.config import setting
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
@@ -27,7 +28,6 @@ from referral_hub.problems import Problem, register_problem
 log = logging.getLogger(__name__)
 
 
-DEFAULT_DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 PDF_MAGIC = b"%PDF-"
 
 NOT_A_PDF = register_problem("document-not-pdf", "The document is not a PDF")
@@ -35,7 +35,7 @@ NOT_A_PDF = register_problem("document-not-pdf", "The document is not a PDF")
 
 def document_max_bytes() -> int:
     """The upload limit for agreement documents (HUB_DOCUMENT_MAX_BYTES, default 20 MiB)."""
-    return int(current_app.config.get("HUB_DOCUMENT_MAX_BYTES") or DEFAULT_DOCUMENT_MAX_BYTES)
+    return setting(current_app.config, "HUB_DOCUMENT_MAX_BYTES")
 
 
 def clean_filename(name: str | None) -> str:

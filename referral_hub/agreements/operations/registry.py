@@ -15,7 +15,6 @@ from referral_hub.agreements.models import (
     AgreementService,
 )
 from referral_hub.agreements.operations.access import get_agreement, visible_agreements
-from referral_hub.agreements.operations.content import find_org
 from referral_hub.agreements.operations.status import (
     LIVE_STATUSES,
     effective_status_clause,
@@ -24,6 +23,7 @@ from referral_hub.agreements.operations.status import (
 from referral_hub.audit import operations as audit
 from referral_hub.audit.models import AuditEntry
 from referral_hub.directory.models import Organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 
@@ -81,7 +81,7 @@ def registry_query(
 
 
 def _require_filter_org(ref: str, field: str) -> Organization:
-    org = find_org(ref)
+    org = find_organization(ref)
     if org is None:
         raise Problem(
             422,

@@ -17,9 +17,9 @@ Each module imports only from those above it in this list (and never another mod
 
 from referral_hub.clients.operations.access import (
     NOT_A_UPTD,
+    find_client_of,
     get_client_of,
     may_read_clients,
-    require_client_of,
     require_uptd,
 )
 from referral_hub.clients.operations.consent import (
@@ -102,6 +102,7 @@ __all__ = [
     "demographics",
     "disclosures_query",
     "find_by_nik",
+    "find_client_of",
     "get_client_of",
     "get_consent_of",
     "guardian_is_alleged_perpetrator",
@@ -115,7 +116,6 @@ __all__ = [
     "record_disclosure",
     "record_refusal",
     "register_client",
-    "require_client_of",
     "require_consent_covers",
     "require_consent_for",
     "require_uptd",

@@ -49,6 +49,7 @@ def require_uptd(actor: Actor) -> Organization:
             NOT_A_UPTD,
             "Clients are registered and kept by UPTD PPA units; partner agencies see a client "
             "only through a referral.",
+            reason="registers-clients",
         )
     return org
 
@@ -57,7 +58,7 @@ def sees_client(actor: Actor, client: Client) -> bool:
     return actor.is_system or client.organization_id == actor.organization_id
 
 
-def get_client_of(actor: Actor, client_id: str) -> Client | None:
+def find_client_of(actor: Actor, client_id: str) -> Client | None:
     """The client if the actor's organisation owns it (the system sees all), else None."""
     client = db.session.get(Client, client_id) if isinstance(client_id, str) else None
     if client is None or not sees_client(actor, client):
@@ -65,9 +66,9 @@ def get_client_of(actor: Actor, client_id: str) -> Client | None:
     return client
 
 
-def require_client_of(actor: Actor, client_id: str) -> Client:
+def get_client_of(actor: Actor, client_id: str) -> Client:
     """The client of the actor's organisation, or 404 (another unit's client does not exist)."""
-    client = get_client_of(actor, client_id)
+    client = find_client_of(actor, client_id)
     if client is None:
         raise Problem(404, "not-found", f"No client '{client_id}'.")
     return client

@@ -25,8 +25,8 @@ from referral_hub.clients.models import (
     local_today,
 )
 from referral_hub.clients.operations.access import (
+    get_client_of,
     may_read_clients,
-    require_client_of,
     require_reader,
     require_writer,
     sees_client,
@@ -233,7 +233,7 @@ def require_consent_for(
 def consents_query(actor: Actor, client_id: str) -> Select:
     """A client's consents, newest first."""
     require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     return (
         select(Consent)
         .where(Consent.client_id == client.id)

@@ -10,7 +10,7 @@ from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.categories import DATA_CATEGORIES
 from referral_hub.clients.models import DISCLOSURE_KINDS, Client, Disclosure
-from referral_hub.clients.operations.access import require_client_of, require_reader
+from referral_hub.clients.operations.access import get_client_of, require_reader
 from referral_hub.db import new_id, utcnow
 from referral_hub.extensions import db
 
@@ -72,7 +72,7 @@ def record_disclosure(
 def disclosures_query(actor: Actor, client_id: str) -> Select:
     """The disclosures of one of the actor's organisation's clients, newest first."""
     require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     return (
         select(Disclosure)
         .where(Disclosure.client_id == client.id)

@@ -8,6 +8,8 @@ active supervisor of the unit, recording the consent personally, to clear them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.clients import names
@@ -24,8 +26,12 @@ CONSENT_GIVER_NEEDS_CLEARANCE = register_problem(
 )
 
 
-def _refuse_giver(detail: str, field: str) -> Problem:
-    return Problem(422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]})
+def _refuse_giver(detail: str, field: str, reason: str, **fields: Any) -> Problem:
+    """`reason`: alleged-perpetrator, child-client (with `age`), adult-client or
+    flagged-guardian; the portal says the refusal from it."""
+    return Problem(
+        422, CONSENT_GIVER_NOT_ALLOWED, detail, errors={field: [detail]}, reason=reason, **fields
+    )
 
 
 def check_giver(
@@ -43,18 +49,22 @@ def check_giver(
         raise _refuse_giver(
             "An alleged perpetrator can never give consent for the victim.",
             "giver_is_alleged_perpetrator",
+            "alleged-perpetrator",
         )
     if is_child and given_by == "client":
         raise _refuse_giver(
             f"The client is under {CHILD_AGE}: consent comes from a parent or guardian "
             "(UU PDP Pasal 25); record the child's assent in child_assent.",
             "given_by",
+            "child-client",
+            age=CHILD_AGE,
         )
     if not is_child and given_by != "client" and not client.disability:
         raise _refuse_giver(
             "An adult client gives consent themself; a guardian may consent only for an adult "
             "with a recorded disability (UU PDP Pasal 26).",
             "given_by",
+            "adult-client",
         )
     guardian = client.guardian
     if given_by == "client" or not giver_name or not guardian:
@@ -67,6 +77,7 @@ def check_giver(
             "The giver matches the client's guardian, who is recorded as the alleged "
             "perpetrator; consent must come from another parent or guardian.",
             "giver_name",
+            "flagged-guardian",
         )
     if resemblance == "close":
         return "name"
@@ -101,7 +112,9 @@ _CLEARANCE_TEXTS = {
 
 def needs_clearance(resembles: str) -> Problem:
     field, detail, message = _CLEARANCE_TEXTS[resembles]
-    return Problem(422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]})
+    return Problem(
+        422, CONSENT_GIVER_NEEDS_CLEARANCE, detail, errors={field: [message]}, reason=resembles
+    )
 
 
 def clearing_supervisor(actor: Actor, client: Client) -> str:
@@ -124,5 +137,6 @@ def clearing_supervisor(actor: Actor, client: Client) -> str:
                     "Only a supervisor of the unit, recording the consent themself, clears it."
                 ]
             },
+            reason="supervisor-only",
         )
     return user.id

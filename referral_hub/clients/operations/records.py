@@ -15,7 +15,7 @@ from referral_hub.clients.crypto import nik_index_candidates
 from referral_hub.clients.models import Client, local_today
 from referral_hub.clients.operations.access import (
     NOT_A_UPTD,
-    require_client_of,
+    get_client_of,
     require_reader,
     require_uptd,
     require_writer,
@@ -73,7 +73,13 @@ def register_client(
 
         org = require_organization(organization)
         if org.type != "uptd_ppa":
-            raise Problem(403, NOT_A_UPTD, f"{org.code} is not a UPTD PPA.")
+            raise Problem(
+                403,
+                NOT_A_UPTD,
+                f"{org.code} is not a UPTD PPA.",
+                reason="not-uptd",
+                organization=org.code,
+            )
     else:
         org = require_uptd(actor)
     if nik is not None:
@@ -153,6 +159,6 @@ def clients_query(
 def read_client(actor: Actor, client_id: str, context: str) -> Client:
     """The owner's full read of a client, logged as a disclosure (PDP: history of processing)."""
     require_reader(actor)
-    client = require_client_of(actor, client_id)
+    client = get_client_of(actor, client_id)
     record_disclosure(actor, client, held_categories(client), "owner", context)
     return client

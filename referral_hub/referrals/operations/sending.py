@@ -73,8 +73,10 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     now = at or utcnow()
     sender = require_organization(actor.organization_id or "", "to")
     if sender.type != "uptd_ppa":
-        raise Problem(403, clients.NOT_A_UPTD, "Only UPTD PPA units send referrals.")
-    client = clients.get_client_of(actor, data["client"])
+        raise Problem(
+            403, clients.NOT_A_UPTD, "Only UPTD PPA units send referrals.", reason="sends-referrals"
+        )
+    client = clients.find_client_of(actor, data["client"])
     if client is None:
         raise field_error("client", f"No client '{data['client']}' of your organisation.")
     recipient = require_organization(data["to"], "to")
