@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -48,6 +49,20 @@ def paginate(query: Select, page: int, page_size: int) -> tuple[dict[str, Any], 
     """Run one page of a select; return the envelope and the Link header."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).all()
+    return _envelope(items, total, page, page_size)
+
+
+def paginate_list(
+    items: Sequence[Any], page: int, page_size: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One page of a list held in memory (reference data), in the same envelope."""
+    start = (page - 1) * page_size
+    return _envelope(list(items[start : start + page_size]), len(items), page, page_size)
+
+
+def _envelope(
+    items: Sequence[Any], total: int, page: int, page_size: int
+) -> tuple[dict[str, Any], dict[str, str]]:
     has_next = page * page_size < total
     body = {
         "items": items,
