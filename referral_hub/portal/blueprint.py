@@ -31,6 +31,7 @@ from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
+from referral_hub.portal.regions import region_label, region_options
 
 bp = Blueprint("portal", __name__)
 
@@ -56,10 +57,13 @@ for _name, _helper in (
     ("role_label", role_label),
     ("portal_user", current_user),
     ("page_url", page_url),
+    ("region_options", region_options),
 ):
     bp.add_app_template_global(_helper, _name)
 bp.add_app_template_filter(_datetime, "datetime")
 bp.add_app_template_filter(_ago, "ago")
+# A region code as a person reads it: "Kota Balikpapan (64.71)".
+bp.add_app_template_filter(region_label, "region")
 bp.app_errorhandler(CSRFError)(handle_csrf_error)
 
 
