@@ -143,6 +143,7 @@ EXPECTATIONS: dict[str, object] = {
     "directory.list_organizations": api("directory:read", "public directory", OK),
     "directory.get_one_organization": api("directory:read", "public directory", OK),
     "directory.list_services": api("directory:read", "public directory", OK),
+    "directory.list_regions": api("directory:read", "Kemendagri regions, reference data", OK),
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),

@@ -14,6 +14,7 @@ from typing import Any
 from referral_hub.actors import Actor
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
+from referral_hub.directory.regions import region_label
 from referral_hub.extensions import db
 
 EXPORT_COLUMNS = (
@@ -25,6 +26,7 @@ EXPORT_COLUMNS = (
     "version",
     "supersedes",
     "parties",
+    "party_regions",
     "services",
     "data_categories",
     "effective_from",
@@ -56,6 +58,11 @@ def export_row(agreement: Agreement) -> list[str]:
         "version": agreement.version,
         "supersedes": agreement.supersedes_id,
         "parties": "; ".join(p.organization.code for p in agreement.parties),
+        # Names beside the codes: "uptd-ppa-ppu: Kabupaten Penajam Paser Utara (64.09)".
+        "party_regions": "; ".join(
+            f"{p.organization.code}: {region_label(p.organization.region_code) or '-'}"
+            for p in agreement.parties
+        ),
         "services": "; ".join(f"{s.service_code} by {s.provider.code}" for s in agreement.services),
         "data_categories": "; ".join(agreement.data_categories),
         "effective_from": agreement.effective_from.isoformat(),

@@ -3,7 +3,6 @@ coverage matrix (Cakupan). URL rules and access: blueprint.py."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response, render_template, request, url_for
@@ -19,11 +18,11 @@ from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
 from referral_hub.portal.messages import translate_errors
 from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.regions import read_region
 from referral_hub.problems import Problem
 
 PAGE_SIZE = 25
 FILTERS = ("status", "party", "service", "provider", "region", "expiring_within_days")
-REGION = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 EXPIRING_SOON_DAYS = 30
 
 
@@ -44,7 +43,7 @@ def service_choices() -> list[Service]:
 
 def _filters() -> tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]:
     """The filter form's values, the filters for registry_query, and errors."""
-    values = {name: (request.args.get(name) or "").strip()[:64] for name in FILTERS}
+    values = {name: (request.args.get(name) or "").strip()[:100] for name in FILTERS}
     filters: dict[str, Any] = dict.fromkeys(FILTERS)
     errors: dict[str, list[str]] = {}
     if values["status"]:
@@ -55,10 +54,7 @@ def _filters() -> tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]:
     for name in ("party", "service", "provider"):
         filters[name] = values[name] or None
     if values["region"]:
-        if REGION.match(values["region"]):
-            filters["region"] = values["region"]
-        else:
-            errors["region"] = [_("Kode wilayah Kemendagri tidak sah (mis. 64 atau 64.09).")]
+        filters["region"] = read_region(values, errors, "region")
     if values["expiring_within_days"]:
         days = values["expiring_within_days"]
         if days.isdigit() and int(days) <= ops.MAX_TERM_DAYS:
@@ -132,20 +128,25 @@ def export():
     )
 
 
+def own_region(actor) -> str | None:
+    org = db.session.get(Organization, actor.organization_id)
+    return org.region_code if org is not None else None
+
+
 def coverage():
     """Services x organisations: where each can be referred today, and the gaps."""
     actor = portal_actor()
     values = {
-        "region": (request.args.get("region") or "").strip()[:16],
+        "region": (request.args.get("region") or "").strip()[:100],
         "type": (request.args.get("type") or "").strip()[:32],
     }
     errors: dict[str, list[str]] = {}
     sees_region = ops.sees_every_agreement(actor)
     if sees_region:
-        region = values["region"] or "64"
-        if not REGION.match(region):
-            errors["region"] = [_("Kode wilayah Kemendagri tidak sah (mis. 64 atau 64.09).")]
-            region = "64"
+        # The operator's own region (its province) unless another is asked for.
+        home = own_region(actor) or ""
+        region = read_region(values, errors, "region") if values["region"] else home
+        region = region or home
         org_type = values["type"] or "uptd_ppa"
         types = [t for t in PARTNER_TYPES if t != "hub_operator"]
         if org_type not in types:

@@ -11,12 +11,11 @@ from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import KINDS, STATUSES
 from referral_hub.categories import DATA_CATEGORIES
 from referral_hub.directory.models import PARTNER_TYPES
-from referral_hub.directory.schemas import OrganizationRefOut, ServiceOut
+from referral_hub.directory.regions import region_name
+from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut, ServiceOut
 from referral_hub.pagination import PageArgs
 
-_REGION = validate.Regexp(
-    r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", error="Not a Kemendagri region code."
-)
+_REGION = KnownRegion()
 _ORG_REF = {"description": "organisation id or code"}
 
 
@@ -168,6 +167,9 @@ class PartyOut(Schema):
     name = fields.Function(lambda p: p.organization.name, required=True)
     type = fields.Function(lambda p: p.organization.type, required=True)
     region_code = fields.Function(lambda p: p.organization.region_code, allow_none=True)
+    region_name = fields.Function(
+        lambda p: region_name(p.organization.region_code), allow_none=True
+    )
     signed = fields.Function(
         lambda p: p.organization_id in p.agreement.signed_party_ids, required=True
     )

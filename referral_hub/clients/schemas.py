@@ -24,7 +24,7 @@ from referral_hub.clients.models import (
     DISCLOSURE_KINDS,
     SEXES,
 )
-from referral_hub.directory.schemas import OrganizationRefOut
+from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
 from referral_hub.pagination import PageArgs
 
 #: Regency ("64.09") or district ("64.09.01"): the village belongs in the (encrypted) address.
@@ -129,6 +129,11 @@ class ClientIn(Schema):
             raise ValidationError("A birth date cannot be in the future.")
         if value < OLDEST_BIRTH_DATE:
             raise ValidationError("This birth date is not plausible.")
+
+    @validates("domicile_region")
+    def _known_region(self, value: str, **kwargs) -> None:
+        if DOMICILE_REGION.match(value):  # otherwise the pattern's message says it all
+            KnownRegion(levels=(2, 3))(value)
 
     @validates("disability")
     def _distinct(self, value: list[str], **kwargs) -> None:

@@ -38,6 +38,7 @@ from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.messages import translate_message
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
+from referral_hub.portal.regions import read_region
 from referral_hub.problems import Problem
 
 bp = Blueprint("clients_portal", __name__)
@@ -240,6 +241,7 @@ def new():
         form.values["domicile_region"] = own.region_code if own else ""
     else:
         form.require("full_name", "birth_date", "sex", "domicile_region")
+        read_region(form.values, form.errors, "domicile_region", levels=(2, 3))
         try:
             data = ClientIn().load(_client_payload(form))
         except ValidationError as error:

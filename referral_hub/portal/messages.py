@@ -101,6 +101,7 @@ def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
     return [
         *_inbox_and_registry_patterns(),
         *_sender_patterns(),
+        *_region_patterns(),
         (
             re.compile(r"^'(?P<uri>.+)' must be https \(http only on loopback\)\.$"),
             lambda m: _("'%(uri)s' harus memakai https (http hanya untuk loopback).", uri=m["uri"]),
@@ -108,6 +109,37 @@ def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
         (
             re.compile(r"^'(?P<uri>.+)' must not have a fragment\.$"),
             lambda m: _("'%(uri)s' tidak boleh memuat fragmen (#...).", uri=m["uri"]),
+        ),
+    ]
+
+
+def _region_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
+    levels = {
+        "province": _("provinsi"),
+        "regency or city": _("kabupaten/kota"),
+        "district": _("kecamatan"),
+        "village": _("desa/kelurahan"),
+    }
+    return [
+        (
+            re.compile(r"^'(?P<code>.*)' is not a Kemendagri region code \(e\.g\. 64\.09\)\.$"),
+            lambda m: _("'%(code)s' bukan kode wilayah Kemendagri (mis. 64.09).", code=m["code"]),
+        ),
+        (
+            re.compile(r"^No Kemendagri region has the code '(?P<code>.*)'\.$"),
+            lambda m: _("Tidak ada wilayah Kemendagri dengan kode '%(code)s'.", code=m["code"]),
+        ),
+        (
+            re.compile(
+                r"^'(?P<code>[\d.]+)' \((?P<name>.+)\) is a (?P<level>[a-z ]+), "
+                r"which this field does not take\.$"
+            ),
+            lambda m: _(
+                "%(name)s (%(code)s) adalah %(level)s; isian ini tidak menerimanya.",
+                name=m["name"],
+                code=m["code"],
+                level=levels.get(m["level"], m["level"]),
+            ),
         ),
     ]
 

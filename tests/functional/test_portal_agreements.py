@@ -444,3 +444,26 @@ def test_the_hub_operator_sees_a_regions_units(app, hub):
     for name in ("Penajam Paser Utara", "Balikpapan", "Bontang"):
         assert name in html
     _page(browser, "/coverage?region=Kaltim", 422)
+
+
+def test_regions_are_picked_by_name_and_shown_with_their_names(app, hub):
+    agreement_id = _build(app, "active")
+    operator = _browser(app, hub, OPERATOR, "auditor")
+    # No region asked: the operator's own (its province), shown by name in the picker.
+    html = _page(operator, "/coverage")
+    assert 'value="Kalimantan Timur (64)"' in html
+    assert "UPTD PPA Kota Balikpapan" in html
+    html = _page(operator, "/coverage?region=Kota+Balikpapan&type=uptd_ppa")
+    assert "UPTD PPA Kota Balikpapan" in html
+    assert "Penajam Paser Utara" not in html.split("<table", 1)[-1]
+
+    admin = _browser(app, hub, PPU)
+    assert "TEST/PKS/001" in _page(admin, "/agreements?region=Penajam+Paser+Utara")
+    assert "TEST/PKS/001" not in _page(admin, "/agreements?region=Kota+Yogyakarta")
+    detail = _page(admin, f"/agreements/{agreement_id}")
+    assert "Kabupaten Penajam Paser Utara (64.09)" in detail
+    assert "Kota Balikpapan (64.71)" in detail
+    csv_text = _page(admin, "/agreements/export.csv")
+    header, row = csv_text.lstrip("\ufeff").splitlines()[:2]
+    assert "party_regions" in header.split(",")
+    assert "uptd-ppa-ppu: Kabupaten Penajam Paser Utara (64.09)" in row

@@ -171,16 +171,39 @@ def test_register_a_child_with_a_guardian_flagged_as_alleged_perpetrator(app, hu
 
 def test_registration_errors_are_shown_beside_the_fields_and_nothing_is_lost(app, hub):
     browser = signed_in(app, hub, PPU)
-    form = _client_form(nik="12345", domicile_region="Penajam", full_name="")
+    form = _client_form(nik="12345", domicile_region="Atlantis", full_name="")
     response = post(browser, "/clients/new", form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert field_error(html, "nik") == "NIK terdiri dari 16 angka."
     assert field_error(html, "full_name") == "Wajib diisi."
-    assert field_error(html, "domicile_region")
+    assert "Atlantis" in field_error(html, "domicile_region")
+    assert 'value="Atlantis"' in html
     assert 'value="0812-1111-2222"' in html
     with app.app_context():
         assert db.session.scalars(select(Client)).all() == []
+
+
+def test_the_domicile_is_picked_by_name_and_stored_as_its_code(app, hub):
+    browser = signed_in(app, hub, PPU)
+    page = browser.get("/clients/new").get_data(as_text=True)
+    # The picker: a labelled input tied to a list of named regions, no script needed.
+    assert 'list="f-domicile_region-regions"' in page
+    assert '<option value="Penajam (64.09.01)">' in page
+    assert 'value="Kabupaten Penajam Paser Utara (64.09)"' in page  # the unit's own region
+
+    ambiguous = post(browser, "/clients/new", _client_form(domicile_region="Probolinggo"))
+    assert ambiguous.status_code == 422
+    error = field_error(ambiguous.get_data(as_text=True), "domicile_region")
+    assert "Kabupaten Probolinggo (35.13)" in error
+    assert "Kota Probolinggo (35.74)" in error
+
+    response = post(browser, "/clients/new", _client_form(domicile_region="kota balikpapan"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.scalars(select(Client)).one().domicile_region == "64.71"
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Kota Balikpapan (64.71)" in page
 
 
 def test_a_nik_registered_twice_points_to_the_existing_client(app, hub, world):
