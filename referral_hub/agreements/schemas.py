@@ -110,9 +110,20 @@ class TerminateIn(Schema):
 
 
 class RenewIn(Schema):
-    number = _text(100, metadata={"description": "default: the same number"})
+    number = _text(
+        100,
+        metadata={
+            "description": "default: the next number (the sequence number + 1, the year "
+            "of the new start), e.g. PKS/003/2026 -> PKS/004/2027"
+        },
+    )
     effective_from = fields.Date(metadata={"description": "default: the day after it expires"})
-    expires_on = fields.Date(metadata={"description": "default: the same length of term"})
+    expires_on = fields.Date(
+        metadata={
+            "description": "default: the same length of term (in calendar months when the "
+            "old term was whole months)"
+        }
+    )
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
 
 

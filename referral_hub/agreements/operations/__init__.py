@@ -2,9 +2,11 @@
 
     status      an agreement's status at a moment (the calendar in WITA, renewals)
     access      who sees an agreement, who may change it
+    terms       what a renewal proposes: the term in months, the next number
     content     what the parties agree to: validation, hash, ETag, number
     record      what a change leaves: revision, audit entries for every party, events
     lifecycle   drafting, signing, suspending, resuming, terminating, renewing
+    signatures  paper signatures: recorded for a party, confirmed or disputed by it
     documents   PDFs kept with an agreement
     registry    the registry's filtered list and an agreement's history
     coverage    where an organisation can refer a service, under which agreement
