@@ -66,6 +66,9 @@ CONTENT_CHANGED = register_problem(
     "content-changed", "The agreement's content is not the content you reviewed"
 )
 ALREADY_RENEWED = register_problem("already-renewed", "The agreement already has a renewal")
+SIGNATURE_DISPUTED = register_problem(
+    "signature-disputed", "A party disputes the paper signature recorded for it"
+)
 
 CLOCK = Actor.system("agreements:clock")
 
@@ -120,8 +123,18 @@ def _refusal(actor: Actor, agreement: Agreement, action: str, status: str) -> Pr
         return None
     if status not in transition.sources:
         return refuse_transition(agreement, transition.done, status)
-    if action == "sign" and actor.organization_id in agreement.signed_party_ids:
+    if action == "sign" and any(
+        s.organization_id == actor.organization_id for s in agreement.signatures
+    ):
         return Problem(409, ALREADY_SIGNED, "Your organisation has already signed this agreement.")
+    if action == "resume" and agreement.disputed_signatures:
+        # signatures.py: settled by the party confirming it, or the agreement is terminated.
+        return Problem(
+            409,
+            SIGNATURE_DISPUTED,
+            "A party disputes the paper signature recorded for it; the agreement stays "
+            "suspended until that party confirms it.",
+        )
     if action == "renew":
         pending = [r.id for r in agreement.renewals if r.status != "terminated"]
         if pending:
