@@ -76,6 +76,7 @@ from referral_hub.agreements.operations.signatures import (
     answerable_signature,
     confirm_paper_signature,
     dispute_paper_signature,
+    may_record_paper,
     paper_signature_parties,
     record_paper_signature,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "local_date",
     "may_change",
     "may_read_registry",
+    "may_record_paper",
     "number_key",
     "paper_signature_parties",
     "plan_transition",
