@@ -69,6 +69,10 @@ _AGREEMENT = {
     "supersedes": {"type": ["string", "null"]},
     "parties": {"type": "array", "items": _STR},
     "signed_by": {"type": ["string", "null"]},
+    "signature_method": {
+        "enum": ["hub", "paper"],
+        "description": "agreement.signed: signed on the hub, or recorded from a paper signature",
+    },
     "awaiting_signature_from": {"type": "array", "items": _STR},
     "window_days": {"type": ["integer", "null"]},
     "links": _LINKS,

@@ -193,6 +193,29 @@ EXPECTATIONS: dict[str, object] = {
         bpp=CREATED,
         op=codes(403, 404),
     ),
+    # Paper signatures, called on the PPU-Balikpapan agreement in force, for Balikpapan:
+    # PPU passes the gate and meets the status (409); Balikpapan may not record its own
+    # signature on paper (422); the operator records like another party (409 here).
+    "agreements.record_paper_signature": api(
+        "agreements:write",
+        "an admin of another party or of the hub operator records a party's paper signature",
+        HIDDEN,
+        ppu=codes(409),
+        bpp=codes(422),
+        op=codes(409),
+    ),
+    # Only the party answers its paper signature: PPU and the operator 403; Balikpapan's
+    # signature was given on the hub, so it has no paper signature to answer (404).
+    **{
+        f"agreements.{action}_paper_signature": api(
+            "agreements:write",
+            "the party itself answers its paper signature",
+            HIDDEN,
+            ppu=FORBIDDEN,
+            op=FORBIDDEN,
+        )
+        for action in ("confirm", "dispute")
+    },
     "agreements.coverage": api("agreements:read", "own coverage", OK),
     "agreements.coverage_matrix": api("agreements:read", "own coverage", OK),
     # --- audit -----------------------------------------------------------------------
@@ -382,6 +405,24 @@ EXPECTATIONS: dict[str, object] = {
         )
         for name, ok in (("edit", FORM), ("upload", FORM), ("act", REDIRECT))
     },
+    # Recording a paper signature: org admins of a party or of the operator pass the gate;
+    # with an empty form they get the form back (422). Polres does not see the agreement.
+    "agreements_portal.paper": page(
+        ADMIN,
+        frozenset({"ppu", "bpp", "op"}),
+        codes(422),
+        "admins of another party or of the hub operator record paper signatures",
+        **{f"polres__{role}": HIDDEN for role in ROLES},
+    ),
+    # Answering Balikpapan's signature (given on the hub): only Balikpapan's writers pass,
+    # and find no paper signature (404); PPU's writers are refused as not that party.
+    "agreements_portal.answer": page(
+        WRITERS,
+        frozenset({"bpp"}),
+        HIDDEN,
+        "the party's writers answer its paper signature",
+        **{f"polres__{role}": HIDDEN for role in ROLES},
+    ),
     # --- portal: clients (UPTD caseworkers and supervisors) ------------------------------
     "clients_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
     "clients_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),

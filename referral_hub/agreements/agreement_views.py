@@ -45,9 +45,10 @@ def _detail_page(
     agreement = ops.get_agreement(actor, agreement_id)
     effective = ops.effective_status(agreement)
     states = dict(states or {})
-    for name in (*LIFECYCLE_ACTIONS, "upload"):
+    for name in (*LIFECYCLE_ACTIONS, "upload", "paper", "dispute"):
         states.setdefault(name, FormState())
     renewal = next((r for r in reversed(agreement.renewals) if r.status != "terminated"), None)
+    paper_parties = ops.paper_signature_parties(actor, agreement)
     return render_template(
         "agreements/detail.html",
         agreement=agreement,
@@ -62,6 +63,11 @@ def _detail_page(
         may_write=ops.may_change(actor, agreement),
         actions=ops.allowed_actions(actor, agreement),
         max_bytes=ops.document_max_bytes(),
+        paper_parties=paper_parties,
+        paper_options=[(o.code, o.name) for o in paper_parties],
+        answerable=ops.answerable_signature(actor, agreement),
+        signature_of={s.organization_id: s for s in agreement.signatures},
+        today=ops.local_date().isoformat(),
     ), status
 
 
@@ -175,6 +181,103 @@ def upload(agreement_id: str):
     db.session.commit()
     flash(_("Dokumen %(name)s diunggah.", name=document.filename), "success")
     return redirect(url_for(".detail", agreement_id=agreement_id) + "#documents")
+
+
+def paper(agreement_id: str):
+    """Record that another party signed on paper, with the signed scan uploaded here."""
+    actor = portal_actor()
+    agreement = ops.get_agreement(actor, agreement_id)
+    # Who may record is decided before the form is read.
+    in_it = actor.is_hub_operator or actor.organization_id in agreement.party_ids
+    if not (ops.may_record_paper(actor) and in_it):
+        raise Problem(
+            403,
+            "forbidden",
+            "Only an administrator of another party or of the hub operator records it.",
+        )
+    form = FormState(
+        {
+            name: (request.form.get(name) or "").strip()
+            for name in ("party", "signed_on", "signatory_name", "signatory_title")
+        }
+    )
+    form.require("party", "signed_on")
+    signed_on = None
+    if form.values["signed_on"] and "signed_on" not in form.errors:
+        try:
+            signed_on = dt.date.fromisoformat(str(form.values["signed_on"]))
+        except ValueError:
+            form.errors["signed_on"] = [_("Tanggal tidak sah; gunakan format TTTT-BB-HH.")]
+    scan = request.files.get("file")
+    if scan is None or not scan.filename:
+        form.errors["file"] = [_("Pilih berkas PDF hasil pindaian yang ditandatangani.")]
+    if form.errors or signed_on is None:
+        return _detail_page(agreement_id, states={"paper": form}, status=422)
+    try:
+        agreement = ops.record_paper_signature(
+            actor,
+            agreement_id,
+            party=str(form.values["party"]),
+            signed_on=signed_on,
+            filename=scan.filename,
+            stream=scan.stream,
+            signatory_name=str(form.values["signatory_name"]) or None,
+            signatory_title=str(form.values["signatory_title"]) or None,
+        )
+    except Problem as problem:
+        db.session.rollback()
+        if problem.status in (403, 404):
+            raise
+        status = _refused(form, problem)
+        if "organization" in form.errors:
+            form.errors["party"] = form.errors.pop("organization")
+        return _detail_page(agreement_id, states={"paper": form}, status=status)
+    db.session.commit()
+    flash(
+        _(
+            "Tanda tangan di atas kertas dicatat pada perjanjian %(number)s.",
+            number=agreement.number,
+        ),
+        "success",
+    )
+    return redirect(url_for(".detail", agreement_id=agreement.id) + "#signatures")
+
+
+def answer(agreement_id: str, party: str, answer: str):
+    """The party confirms or disputes the paper signature recorded for it."""
+    actor = portal_actor()
+    agreement = ops.get_agreement(actor, agreement_id)
+    if not ops.may_change(actor, agreement):
+        raise Problem(
+            403, "forbidden", "Only an administrator or a supervisor of a party can answer."
+        )
+    form = FormState({"dispute_reason": (request.form.get("dispute_reason") or "").strip()})
+    try:
+        if answer == "confirm":
+            agreement = ops.confirm_paper_signature(actor, agreement_id, party=party)
+            done = _("Tanda tangan di atas kertas atas nama organisasi Anda dikonfirmasi.")
+        else:
+            if len(str(form.values["dispute_reason"])) > 2000:
+                form.errors["dispute_reason"] = [_("Paling banyak %(count)d karakter.", count=2000)]
+                return _detail_page(agreement_id, states={"dispute": form}, status=422)
+            agreement = ops.dispute_paper_signature(
+                actor, agreement_id, party=party, reason=str(form.values["dispute_reason"])
+            )
+            done = _(
+                "Tanda tangan disanggah. Perjanjian %(number)s tidak berlaku sampai "
+                "sanggahan selesai."
+            )
+    except Problem as problem:
+        db.session.rollback()
+        if problem.status in (403, 404):
+            raise
+        status = _refused(form, problem)
+        if "reason" in form.errors:
+            form.errors["dispute_reason"] = form.errors.pop("reason")
+        return _detail_page(agreement_id, states={"dispute": form}, status=status)
+    db.session.commit()
+    flash(done % {"number": agreement.number}, "success")
+    return redirect(url_for(".detail", agreement_id=agreement.id) + "#signatures")
 
 
 def download(agreement_id: str, document_id: str):

@@ -18,10 +18,12 @@ from referral_hub.agreements.schemas import (
     CoverageArgs,
     CoverageMatrixOut,
     CoverageOut,
+    DisputeIn,
     DocumentOut,
     DocumentUploadIn,
     ExportArgs,
     MatrixArgs,
+    PaperSignatureIn,
     ReasonIn,
     RenewIn,
     SignIn,
@@ -233,6 +235,57 @@ def renew_agreement(actor, data, agreement_id):
     renewal = ops.renew_agreement(actor, agreement_id, data, if_match=_if_match())
     db.session.commit()
     return _with_etag(renewal, 201, Location=_location(renewal))
+
+
+@blp.route("/agreements/<agreement_id>/signatures", methods=["POST"])
+@blp.arguments(PaperSignatureIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(
+    blp,
+    "agreements:write",
+    extra={**CONFLICT, 403: "Not an administrator of another party or of the hub operator"},
+)
+def record_paper_signature(actor, data, agreement_id):
+    """Record that a party signed on paper, with the signed scan (a document's id).
+
+    An administrator of another party, or of the hub operator, records it; a party on the
+    hub signs on the hub. It counts like a signature on the hub until the party disputes it.
+    """
+    agreement = ops.record_paper_signature(
+        actor,
+        agreement_id,
+        party=data["organization"],
+        signed_on=data["signed_on"],
+        document=data["document"],
+        signatory_name=data.get("signatory_name"),
+        signatory_title=data.get("signatory_title"),
+    )
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/signatures/<organization>/confirm", methods=["POST"])
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra={**CONFLICT, 403: "Not of the organisation that signed"})
+def confirm_paper_signature(actor, agreement_id, organization):
+    """The party confirms the paper signature recorded for it."""
+    agreement = ops.confirm_paper_signature(actor, agreement_id, party=organization)
+    db.session.commit()
+    return _with_etag(agreement)
+
+
+@blp.route("/agreements/<agreement_id>/signatures/<organization>/dispute", methods=["POST"])
+@blp.arguments(DisputeIn)
+@blp.response(200, AgreementOut, headers=ETAG_HEADER)
+@protected(blp, "agreements:write", extra={**CONFLICT, 403: "Not of the organisation that signed"})
+def dispute_paper_signature(actor, data, agreement_id, organization):
+    """The party disputes the paper signature recorded for it, with a reason: it no longer
+    counts, and an agreement in force is suspended."""
+    agreement = ops.dispute_paper_signature(
+        actor, agreement_id, party=organization, reason=data["reason"]
+    )
+    db.session.commit()
+    return _with_etag(agreement)
 
 
 @blp.route("/agreements/<agreement_id>/history")

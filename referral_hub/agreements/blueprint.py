@@ -67,6 +67,13 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
         POST,
     ),
     ("/agreements/<agreement_id>/documents", "upload", agreement_views.upload, POST),
+    ("/agreements/<agreement_id>/signatures", "paper", agreement_views.paper, POST),
+    (
+        "/agreements/<agreement_id>/signatures/<party>/<any(confirm, dispute):answer>",
+        "answer",
+        agreement_views.answer,
+        POST,
+    ),
     (
         "/agreements/<agreement_id>/documents/<document_id>",
         "download",

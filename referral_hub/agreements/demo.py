@@ -10,7 +10,12 @@ What the reports say, and how it is modelled here:
   legal counsellor for its UPTD PPA, renewing every three months. Agreement parties are
   organisations, so the contract is recorded between DP3A Kukar (which contracts) and
   UPTD PPA Kukar (where the experts work, and which therefore provides the counselling
-  and legal aid); it runs for three months and ends within 30 days of loading.
+  and legal aid); it runs for three calendar months (from the first day of the month before
+  last, so it ends at the end of this month) and its renewal proposes the next three
+  months under the next number.
+- Polres Penajam Paser Utara signed its agreement with PPU on paper and is not on the hub:
+  PPU signs on the hub and records Polres's paper signature with the signed scan (a
+  one-page demo PDF), so the registry shows both ways of signing.
 
 Numbers start with DEMO; signatories are named by their office only (no people). Dates are
 relative to the day the demo is loaded, so the agreements are in force when it is tried.
@@ -20,6 +25,7 @@ Loading again adds nothing: agreements are matched by number and parties.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +33,7 @@ from sqlalchemy import select
 from referral_hub.actors import Actor
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.operations.terms import end_of_term, months_later
 from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 
@@ -35,10 +42,20 @@ BALIKPAPAN = "uptd-ppa-balikpapan"
 THREE_YEARS = 3 * 365 + 1
 HEAD_PPU = "Kepala UPTD PPA Kabupaten Penajam Paser Utara"
 HEAD_BALIKPAPAN = "Kepala UPTD PPA Kota Balikpapan"
+MONTHS_3 = "3 months"
+#: Agreements a party signed on paper: number -> that party (another party records it).
+SIGNED_ON_PAPER = {"DEMO/KB/001/UPTDPPA-PPU": "polres-ppu"}
+#: A one-page PDF standing for the signed scan.
+DEMO_SCAN = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 #: (kind, number, title, {party code: signatory title}, [(service, provider)],
-#:  data categories, response hours, purpose, term in days (None: three years),
-#:  days since it took effect)
+#:  data categories, response hours, purpose, term in days (None: three years; MONTHS_3:
+#:  three calendar months from the first of the month before last), days since it took effect)
 DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
     (
         "mou",
@@ -179,8 +196,8 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         72,
         "Three certified experts contracted by DP3A Kukar work at its UPTD PPA; the contract "
         "is renewed every three months.",
-        91,
-        70,
+        MONTHS_3,
+        None,
     ),
 )
 
@@ -222,8 +239,12 @@ def load_demo_agreements(today: dt.date | None = None) -> dict[str, list[str]]:
         )
         if exists:
             continue
-        start = today - dt.timedelta(days=days_in_force)
-        end = start + dt.timedelta(days=(term_days or THREE_YEARS) - 1)
+        if term_days == MONTHS_3:
+            start = months_later(today.replace(day=1), -2)
+            end = end_of_term(start, 3)
+        else:
+            start = today - dt.timedelta(days=days_in_force)
+            end = start + dt.timedelta(days=(term_days or THREE_YEARS) - 1)
         agreement = ops.create_agreement(
             actors[0],
             {
@@ -244,8 +265,20 @@ def load_demo_agreements(today: dt.date | None = None) -> dict[str, list[str]]:
                 "notes": "Demo data: fictional agreement drawn from public news reports.",
             },
         )
-        for actor in actors:
-            ops.sign_agreement(actor, agreement.id)
+        on_paper = SIGNED_ON_PAPER.get(number)
+        for actor, code in zip(actors, signatories, strict=True):
+            if code != on_paper:
+                ops.sign_agreement(actor, agreement.id)
+        if on_paper:
+            ops.record_paper_signature(
+                actors[0],
+                agreement.id,
+                party=on_paper,
+                signed_on=start - dt.timedelta(days=7),
+                filename="kesepakatan-bersama-ttd-polres.pdf",
+                stream=io.BytesIO(DEMO_SCAN),
+                signatory_title=signatories[on_paper],
+            )
         created.append(number)
     db.session.flush()
     return {"agreements_created": created}

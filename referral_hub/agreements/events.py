@@ -34,7 +34,11 @@ def event_data(event_type: str, agreement: Agreement, actor: Actor) -> dict[str,
         "parties": list(codes.values()),
     }
     if event_type == "agreement.signed":
-        data["signed_by"] = codes.get(actor.organization_id)
+        # The signature just added: on the hub by the actor's organisation, or recorded on
+        # paper (by another party or the hub operator) for the party that signed.
+        latest = agreement.signatures[-1] if agreement.signatures else None
+        data["signed_by"] = codes.get(latest.organization_id if latest else actor.organization_id)
+        data["signature_method"] = latest.method if latest else "hub"
         data["awaiting_signature_from"] = [
             code for org_id, code in codes.items() if org_id not in agreement.signed_party_ids
         ]

@@ -115,7 +115,12 @@ class Agreement(db.Model):
 
     @property
     def signed_party_ids(self) -> set[str]:
-        return {s.organization_id for s in self.signatures}
+        """Parties whose signature counts: on the hub, or on paper and not disputed."""
+        return {s.organization_id for s in self.signatures if s.counts}
+
+    @property
+    def disputed_signatures(self) -> list[AgreementSignature]:
+        return [s for s in self.signatures if s.confirmation == "disputed"]
 
 
 #: The database's guard for the number rule (also against two simultaneous requests): one
@@ -167,8 +172,20 @@ class AgreementService(db.Model):
     provider: Mapped[Organization] = relationship(lazy="joined")
 
 
+SIGNATURE_METHODS = ("hub", "paper")
+#: A paper signature's standing with its party: not yet answered, confirmed, disputed.
+CONFIRMATIONS = ("pending", "confirmed", "disputed")
+
+
 class AgreementSignature(db.Model):
-    """One party's signature: who signed for it, when, and what content they signed."""
+    """One party's signature: who signed for it, when, and what content they signed.
+
+    On the hub (`method` "hub") the actor is the party's own user or client. On paper
+    (`method` "paper") the actor is who recorded it (an admin of another party or of the hub
+    operator, `recorded_by_organization_id`), with the signed scan (`document_id`), the date
+    on the paper (`signed_on`) and who signed it; the party answers it once on the hub
+    (`confirmation`): a disputed paper signature no longer counts.
+    """
 
     __tablename__ = "agreement_signatures"
 
@@ -183,13 +200,48 @@ class AgreementSignature(db.Model):
     client_id: Mapped[str | None] = mapped_column(String(64))
     actor_label: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    #: SHA-256 of the agreement's canonical content at the moment of signing.
+    #: SHA-256 of the agreement's canonical content at the moment of signing (or recording).
     content_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
 
-    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
-    organization: Mapped[Organization] = relationship(lazy="joined")
+    method: Mapped[str] = mapped_column(
+        String(8), nullable=False, default="hub", server_default="hub"
+    )
+    recorded_by_organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("agreement_documents.id"))
+    #: The date written on the paper.
+    signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    signatory_name: Mapped[str | None] = mapped_column(String(200))
+    signatory_title: Mapped[str | None] = mapped_column(String(200))
+    #: None on the hub; for paper one of CONFIRMATIONS.
+    confirmation: Mapped[str | None] = mapped_column(String(16))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    answered_by_user_id: Mapped[str | None] = mapped_column(String(32))
+    answered_by_client_id: Mapped[str | None] = mapped_column(String(64))
+    answered_by_label: Mapped[str | None] = mapped_column(String(200))
+    dispute_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("agreement_id", "organization_id"),)
+    agreement: Mapped[Agreement] = relationship(back_populates="signatures")
+    organization: Mapped[Organization] = relationship(lazy="joined", foreign_keys=[organization_id])
+    recorded_by: Mapped[Organization | None] = relationship(
+        lazy="joined", foreign_keys=[recorded_by_organization_id]
+    )
+    document: Mapped[AgreementDocument | None] = relationship(lazy="joined")
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts toward the agreement coming into force."""
+        return self.confirmation != "disputed"
+
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "organization_id"),
+        CheckConstraint("method IN ('hub', 'paper')", name="signature_method_known"),
+        CheckConstraint(
+            "(method = 'hub' AND confirmation IS NULL) OR "
+            "(method = 'paper' AND document_id IS NOT NULL AND signed_on IS NOT NULL "
+            "AND confirmation IN ('pending', 'confirmed', 'disputed'))",
+            name="paper_signature_complete",
+        ),
+    )
 
 
 class AgreementDocument(db.Model):

@@ -109,10 +109,37 @@ class TerminateIn(Schema):
 
 
 class RenewIn(Schema):
-    number = _text(100, metadata={"description": "default: the same number"})
+    number = _text(
+        100,
+        metadata={
+            "description": "default: the next number (the sequence number + 1, the year "
+            "of the new start), e.g. PKS/003/2026 -> PKS/004/2027"
+        },
+    )
     effective_from = fields.Date(metadata={"description": "default: the day after it expires"})
-    expires_on = fields.Date(metadata={"description": "default: the same length of term"})
+    expires_on = fields.Date(
+        metadata={
+            "description": "default: the same length of term (in calendar months when the "
+            "old term was whole months)"
+        }
+    )
     notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+
+
+class PaperSignatureIn(Schema):
+    organization = _text(64, required=True, metadata={"description": "the party that signed"})
+    signed_on = fields.Date(required=True, metadata={"description": "the date on the paper"})
+    signatory_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    signatory_title = fields.String(allow_none=True, validate=validate.Length(max=200))
+    document = _text(
+        32,
+        required=True,
+        metadata={"description": "id of the signed scan (a PDF uploaded to this agreement)"},
+    )
+
+
+class DisputeIn(Schema):
+    reason = _text(2000, required=True)
 
 
 class DocumentUploadIn(Schema):
@@ -200,6 +227,39 @@ class SignatureOut(Schema):
         metadata={"description": "the user or OAuth client that signed for the organisation"},
     )
     content_sha256 = fields.String(required=True)
+    method = fields.String(
+        required=True, metadata={"description": "hub | paper: how the party's signature was given"}
+    )
+    recorded_by = fields.Function(
+        lambda s: _org_ref(s.recorded_by) if s.method == "paper" else None,
+        allow_none=True,
+        metadata={"description": "paper: the organisation whose administrator recorded it"},
+    )
+    document = fields.String(
+        attribute="document_id",
+        allow_none=True,
+        metadata={"description": "paper: id of the signed scan among the documents"},
+    )
+    signed_on = fields.Date(allow_none=True, metadata={"description": "paper: date on the paper"})
+    signatory_name = fields.String(allow_none=True)
+    signatory_title = fields.String(allow_none=True)
+    confirmation = fields.Function(
+        lambda s: (
+            None
+            if s.method != "paper"
+            else {
+                "state": s.confirmation,
+                "at": s.answered_at.isoformat() if s.answered_at else None,
+                "by": s.answered_by_label,
+                "reason": s.dispute_reason,
+            }
+        ),
+        allow_none=True,
+        metadata={
+            "description": "paper: the party's answer: state pending | confirmed | disputed "
+            "(a disputed signature does not count), when, by whom, the dispute's reason"
+        },
+    )
 
 
 class DocumentOut(Schema):

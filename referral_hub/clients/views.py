@@ -37,8 +37,8 @@ from referral_hub.portal.code_names import label, options, service_name
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.messages import translate_message
 from referral_hub.portal.paging import page_number, paginate_select
-from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
 from referral_hub.portal.regions import read_region
+from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
 from referral_hub.problems import Problem
 
 bp = Blueprint("clients_portal", __name__)

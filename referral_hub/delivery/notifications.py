@@ -2,11 +2,12 @@
 
 The referral code calls `notify_referral_received`, `notify_referral_answered`,
 `notify_referral_overdue`, `notify_referral_cancelled` and `notify_approval_pending` inside its
-transaction; each adds a Notification row and asks for the coalesced `send_notifications` job
-after the commit, which leases the due rows in batches (so two workers never send the same
-e-mail) and sends them. The job finds the organisation's users with the right roles at sending
-time, and sends each one a message in Indonesian with the referral number, its status and a
-portal link: never a client's name, NIK or any other personal data.
+transaction (and the agreements code `notify_signature_disputed`); each adds a Notification row
+and asks for the coalesced `send_notifications` job after the commit, which leases the due rows
+in batches (so two workers never send the same e-mail) and sends them. The job finds the
+organisation's users with the right roles at sending time, and sends each one a message in
+Indonesian with the referral number, its status and a portal link: never a client's name, NIK
+or any other personal data.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ KINDS = (
     "referral_overdue",
     "referral_cancelled",
     "approval_pending",
+    "signature_disputed",
 )
 #: Who is told of referrals to answer or answered: the roles that act on them (permissions.py).
 RECIPIENT_ROLES = roles_with("referrals:respond")
 SUPERVISORS = ("supervisor",)
+#: Who is told of an agreement's trouble: the roles that change agreements.
+AGREEMENT_WRITERS = roles_with("agreements:write")
 #: A notification whose sending keeps failing is given up after this many attempts.
 MAX_ATTEMPTS = 12
 LEASE = dt.timedelta(minutes=5)
@@ -205,11 +209,26 @@ def notify_approval_pending(referral_number: str, sender_org_id: str, link: str)
     )
 
 
+def notify_signature_disputed(
+    agreement_number: str, organization_id: str, link: str
+) -> Notification:
+    """Tell a party's administrators and supervisors that a paper signature recorded on an
+    agreement was disputed by its party (the agreement is suspended or back to draft)."""
+    return _queue(
+        "signature_disputed",
+        organization_id,
+        AGREEMENT_WRITERS,
+        agreement_number=agreement_number,
+        link=_absolute(link),
+    )
+
+
 def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, str]:
     """(subject, body) of a notification, in Indonesian."""
     values = {
         "organization": organization,
-        "referral_number": context["referral_number"],
+        "referral_number": context.get("referral_number", ""),
+        "agreement_number": context.get("agreement_number", ""),
         "status_label": STATUS_LABELS.get(context.get("status", ""), context.get("status", "")),
         "urgency_label": URGENCY_LABELS.get(context.get("urgency") or ""),
         "respond_by": _when(context.get("respond_by")),

@@ -31,8 +31,8 @@ from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
-from referral_hub.portal.templating import offer_to_templates
 from referral_hub.portal.regions import region_label, region_options
+from referral_hub.portal.templating import offer_to_templates
 
 bp = Blueprint("portal", __name__)
 

@@ -408,6 +408,25 @@ def _registry_by_slug() -> dict[str, Callable[[Fields], str]]:
             "Perjanjian ini sudah memiliki perpanjangan; ubah atau tarik draf perpanjangan itu."
         ),
         "document-not-pdf": lambda f: _("Hanya dokumen PDF yang diterima; berkas ini bukan PDF."),
+        "paper-signature-not-allowed": lambda f: _(
+            "Tanda tangan di atas kertas dicatat oleh admin pihak lain atau admin pengelola hub."
+        ),
+        "own-signature-on-paper": lambda f: _(
+            "Organisasi Anda sudah memakai hub: tandatangani perjanjian ini di hub."
+        ),
+        "not-a-party": lambda f: _("Organisasi itu bukan pihak dalam perjanjian ini."),
+        "party-already-signed": lambda f: _("Pihak itu sudah menandatangani perjanjian ini."),
+        "not-your-signature": lambda f: _(
+            "Hanya organisasi yang menandatangani yang dapat mengonfirmasi atau menyanggah "
+            "tanda tangannya."
+        ),
+        "signature-already-answered": lambda f: _(
+            "Tanda tangan di atas kertas ini sudah dikonfirmasi atau disanggah."
+        ),
+        "signature-disputed": lambda f: _(
+            "Satu pihak menyanggah tanda tangan di atas kertas atas namanya; perjanjian tetap "
+            "ditangguhkan sampai pihak itu mengonfirmasinya."
+        ),
         "webhook-url-not-allowed": lambda f: _(
             "URL ini tidak diizinkan: webhook hanya dikirim lewat https ke host yang beralamat "
             "publik."

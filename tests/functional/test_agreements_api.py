@@ -436,7 +436,7 @@ def test_renew_over_http(client, tokens):
     assert renewal["status"] == "draft"
     assert renewal["supersedes"] == created["id"]
     assert renewal["version"] == 2
-    assert renewal["number"] == created["number"]
+    assert renewal["number"] == "TEST/PKS/002"  # the next number, not the same one again
     assert (
         renewal["effective_from"]
         == (dt.date.fromisoformat(created["expires_on"]) + dt.timedelta(days=1)).isoformat()

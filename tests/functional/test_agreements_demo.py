@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.demo import DEMO_AGREEMENTS, load_demo_agreements
 from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.operations.terms import term_months
 from referral_hub.extensions import db
 from tests.agreements_support import actor
 
@@ -59,7 +60,33 @@ def test_the_kukar_expert_contract_ends_within_30_days(app_ctx):
     ).all()
     assert [(a.kind, a.number) for a in expiring] == [("contract", "DEMO/KONTRAK/021/DP3A-KUKAR")]
     (contract,) = expiring
-    assert (contract.expires_on - contract.effective_from).days + 1 == 91
+    # Three calendar months, first of a month to the end of this one.
+    assert contract.effective_from.day == 1
+    assert term_months(contract.effective_from, contract.expires_on) == 3
+    assert contract.expires_on.month == ops.local_date().month
     assert {p.organization.code for p in contract.parties} == {"dp3a-kukar", "uptd-ppa-kukar"}
     found = ops.sweep_agreement_expiry()
     assert found["expiring_30"] == [contract.id]
+
+
+def test_ppu_pks_with_polres_was_signed_on_paper_and_its_renewal_is_three_months(app_ctx):
+    load_demo_agreements()
+    db.session.commit()
+    polres = db.session.scalar(
+        select(Agreement).where(Agreement.number == "DEMO/KB/001/UPTDPPA-PPU")
+    )
+    how = {s.organization.code: s for s in polres.signatures}
+    assert how["uptd-ppa-ppu"].method == "hub"
+    paper = how["polres-ppu"]
+    assert paper.method == "paper"
+    assert paper.recorded_by.code == "uptd-ppa-ppu"
+    assert paper.confirmation == "pending"
+    assert paper.document.filename == "kesepakatan-bersama-ttd-polres.pdf"
+    assert ops.effective_status(polres) == "active"
+
+    kukar = db.session.scalar(
+        select(Agreement).where(Agreement.number == "DEMO/KONTRAK/021/DP3A-KUKAR")
+    )
+    renewal = ops.renew_agreement(actor("uptd-ppa-kukar"), kukar.id)
+    assert renewal.number == "DEMO/KONTRAK/022/DP3A-KUKAR"
+    assert term_months(renewal.effective_from, renewal.expires_on) == 3

@@ -92,7 +92,8 @@ class Seed:
 
     @staticmethod
     def _number() -> str:
-        return f"MATRIX/{next(_numbers)}"
+        # Digits inside a word: a renewal proposes "MATRIX/N7/2", never another seed's number.
+        return f"MATRIX/N{next(_numbers)}"
 
     def webhook(self) -> str:
         made = self.http.post(
@@ -178,6 +179,9 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "agreements.update_agreement": lambda s: {"agreement_id": s.draft_id},
     "agreements_portal.edit": lambda s: {"agreement_id": s.draft_id},
     "agreements_portal.act": lambda s: {"agreement_id": s.draft_id, "action": "sign"},
+    "agreements.confirm_paper_signature": lambda s: {"organization": BALIKPAPAN},
+    "agreements.dispute_paper_signature": lambda s: {"organization": BALIKPAPAN},
+    "agreements_portal.answer": lambda s: {"party": BALIKPAPAN, "answer": "confirm"},
     "referrals.patch_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals.create_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
@@ -236,6 +240,12 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
         "file": (io.BytesIO(PDF), "annex.pdf", "application/pdf")
     },
     "agreements.suspend_agreement": lambda s: REASON,
+    "agreements.record_paper_signature": lambda s: {
+        "organization": BALIKPAPAN,
+        "signed_on": "2026-01-05",
+        "document": s.document_id,
+    },
+    "agreements.dispute_paper_signature": lambda s: REASON,
     "agreements.terminate_agreement": lambda s: REASON,
     "agreements.renew_agreement": lambda s: {"expires_on": "2035-01-01"},
     "clients.create_client": lambda s: {

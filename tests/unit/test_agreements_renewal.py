@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from referral_hub.agreements import operations as ops
+from referral_hub.agreements.operations.terms import renewal_term
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
@@ -38,14 +39,17 @@ def test_renewal_copies_the_content_and_follows_on_by_default(app_ctx):
     db.session.commit()
     assert renewal.version == 2
     assert renewal.supersedes_id == old_id
-    assert renewal.number == old.number
+    # The next number in the sequence, never the same number "(versi 2)".
+    assert renewal.number == "TEST/PKS/002"
     assert renewal.response_hours == 48
     assert renewal.party_ids == old.party_ids
     assert [(s.service_code, s.provider_id) for s in renewal.services] == [
         (s.service_code, s.provider_id) for s in old.services
     ]
     assert renewal.effective_from == old.expires_on + dt.timedelta(days=1)
-    assert renewal.expires_on - renewal.effective_from == old.expires_on - old.effective_from
+    assert (renewal.effective_from, renewal.expires_on) == renewal_term(
+        old.effective_from, old.expires_on, renewal.effective_from
+    )
     assert renewal.signatures == []
     assert ops.content_sha256(renewal) != ops.content_sha256(old)
 
@@ -160,3 +164,29 @@ def test_the_sweep_reports_a_predecessor_ended_by_its_renewal_in_any_order(app_c
     assert found["activated"] == [renewal.id]
     assert found["superseded"] == [old_id]
     assert stored(old_id).status == "superseded"
+
+
+def test_a_three_monthly_contract_is_renewed_for_three_months_under_the_next_number(app_ctx):
+    # Kukar's expert contract, 2026-11-01 to 2027-01-31, renewed while in force.
+    with time_machine.travel(dt.datetime(2026, 12, 2, 4, tzinfo=dt.UTC), tick=False):
+        old_id = build(
+            "active",
+            number="KONTRAK/003/2026",
+            effective_from=dt.date(2026, 11, 1),
+            expires_on=dt.date(2027, 1, 31),
+        )
+        renewal = ops.renew_agreement(actor(PPU), old_id)
+        db.session.commit()
+    assert (renewal.effective_from, renewal.expires_on) == (
+        dt.date(2027, 2, 1),
+        dt.date(2027, 4, 30),
+    )
+    assert renewal.number == "KONTRAK/004/2027"
+    assert renewal.version == 2
+
+
+def test_the_proposed_number_skips_one_already_taken_by_the_same_parties(app_ctx):
+    build("active", number="PKS/004")
+    old_id = build("active", number="PKS/003")
+    renewal = ops.renew_agreement(actor(PPU), old_id)
+    assert renewal.number == "PKS/005"

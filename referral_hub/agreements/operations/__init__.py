@@ -2,9 +2,11 @@
 
     status      an agreement's status at a moment (the calendar in WITA, renewals)
     access      who sees an agreement, who may change it
+    terms       what a renewal proposes: the term in months, the next number
     content     what the parties agree to: validation, hash, ETag, number
     record      what a change leaves: revision, audit entries for every party, events
     lifecycle   drafting, signing, suspending, resuming, terminating, renewing
+    signatures  paper signatures: recorded for a party, confirmed or disputed by it
     documents   PDFs kept with an agreement
     registry    the registry's filtered list and an agreement's history
     coverage    where an organisation can refer a service, under which agreement
@@ -70,6 +72,14 @@ from referral_hub.agreements.operations.registry import (
     record_export,
     registry_query,
 )
+from referral_hub.agreements.operations.signatures import (
+    answerable_signature,
+    confirm_paper_signature,
+    dispute_paper_signature,
+    may_record_paper,
+    paper_signature_parties,
+    record_paper_signature,
+)
 from referral_hub.agreements.operations.status import (
     LIVE_STATUSES,
     WITA,
@@ -105,14 +115,17 @@ __all__ = [
     "add_document",
     "agreement_history",
     "allowed_actions",
+    "answerable_signature",
     "canonical_content",
     "clean_filename",
+    "confirm_paper_signature",
     "content_sha256",
     "coverage_for",
     "coverage_matrix",
     "covering_agreements_for",
     "covers_at",
     "create_agreement",
+    "dispute_paper_signature",
     "document_max_bytes",
     "effective_status",
     "effective_status_clause",
@@ -121,10 +134,13 @@ __all__ = [
     "local_date",
     "may_change",
     "may_read_registry",
+    "may_record_paper",
     "number_key",
+    "paper_signature_parties",
     "plan_transition",
     "read_document",
     "record_export",
+    "record_paper_signature",
     "registry_query",
     "renew_agreement",
     "resume_agreement",

@@ -19,6 +19,7 @@ from werkzeug.http import parse_etags
 from referral_hub.actors import Actor
 from referral_hub.agreements.models import Agreement, AgreementParty, AgreementService
 from referral_hub.agreements.operations.status import effective_status
+from referral_hub.agreements.operations.terms import following_numbers
 from referral_hub.categories import ALWAYS_SHARED, DATA_CATEGORIES
 from referral_hub.directory.models import Organization, Service
 from referral_hub.directory.operations import find_organization
@@ -271,6 +272,23 @@ def check_number_free(
                 agreement=other_id,
                 number=number,
             )
+
+
+def proposed_number(old: Agreement, start: dt.date) -> str:
+    """The renewal's default number: the next in the sequence (terms.next_number) that no
+    other agreement between the same parties holds."""
+    taken = set(
+        db.session.scalars(
+            select(Agreement.number_key).where(
+                Agreement.parties_key == old.parties_key, Agreement.status != "terminated"
+            )
+        )
+    )
+    proposals = following_numbers(old.number, year=start.year, version=old.version + 1)
+    for proposal in proposals:
+        if number_key(proposal) not in taken:
+            return proposal
+    return f"{old.number}/{old.version + 1}"
 
 
 def apply_content(agreement: Agreement, content: Content) -> None:

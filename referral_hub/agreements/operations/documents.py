@@ -14,9 +14,7 @@ from flask import current_app
 from werkzeug.utils import secure_filename
 
 from referral_hub.actors import Actor
-from referral_hub.agreements.models import (
-    AgreementDocument,
-)
+from referral_hub.agreements.models import Agreement, AgreementDocument
 from referral_hub.agreements.operations.access import get_agreement, require_change
 from referral_hub.agreements.operations.record import audit_change, touch
 from referral_hub.agreements.storage import DocumentNotFound, document_store
@@ -53,6 +51,14 @@ def add_document(
     """Keep a PDF with the agreement (the bytes decide, not the name); SHA-256 recorded."""
     agreement = get_agreement(actor, agreement_id, lock=True)
     require_change(actor, agreement)
+    return keep_document(actor, agreement, filename=filename, stream=stream)
+
+
+def keep_document(
+    actor: Actor, agreement: Agreement, *, filename: str | None, stream: BinaryIO
+) -> AgreementDocument:
+    """Store and record a PDF for an agreement the caller has locked and may add to (a
+    party's writer; for a paper signature's scan, also the hub operator)."""
     limit = document_max_bytes()
     data = stream.read(limit + 1)
     if len(data) > limit:

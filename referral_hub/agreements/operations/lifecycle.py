@@ -6,9 +6,9 @@ statuses it may be taken and what it leads to; `plan_transition` refuses the res
 the buttons shown and the operations cannot disagree.
 
 Renewal: `renew` makes a new draft (version + 1, `supersedes` = the old id) with the same
-parties and content. When that renewal comes into force, the old agreement ends with the
-status `superseded` (also if it had meanwhile expired), so the registry shows which
-agreement replaced it.
+parties and content, the next number and a term as long as the old one (terms.py). When that
+renewal comes into force, the old agreement ends with the status `superseded` (also if it
+had meanwhile expired), so the registry shows which agreement replaced it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from referral_hub.agreements.operations.content import (
     flush_or_duplicate,
     lineage_ids,
     parties_key,
+    proposed_number,
     resolve_content,
 )
 from referral_hub.agreements.operations.record import audit_change, emit, touch
@@ -51,6 +52,7 @@ from referral_hub.agreements.operations.status import (
     local_date,
     start_of_day,
 )
+from referral_hub.agreements.operations.terms import renewal_term
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from referral_hub.problems import INVALID_TRANSITION, Problem, register_problem
@@ -64,6 +66,9 @@ CONTENT_CHANGED = register_problem(
     "content-changed", "The agreement's content is not the content you reviewed"
 )
 ALREADY_RENEWED = register_problem("already-renewed", "The agreement already has a renewal")
+SIGNATURE_DISPUTED = register_problem(
+    "signature-disputed", "A party disputes the paper signature recorded for it"
+)
 
 CLOCK = Actor.system("agreements:clock")
 
@@ -118,8 +123,18 @@ def _refusal(actor: Actor, agreement: Agreement, action: str, status: str) -> Pr
         return None
     if status not in transition.sources:
         return refuse_transition(agreement, transition.done, status)
-    if action == "sign" and actor.organization_id in agreement.signed_party_ids:
+    if action == "sign" and any(
+        s.organization_id == actor.organization_id for s in agreement.signatures
+    ):
         return Problem(409, ALREADY_SIGNED, "Your organisation has already signed this agreement.")
+    if action == "resume" and agreement.disputed_signatures:
+        # signatures.py: settled by the party confirming it, or the agreement is terminated.
+        return Problem(
+            409,
+            SIGNATURE_DISPUTED,
+            "A party disputes the paper signature recorded for it; the agreement stays "
+            "suspended until that party confirms it.",
+        )
     if action == "renew":
         pending = [r.id for r in agreement.renewals if r.status != "terminated"]
         if pending:
@@ -427,20 +442,22 @@ def renew_agreement(
 ) -> Agreement:
     """A new draft that supersedes this agreement once it is signed and in force.
 
-    It copies the content; by default it runs for the same length of time from the day
-    after the old one ends (or from today, if that has passed), under the same number.
+    It copies the content; by default it runs as long as the old one (the same number of
+    months when its term is in months) from the day after the old one ends (or from today,
+    if that has passed), under the next number (terms.py).
     """
     old, now = for_change(actor, agreement_id, if_match)
     plan_transition(actor, old, "renew", effective_status(old, now))
     changes = dict(changes or {})
-    term = old.expires_on - old.effective_from
     start = changes.get("effective_from") or max(
         old.expires_on + dt.timedelta(days=1), local_date(now)
     )
+    start, end = renewal_term(old.effective_from, old.expires_on, start)
     data = {
         **content_as_input(old),
+        "number": proposed_number(old, start),
         "effective_from": start,
-        "expires_on": start + term,
+        "expires_on": end,
         **changes,
     }
     renewal = new_agreement(actor, data, supersedes=old)
