@@ -210,6 +210,12 @@ def create_invitation(
 
 def visible_invitations(actor: Actor, organization: str) -> list[Invitation]:
     """The organisation's invitations, newest first, for whoever may invite into it."""
+    return list(db.session.scalars(invitations_query(actor, organization)))
+
+
+def invitations_query(actor: Actor, organization: str):
+    """A select of the invitations the actor may see: all of the organisation's for its own
+    admin and the hub operator's, those its organisation sent for a UPTD; newest first."""
     org = _organization(organization)
     if not may_invite(actor, org):
         raise Problem(
@@ -221,7 +227,7 @@ def visible_invitations(actor: Actor, organization: str) -> list[Invitation]:
     query = select(Invitation).where(Invitation.organization_id == org.id)
     if not (actor.is_system or actor.is_hub_operator or actor.organization_id == org.id):
         query = query.where(Invitation.invited_by_organization_id == actor.organization_id)
-    return list(db.session.scalars(query.order_by(Invitation.created_at.desc())))
+    return query.order_by(Invitation.created_at.desc(), Invitation.id)
 
 
 def revoke_invitation(actor: Actor, organization: str, invitation_id: str) -> Invitation:

@@ -73,6 +73,11 @@ class Organization(db.Model):
         lazy="select",
     )
 
+    #: Set by the directory's readers, not stored: whether anyone answers for it on the hub
+    #: (directory.operations.on_hub_ids), and the focal points the reader may see.
+    on_hub = None
+    visible_contacts = None
+
     def offers(self, service_code: str) -> bool:
         return any(s.service_code == service_code for s in self.services)
 
