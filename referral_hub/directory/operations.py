@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, union
 from sqlalchemy.orm import selectinload
 
 from referral_hub.actors import Actor
@@ -175,22 +175,18 @@ def check_partners_file(path: str | Path) -> None:
 
 def on_hub_ids(organization_ids: list[str] | set[str]) -> set[str]:
     """Of these organisations, those someone can answer for on the hub: an active user or an
-    OAuth client that is not disabled (one query each, whatever the number)."""
+    OAuth client that is not disabled (one query, whatever the number)."""
     from referral_hub.accounts.models import User
     from referral_hub.oauth.models import OAuthClient
 
     ids = list(organization_ids)
     if not ids:
         return set()
-    users = db.session.scalars(
-        select(User.organization_id).where(User.organization_id.in_(ids), User.active.is_(True))
+    users = select(User.organization_id).where(User.organization_id.in_(ids), User.active.is_(True))
+    clients = select(OAuthClient.organization_id).where(
+        OAuthClient.organization_id.in_(ids), OAuthClient.disabled_at.is_(None)
     )
-    clients = db.session.scalars(
-        select(OAuthClient.organization_id).where(
-            OAuthClient.organization_id.in_(ids), OAuthClient.disabled_at.is_(None)
-        )
-    )
-    return set(users) | set(clients)
+    return set(db.session.scalars(union(users, clients)))
 
 
 def is_on_hub(org: Organization) -> bool:
