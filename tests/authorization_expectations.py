@@ -126,6 +126,8 @@ EXPECTATIONS: dict[str, object] = {
         "POST": Open(codes(422), "a sign-in with no credentials: the form again, with errors"),
     },
     "accounts.logout": Open(REDIRECT, "sign-out is harmless for anyone"),
+    # An invitation's link: an unknown token is 404 for everyone (the path's is made up).
+    "accounts.invitation": Open(HIDDEN, "an invitation link the hub never issued"),
     # The second step of an org_admin's or auditor's sign-in: only a session that has just
     # passed the password gets the form; everyone else is sent back to /login.
     "accounts.second_factor": Open(REDIRECT, "no password given in this session: to /login"),
@@ -144,6 +146,43 @@ EXPECTATIONS: dict[str, object] = {
     "directory.get_one_organization": api("directory:read", "public directory", OK),
     "directory.list_services": api("directory:read", "public directory", OK),
     "directory.list_regions": api("directory:read", "Kemendagri regions, reference data", OK),
+    # Adding partners: the hub operator's and UPTDs' admins (a token of Polres is refused).
+    "directory.create_one_organization": api(
+        "directory:write",
+        "the hub operator and UPTDs add partners",
+        CREATED,
+        polres=FORBIDDEN,
+    ),
+    # PPU's own entry: its own admin and the hub operator's (the path names PPU).
+    "directory.update_one_organization": api(
+        "directory:write", "its own admin or the hub operator's", FORBIDDEN, ppu=OK, op=OK
+    ),
+    # Inviting into PPU: its own admin and the hub operator; Balikpapan shares an agreement
+    # with PPU, but PPU has an admin of its own (409 partner-has-admin).
+    "directory.invite": api(
+        "directory:write",
+        "PPU itself, the hub operator; a UPTD with an agreement only for a first admin",
+        FORBIDDEN,
+        ppu=CREATED,
+        op=CREATED,
+        bpp=codes(409),
+    ),
+    "directory.list_invitations": api(
+        "directory:write",
+        "whoever may invite into PPU",
+        FORBIDDEN,
+        ppu=OK,
+        op=OK,
+        bpp=OK,
+    ),
+    "directory.revoke_one_invitation": api(
+        "directory:write",
+        "PPU's invitation: PPU and the hub operator revoke it; Balikpapan sees only its own",
+        FORBIDDEN,
+        ppu=OK,
+        op=OK,
+        bpp=HIDDEN,
+    ),
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),
@@ -335,6 +374,45 @@ EXPECTATIONS: dict[str, object] = {
         REDIRECT,
         "PPU's user: its own admin, or the hub operator's",
         **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres")},
+    ),
+    # Mitra: the entries an admin keeps, and invitations.
+    "portal.organizations": page(ADMIN, ALL_KINDS, OK, "partners an admin keeps"),
+    "portal.organization_new": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "UPTD and hub operator admins add partners",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization": page(
+        ADMIN,
+        ALL_KINDS,
+        OK,
+        "PPU's entry: its admin, the operator's, a UPTD with an agreement (invites)",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_edit": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "PPU's entry: its own admin or the operator's",
+        polres__org_admin=FORBIDDEN,
+        bpp__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_invite": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "into PPU: its admin, the operator's, a UPTD with an agreement (409 said on the page)",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_invitation_revoke": page(
+        ADMIN,
+        ALL_KINDS,
+        REDIRECT,
+        "PPU's invitation: PPU's and the operator's admins; Balikpapan did not send it",
+        polres__org_admin=FORBIDDEN,
+        bpp__org_admin=HIDDEN,
     ),
     "portal.oauth_clients": page(ADMIN, ALL_KINDS, OK, "API clients: org admins"),
     "portal.oauth_client_new": page(ADMIN, ALL_KINDS, FORM, "API clients: org admins"),

@@ -241,3 +241,12 @@ def _finish_sign_in(user) -> None:
         session["locale"] = chosen
         set_locale(user_actor(user), chosen)
         db.session.commit()
+
+
+def _register_invitation_page() -> None:
+    from referral_hub.accounts.invitation_views import invitation
+
+    bp.add_url_rule("/invitations/<token>", "invitation", invitation, methods=["GET", "POST"])
+
+
+_register_invitation_page()

@@ -2,6 +2,7 @@
 
 SCOPES = {
     "directory:read": "Read organisations and services",
+    "directory:write": "Add partner organisations, keep directory entries and invite people",
     "agreements:read": "Read the agreements your organisation is party to",
     "agreements:write": "Draft, sign, suspend, renew and terminate agreements",
     "clients:read": "Read your organisation's clients and consents",

@@ -25,6 +25,7 @@ from referral_hub.accounts import users_views
 from referral_hub.accounts.session import current_user
 from referral_hub.audit import views as audit_views
 from referral_hub.db import utcnow
+from referral_hub.directory import views as directory_views
 from referral_hub.oauth import portal_views as oauth_views
 from referral_hub.portal import views
 from referral_hub.portal.code_names import role_label
@@ -78,6 +79,7 @@ def _no_store_for_signed_in(response: Response) -> Response:
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 USER = "/users/<user_id>"
 CLIENT = "/oauth-clients/<client_id>"
+ORG = "/organizations/<id_or_code>"
 RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     # Entry pages.
     ("/", "home", views.home, GET),
@@ -104,6 +106,18 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
         f"{CLIENT}/rotate-secret",
         "oauth_client_rotate_secret",
         oauth_views.oauth_client_rotate_secret,
+        POST,
+    ),
+    # Mitra: partners added and kept in the hub, and invitations.
+    ("/organizations", "organizations", directory_views.organizations, GET),
+    ("/organizations/new", "organization_new", directory_views.organization_new, BOTH),
+    (ORG, "organization", directory_views.organization, GET),
+    (f"{ORG}/edit", "organization_edit", directory_views.organization_edit, POST),
+    (f"{ORG}/invitations", "organization_invite", directory_views.organization_invite, POST),
+    (
+        f"{ORG}/invitations/<invitation_id>/revoke",
+        "organization_invitation_revoke",
+        directory_views.organization_invitation_revoke,
         POST,
     ),
     # Log audit.

@@ -68,6 +68,24 @@ def _exact() -> dict[str, str]:
         "Only an administrator of this organisation may do this.": _(
             "Hanya admin organisasi ini yang dapat melakukannya."
         ),
+        # the partner network: organisations and invitations
+        "The organisation cannot be added.": _("Mitra tidak dapat ditambahkan."),
+        "The organisation cannot be changed.": _("Data organisasi tidak dapat disimpan."),
+        "The invitation cannot be sent.": _("Undangan tidak dapat dikirim."),
+        "The account cannot be created.": _("Akun tidak dapat dibuat."),
+        "Required.": _("Wajib diisi."),
+        "At most 200 characters.": _("Maksimal 200 karakter."),
+        "Lower-case letters, digits and hyphens, 3 to 64 characters.": _(
+            "Huruf kecil, angka dan tanda hubung, 3 sampai 64 karakter."
+        ),
+        "A Kemendagri region code, e.g. 64.09 or 64.09.01.": _(
+            "Isi kode wilayah Kemendagri, mis. 64.09 atau 64.09.01."
+        ),
+        "An organisation with this code exists.": _("Sudah ada organisasi dengan kode ini."),
+        "A contact needs a name.": _("Setiap narahubung perlu nama."),
+        "A contact needs a phone or an e-mail.": _("Setiap narahubung perlu telepon atau e-mail."),
+        "Not a valid phone number.": _("Nomor telepon tidak sah."),
+        "Each contact is an object.": _("Isian narahubung tidak sah."),
         # OAuth clients
         "The client cannot be registered.": _("Klien OAuth tidak dapat didaftarkan."),
         "At least one scope.": _("Pilih minimal satu cakupan akses."),
@@ -102,6 +120,22 @@ def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
         *_inbox_and_registry_patterns(),
         *_sender_patterns(),
         *_region_patterns(),
+        (
+            re.compile(r"^Unknown service '(?P<code>.*)'\.$"),
+            lambda m: _("Layanan '%(code)s' tidak dikenal.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^'(?P<code>.*)' is not offered\.$"),
+            lambda m: _("Layanan '%(code)s' tidak ditawarkan.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^(capacity_status m|M)ust be one of: .*\.$"),
+            lambda m: _("Pilih salah satu pilihan yang tersedia."),
+        ),
+        (
+            re.compile(r"^At most (?P<count>\d+) contacts\.$"),
+            lambda m: _("Maksimal %(count)s narahubung.", count=m["count"]),
+        ),
         (
             re.compile(r"^'(?P<uri>.+)' must be https \(http only on loopback\)\.$"),
             lambda m: _("'%(uri)s' harus memakai https (http hanya untuk loopback).", uri=m["uri"]),
@@ -443,6 +477,24 @@ def _hub_by_slug() -> dict[str, Callable[[Fields], str]]:
     """Accounts, OAuth clients, the audit chain and repeated requests."""
     return {
         "cannot-deactivate-self": lambda f: _("Anda tidak dapat menonaktifkan akun Anda sendiri."),
+        "organization-not-maintainable": lambda f: _(
+            "Data organisasi ini dikelola oleh admin organisasi itu sendiri, admin operator "
+            "hub, atau UPTD yang menambahkannya selama mitra itu belum punya pengguna di hub."
+        ),
+        "organization-code-taken": lambda f: _("Sudah ada organisasi dengan kode ini."),
+        "invitation-not-allowed": lambda f: _(
+            "Anda tidak dapat mengundang orang ke organisasi ini."
+        ),
+        "partner-has-admin": lambda f: _(
+            "Organisasi ini sudah punya admin sendiri; admin itulah yang mengundang stafnya."
+        ),
+        "invitation-unknown": lambda f: _("Tautan undangan ini tidak dikenal."),
+        "invitation-expired": lambda f: _("Tautan undangan ini sudah kedaluwarsa."),
+        "invitation-used": lambda f: _("Tautan undangan ini sudah dipakai."),
+        "invitation-revoked": lambda f: _("Undangan ini sudah dicabut."),
+        "invitation-not-open": lambda f: _(
+            "Undangan ini sudah diterima, dicabut, atau kedaluwarsa."
+        ),
         "cannot-reset-own-second-factor": lambda f: _(
             "Anda tidak dapat mengatur ulang faktor kedua Anda sendiri."
         ),

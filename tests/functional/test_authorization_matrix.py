@@ -89,6 +89,24 @@ class Seed:
             db.session.remove()
         self.target_user = hub.user(PPU, "caseworker", email="target@test.example")["id"]
         self.oauth_client_id = hub.oauth_client(PPU, "directory:read")["client_id"]
+        self.invitation_id = self.invitation()
+
+    def invitation(self) -> str:
+        """An open invitation into PPU, sent by PPU's side (the system here)."""
+        from referral_hub.accounts.invitations import create_invitation
+        from referral_hub.actors import Actor
+
+        with self.app.app_context():
+            made, _token = create_invitation(
+                Actor.system("matrix"),
+                PPU,
+                email=f"inv{next(_numbers)}@ppu.example",
+                role="caseworker",
+            )
+            db.session.commit()
+            invitation_id = made.id
+            db.session.remove()
+        return invitation_id
 
     @staticmethod
     def _number() -> str:
@@ -149,6 +167,8 @@ class Seed:
             "delivery_id": self.delivery_id,
             "id_or_code": PPU,
             "user_id": self.target_user,
+            "invitation_id": self.invitation_id,
+            "token": "not-a-token-the-hub-issued-xxxxxxxxxxxxxxxxxx",
             "slug": "insufficient-scope",
             "filename": "hub.css",
         }
@@ -224,6 +244,8 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
         "action": "accept",
     },
     "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
+    "directory.revoke_one_invitation": lambda s: {"invitation_id": s.invitation()},
+    "portal.organization_invitation_revoke": lambda s: {"invitation_id": s.invitation()},
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
     "portal.oauth_client_rotate_secret": lambda s: {
@@ -255,6 +277,16 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
         "domicile_region": "64.09",
     },
     "clients.search_clients": lambda s: {"code": "X-1"},
+    "directory.create_one_organization": lambda s: {
+        "code": f"matrix-partner-{next(_numbers)}",
+        "name": "Mitra Matriks",
+        "type": "legal_aid",
+    },
+    "directory.update_one_organization": lambda s: {"name": "UPTD PPA Penajam Paser Utara"},
+    "directory.invite": lambda s: {
+        "email": f"invitee{next(_numbers)}@ppu.example",
+        "role": "caseworker",
+    },
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
     "portal.user_reset_second_factor": lambda s: {"confirmed": "1"},

@@ -206,7 +206,7 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
     ("org", "role", "expected"),
     [
         ("uptd-ppa-ppu", "caseworker", ["Beranda"]),
-        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Pengguna", "Klien OAuth"]),
+        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth"]),
         ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit"]),
         ("polres-ppu", "caseworker", ["Beranda"]),
     ],
@@ -228,11 +228,13 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
             "Perjanjian",
             "Cakupan",
             "Log audit",
+            "Mitra",
             "Pengguna",
             "Klien OAuth",
             "Webhook",
         )
     if role != "org_admin":
+        assert "Mitra" not in menu
         assert "Pengguna" not in menu
         assert "Klien OAuth" not in menu
     if role == "caseworker":

@@ -22,8 +22,9 @@ INBOX_STATEMENTS = 3
 #: Token check, the organisation asked about, the covering agreements (the service is
 #: looked up only when nothing covers it: a covered service exists).
 COVERAGE_STATEMENTS = 3
-#: Token check, count, the page (parents joined), the services of the page's organisations.
-DIRECTORY_STATEMENTS = 4
+#: Token check, count, the page (parents joined), the services of the page's organisations,
+#: and which of them are on the hub (one union of users and clients).
+DIRECTORY_STATEMENTS = 5
 
 
 @contextlib.contextmanager

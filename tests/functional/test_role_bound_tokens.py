@@ -40,12 +40,13 @@ _CASEWORK = _READS | {
 EXPECTED = {
     "caseworker": _CASEWORK,
     "supervisor": _CASEWORK | {"agreements:write"},
-    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read"},
+    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read", "directory:write"},
     "auditor": _READS | {"audit:read"},
 }
 #: One call per scope, as a PPU user, and what it answers when the scope is allowed.
 PROBES = {
     "directory:read": ("GET", "/api/v1/services", None, 200),
+    "directory:write": ("POST", "/api/v1/organizations", {}, 422),
     "agreements:read": ("GET", "/api/v1/agreements", None, 200),
     "agreements:write": ("POST", "/api/v1/agreements", {}, 422),
     "clients:read": ("GET", "/api/v1/clients", None, 200),
