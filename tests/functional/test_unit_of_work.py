@@ -85,6 +85,7 @@ def uow_app(app, app_config):
         db.session.flush()
         db.session.get(Service, "uow-dup-2").code = "uow-dup"  # fails at the commit's flush
         return "said done"
+
     return app
 
 
