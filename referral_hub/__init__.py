@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +22,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
         "HUB_INSTANCE_PATH", str(REPO_DIR / "instance")
     )
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    from referral_hub.transaction import HubFlask
+
+    app = HubFlask(__name__, instance_path=str(instance_path), instance_relative_config=True)
     app.config.update(load_config(app.instance_path, config))
     if app.config["HUB_ENV"] == "production":
         # Behind a TLS-terminating proxy: trust one hop for scheme and host.
@@ -166,6 +167,7 @@ def _register_request_hooks(app: Flask) -> None:
         check_api_request,
         set_security_headers,
     )
+    from referral_hub.transaction import init_transactions
 
     app.request_class = HubRequest
     app.json = HubJSONProvider(app)
@@ -175,28 +177,8 @@ def _register_request_hooks(app: Flask) -> None:
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
-    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in
-    # reverse): the session is ended here, quietly when its connection died with the database.
-    app.teardown_appcontext(_end_session)
+    init_transactions(app)  # the request's unit of work ends with its session
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
-
-
-def _end_session(_error: BaseException | None) -> None:
-    """End the request's session; a connection that died (a database restart) is dropped.
-
-    Its closing rollback on a dead connection raised out of Flask's teardown, and gunicorn
-    replaced the answer already given (a 503 asking to come back) with a bare 500 page.
-    """
-    from sqlalchemy.exc import DBAPIError
-
-    from referral_hub.extensions import db
-
-    try:
-        db.session.remove()
-    except DBAPIError as error:
-        # The connection is invalidated by now and leaves the pool; nothing is left to undo.
-        logging.getLogger(__name__).warning("session ended on a dead connection: %s", error.orig)
-        db.session.registry.clear()
 
 
 def _register_cli(app: Flask) -> None:

@@ -14,10 +14,10 @@ from referral_hub.accounts import invitations
 from referral_hub.accounts.models import SECOND_FACTOR_ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.accounts.session import login_user, start_second_factor
-from referral_hub.extensions import db
 from referral_hub.portal.code_names import ROLE_LABELS
 from referral_hub.portal.forms import read_form
 from referral_hub.problems import Problem
+from referral_hub.transaction import commit_now, rollback
 
 _REFUSED = {
     "invitation-unknown": lambda: _(
@@ -39,7 +39,7 @@ _REFUSED = {
 
 def _refused(problem: Problem):
     # A refusal of a known link is audited: keep that entry (nothing else was changed).
-    db.session.commit()
+    commit_now()
     message = _REFUSED.get(problem.slug, _REFUSED["invitation-unknown"])()
     return (
         render_template("accounts/invitation_refused.html", message=message, slug=problem.slug),
@@ -69,12 +69,11 @@ def invitation(token: str):
                     token, name=str(form.values["name"]), password=password
                 )
             except Problem as problem:
-                db.session.rollback()
                 if problem.status in (404, 410):
+                    rollback()
                     return _refused(problem)
                 form.refused(problem)
             else:
-                db.session.commit()
                 if user.needs_second_factor:
                     # Not signed in yet: the authenticator is set up first, as at a first
                     # sign-in (the enrolment page, then the recovery codes).

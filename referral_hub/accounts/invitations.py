@@ -29,7 +29,6 @@ from sqlalchemy import func, select, update
 
 from referral_hub.accounts.models import ROLES, SECOND_FACTOR_ROLES, Invitation, User
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH, create_user
-from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -344,7 +343,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
     )
     db.session.refresh(invitation)
     audit.record(
-        user_actor(user),
+        Actor.for_user(user),
         "invitation.accepted",
         "invitation",
         invitation.id,

@@ -12,7 +12,6 @@ from sqlalchemy import case, func, or_, select, update
 
 from referral_hub.accounts import throttle
 from referral_hub.accounts.models import LOCALES, ROLES, User
-from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -20,6 +19,7 @@ from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.server import revoke_user_grants
 from referral_hub.problems import Problem, register_problem
+from referral_hub.transaction import commit_now
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, t=3).
 _PRODUCTION_HASHER = PasswordHasher()
@@ -328,7 +328,7 @@ def _count_attempt(user_id: str, now: dt.datetime) -> int | None:
         .returning(User.failed_logins)
         .execution_options(synchronize_session=False)
     ).scalar()
-    db.session.commit()  # counted even if the check below never finishes
+    commit_now()  # counted even if the check below never finishes
     return attempt
 
 
@@ -349,7 +349,7 @@ def sign_in(
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None and not user.active:
         user = None
-    actor = user_actor(user) if user is not None else Actor.system(label=source)
+    actor = Actor.for_user(user) if user is not None else Actor.system(label=source)
     subject = user.id if user is not None else None
     attempt = throttle.count_attempt(email, address, now)
     if attempt.refused:
@@ -362,11 +362,11 @@ def sign_in(
                 subject,
                 _signin_detail(user, email, address, held_until=attempt.held_until),
             )
-        db.session.commit()
+        commit_now()  # the count (and the hold's audit) stand with the refusal
         raise SignInHeld(attempt.held_until)
     # Read before the commit expires the row: no query on one path that the other lacks.
     stored = user.password_hash if user is not None else dummy
-    db.session.commit()  # counted even if the check below never finishes
+    commit_now()  # counted even if the check below never finishes
     try:
         hasher.verify(stored, password or "")
         if user is None:
@@ -380,7 +380,7 @@ def sign_in(
         if held_until is not None:
             detail["held_until"] = held_until.isoformat()
         audit.record(actor, "signin.failed", "user", subject, detail)
-        db.session.commit()
+        commit_now()  # the failure and its audit stand with the refusal
         if held_until is not None:
             raise SignInHeld(held_until) from None
         raise SignInRefused("E-mail atau kata sandi salah.") from None
@@ -388,7 +388,6 @@ def sign_in(
         user.password_hash = hash_password(password)
     throttle.sign_in_succeeded(email, address)
     audit.record(actor, "signin.succeeded", "user", user.id, {"source": source, "address": address})
-    db.session.commit()
     return user
 
 

@@ -12,11 +12,9 @@ from flask_babel import gettext as _
 from referral_hub.accounts import operations as accounts
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
-from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS
-from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import problem_message
+from referral_hub.portal.forms import flash_refusal, read_form
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -58,12 +56,8 @@ def user_new():
                     name=str(form.values["name"]),
                 )
             except Problem as problem:
-                db.session.rollback()
-                if problem.status in (403, 404):
-                    raise
                 form.refused(problem)
             else:
-                db.session.commit()
                 flash(_("Akun %(email)s dibuat.", email=user.email), "success")
                 return redirect(url_for("portal.users"))
     return (
@@ -81,12 +75,8 @@ def _act(operation, done_message: str, user_id: str):
     try:
         user = operation(portal_actor(), user_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
     else:
-        db.session.commit()
         flash(done_message % {"email": user.email}, "success")
     return redirect(url_for("portal.users"))
 
@@ -116,9 +106,7 @@ def user_reset_second_factor(user_id: str):
         try:
             user = accounts.second_factor_resettable(portal_actor(), user_id)
         except Problem as problem:
-            if problem.status in (403, 404):
-                raise
-            flash(problem_message(problem), "error")
+            flash_refusal(problem)
             return redirect(url_for("portal.users"))
         return render_template("portal/user_reset_second_factor.html", target=user)
     return _act(

@@ -21,10 +21,9 @@ from referral_hub.agreements.models import KINDS, Agreement
 from referral_hub.agreements.registry_views import party_choices, service_choices
 from referral_hub.agreements.schemas import AgreementIn
 from referral_hub.categories import SHAREABLE_CATEGORIES
-from referral_hub.extensions import db
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
-from referral_hub.portal.forms import FormState
+from referral_hub.portal.forms import FormState, take_refusal
 from referral_hub.portal.messages import problem_message, translate_message
 from referral_hub.problems import Problem
 
@@ -97,6 +96,7 @@ def _changed_elsewhere() -> str:
 
 def _refused(form: FormState, problem: Problem) -> int:
     """Show a refusal in the form; the page's status code for it."""
+    take_refusal(problem)
     if problem.status == 412:
         form.message = _changed_elsewhere()
         return 409
@@ -144,14 +144,10 @@ def act(agreement_id: str, action: str):
             agreement = ops.renew_agreement(actor, agreement_id, if_match=etag)
             done = _("Draf perpanjangan perjanjian %(number)s dibuat. Periksa lalu tandatangani.")
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "reason" in form.errors:
             form.errors[field] = form.errors.pop("reason")
         return _detail_page(agreement_id, states={action: form}, status=status)
-    db.session.commit()
     flash(done % {"number": agreement.number}, "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))
 
@@ -173,12 +169,8 @@ def upload(agreement_id: str):
             portal_actor(), agreement_id, filename=upload_file.filename, stream=upload_file.stream
         )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         return _detail_page(agreement_id, states={"upload": form}, status=status)
-    db.session.commit()
     flash(_("Dokumen %(name)s diunggah.", name=document.filename), "success")
     return redirect(url_for(".detail", agreement_id=agreement_id) + "#documents")
 
@@ -225,14 +217,10 @@ def paper(agreement_id: str):
             signatory_title=str(form.values["signatory_title"]) or None,
         )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "organization" in form.errors:
             form.errors["party"] = form.errors.pop("organization")
         return _detail_page(agreement_id, states={"paper": form}, status=status)
-    db.session.commit()
     flash(
         _(
             "Tanda tangan di atas kertas dicatat pada perjanjian %(number)s.",
@@ -268,14 +256,10 @@ def answer(agreement_id: str, party: str, answer: str):
                 "sanggahan selesai."
             )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "reason" in form.errors:
             form.errors["dispute_reason"] = form.errors.pop("reason")
         return _detail_page(agreement_id, states={"dispute": form}, status=status)
-    db.session.commit()
     flash(done % {"number": agreement.number}, "success")
     return redirect(url_for(".detail", agreement_id=agreement.id) + "#signatures")
 
@@ -283,7 +267,6 @@ def answer(agreement_id: str, party: str, answer: str):
 def download(agreement_id: str, document_id: str):
     """The document's bytes; every download is audited."""
     document, data = ops.read_document(portal_actor(), agreement_id, document_id)
-    db.session.commit()
     return Response(
         data,
         mimetype="application/pdf",
@@ -513,13 +496,10 @@ def new():
     try:
         agreement = ops.create_agreement(actor, data)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
+        take_refusal(problem)
         form.errors.update(_placed(problem.errors, service_rows, signatory_rows))
         form.message = problem_message(problem)
         return _form_page(form, status=problem.status if problem.status in (409, 422) else 422)
-    db.session.commit()
     flash(_("Draf perjanjian %(number)s disimpan.", number=agreement.number), "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))
 
@@ -574,9 +554,7 @@ def edit(agreement_id: str):
     try:
         agreement = ops.update_agreement(actor, agreement_id, data, if_match=etag)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
+        take_refusal(problem)
         if problem.status in (412, 428):
             # Keep what the user typed; show what is stored now, and take its ETag so that
             # sending again, after looking, is a deliberate overwrite.
@@ -591,6 +569,5 @@ def edit(agreement_id: str):
             agreement=agreement,
             status=problem.status if problem.status in (409, 422) else 422,
         )
-    db.session.commit()
     flash(_("Draf perjanjian %(number)s disimpan.", number=agreement.number), "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))

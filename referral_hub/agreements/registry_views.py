@@ -120,7 +120,6 @@ def export():
             422, "validation-error", "One or more filters are invalid; see 'errors'.", errors=errors
         )
     filename, text = export_registry(actor, filters)
-    db.session.commit()
     return Response(
         text,
         mimetype="text/csv",

@@ -19,7 +19,6 @@ from referral_hub.clients.schemas import (
     DisclosureOut,
     WithdrawIn,
 )
-from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate
 
 blp = Blueprint(
@@ -47,7 +46,6 @@ def _context() -> str:
 def create_client(actor, data):
     """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest."""
     client = ops.register_client(actor, **data)
-    db.session.commit()
     location = url_for("clients.get_client", client_id=client.id)
     return client, 201, {"Location": location}
 
@@ -86,7 +84,6 @@ def search_clients(actor, criteria, args):
 def get_client(actor, client_id):
     """One client with its personal data (owning organisation only); the read is logged."""
     client = ops.read_client(actor, client_id, _context())
-    db.session.commit()
     return client
 
 
@@ -98,7 +95,6 @@ def create_consent(actor, data, client_id):
     """Record the consent of the client, a parent or a guardian to share data for services."""
     client = ops.get_client_of(actor, client_id)
     consent = ops.record_consent(actor, client, **data)
-    db.session.commit()
     (seen,) = ops.consents_seen_by(actor, [consent], _context(), record=False)
     return seen, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
 
@@ -111,7 +107,6 @@ def list_consents(actor, args, client_id):
     """A client's consents, newest first."""
     body, headers = paginate(ops.consents_query(actor, client_id), args["page"], args["page_size"])
     body["items"] = ops.consents_seen_by(actor, body["items"], _context())
-    db.session.commit()
     return body, 200, headers
 
 
@@ -122,7 +117,6 @@ def get_consent(actor, consent_id):
     """One consent."""
     consent = ops.get_consent_of(actor, consent_id)
     (seen,) = ops.consents_seen_by(actor, [consent], _context())
-    db.session.commit()
     return seen
 
 
@@ -138,7 +132,6 @@ def withdraw_consent(actor, data, consent_id):
     """Withdraw a consent; it takes effect at once and open referrals resting on it end."""
     consent = ops.withdraw_consent(actor, consent_id, data["reason"])
     (seen,) = ops.consents_seen_by(actor, [consent], _context())
-    db.session.commit()
     return seen
 
 

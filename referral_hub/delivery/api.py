@@ -27,7 +27,6 @@ from referral_hub.delivery.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate
 
 blp = Blueprint(
@@ -67,7 +66,6 @@ def list_events(actor, args):
 def create_one_webhook(actor, args):
     """Subscribe to events; the response carries the signing secret, shown this once."""
     hook, secret = create_webhook(actor, url=args["url"], events=args["events"])
-    db.session.commit()
     body = {
         "id": hook.id,
         "url": hook.url,
@@ -103,7 +101,6 @@ def get_one_webhook(actor, webhook_id):
 def delete_one_webhook(actor, webhook_id):
     """End a subscription; pending deliveries are cancelled, the history stays."""
     delete_webhook(actor, webhook_id)
-    db.session.commit()
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries")
@@ -123,7 +120,6 @@ def list_webhook_deliveries(actor, args, webhook_id):
 def redeliver_one(actor, webhook_id, delivery_id):
     """Send a delivery again now (dead or not), with the same `webhook-id`."""
     delivery = redeliver(actor, webhook_id, delivery_id)
-    db.session.commit()
     return delivery
 
 

@@ -87,7 +87,6 @@ def create_one_organization(actor, args):
     """Add a partner (the hub operator's or a UPTD PPA's admin); the hub keeps it from now on,
     and `load-partners` no longer changes it."""
     org = operations.create_organization(actor, **args)
-    db.session.commit()
     location = url_for("directory.get_one_organization", id_or_code=org.id, _external=True)
     return _shown(actor, org), 201, {"Location": location}
 
@@ -111,7 +110,6 @@ def update_one_organization(actor, args, id_or_code):
     """Change the name, services, capacity per service or focal points (its own admin, the
     hub operator's, or the UPTD that added it while it has nobody on the hub)."""
     org = operations.update_organization(actor, id_or_code, **args)
-    db.session.commit()
     return _shown(actor, org)
 
 
@@ -129,7 +127,6 @@ def invite(actor, args, id_or_code):
     invitation, _token = invitations.create_invitation(
         actor, id_or_code, email=args["email"], role=args["role"]
     )
-    db.session.commit()
     return invitation, 201
 
 
@@ -154,7 +151,6 @@ def list_invitations(actor, args, id_or_code):
 def revoke_one_invitation(actor, id_or_code, invitation_id):
     """Revoke an open invitation: its link stops working at once."""
     invitation = invitations.revoke_invitation(actor, id_or_code, invitation_id)
-    db.session.commit()
     return invitation
 
 
@@ -163,7 +159,6 @@ def revoke_one_invitation(actor, id_or_code, invitation_id):
 @protected(blp, "directory:read")
 def list_services(actor):
     """The service codes with Indonesian and English labels."""
-    from referral_hub.extensions import db
 
     return db.session.scalars(select(Service).order_by(Service.position, Service.code)).all()
 

@@ -20,8 +20,7 @@ from referral_hub.directory.models import CAPACITY_STATUSES, PARTNER_TYPES, Serv
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS, label
-from referral_hub.portal.forms import FormState, read_form
-from referral_hub.portal.messages import problem_message
+from referral_hub.portal.forms import FormState, flash_refusal, read_form
 from referral_hub.problems import Problem
 
 WRITE = "directory:write"
@@ -85,12 +84,8 @@ def organization_new():
                     contacts=contacts,
                 )
             except Problem as problem:
-                db.session.rollback()
-                if problem.status in (403, 404):
-                    raise
                 form.refused(problem)
             else:
-                db.session.commit()
                 flash(_("Mitra %(name)s ditambahkan.", name=org.name), "success")
                 return redirect(url_for("portal.organization", id_or_code=org.code))
     types = [t for t in PARTNER_TYPES if t != "hub_operator" or actor.is_hub_operator]
@@ -169,12 +164,8 @@ def organization_edit(id_or_code: str):
             contacts=_contacts_from_form(),
         )  # fmt: skip
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         form.refused(problem)
         return _page(org.id, edit=form)
-    db.session.commit()
     flash(_("Data %(name)s disimpan.", name=org.name), "success")
     return redirect(url_for("portal.organization", id_or_code=org.code))
 
@@ -197,15 +188,11 @@ def organization_invite(id_or_code: str):
             actor, org.id, email=str(form.values["email"]), role=str(form.values["role"])
         )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         if problem.status == 409:
-            flash(problem_message(problem), "error")
+            flash_refusal(problem)
             return redirect(url_for("portal.organization", id_or_code=org.code))
         form.refused(problem)
         return _page(org.id, invite=form)
-    db.session.commit()
     flash(
         _("Undangan dikirim ke %(email)s; tautannya berlaku 7 hari.", email=invitation.email),
         "success",
@@ -219,11 +206,7 @@ def organization_invitation_revoke(id_or_code: str, invitation_id: str):
     try:
         invitation = invitations.revoke_invitation(portal_actor(), id_or_code, invitation_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
     else:
-        db.session.commit()
         flash(_("Undangan untuk %(email)s dicabut.", email=invitation.email), "success")
     return redirect(url_for("portal.organization", id_or_code=id_or_code))

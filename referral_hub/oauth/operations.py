@@ -23,6 +23,7 @@ from referral_hub.oauth.models import (
 )
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.problems import Problem, register_problem
+from referral_hub.transaction import commit_now
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
 
@@ -280,5 +281,5 @@ def note_failed_client_authentication(
         )
     else:
         pair.refused += 1
-    db.session.commit()
+    commit_now()  # after a refusal (401), which the request's unit of work rolls back
     return write

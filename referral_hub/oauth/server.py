@@ -28,11 +28,10 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Select, String, bindparam, func, or_, select, update
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -47,6 +46,7 @@ from referral_hub.oauth.models import (
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable, role_permits
 from referral_hub.problems import Problem
+from referral_hub.transaction import commit_request, has_writes
 
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=30)
 AUTHORIZATION_CODE_LIFETIME = dt.timedelta(minutes=5)
@@ -65,16 +65,7 @@ def query_client(client_id: str) -> OAuthClient | None:
 def client_actor(client: OAuthClient, user: User | None = None) -> Actor:
     """The acting party of a request to the token, revocation or introspection endpoint: the
     authenticated client, acting for `user` when its grant has one."""
-    return Actor(
-        organization_id=client.organization_id,
-        user_id=user.id if user is not None else None,
-        client_id=client.client_id,
-        role=user.role if user is not None else None,
-        scopes=frozenset(client.scope.split()),
-        kind="client",
-        label=client.name,
-        organization_type=client.organization.type,
-    )
+    return Actor.for_client(client, user)
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
@@ -175,7 +166,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             if reason is not None:
                 detail["reason"] = reason
             audit.record(
-                user_actor(person),
+                Actor.for_user(person),
                 "oauth.grant_denied" if grant_user is None else "oauth.grant_approved",
                 "oauth_client",
                 client.client_id,
@@ -632,12 +623,26 @@ def requires(scope: str | None = None) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            return view(authenticate(scope), *args, **kwargs)
+            result = view(authenticate(scope), *args, **kwargs)
+            if _answer_status(result) < 400 and has_writes():
+                # The request's unit of work, closed before flask-smorest serialises the
+                # result: the answer shows what was stored (transaction.py).
+                commit_request()
+            return result
 
         wrapped._required_scope = scope  # read by the OpenAPI security decoration
         return wrapped
 
     return decorate
+
+
+def _answer_status(result: Any) -> int:
+    """The status a view's return value answers with (200 unless it says otherwise)."""
+    if isinstance(result, Response):
+        return result.status_code
+    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], int):
+        return result[1]
+    return 200
 
 
 __all__ = ["authenticate", "current_token", "init_oauth", "requires"]

@@ -9,11 +9,12 @@ from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from referral_hub.accounts.session import current_user
-from referral_hub.extensions import authorization, csrf, db
+from referral_hub.extensions import authorization, csrf
 from referral_hub.oauth.operations import note_failed_client_authentication
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable
 from referral_hub.problems import Problem, problem_response
+from referral_hub.transaction import commit_now
 
 bp = Blueprint("oauth", __name__)
 
@@ -33,8 +34,10 @@ def _finish(response, endpoint: str):
     become RFC 9457 problem details, like every other API error. A failed client
     authentication is audited after, in a transaction of its own.
     """
-    if response.status_code < 500:
-        db.session.commit()
+    if 400 <= response.status_code < 500:
+        # An OAuth error is answered, not raised, and what the grant wrote before it stands:
+        # a replayed code or refresh token has revoked its family, and audited that.
+        commit_now()
     if response.status_code >= 400 and response.is_json:
         body = response.get_json(silent=True) or {}
         if body.get("error") == "invalid_client":
@@ -162,7 +165,8 @@ def authorize():
     response = authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )
-    db.session.commit()
+    if response.status_code >= 400:
+        commit_now()  # an OAuth error is answered, not raised: what the grant wrote stands
     return response
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from flask import g, redirect, request, url_for
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.session import current_user, user_actor
+from referral_hub.accounts.session import current_user
 from referral_hub.actors import Actor
 from referral_hub.permissions import role_permits
 from referral_hub.problems import Problem
@@ -100,7 +100,7 @@ def portal_actor() -> Actor:
         user = current_user()
         if user is None:
             raise Problem(401, "unauthorized", "Sign in first.")
-        g.portal_actor = user_actor(user)
+        g.portal_actor = Actor.for_user(user)
     return g.portal_actor
 
 

@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from referral_hub.apidoc import protected
-from referral_hub.extensions import db
 from referral_hub.pagination import page_schema, paginate
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.schemas import (
@@ -52,12 +51,6 @@ ReferralPage = page_schema(ReferralSummaryOut, "ReferralPage")
 REFUSALS = {404: "Not found (or another organisation's)", 409: "Invalid transition"}
 
 
-def _detail(actor, referral):
-    view = ops.referral_view(actor, referral)
-    db.session.commit()  # the read of personal data is logged before it is answered
-    return view
-
-
 @blp.route("/referrals", methods=["POST"])
 @blp.arguments(ReferralIn)
 @blp.response(201, ReferralOut)
@@ -70,7 +63,6 @@ def send_one_referral(actor, data):
     # the request's time). The view holds nothing the commit changes; what it shows of the
     # client (only with the right to read clients) is logged in the same commit.
     view = ops.referral_view(actor, referral)
-    db.session.commit()
     return view, 201, {"Location": f"/api/v1/referrals/{view['id']}"}
 
 
@@ -101,7 +93,7 @@ def list_referrals(actor, args):
 @protected(blp, "referrals:read", extra=REFUSALS)
 def get_one_referral(actor, referral_id):
     """One referral: everything for the sender, the allowed categories for the recipient."""
-    return _detail(actor, ops.get_referral_for(actor, referral_id))
+    return ops.referral_view(actor, ops.get_referral_for(actor, referral_id))
 
 
 @blp.route("/referrals/<referral_id>/events")
@@ -123,8 +115,7 @@ def _action_view(action, schema, scope):
             summary=data.get("summary"),
             note=data.get("note"),
         )
-        db.session.commit()
-        return _detail(actor, referral)
+        return ops.referral_view(actor, referral)
 
     view.__name__ = f"{action.replace('-', '_')}_referral"
     view.__doc__ = f"{action.capitalize()} a referral."
@@ -160,8 +151,7 @@ def approve_referral(actor, data, referral_id):
     """Approve a waiting override (an active supervisor of the sending unit, personally): it is
     sent now, through every gate again."""
     referral = ops.approve_override(actor, referral_id, note=data.get("note"))
-    db.session.commit()
-    return _detail(actor, referral)
+    return ops.referral_view(actor, referral)
 
 
 @blp.route("/referrals/<referral_id>/decline-approval", methods=["POST"])
@@ -175,8 +165,7 @@ def approve_referral(actor, data, referral_id):
 def decline_referral_approval(actor, data, referral_id):
     """Decline a waiting override: it is cancelled, and the recipient never learns of it."""
     referral = ops.decline_override(actor, referral_id, data.get("reason"))
-    db.session.commit()
-    return _detail(actor, referral)
+    return ops.referral_view(actor, referral)
 
 
 @blp.route("/referrals/<referral_id>/appointments", methods=["POST"])
@@ -186,7 +175,6 @@ def decline_referral_approval(actor, data, referral_id):
 def create_appointment(actor, data, referral_id):
     """Schedule a session (recipient)."""
     appointment = ops.schedule_appointment(actor, referral_id, data)
-    db.session.commit()
     return ops.appointment_view(appointment), 201
 
 
@@ -197,5 +185,4 @@ def create_appointment(actor, data, referral_id):
 def patch_appointment(actor, data, referral_id, appointment_id):
     """Record attendance, a no-show, a cancellation or a new time (recipient)."""
     appointment = ops.update_appointment(actor, referral_id, appointment_id, data)
-    db.session.commit()
     return ops.appointment_view(appointment)

@@ -77,12 +77,7 @@ DEMO_REFERRALS: tuple[tuple[Any, ...], ...] = (
 
 def _actor_of(code: str) -> Actor:
     org = find_organization(code)
-    return Actor(
-        organization_id=org.id,
-        kind="system",
-        label=f"demo:{code}",
-        organization_type=org.type,
-    )
+    return Actor.for_organization(org, f"demo:{code}")
 
 
 def _consent_for(client: Client, recipient_id: str, service: str) -> Consent | None:

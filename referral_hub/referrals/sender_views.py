@@ -49,6 +49,7 @@ from referral_hub.referrals.wizard import (
     step_before,
     visible_in_order,
 )
+from referral_hub.transaction import commit_now
 
 UPTD = ("uptd_ppa",)
 #: Who sends referrals: the roles with the right to (permissions.py), of a UPTD PPA.
@@ -65,12 +66,6 @@ def _status_counts(actor: Actor) -> dict[str, int]:
     rows = db.session.execute(select(sent.c.status, func.count()).group_by(sent.c.status))
     counts = dict(rows.all())
     return {status: counts[status] for status in STATUSES if counts.get(status)}
-
-
-def _reraise_access(problem: Problem) -> None:
-    """Another organisation's referral, or a page not open to the user, is not a form error."""
-    if problem.status in (401, 403, 404):
-        raise problem
 
 
 # ============================================================================================
@@ -117,7 +112,7 @@ def _wizard_page(wizard: Wizard, step: str, status: int = 200):
             clients.record_disclosure(
                 wizard.actor, wizard.client, shown, "owner", "portal referral review"
             )
-        db.session.commit()
+        commit_now()  # the read is logged also when the page answers a refusal (422)
     carried = [
         (name, value)
         for name, current in wizard.values.items()
@@ -164,7 +159,6 @@ def new():
         referral = wizard.send()
         if referral is None:
             return _wizard_page(wizard, wizard.first_error_step(), 422)
-        db.session.commit()
         if referral.status == DRAFT:
             flash(
                 _(
@@ -203,7 +197,7 @@ def _detail_page(referral: Referral, *, forms: dict[str, FormState] | None = Non
     actor = portal_actor()
     view = ops.referral_view(actor, referral)  # the sender's read is logged as the owner's
     events = ops.timeline(actor, referral.id)
-    db.session.commit()
+    commit_now()  # the read is logged also when the page answers a refusal (4xx)
     creator = (
         db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
     )
@@ -273,15 +267,12 @@ def _sender_act(referral_id: str, action: str):
     try:
         ops.act_on_referral(portal_actor(), referral.id, action, reason=str(form.values["reason"]))
     except Problem as problem:
-        db.session.rollback()
-        _reraise_access(problem)
         form.refused(problem)
         return _detail_page(
             _sender_referral(referral_id),
             forms={action: form},
             status=problem.status if problem.status in (409, 422) else 422,
         )
-    db.session.commit()
     done = {
         "cancel": _("Rujukan %(number)s dibatalkan; penerima diberi tahu."),
         "enter-in-error": _("Rujukan %(number)s ditandai salah input."),
@@ -309,7 +300,6 @@ def letter(referral_id: str):
         # The recipient prints its own view; its read is logged like any other.
         view = ops.referral_view(actor, referral)
         view["visible_categories"] = visible_in_order(referral)
-    db.session.commit()
     creator = (
         db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
     )

@@ -30,6 +30,7 @@ from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_name
+from referral_hub.portal.forms import take_refusal
 from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
@@ -455,10 +456,8 @@ class Wizard:
         try:
             return ops.send_referral(self.actor, data)
         except Problem as problem:
-            db.session.rollback()
-            if problem.status in (401, 403, 404) and problem.slug != ops.OVERRIDE_NOT_AUTHORISED:
-                raise
-            self.refused(problem)
+            # A supervisor's approval refused is the wizard's to explain, not an error page.
+            self.refused(take_refusal(problem, shown_slugs=(ops.OVERRIDE_NOT_AUTHORISED,)))
             return None
 
     def refused(self, problem: Problem) -> None:

@@ -333,9 +333,8 @@ def test_overdue_referrals_come_first_and_are_marked(app, hub, world):
     browser, _ = _sent(app, hub, world)
     with app.app_context():
         from referral_hub.accounts.models import User
-        from referral_hub.accounts.session import user_actor
 
-        actor = user_actor(db.session.get(User, browser.user["id"]))
+        actor = Actor.for_user(db.session.get(User, browser.user["id"]))
         late = send_referral(
             actor,
             {

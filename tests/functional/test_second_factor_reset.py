@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from referral_hub.accounts.models import User
 from referral_hub.accounts.operations import reset_second_factor
-from referral_hub.accounts.session import user_actor
+from referral_hub.actors import Actor
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
@@ -187,7 +187,7 @@ def test_a_caseworker_is_refused(app, hub):
     assert _state(app, admin["id"]) == before
     # The rule lives in the operation, so the API and the command line get it too.
     with app.app_context():
-        actor = user_actor(db.session.get(User, caseworker["id"]))
+        actor = Actor.for_user(db.session.get(User, caseworker["id"]))
         with pytest.raises(Problem) as refused:
             reset_second_factor(actor, admin["id"])
         assert refused.value.status == 403
@@ -207,7 +207,7 @@ def test_nobody_resets_their_own_second_factor(app, hub, org):
     assert _state(app, me["id"]) == before
     assert _resets(app, me["id"]) == []
     with app.app_context():
-        actor = user_actor(db.session.get(User, me["id"]))
+        actor = Actor.for_user(db.session.get(User, me["id"]))
         with pytest.raises(Problem) as refused:
             reset_second_factor(actor, me["id"])
         assert refused.value.status == 409
