@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral_hub.db import new_id
@@ -49,6 +51,8 @@ class Organization(db.Model):
     region_code: Mapped[str | None] = mapped_column(String(16), index=True)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     notes: Mapped[str | None] = mapped_column(String(1000))
+    #: Work contacts (focal points): [{"name", "title", "phone", "email"}]; staff, never clients.
+    contacts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], lazy="joined")
     #: Loaded when read, not with every organisation: the token check, referral lists and

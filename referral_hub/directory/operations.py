@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 
 from referral_hub.actors import Actor
@@ -120,3 +120,51 @@ def load_partners(actor: Actor, path: str | Path) -> dict[str, Any]:
 def check_partners_file(path: str | Path) -> None:
     """Raise PartnersFileError if the file cannot be loaded (used at start)."""
     read_partners_file(path)
+
+
+# --- who answers on the hub, and who shares an agreement ------------------------------------
+
+
+def on_hub_ids(organization_ids: list[str] | set[str]) -> set[str]:
+    """Of these organisations, those someone can answer for on the hub: an active user or an
+    OAuth client that is not disabled (one query each, whatever the number)."""
+    from referral_hub.accounts.models import User
+    from referral_hub.oauth.models import OAuthClient
+
+    ids = list(organization_ids)
+    if not ids:
+        return set()
+    users = db.session.scalars(
+        select(User.organization_id).where(User.organization_id.in_(ids), User.active.is_(True))
+    )
+    clients = db.session.scalars(
+        select(OAuthClient.organization_id).where(
+            OAuthClient.organization_id.in_(ids), OAuthClient.disabled_at.is_(None)
+        )
+    )
+    return set(users) | set(clients)
+
+
+def is_on_hub(org: Organization) -> bool:
+    """Whether anyone can answer for the organisation on the hub."""
+    return org.id in on_hub_ids([org.id])
+
+
+def shares_agreement(first_id: str, second_id: str) -> bool:
+    """Whether the two organisations are parties to one agreement that is not terminated
+    (a draft counts: the partner is being brought in to sign it)."""
+    from referral_hub.agreements.models import Agreement, AgreementParty
+
+    first = select(AgreementParty.agreement_id).where(AgreementParty.organization_id == first_id)
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    AgreementParty.organization_id == second_id,
+                    AgreementParty.agreement_id.in_(first),
+                    AgreementParty.agreement_id == Agreement.id,
+                    Agreement.status.not_in(("terminated", "superseded")),
+                )
+            )
+        )
+    )
