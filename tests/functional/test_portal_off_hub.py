@@ -127,3 +127,48 @@ def test_both_sides_see_each_others_staff_contacts(app, client, hub):
     mine = sender.get(f"/referrals/{referral_id}").get_data(as_text=True)
     assert "Pak Anton" in mine
     assert "0812-777" not in mine  # the sender is not shown its own caseworker
+
+
+# --- told before sending: the wizard, the coverage page, the admins' start page -------------
+
+
+def test_the_wizard_and_the_coverage_page_say_when_a_partner_cannot_answer(app, hub):
+    from tests.portal_sender_support import build_world, referral_form
+
+    world = build_world(app)
+    take_off_hub(app, BALIKPAPAN)
+    browser = signed_in(app, hub, PPU, "caseworker", "wizard@ppu.test")
+    form = referral_form(world, step="service", go="partner", to=None)
+    html = post(browser, "/referrals/new", form).get_data(as_text=True)
+    assert "Mitra ini belum memakai hub:" in html
+    assert "kirim surat rujukan cetak dan catat jawabannya di sini" in html
+    coverage = browser.get("/coverage").get_data(as_text=True)
+    assert 'id="off-hub"' in coverage
+    assert "belum memakai hub" in coverage
+
+    hub.oauth_client(BALIKPAPAN, "referrals:read referrals:respond")  # it joins
+    html = post(browser, "/referrals/new", form).get_data(as_text=True)
+    assert "Mitra ini belum memakai hub:" not in html
+    assert 'id="off-hub"' not in browser.get("/coverage").get_data(as_text=True)
+
+
+def test_the_admins_start_page_lists_partners_with_agreements_off_the_hub(app, hub):
+    from tests.agreements_support import build
+
+    with app.app_context():
+        build("active")
+        db.session.commit()
+        db.session.remove()
+    take_off_hub(app, BALIKPAPAN)
+    admin = signed_in(app, hub, PPU, "org_admin", "admin@ppu.test")
+    home = admin.get("/").get_data(as_text=True)
+    assert 'id="partners-off-hub"' in home
+    listed = home.split('id="partners-off-hub"')[1].split("</ul>")[0]
+    assert "Balikpapan" in listed
+    assert "Bontang" not in listed  # no agreement with PPU
+    assert "Penajam" not in listed  # not itself
+
+    hub.user(BALIKPAPAN, "caseworker", "joined@balikpapan.test")
+    home = admin.get("/").get_data(as_text=True)
+    assert 'id="partners-off-hub"' not in home
+    assert "Setiap mitra dengan perjanjian sudah memakai hub." in home

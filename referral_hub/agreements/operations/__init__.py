@@ -38,6 +38,7 @@ from referral_hub.agreements.operations.coverage import (
     coverage_for,
     coverage_matrix,
     covering_agreements_for,
+    partners_not_on_hub,
 )
 from referral_hub.agreements.operations.documents import (
     NOT_A_PDF,
@@ -122,6 +123,7 @@ __all__ = [
     "may_change",
     "may_read_registry",
     "number_key",
+    "partners_not_on_hub",
     "plan_transition",
     "read_document",
     "record_export",
