@@ -49,6 +49,10 @@ _REFERRAL = {
         "enum": ["consent_withdrawn", "agreement_ended"],
         "description": "why the hub cancelled it: a code, never free text",
     },
+    "recorded_on_behalf": {
+        "type": "boolean",
+        "description": "the sender recorded this answer on behalf of a recipient not on the hub",
+    },
     "links": _LINKS,
 }
 _REFERRAL_REQUIRED = ["referral_id", "number", "status", "service", "sender", "recipient", "links"]

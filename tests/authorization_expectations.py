@@ -529,6 +529,18 @@ EXPECTATIONS: dict[str, object] = {
         )
         for name, ok in (("cancel", REDIRECT), ("enter_in_error", FORM))
     },
+    # A partner not on the hub: its answers recorded by the sender's staff (the operation
+    # refuses them once the partner is on the hub); the recipient's staff never reach it.
+    **{
+        f"referrals_portal.{name}": page(
+            STAFF,
+            ALL_KINDS,
+            FORM,
+            "PPU's referral: its sender's staff record the partner's answer on its behalf",
+            **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
+        )
+        for name in ("on_behalf", "on_behalf_session")
+    },
     # The recipient's staff are sent on to their inbox view, and may print the letter.
     "referrals_portal.detail": page(
         STAFF,

@@ -172,7 +172,7 @@ def check_partners_file(path: str | Path) -> None:
     read_partners_file(path)
 
 
-# --- who may change what ------------------------------------------------------------------
+# --- who answers on the hub, and who shares an agreement ------------------------------------
 
 
 def on_hub_ids(organization_ids: list[str] | set[str]) -> set[str]:
@@ -214,6 +214,9 @@ def shares_agreement(first_id: str, second_id: str) -> bool:
             )
         )
     )
+
+
+# --- who may change what ------------------------------------------------------------------
 
 
 def _writer(actor: Actor) -> bool:

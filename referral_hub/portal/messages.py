@@ -357,6 +357,10 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
             "rujukan ini akan dibatalkan."
         ),
+        "recipient-on-hub": lambda f: _(
+            "Mitra ini sudah memakai hub dan menjawab sendiri; jawaban tidak lagi dicatat atas "
+            "namanya."
+        ),
     }
 
 
@@ -804,6 +808,13 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
 
 def _sender_exact() -> dict[str, str]:
     return {
+        # answers recorded on a partner's behalf (referrals.operations.access.answering_side)
+        "Say how the answer came (by phone, by letter) when recording it on behalf.": _(
+            "Tulis bagaimana jawaban diterima (mis. melalui telepon, surat)."
+        ),
+        "Only the sender records answers on the recipient's behalf.": _(
+            "Hanya pengirim yang mencatat jawaban atas nama penerima."
+        ),
         # the API's schemas (marshmallow and ours)
         "Missing data for required field.": _("Wajib diisi."),
         "Field may not be null.": _("Wajib diisi."),

@@ -9,10 +9,12 @@ from referral_hub.apidoc import protected
 from referral_hub.pagination import page_schema, paginate
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.schemas import (
+    AnswerCompleteIn,
+    AnswerNoteIn,
+    AnswerReasonIn,
     AppointmentIn,
     AppointmentOut,
     AppointmentPatchIn,
-    ReferralCompleteIn,
     ReferralIn,
     ReferralNoteIn,
     ReferralOut,
@@ -49,6 +51,10 @@ ReferralSummaryOut = Schema.from_dict(
 )
 ReferralPage = page_schema(ReferralSummaryOut, "ReferralPage")
 REFUSALS = {404: "Not found (or another organisation's)", 409: "Invalid transition"}
+ANSWER_REFUSALS = {
+    404: "Not found (or another organisation's)",
+    409: "Invalid transition, or recorded on behalf of a recipient on the hub",
+}
 
 
 @blp.route("/referrals", methods=["POST"])
@@ -104,7 +110,7 @@ def referral_timeline(actor, referral_id):
     return ops.timeline(actor, referral_id)
 
 
-def _action_view(action, schema, scope):
+def _action_view(action, schema, scope, refusals=REFUSALS):
     def view(actor, data, referral_id):
         referral = ops.act_on_referral(
             actor,
@@ -114,27 +120,28 @@ def _action_view(action, schema, scope):
             outcome=data.get("outcome"),
             summary=data.get("summary"),
             note=data.get("note"),
+            on_behalf=data.get("recorded_on_behalf", False),
         )
         return ops.referral_view(actor, referral)
 
     view.__name__ = f"{action.replace('-', '_')}_referral"
     view.__doc__ = f"{action.capitalize()} a referral."
-    decorated = protected(blp, scope, extra=REFUSALS)(view)
+    decorated = protected(blp, scope, extra=refusals)(view)
     decorated = blp.response(200, ReferralOut)(decorated)
     decorated = blp.arguments(schema)(decorated)
     blp.route(f"/referrals/<referral_id>/{action}", methods=["POST"])(decorated)
 
 
 for _action, _schema in (
-    ("accept", ReferralNoteIn),
-    ("reject", ReferralReasonIn),
-    ("start", ReferralNoteIn),
-    ("hold", ReferralReasonIn),
-    ("resume", ReferralNoteIn),
-    ("complete", ReferralCompleteIn),
-    ("fail", ReferralReasonIn),
+    ("accept", AnswerNoteIn),
+    ("reject", AnswerReasonIn),
+    ("start", AnswerNoteIn),
+    ("hold", AnswerReasonIn),
+    ("resume", AnswerNoteIn),
+    ("complete", AnswerCompleteIn),
+    ("fail", AnswerReasonIn),
 ):
-    _action_view(_action, _schema, "referrals:respond")
+    _action_view(_action, _schema, "referrals:respond", ANSWER_REFUSALS)
 for _action in ("cancel", "enter-in-error"):
     _action_view(_action, ReferralReasonIn, "referrals:write")
 
@@ -171,18 +178,23 @@ def decline_referral_approval(actor, data, referral_id):
 @blp.route("/referrals/<referral_id>/appointments", methods=["POST"])
 @blp.arguments(AppointmentIn)
 @blp.response(201, AppointmentOut)
-@protected(blp, "referrals:respond", extra=REFUSALS)
+@protected(blp, "referrals:respond", extra=ANSWER_REFUSALS)
 def create_appointment(actor, data, referral_id):
-    """Schedule a session (recipient)."""
-    appointment = ops.schedule_appointment(actor, referral_id, data)
+    """Schedule a session (recipient; or the sender on behalf of a recipient not on the hub)."""
+    on_behalf = data.pop("recorded_on_behalf", False)
+    appointment = ops.schedule_appointment(actor, referral_id, data, on_behalf=on_behalf)
     return ops.appointment_view(appointment), 201
 
 
 @blp.route("/referrals/<referral_id>/appointments/<appointment_id>", methods=["PATCH"])
 @blp.arguments(AppointmentPatchIn)
 @blp.response(200, AppointmentOut)
-@protected(blp, "referrals:respond", extra=REFUSALS)
+@protected(blp, "referrals:respond", extra=ANSWER_REFUSALS)
 def patch_appointment(actor, data, referral_id, appointment_id):
-    """Record attendance, a no-show, a cancellation or a new time (recipient)."""
-    appointment = ops.update_appointment(actor, referral_id, appointment_id, data)
+    """Record attendance, a no-show, a cancellation or a new time (recipient; or the sender
+    on behalf of a recipient not on the hub)."""
+    on_behalf = data.pop("recorded_on_behalf", False)
+    appointment = ops.update_appointment(
+        actor, referral_id, appointment_id, data, on_behalf=on_behalf
+    )
     return ops.appointment_view(appointment)

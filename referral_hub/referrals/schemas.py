@@ -121,6 +121,44 @@ class ReferralCompleteIn(Schema):
     summary = fields.String(validate=_text)
 
 
+def _on_behalf_flag() -> fields.Boolean:
+    return fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the sender records the recipient's answer on its behalf: only while "
+            "the recipient has no one on the hub (else 409 recipient-on-hub), with `note`"
+        },
+    )
+
+
+def _how_it_came() -> fields.String:
+    return fields.String(
+        validate=_text,
+        metadata={"description": "with recorded_on_behalf: how the answer came (phone, letter)"},
+    )
+
+
+class OnBehalfIn(Schema):
+    """A recipient's answer the sender records on its behalf (a partner not on the hub)."""
+
+    recorded_on_behalf = _on_behalf_flag()
+    note = _how_it_came()
+
+
+class AnswerNoteIn(OnBehalfIn):
+    """accept, start, resume."""
+
+
+class AnswerReasonIn(OnBehalfIn):
+    """reject, hold, fail."""
+
+    reason = fields.String(required=True, validate=_text)
+
+
+class AnswerCompleteIn(OnBehalfIn, ReferralCompleteIn):
+    """complete."""
+
+
 class ReferralQueryArgs(PageArgs):
     box = fields.String(load_default="sent", validate=validate.OneOf(("sent", "received")))
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -165,6 +203,8 @@ class AppointmentIn(Schema):
     location = fields.String(validate=validate.Length(min=1, max=500))
     practitioner = fields.String(validate=_short)
     duration_minutes = fields.Integer(validate=validate.Range(min=5, max=600))
+    recorded_on_behalf = _on_behalf_flag()
+    note = _how_it_came()
 
 
 class AppointmentPatchIn(Schema):
@@ -173,6 +213,7 @@ class AppointmentPatchIn(Schema):
     )
     note = fields.String(validate=_text)
     starts_at = fields.AwareDateTime()
+    recorded_on_behalf = _on_behalf_flag()
 
 
 class AppointmentOut(Schema):
@@ -184,6 +225,7 @@ class AppointmentOut(Schema):
     practitioner = fields.String(allow_none=True)
     status = fields.String(required=True)
     note = fields.String(allow_none=True)
+    recorded_on_behalf = fields.Boolean(required=True)
 
 
 class TimelineEntryOut(Schema):
@@ -193,6 +235,38 @@ class TimelineEntryOut(Schema):
     to_status = fields.String(allow_none=True)
     organization = fields.Nested(OrgRefOut, allow_none=True)
     note = fields.String(allow_none=True)
+    recorded_on_behalf = fields.Boolean(
+        required=True,
+        metadata={"description": "recorded by the sender on the recipient's behalf"},
+    )
+    on_behalf_note = fields.String(
+        allow_none=True, metadata={"description": "how the answer came (phone, letter)"}
+    )
+
+
+class CaseworkerContactOut(Schema):
+    name = fields.String(required=True)
+    work_phone = fields.String(allow_none=True, required=True)
+
+
+class FocalPointOut(Schema):
+    name = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True)
+    phone = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+
+
+class ContactsOut(Schema):
+    """The other party's staff contacts (never a client's)."""
+
+    organization = fields.Nested(OrgRefOut, required=True)
+    caseworker = fields.Nested(
+        CaseworkerContactOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "the sending caseworker (the recipient's view only)"},
+    )
+    focal_points = fields.List(fields.Nested(FocalPointOut), required=True)
 
 
 class ReferralOut(Schema):
@@ -222,3 +296,30 @@ class ReferralOut(Schema):
     updated_at = fields.DateTime(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
     appointments = fields.List(fields.Nested(AppointmentOut), required=True)
+    recipient_on_hub = fields.Boolean(
+        required=True,
+        metadata={"description": "someone answers for the recipient on the hub"},
+    )
+    recorded_on_behalf = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the current status was recorded by the sender on the recipient's behalf"
+        },
+    )
+    on_behalf_actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "the recipient's answers the sender may record on its behalf now "
+            "(empty unless the caller is the sender and the recipient is not on the hub)"
+        },
+    )
+    contacts = fields.Nested(
+        ContactsOut,
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the other party's staff contacts; null unless the two "
+            "organisations share an agreement"
+        },
+    )

@@ -40,6 +40,7 @@ from referral_hub.agreements.operations.coverage import (
     coverage_for,
     coverage_matrix,
     covering_agreements_for,
+    partners_not_on_hub,
 )
 from referral_hub.agreements.operations.documents import (
     NOT_A_PDF,
@@ -137,6 +138,7 @@ __all__ = [
     "may_record_paper",
     "number_key",
     "paper_signature_parties",
+    "partners_not_on_hub",
     "plan_transition",
     "read_document",
     "record_export",

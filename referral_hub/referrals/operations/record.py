@@ -53,7 +53,11 @@ def add_to_timeline(
     from_status: str | None,
     to_status: str | None,
     note: str | None = None,
+    *,
+    on_behalf_note: str | None = None,
 ) -> None:
+    """One timeline line; `on_behalf_note` marks it as recorded by the sender on the
+    recipient's behalf, saying how the answer came."""
     db.session.add(
         ReferralEvent(
             referral_id=referral.id,
@@ -64,6 +68,8 @@ def add_to_timeline(
             user_id=actor.user_id,
             oauth_client_id=actor.client_id,
             note=note,
+            on_behalf=on_behalf_note is not None,
+            on_behalf_note=on_behalf_note,
             at=utcnow(),
         )
     )
