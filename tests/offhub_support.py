@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 
 from referral_hub.accounts.models import User
 from referral_hub.db import utcnow
-from referral_hub.directory.operations import get_organization
+from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.models import OAuthClient
 
@@ -15,7 +15,7 @@ from referral_hub.oauth.models import OAuthClient
 def take_off_hub(app, code: str) -> None:
     """No one answers for `code` on the hub any more: its users and OAuth clients are off."""
     with app.app_context():
-        org_id = get_organization(code).id
+        org_id = find_organization(code).id
         db.session.execute(update(User).where(User.organization_id == org_id).values(active=False))
         db.session.execute(
             update(OAuthClient)
@@ -28,7 +28,7 @@ def take_off_hub(app, code: str) -> None:
 
 def set_contacts(app, code: str, contacts: list[dict]) -> None:
     with app.app_context():
-        get_organization(code).contacts = contacts
+        find_organization(code).contacts = contacts
         db.session.commit()
         db.session.remove()
 
@@ -42,7 +42,7 @@ def set_work_phone(app, user_id: str, phone: str) -> None:
 
 def active_users(app, code: str) -> list[str]:
     with app.app_context():
-        org_id = get_organization(code).id
+        org_id = find_organization(code).id
         return list(
             db.session.scalars(
                 select(User.id).where(User.organization_id == org_id, User.active.is_(True))

@@ -106,11 +106,11 @@ def test_both_sides_see_each_others_staff_contacts(app, client, hub):
     set_work_phone(app, sender.user["id"], "0812-777")
     with app.app_context():
         from referral_hub.actors import Actor
-        from referral_hub.directory.operations import get_organization
+        from referral_hub.directory.operations import find_organization
         from referral_hub.referrals import operations as ops
 
         actor = Actor(
-            organization_id=get_organization(PPU).id,
+            organization_id=find_organization(PPU).id,
             user_id=sender.user["id"],
             role="caseworker",
             kind="user",

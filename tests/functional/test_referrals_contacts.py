@@ -86,15 +86,15 @@ def test_without_a_shared_agreement_no_contacts_pass(app, client, hub):
 
 def test_the_contact_rule_refuses_an_organisation_without_an_agreement(app, client, hub):
     from referral_hub.actors import Actor
-    from referral_hub.directory.operations import get_organization, shares_agreement
+    from referral_hub.directory.operations import find_organization, shares_agreement
     from referral_hub.referrals import operations as ops
     from referral_hub.referrals.models import Referral
 
     _s, referral, _ = _setup(app, client, hub)
     with app.app_context():
-        bontang = get_organization("uptd-ppa-bontang")
-        ppu = get_organization(PPU)
-        bpn = get_organization(BALIKPAPAN)
+        bontang = find_organization("uptd-ppa-bontang")
+        ppu = find_organization(PPU)
+        bpn = find_organization(BALIKPAPAN)
         assert shares_agreement(ppu.id, bpn.id)
         assert not shares_agreement(bontang.id, ppu.id)
         assert not shares_agreement(bontang.id, bpn.id)

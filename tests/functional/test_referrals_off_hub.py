@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from referral_hub.audit.models import AuditEntry
 from referral_hub.delivery.models import Event
-from referral_hub.directory.operations import get_organization, is_on_hub, on_hub_ids
+from referral_hub.directory.operations import find_organization, is_on_hub, on_hub_ids
 from referral_hub.extensions import db
 from tests.conftest import problem
 from tests.offhub_support import take_off_hub
@@ -27,7 +27,7 @@ BY_PHONE = "Telepon dari Ibu Rina, psikolog, 10.15"
 
 def _on_hub(app, code: str) -> bool:
     with app.app_context():
-        return is_on_hub(get_organization(code))
+        return is_on_hub(find_organization(code))
 
 
 def test_an_organisation_is_on_the_hub_with_an_active_user_or_client(app, hub):
@@ -45,7 +45,7 @@ def test_an_organisation_is_on_the_hub_with_an_active_user_or_client(app, hub):
 
     hub.user(BONTANG, "caseworker")
     with app.app_context():
-        ids = {code: get_organization(code).id for code in (KUKAR, BONTANG)}
+        ids = {code: find_organization(code).id for code in (KUKAR, BONTANG)}
         assert on_hub_ids(set(ids.values())) == {ids[BONTANG]}
         assert on_hub_ids(set()) == set()
 
@@ -101,7 +101,7 @@ def test_the_sender_records_the_answers_of_a_partner_not_on_the_hub(app, client,
             )
         ).one()
         assert audited.detail["recorded_on_behalf"] is True
-        assert audited.subject_organization_id == get_organization(BALIKPAPAN).id
+        assert audited.subject_organization_id == find_organization(BALIKPAPAN).id
         events = db.session.scalars(
             select(Event).where(
                 Event.subject_id == referral["id"], Event.type == "referral.accepted"
