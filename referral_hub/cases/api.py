@@ -11,12 +11,12 @@ from referral_hub.cases.models import Case
 from referral_hub.cases.schemas import (
     CaseCloseIn,
     CaseIn,
+    CaseNoteIn,
+    CaseNoteOut,
     CaseOut,
     CasePatchIn,
     CaseQueryArgs,
     CaseSummaryOut,
-    CaseNoteIn,
-    CaseNoteOut,
     PlanItemIn,
     PlanItemOut,
     PlanItemPatchIn,
@@ -87,7 +87,10 @@ def create_case(actor, data):
 def list_cases(actor, args):
     """The unit's cases, newest first: numbers, statuses and codes, no text about the client."""
     query = ops.cases_query(
-        actor, status=args.get("status"), caseworker=args.get("caseworker"), client=args.get("client")
+        actor,
+        status=args.get("status"),
+        caseworker=args.get("caseworker"),
+        client=args.get("client"),
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.case_summary(case) for case in body["items"]]
@@ -125,7 +128,11 @@ def update_case(actor, changes, case_id):
 def close_case(actor, data, case_id):
     """Close the case with a reason and a closing summary."""
     case = ops.close_case(
-        actor, case_id, data["reason"], data.get("summary"), if_match=request.headers.get("If-Match")
+        actor,
+        case_id,
+        data["reason"],
+        data.get("summary"),
+        if_match=request.headers.get("If-Match"),
     )
     return _with_etag(actor, case)
 

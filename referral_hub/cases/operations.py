@@ -378,7 +378,11 @@ def plan_item_view(item: PlanItem, *, texts: bool = True) -> dict[str, Any]:
     return {
         "id": item.id,
         "service": item.service_code,
-        "provider": {"id": item.provider.id, "code": item.provider.code, "name": item.provider.name},
+        "provider": {
+            "id": item.provider.id,
+            "code": item.provider.code,
+            "name": item.provider.name,
+        },
         "by_unit": item.provider_organization_id == item.case.organization_id,
         "due_on": item.due_on,
         "overdue": item.due_on is not None
@@ -455,7 +459,8 @@ def case_summary(case: Case) -> dict[str, Any]:
 # --- the plan -------------------------------------------------------------------------------
 
 
-def _item_of(case: Case, item_id: str) -> PlanItem:
+def plan_item_of(case: Case, item_id: str) -> PlanItem:
+    """One item of the case's plan, else 404."""
     for item in case.plan_items:
         if item.id == item_id:
             return item
@@ -509,12 +514,10 @@ def add_plan_item(actor: Actor, case_id: str, data: dict[str, Any]) -> PlanItem:
     return item
 
 
-def update_plan_item(
-    actor: Actor, case_id: str, item_id: str, changes: dict[str, Any]
-) -> PlanItem:
+def update_plan_item(actor: Actor, case_id: str, item_id: str, changes: dict[str, Any]) -> PlanItem:
     """Change an item's status, note or due date; a referred item's status is its referral's."""
     case = _open_case_for(actor, case_id)
-    item = _item_of(case, item_id)
+    item = plan_item_of(case, item_id)
     if "status" in changes and item.referral is not None:
         raise Problem(
             409,
@@ -582,15 +585,14 @@ def refer_plan_item(
     """Send the item's partner a referral through every gate of `send_referral`, its case
     data taken from the case; the item then follows the referral."""
     case = _open_case_for(actor, case_id)
-    item = _item_of(case, item_id)
+    item = plan_item_of(case, item_id)
     if item.provider_organization_id == case.organization_id:
         raise _field_error("provider", "The unit carries out this item itself; nothing to refer.")
     if item.referral is not None and plan_item_status(item) != "cancelled":
         raise Problem(
             409,
             PLAN_ITEM_ALREADY_REFERRED,
-            f"The item was referred as {item.referral.number}, which is "
-            f"{item.referral.status}.",
+            f"The item was referred as {item.referral.number}, which is {item.referral.status}.",
             referral={"id": item.referral.id, "number": item.referral.number},
         )
     if item.referral is None and item.status in ("done", "cancelled"):
@@ -820,9 +822,7 @@ def case_timeline(actor: Actor, case: Case) -> list[dict[str, Any]]:
         {"at": case.opened_at, "kind": "case_opened", "number": case.number}
     ]
     if case.closed_at is not None:
-        entries.append(
-            {"at": case.closed_at, "kind": "case_closed", "status": case.close_reason}
-        )
+        entries.append({"at": case.closed_at, "kind": "case_closed", "status": case.close_reason})
     consents = db.session.scalars(select(Consent).where(Consent.client_id == case.client_id))
     for consent in consents:
         recipients = ", ".join(o.name for o in consent.recipients)
@@ -838,7 +838,9 @@ def case_timeline(actor: Actor, case: Case) -> list[dict[str, Any]]:
             }
         )
         if consent.withdrawn_at is not None:
-            entries.append({"at": consent.withdrawn_at, "kind": "consent_withdrawn", "id": consent.id})
+            entries.append(
+                {"at": consent.withdrawn_at, "kind": "consent_withdrawn", "id": consent.id}
+            )
     for item in case.plan_items:
         entries.append(
             {
@@ -915,4 +917,3 @@ def case_timeline(actor: Actor, case: Case) -> list[dict[str, Any]]:
         )
     entries.sort(key=lambda e: e["at"], reverse=True)
     return entries
-

@@ -16,9 +16,9 @@ from referral_hub.pagination import PageArgs
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
     LEGAL_BASES,
-    OrgRefOut,
     URGENCIES,
     VIOLENCE_TYPES,
+    OrgRefOut,
     ReferralIn,
 )
 
