@@ -4,6 +4,10 @@ A case belongs to the UPTD PPA that opened it; to everyone else it does not exis
 Every change is audited here; reading the case's texts is logged as a read of the client's
 case data (UU PDP Pasal 32). A plan item referred to a partner follows its referral's status,
 computed when read (`plan_item_status`), so it can never disagree with the referral.
+
+Over 600 lines because the case, its plan, its notes and its timeline share one access rule
+(`get_case_for`) and one audit vocabulary; the natural split, when intake joins (next issue),
+is a package: access, case, plan, follow-ups, timeline.
 """
 
 from __future__ import annotations
