@@ -40,6 +40,7 @@ from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options, service_label, service_name
 from referral_hub.portal.forms import FormState, read_form
+from referral_hub.portal.messages import problem_message
 from referral_hub.portal.navigation import register_nav_entry, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
@@ -308,7 +309,7 @@ def reopen(case_id: str):
     except Problem as problem:
         db.session.rollback()
         _reraise_access(problem)
-        flash(_("Kasus ini sudah terbuka."), "error")
+        flash(problem_message(problem), "error")
     else:
         db.session.commit()
         flash(_("Kasus dibuka kembali."), "success")
@@ -412,7 +413,7 @@ def plan_item_status(case_id: str, item_id: str):
     except Problem as problem:
         db.session.rollback()
         _reraise_access(problem)
-        flash(_("Status rencana ini mengikuti rujukannya."), "error")
+        flash(problem_message(problem), "error")
     else:
         db.session.commit()
         flash(_("Status rencana disimpan."), "success")
