@@ -227,6 +227,16 @@ LABELS: dict[str, dict[str, Any]] = {
     #: Audit log actions, named for the reader (the code stays beside the name, for the
     #: filter). Unlisted actions show as their code. Old codes kept for older entries.
     "audit_action": {
+        "case.opened": _l("Kasus dibuka"),
+        "case.updated": _l("Kasus diubah"),
+        "case.closed": _l("Kasus ditutup"),
+        "case.reopened": _l("Kasus dibuka kembali"),
+        "case.plan_item_added": _l("Rencana layanan ditambahkan"),
+        "case.plan_item_updated": _l("Rencana layanan diubah"),
+        "case.plan_item_referred": _l("Rencana layanan dirujuk"),
+        "case.note_added": _l("Catatan kasus ditambahkan"),
+        "case.follow_up_done": _l("Tindak lanjut ditandai selesai"),
+        "case.follow_up_due": _l("Tindak lanjut jatuh tempo"),
         "signin.succeeded": _l("Berhasil masuk"),
         "signin.failed": _l("Gagal masuk"),
         "signin.throttled": _l("Percobaan masuk ditahan"),
@@ -300,6 +310,7 @@ LABELS: dict[str, dict[str, Any]] = {
     "audit_object": {
         "referral": _l("Rujukan"),
         "client": _l("Klien"),
+        "case": _l("Kasus"),
         "consent": _l("Persetujuan klien"),
         "agreement": _l("Perjanjian"),
         "user": _l("Pengguna"),
