@@ -156,3 +156,13 @@ def test_follow_ups_are_the_caseworkers_and_late_ones_the_units(app_ctx, case):
     announced = ops.sweep_due_follow_ups()
     assert len(announced) == 1
     assert ops.sweep_due_follow_ups() == []
+
+
+def test_key_rotation_walks_the_cases_texts(app_ctx, case):
+    from referral_hub.cases.models import CaseNote
+    from referral_hub.clients.crypto import ENCRYPTED_MODELS
+
+    assert {Case, PlanItem, CaseNote} <= set(ENCRYPTED_MODELS)
+    result = clients.rotate_keys_batch(Actor.system("tests"), batch_size=1000)
+    assert result["rows"] == 0  # everything is already under the current key
+    assert case.summary == "Ringkasan rahasia"
