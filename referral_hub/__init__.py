@@ -116,6 +116,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.agreements.blueprint import bp as agreements_portal_bp
     from referral_hub.audit.api import blp as audit_api
+    from referral_hub.cases.api import blp as cases_api
+    from referral_hub.cases.views import bp as cases_portal_bp
     from referral_hub.clients.api import blp as clients_api
     from referral_hub.clients.views import bp as clients_portal_bp
     from referral_hub.delivery.api import blp as delivery_api
@@ -129,12 +131,13 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
 
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
+    apis += (cases_api,)
     for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
-    for bp in (agreements_portal_bp, delivery_portal_bp):
+    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp):
         app.register_blueprint(bp)
 
 

@@ -112,6 +112,14 @@ _CHECKPOINT = {
     },
     "links": _LINKS,
 }
+_CASE_FOLLOW_UP = {
+    "case_id": _STR,
+    "number": {"type": "string", "pattern": "^KS-[A-Z0-9]+-[0-9]{4}-[0-9]{6}$"},
+    "note_id": _STR,
+    "follow_up_on": _DATE,
+    "caseworker": {"type": ["string", "null"], "description": "the caseworker's user id"},
+    "links": _LINKS,
+}
 _CHECKPOINT_DESCRIPTION = (
     "A signed checkpoint of the audit chain, sent to every organisation: keep it. "
     "`flask hub audit-verify --checkpoint FILE` holds the hub's chain to it (FILE: this "
@@ -146,6 +154,10 @@ EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
         )
     },
     "consent.withdrawn": (_CONSENT, ["consent_id", "referral_ids"]),
+    "case.follow_up_due": (
+        _CASE_FOLLOW_UP,
+        ["case_id", "number", "note_id", "follow_up_on", "links"],
+    ),
     "audit.checkpoint": (
         _CHECKPOINT,
         ["entries", "head", "at", "key_id", "signature", "previous", "links"],

@@ -46,6 +46,7 @@ EVENT_TYPES = (
     "agreement.expired",
     "consent.withdrawn",
     "audit.checkpoint",
+    "case.follow_up_due",
 )
 
 #: Where the detail of a subject is fetched (the `links.self` of feed items and payloads).
@@ -53,6 +54,7 @@ SUBJECT_PATHS = {
     "referral": "/api/v1/referrals/{id}",
     "agreement": "/api/v1/agreements/{id}",
     "client": "/api/v1/clients/{id}",
+    "case": "/api/v1/cases/{id}",
     "consent": "/api/v1/consents/{id}",
     "audit_checkpoint": "/api/v1/audit/checkpoints",
 }

@@ -19,6 +19,7 @@ from typing import Any
 from referral_hub.accounts.tasks import purge_attempt_counters
 from referral_hub.agreements.tasks import sweep_agreement_expiry
 from referral_hub.audit.tasks import sign_audit_checkpoint
+from referral_hub.cases.tasks import announce_due_follow_ups
 from referral_hub.config import ConfigError
 from referral_hub.delivery.queues import HIGH, LOW, WEBHOOKS, task_path
 from referral_hub.delivery.tasks import retry_due_deliveries, sweep_outbox
@@ -56,6 +57,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("agreement-expiry", sweep_agreement_expiry, 3600, LOW, timeout=900),
     # referral.overdue and the e-mail to the sender's supervisors.
     Periodic("overdue-referrals", sweep_overdue_referrals, 300, LOW, timeout=900),
+    # case.follow_up_due, once per note whose follow-up day has come.
+    Periodic("case-follow-ups", announce_due_follow_ups, 900, LOW, timeout=600),
     # OAuth authorization codes a day past their use or expiry.
     Periodic("oauth-code-purge", purge_authorization_codes, 3600, LOW, timeout=300),
     # Idempotency keys (and the responses kept under them) past their 24 hours.

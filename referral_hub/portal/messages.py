@@ -324,6 +324,13 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
         ),
         "consent-already-withdrawn": lambda f: _("Persetujuan ini sudah dicabut."),
         "consent-withdrawn": lambda f: _("Persetujuan klien ini sudah dicabut."),
+        "case-closed": lambda f: _("Kasus ini sudah ditutup; buka kembali lebih dulu."),
+        "plan-item-follows-referral": lambda f: _(
+            "Status rencana ini mengikuti rujukannya; ubah status di halaman rujukan."
+        ),
+        "plan-item-already-referred": lambda f: _(
+            "Rencana ini sudah dirujuk, dan rujukannya masih berjalan atau sudah selesai."
+        ),
         "consent-expired": lambda f: _(
             "Persetujuan klien hanya berlaku sampai %(day)s.", day=f["valid_until"]
         ),

@@ -269,6 +269,13 @@ class ContactsOut(Schema):
     focal_points = fields.List(fields.Nested(FocalPointOut), required=True)
 
 
+class ReferralCaseOut(Schema):
+    """The case a referral was made from: the sender's; the recipient's only when shared."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+
+
 class ReferralOut(Schema):
     """What either party sees; the client part is built by the one minimising function."""
 
@@ -291,6 +298,7 @@ class ReferralOut(Schema):
     outcome = fields.String(allow_none=True)
     outcome_summary = fields.String(allow_none=True)
     sender_reference = fields.String(allow_none=True)
+    case = fields.Nested(ReferralCaseOut, allow_none=True)
     approval = fields.Nested(ApprovalOut, allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
