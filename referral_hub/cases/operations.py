@@ -205,7 +205,7 @@ def open_case(actor: Actor, data: dict[str, Any], at: dt.datetime | None = None)
     """Open a case for a client of the actor's UPTD PPA (`KS-<unit>-<year>-<number>`)."""
     _require(actor, "cases:write")
     org = clients.require_uptd(actor)
-    client = clients.get_client_of(actor, data["client"])
+    client = clients.find_client_of(actor, data["client"])
     if client is None:
         raise _field_error("client", f"No client '{data['client']}' of your organisation.")
     _check_codes(data)

@@ -176,7 +176,7 @@ def new():
         form.values["risk_level"] = "medium"
     ref = str(form.values["client"])
     if ref:
-        client = clients.get_client_of(actor, ref)
+        client = clients.find_client_of(actor, ref)
         if client is None:
             found = db.session.scalars(clients.clients_query(actor, code=ref.upper())).first()
             client = found
