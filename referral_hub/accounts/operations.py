@@ -72,7 +72,12 @@ def require_org_admin(actor: Actor, organization_id: str) -> None:
         or actor.role != "org_admin"
         or actor.organization_id != organization_id
     ):
-        raise Problem(403, "forbidden", "Only an administrator of this organisation may do this.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only an administrator of this organisation may do this.",
+            reason="admin-only",
+        )
 
 
 def list_users(actor: Actor) -> list[User]:
@@ -91,7 +96,7 @@ def _managed_user(actor: Actor, user_id: str) -> User:
     """A user the actor administers; another organisation's user is not found, not forbidden."""
     user = db.session.get(User, user_id)
     if user is None or (not actor.is_system and user.organization_id != actor.organization_id):
-        raise Problem(404, "not-found", "No such user.")
+        raise Problem(404, "not-found", "No such user.", reason="no-user")
     require_org_admin(actor, user.organization_id)
     return user
 
@@ -186,7 +191,7 @@ def second_factor_resettable(actor: Actor, user_id: str) -> User:
     if hub_admin:
         user = db.session.get(User, user_id)
         if user is None:
-            raise Problem(404, "not-found", "No such user.")
+            raise Problem(404, "not-found", "No such user.", reason="no-user")
     else:
         user = _managed_user(actor, user_id)
     if actor.user_id == user.id:

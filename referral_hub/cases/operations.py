@@ -288,7 +288,12 @@ def close_case(
     check_if_match(case, if_match, required=False)
     if case.status != "open":
         raise Problem(
-            409, INVALID_TRANSITION, f"Case {case.number} is already closed.", status_now="closed"
+            409,
+            INVALID_TRANSITION,
+            f"Case {case.number} is already closed.",
+            reason="case-closed",
+            status_now="closed",
+            number=case.number,
         )
     now = utcnow()
     case.status, case.close_reason, case.closed_at, case.updated_at = "closed", reason, now, now
@@ -311,7 +316,12 @@ def reopen_case(actor: Actor, case_id: str, *, if_match: str | None = None) -> C
     check_if_match(case, if_match, required=False)
     if case.status != "closed":
         raise Problem(
-            409, INVALID_TRANSITION, f"Case {case.number} is open.", status_now=case.status
+            409,
+            INVALID_TRANSITION,
+            f"Case {case.number} is open.",
+            reason="case-open",
+            status_now=case.status,
+            number=case.number,
         )
     case.status, case.close_reason, case.closed_at = "open", None, None
     case.close_summary = None
@@ -601,7 +611,11 @@ def refer_plan_item(
         )
     if item.referral is None and item.status in ("done", "cancelled"):
         raise Problem(
-            409, INVALID_TRANSITION, f"The item is {item.status}.", status_now=item.status
+            409,
+            INVALID_TRANSITION,
+            f"The item is {item.status}.",
+            reason="plan-item-status",
+            status_now=item.status,
         )
     reason = data.get("reason") or item.note
     if not reason:

@@ -163,7 +163,7 @@ def get_webhook(actor: Actor, webhook_id: str) -> Webhook:
     org_id = _organization_of(actor)
     hook = db.session.get(Webhook, webhook_id)
     if hook is None or hook.organization_id != org_id or hook.deleted_at is not None:
-        raise Problem(404, "not-found", "No such webhook.")
+        raise Problem(404, "not-found", "No such webhook.", reason="no-webhook")
     return hook
 
 
@@ -221,7 +221,7 @@ def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDeliver
     hook = get_webhook(actor, webhook_id)
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.webhook_id != hook.id:
-        raise Problem(404, "not-found", "No such delivery of this webhook.")
+        raise Problem(404, "not-found", "No such delivery of this webhook.", reason="no-delivery")
     now = utcnow()
     previous = delivery.status
     delivery.status = "pending"
