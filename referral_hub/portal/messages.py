@@ -666,9 +666,6 @@ def _sender_exact() -> dict[str, str]:
         "Say how the answer came (by phone, by letter) when recording it on behalf.": _(
             "Tulis bagaimana jawaban diterima (mis. melalui telepon, surat)."
         ),
-        "Only the sender records answers on the recipient's behalf.": _(
-            "Hanya pengirim yang mencatat jawaban atas nama penerima."
-        ),
         # the API's schemas (marshmallow and ours)
         "Missing data for required field.": _("Wajib diisi."),
         "Field may not be null.": _("Wajib diisi."),

@@ -201,6 +201,7 @@ def test_every_reason_has_its_own_message_in_both_languages(app):
                     target="completed",
                     appointment_status="attended",
                     limit="1048576",
+                    number="KS-PPU-2026-000001",
                 )
                 with force_locale("id"):
                     indonesian = messages.problem_message(Problem(400, slug, **fields))

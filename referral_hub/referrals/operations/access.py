@@ -139,10 +139,16 @@ def answering_side(actor: Actor, referral: Referral, *, on_behalf: bool, note: s
             409,
             INVALID_TRANSITION,
             "Only the sender records answers on the recipient's behalf.",
+            reason="sender-only",
             status_now=referral.status,
         )
     if not actor.has_scope("referrals:write"):
-        raise Problem(403, "forbidden", "Only the sender's caseworkers and supervisors do this.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only the sender's caseworkers and supervisors do this.",
+            reason="referral-staff",
+        )
     if is_on_hub(referral.recipient):
         raise Problem(
             409,
