@@ -48,7 +48,7 @@ class DeliveryOverviewOut(DeliveryPage):
 @blp.route("/events")
 @blp.arguments(FeedArgs, location="query")
 @blp.response(200, FeedOut)
-@protected(blp, "events:read")
+@protected(blp, "events:read", extra={400: "A cursor this feed did not give"})
 def list_events(actor, args):
     """Events that concern the caller's organisation, oldest first; follow `next_cursor`.
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, func, select, update
 
 from referral_hub.actors import Actor
@@ -35,7 +38,9 @@ WEBHOOK_LIMIT_REACHED = register_problem(
 INVALID_CURSOR = register_problem("invalid-cursor", "The cursor is not one this feed gave")
 
 MAX_FEED_LIMIT = 100
-_CURSOR_PREFIX = "e1:"
+#: Cursors name their version; "e1:" (unsigned, before 2026-05) is no longer accepted.
+_CURSOR_PREFIX = "e2:"
+_CURSOR_MAC_BYTES = 12
 
 
 def _organization_of(actor: Actor) -> str:
@@ -47,27 +52,43 @@ def _organization_of(actor: Actor) -> str:
 # --- events feed ----------------------------------------------------------------------------
 
 
-def encode_cursor(seq: int) -> str:
-    """The opaque cursor of a feed position."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).rstrip(b"=").decode()
+def _cursor_mac(organization_id: str, seq: int) -> str:
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    message = f"feed|{organization_id}|{seq}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str | None) -> int:
-    """The feed position a cursor stands for (0 for none); Problem 422 if it is not one of ours."""
+def encode_cursor(organization_id: str, seq: int) -> str:
+    """The opaque cursor of a position in one organisation's feed.
+
+    It carries a MAC (the app's secret key) over the organisation and the position, so a
+    cursor the feed did not give (made up, edited, or another organisation's) is refused
+    instead of silently skipping events or reading from a position that never existed.
+    """
+    text = f"{_CURSOR_PREFIX}{seq}:{_cursor_mac(organization_id, seq)}"
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(organization_id: str, cursor: str | None) -> int:
+    """The feed position a cursor stands for (0 for none); Problem 400 if the feed did not
+    give it to this organisation."""
     if not cursor:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
-        seq = int(text.removeprefix(_CURSOR_PREFIX))
-        if seq < 0:
+        position, mac = text.removeprefix(_CURSOR_PREFIX).split(":", 1)
+        seq = int(position)
+        if seq < 0 or not hmac.compare_digest(mac, _cursor_mac(organization_id, seq)):
             raise ValueError(text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Problem(
-            422,
+            400,
             INVALID_CURSOR,
-            "Pass back a `next_cursor` (or an item's `cursor`) exactly as the feed gave it.",
+            "Pass back a `next_cursor` (or an item's `cursor`) exactly as this feed gave it.",
             errors={"after": ["Not a cursor of this feed."]},
         ) from None
     return seq
@@ -76,7 +97,7 @@ def decode_cursor(cursor: str | None) -> int:
 def events_after(actor: Actor, after: str | None, limit: int) -> dict[str, Any]:
     """The caller's organisation's events after a cursor, oldest first, and where to go on."""
     org_id = _organization_of(actor)
-    position = decode_cursor(after)
+    position = decode_cursor(org_id, after)
     limit = max(1, min(limit, MAX_FEED_LIMIT))
     rows = db.session.execute(
         select(Event, EventAudience.event_seq)
@@ -88,9 +109,11 @@ def events_after(actor: Actor, after: str | None, limit: int) -> dict[str, Any]:
     has_more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][1] if rows else position
+    for item, seq in rows:
+        item.feed_cursor = encode_cursor(org_id, seq)  # read by EventOut (not stored)
     return {
         "items": [item for item, _ in rows],
-        "next_cursor": encode_cursor(last),
+        "next_cursor": encode_cursor(org_id, last),
         "has_more": has_more,
     }
 

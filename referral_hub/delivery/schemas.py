@@ -39,9 +39,8 @@ class EventOut(Schema):
         return event_payload_data(item, current_app.config["HUB_BASE_URL"])
 
     def get_cursor(self, item):
-        from referral_hub.delivery.operations import encode_cursor
-
-        return encode_cursor(item.seq)
+        # Set by events_after: a cursor is bound to the organisation whose feed it is.
+        return getattr(item, "feed_cursor", None)
 
 
 class FeedOut(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -71,7 +72,11 @@ def send_one_referral(actor, data):
     # client (only with the right to read clients) is logged in the same commit.
     view = ops.referral_view(actor, referral)
     db.session.commit()
-    return view, 201, {"Location": f"/api/v1/referrals/{view['id']}"}
+    return (
+        view,
+        201,
+        {"Location": url_for("referrals.get_one_referral", referral_id=view["id"], _external=True)},
+    )
 
 
 @blp.route("/referrals", methods=["GET"])

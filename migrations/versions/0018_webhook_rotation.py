@@ -1,0 +1,26 @@
+"""A refresh grant's own scope (RFC 6749 6), and webhook secret rotation
+
+Revision ID: 0018_webhook_rotation
+Revises: 0014_signin_throttle
+Create Date: 2026-12-09 09:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "0018_webhook_rotation"
+down_revision = "0014_signin_throttle"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("grant_scope", sa.String(length=1000), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("oauth_tokens", schema=None) as batch_op:
+        batch_op.drop_column("grant_scope")
