@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import Select, func, select, update
 
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
-from referral_hub.db import new_id, utcnow
+from referral_hub.db import isoformat, new_id, utcnow
 from referral_hub.delivery.jobs import DRAIN_WEBHOOK
 from referral_hub.delivery.models import (
     DELIVERY_STATUSES,
@@ -24,7 +25,12 @@ from referral_hub.delivery.models import (
 )
 from referral_hub.delivery.outbox import EVENT_TYPES, enqueue_after_commit
 from referral_hub.delivery.settings import settings
-from referral_hub.delivery.signing import encrypt_secret, new_secret
+from referral_hub.delivery.signing import (
+    SecretUnreadable,
+    decrypt_secret,
+    encrypt_secret,
+    new_secret,
+)
 from referral_hub.delivery.urlguard import UnsafeWebhookURL, checked_target
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
@@ -38,6 +44,9 @@ WEBHOOK_LIMIT_REACHED = register_problem(
 INVALID_CURSOR = register_problem("invalid-cursor", "The cursor is not one this feed gave")
 
 MAX_FEED_LIMIT = 100
+#: After a rotation, deliveries are signed with the old secret too for this long.
+SECRET_OVERLAP = dt.timedelta(hours=24)
+PING_EVENT = "webhook.ping"
 #: Cursors name their version; "e1:" (unsigned, before 2026-05) is no longer accepted.
 _CURSOR_PREFIX = "e2:"
 _CURSOR_MAC_BYTES = 12
@@ -263,4 +272,100 @@ def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDeliver
     )
     db.session.flush()
     enqueue_after_commit(DRAIN_WEBHOOK, hook.id, coalesce=True)
+    return delivery
+
+
+# --- secret rotation and ping -------------------------------------------------------------
+
+
+def rotate_webhook_secret(actor: Actor, webhook_id: str) -> tuple[Webhook, str]:
+    """Give a subscription a new signing secret; return it (shown this once).
+
+    For SECRET_OVERLAP the secret it replaces still signs too (two `v1,` signatures), so the
+    receiver can switch at its own pace; then it is destroyed (destroy_expired_secrets). A
+    rotation during an overlap replaces the older pair: the secret in use until now is the
+    one kept, the one before it is destroyed at once.
+    """
+    hook = get_webhook(actor, webhook_id)
+    now = utcnow()
+    try:
+        current = decrypt_secret(hook.secret_ciphertext, hook.id)
+    except SecretUnreadable:
+        current = None  # nothing to keep: it signed nothing the receiver could verify
+    secret = new_secret()
+    hook.secret_ciphertext = encrypt_secret(secret, hook.id)
+    if current is not None:
+        hook.previous_secret_ciphertext = encrypt_secret(current, hook.id, previous=True)
+        hook.previous_secret_expires_at = now + SECRET_OVERLAP
+    else:
+        hook.previous_secret_ciphertext = None
+        hook.previous_secret_expires_at = None
+    hook.secret_rotated_at = now
+    audit.record(
+        actor,
+        "webhook.secret_rotated",
+        "webhook",
+        hook.id,
+        {
+            "previous_valid_until": isoformat(hook.previous_secret_expires_at)
+            if hook.previous_secret_expires_at
+            else None
+        },
+    )
+    db.session.flush()
+    return hook, secret
+
+
+def destroy_expired_secrets(now: dt.datetime | None = None) -> int:
+    """Destroy the previous secrets whose overlap has ended; how many."""
+    now = now or utcnow()
+    return db.session.execute(
+        update(Webhook)
+        .where(
+            Webhook.previous_secret_ciphertext.is_not(None),
+            Webhook.previous_secret_expires_at <= now,
+        )
+        .values(previous_secret_ciphertext=None, previous_secret_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def ping_webhook(actor: Actor, webhook_id: str) -> WebhookDelivery:
+    """Queue a `webhook.ping` to one subscription, as a delivery like any other.
+
+    It goes the normal way (URL guard, signatures, attempts recorded), to this subscription
+    only and whatever its `events`; it is not in any organisation's feed (the event has no
+    audience). The caller then attempts it (api: at once) and reads the result.
+    """
+    hook = get_webhook(actor, webhook_id)
+    now = utcnow()
+    item = Event(
+        id=new_id(),
+        type=PING_EVENT,
+        occurred_at=now,
+        recorded_at=now,
+        dispatched_at=now,  # its one delivery is made here, not by the dispatcher
+        subject_type="webhook",
+        subject_id=hook.id,
+        actor_organization_id=actor.organization_id,
+        data={"webhook_id": hook.id},
+    )
+    delivery = WebhookDelivery(
+        id=new_id(),
+        webhook_id=hook.id,
+        event_id=item.id,
+        status="pending",
+        next_attempt_at=now,
+        cycle_started_at=now,
+        created_at=now,
+    )
+    db.session.add_all([item, delivery])
+    db.session.flush()
+    audit.record(
+        actor,
+        "webhook.ping_requested",
+        "webhook_delivery",
+        delivery.id,
+        {"webhook_id": hook.id, "event_id": item.id},
+    )
     return delivery

@@ -1,6 +1,6 @@
 """Authlib wiring: grants, token storage, revocation, introspection and the resource protector.
 
-The module is long (about 640 lines) because it is one Authlib server: the grants, the token
+The module is long (about 670 lines) because it is one Authlib server: the grants, the token
 store, revocation and introspection share the token families and the refresh-reuse rule, and
 `init_oauth` binds them with the resource side (the bearer-token check, `authenticate`,
 `requires`) on the same shared objects. The resource side could be a module of its own; it
