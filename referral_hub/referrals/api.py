@@ -95,6 +95,8 @@ def list_referrals(actor, args):
         args.get("service"),
         args.get("overdue"),
         sender_reference=args.get("sender_reference"),
+        updated_since=args.get("updated_since"),
+        order=args["sort"],
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]

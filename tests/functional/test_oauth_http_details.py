@@ -8,6 +8,7 @@ not know (RFC 7662), and the API's challenges, headers and pages say nothing mis
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -244,3 +245,39 @@ def _adult():
     from tests.clients_support import adult_body
 
     return adult_body()
+
+
+def test_the_referral_list_for_syncing_has_a_stable_order(app, client, hub):
+    from sqlalchemy import update
+
+    from referral_hub.referrals.models import Referral
+    from tests.referrals_support import Scenario
+
+    s = Scenario(app, client, hub)
+    ids = [s.send(sender_reference=f"SYNC-{n}")["id"] for n in range(3)]
+    # Two changed in the same instant (a clock's resolution): the id breaks the tie.
+    with app.app_context():
+        same = dt.datetime(2026, 1, 5, 3, 0, tzinfo=dt.UTC)
+        db.session.execute(update(Referral).where(Referral.id.in_(ids)).values(updated_at=same))
+        db.session.execute(
+            update(Referral)
+            .where(Referral.id == ids[0])
+            .values(updated_at=same + dt.timedelta(hours=1))
+        )
+        db.session.commit()
+    url = "/api/v1/referrals?box=received&sort=updated_at&page_size=1"
+    seen, page = [], client.get(url, headers=s.balikpapan)
+    while True:
+        assert page.status_code == 200, page.get_data(as_text=True)
+        seen += [r["id"] for r in page.get_json()["items"]]
+        following = page.get_json()["next"]
+        if not following:
+            break
+        page = client.get(following, headers=s.balikpapan)
+    assert seen == [*sorted(ids[1:]), ids[0]]
+    since = (same + dt.timedelta(minutes=30)).isoformat()
+    changed = client.get(
+        f"/api/v1/referrals?box=received&sort=updated_at&updated_since={since.replace('+', '%2B')}",
+        headers=s.balikpapan,
+    ).get_json()
+    assert [r["id"] for r in changed["items"]] == [ids[0]]
