@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from referral_hub.config import ConfigError, load_config
@@ -15,6 +15,13 @@ from referral_hub.config import ConfigError, load_config
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_LOCALE = "id"
+
+
+class HubResponse(Response):
+    """Every `Location` is absolute (the request's scheme and host before a relative path):
+    partner clients and generated SDKs resolve it as is, without knowing the request URL."""
+
+    autocorrect_location_header = True
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from referral_hub.transaction import HubFlask
 
     app = HubFlask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.response_class = HubResponse
     app.config.update(load_config(app.instance_path, config))
     if app.config["HUB_ENV"] == "production":
         # Behind a TLS-terminating proxy: trust one hop for scheme and host.

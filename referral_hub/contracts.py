@@ -130,6 +130,16 @@ _CHECKPOINT_DESCRIPTION = (
     "(empty when null)."
 )
 
+_PING = {
+    "webhook_id": {"type": "string", "description": "the subscription pinged"},
+    "links": _LINKS,
+}
+_PING_DESCRIPTION = (
+    "A test delivery, sent to one subscription when its owner asks "
+    "(POST /api/v1/webhooks/{id}/ping), whatever the event types it receives; signed like "
+    "every delivery. Answer it 2xx. It is never in the events feed."
+)
+
 #: Event type -> (properties of `data`, required ones).
 EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
     **dict.fromkeys(
@@ -162,9 +172,13 @@ EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
         _CHECKPOINT,
         ["entries", "head", "at", "key_id", "signature", "previous", "links"],
     ),
+    "webhook.ping": (_PING, ["webhook_id", "links"]),
 }
 #: Event type -> what its schema's description says instead of the general one.
-EVENT_DESCRIPTIONS = {"audit.checkpoint": _CHECKPOINT_DESCRIPTION}
+EVENT_DESCRIPTIONS = {
+    "audit.checkpoint": _CHECKPOINT_DESCRIPTION,
+    "webhook.ping": _PING_DESCRIPTION,
+}
 
 
 def event_schema(event_type: str) -> dict[str, Any]:

@@ -96,6 +96,18 @@ def init_rate_limits(app: Flask) -> Limiter:
     # until it answers again.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(redis_url))
+
+    # Registered before the limiter's own hook, so that it runs after it (Flask runs
+    # after_request functions last registered first).
+    @app.after_request
+    def _no_retry_after_on_success(response):
+        # flask-limiter adds Retry-After to every limited answer; on a success it tells a
+        # client's retry logic to wait for nothing (RFC 9110 10.2.3: for 503 and 3xx only,
+        # and 429 by RFC 6585).
+        if response.status_code < 300:
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(get_remote_address, app=app)
     app.register_error_handler(RateLimitExceeded, _limit_reached)
 

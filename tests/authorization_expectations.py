@@ -391,6 +391,8 @@ EXPECTATIONS: dict[str, object] = {
     "delivery.delete_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=NO_CONTENT),
     "delivery.list_webhook_deliveries": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
+    "delivery.rotate_secret": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.ping": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     # --- portal: everyone signed in ---------------------------------------------------
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------
@@ -481,6 +483,7 @@ EXPECTATIONS: dict[str, object] = {
         for name, ok in (
             ("webhook_detail", OK),
             ("webhook_delete", REDIRECT),
+            ("webhook_rotate_secret", OK),
             ("redeliver", REDIRECT),
         )
     },

@@ -47,6 +47,9 @@ EVENT_TYPES = (
     "consent.withdrawn",
     "audit.checkpoint",
     "case.follow_up_due",
+    # Sent to one subscription when its owner asks (POST /api/v1/webhooks/{id}/ping); never
+    # in the feed, whatever the subscription's `events`.
+    "webhook.ping",
 )
 
 #: Where the detail of a subject is fetched (the `links.self` of feed items and payloads).
@@ -57,6 +60,7 @@ SUBJECT_PATHS = {
     "case": "/api/v1/cases/{id}",
     "consent": "/api/v1/consents/{id}",
     "audit_checkpoint": "/api/v1/audit/checkpoints",
+    "webhook": "/api/v1/webhooks/{id}",
 }
 
 #: Keys that name personal data; an event carrying one is refused (also as a suffix "_name"...).

@@ -309,6 +309,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "webhook.created": _l("Webhook didaftarkan"),
         "webhook.deleted": _l("Webhook dihapus"),
         "webhook.redelivery_requested": _l("Pengiriman webhook diulang"),
+        "webhook.secret_rotated": _l("Rahasia webhook diganti"),
+        "webhook.ping_requested": _l("Ping webhook dikirim"),
         "partners.loaded": _l("Berkas mitra dimuat"),
         "data_keys.rotated": _l("Kunci enkripsi data diganti"),
     },

@@ -161,6 +161,18 @@ class AnswerCompleteIn(OnBehalfIn, ReferralCompleteIn):
 
 class ReferralQueryArgs(PageArgs):
     box = fields.String(load_default="sent", validate=validate.OneOf(("sent", "received")))
+    sort = fields.String(
+        load_default="respond_by",
+        validate=validate.OneOf(("respond_by", "updated_at")),
+        metadata={
+            "description": "`respond_by` (default: the most urgent first) or `updated_at` "
+            "(for syncing: least recently changed first, ties by id; a stable order to page "
+            "through with `updated_since`)"
+        },
+    )
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "only referrals changed at or after this instant (RFC 3339)"}
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
     service = fields.String(validate=validate.Length(min=1, max=64))
     overdue = fields.Boolean()

@@ -44,6 +44,7 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "oauth-code-purge",
         "idempotency-key-purge",
         "attempt-counter-purge",
+        "webhook-secret-expiry",
         "audit-checkpoint",
     ]
     assert all(p.queue in QUEUES and p.timeout > 0 for p in PERIODIC)
