@@ -176,7 +176,8 @@ def test_a_shared_contact_reaches_the_patient_and_lifts_the_flag(app, client, hu
             "valid_until": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
         },
     )
-    rid = s.send(consent=consent["id"], data_categories=["identity", "contact", "case_summary"])["id"]
+    shared = ["identity", "contact", "case_summary"]
+    rid = s.send(consent=consent["id"], data_categories=shared)["id"]
     request = fhir(client.get(f"/fhir/ServiceRequest/{rid}", headers=s.balikpapan))
     assert "orderDetail" not in request
     patient = fhir(client.get(f"/fhir/Patient/{rid}", headers=s.balikpapan))
