@@ -495,3 +495,19 @@ def test_a_fhir_client_library_follows_the_loop(app, hub, live_server):
     assert partner.reference("Task", rid).to_resource()["status"] == "accepted"
     with pytest.raises(ResourceNotFound):
         fhir_client(s.bontang).reference("Task", rid).to_resource()
+
+
+def test_an_app_acting_for_a_person_changes_a_task_only_as_the_person_could(app, client, hub):
+    from tests.referrals_support import user_headers
+
+    s = Scenario(app, client, hub)
+    rid = s.send()["id"]
+    accept = {"op": "replace", "path": "/status", "value": "accepted"}
+    auditor = hub.user(BALIKPAPAN, "auditor")
+    as_auditor = user_headers(app, hub, BALIKPAPAN, auditor["id"])
+    body = outcome(_patch(client, rid, as_auditor, accept), 403)
+    assert "insufficient-scope" in slugs(body)
+    outcome(client.get(f"/fhir/Patient/{rid}", headers=as_auditor), 403)
+    caseworker = hub.user(BALIKPAPAN, "caseworker")
+    as_caseworker = user_headers(app, hub, BALIKPAPAN, caseworker["id"])
+    assert fhir(_patch(client, rid, as_caseworker, accept))["status"] == "accepted"
