@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
+    from referral_hub.interchange.fhir.views import bp as fhir_bp
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
@@ -147,6 +148,9 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp):
         app.register_blueprint(bp)
+    # FHIR R4 (docs/interchange.md): bearer tokens too, and outside the JSON API's OpenAPI.
+    app.register_blueprint(fhir_bp)
+    csrf.exempt(fhir_bp)
 
 
 def _init_delivery(app: Flask) -> None:
@@ -165,12 +169,14 @@ def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from referral_hub.idempotency.hooks import init_idempotency
+    from referral_hub.interchange.fhir.outcome import render as render_operation_outcome
     from referral_hub.portal.errors import render_error_page
     from referral_hub.problems import (
         Problem,
         handle_problem,
         handle_unexpected,
         register_html_error_renderer,
+        register_problem_renderer,
     )
     from referral_hub.security import (
         HubJSONProvider,
@@ -185,6 +191,7 @@ def _register_request_hooks(app: Flask) -> None:
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
     register_html_error_renderer(app, render_error_page)  # portal pages answer in the portal
+    register_problem_renderer(app, "/fhir", render_operation_outcome)  # FHIR's OperationOutcome
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller

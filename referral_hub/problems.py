@@ -147,6 +147,31 @@ def register_html_error_renderer(app: Any, render: Callable[[Problem], Response]
     app.extensions[HTML_ERROR_RENDERER] = render
 
 
+#: Where `create_app` keeps the renderers of problems under a path prefix (app.extensions):
+#: an interchange standard answers its own error format (FHIR's OperationOutcome).
+PREFIX_RENDERERS = "referral_hub.problem_renderers"
+
+
+def register_problem_renderer(app: Any, prefix: str, render: Callable[[Problem], Response]) -> None:
+    """Answer every refusal on paths under `prefix` with `render`, whatever raised it."""
+    app.extensions.setdefault(PREFIX_RENDERERS, {})[prefix] = render
+
+
+def _prefix_renderer() -> Callable[[Problem], Response] | None:
+    for prefix, render in current_app.extensions.get(PREFIX_RENDERERS, {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
+def _respond(problem: Problem) -> Response:
+    """The answer to a refusal: the path's own format, problem+json, or a page."""
+    render = _prefix_renderer()
+    if render is not None:
+        return render(problem)
+    return problem_response(problem) if wants_problem_json() else _html_response(problem)
+
+
 def _html_response(problem: Problem) -> Response:
     render = current_app.extensions.get(HTML_ERROR_RENDERER)
     if render is not None:
@@ -230,7 +255,7 @@ class ProblemApi(Api):
         problem = from_http_exception(error)
         if problem.status >= 500:
             log.error("HTTP %s on %s %s", problem.status, request.method, request.path)
-        return problem_response(problem) if wants_problem_json() else _html_response(problem)
+        return _respond(problem)
 
 
 def _refuse_unknown_query_parameters() -> None:
@@ -252,7 +277,7 @@ def _refuse_unknown_query_parameters() -> None:
 
 def handle_problem(problem: Problem) -> Response:
     """Flask error handler for Problem."""
-    return problem_response(problem) if wants_problem_json() else _html_response(problem)
+    return _respond(problem)
 
 
 #: Seconds a client is asked to wait when the database is unavailable (PostgreSQL restarts

@@ -393,6 +393,37 @@ EXPECTATIONS: dict[str, object] = {
     "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
     "delivery.rotate_secret": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     "delivery.ping": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    # --- FHIR R4 (docs/interchange.md): the same tokens, scopes and parties --------------
+    "fhir.metadata": Open(OK, "the FHIR CapabilityStatement, public as every FHIR server's"),
+    **{
+        f"fhir.{name}": api(
+            "referrals:read",
+            "a referral's resources: sender and recipient only",
+            HIDDEN,
+            ppu=OK,
+            bpp=OK,
+        )
+        for name in ("read_task", "read_service_request", "read_patient", "read_consent")
+    },
+    "fhir.search_tasks": api("referrals:read", "own sent and received Tasks only", OK),
+    "fhir.read_organization": api("directory:read", "the public directory", OK),
+    # A status change: the recipient accepts (the matrix's JSON Patch); the sender is refused
+    # by the accept's own rule, everyone else does not see the Task.
+    "fhir.patch_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
+    # PUT of the Task as read with status accepted: the same rule as the PATCH.
+    "fhir.update_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
     # --- portal: everyone signed in ---------------------------------------------------
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------

@@ -146,6 +146,11 @@ class Seed:
         assert got.status_code == 200, got.get_data(as_text=True)
         return got.headers["ETag"]
 
+    def put_target(self, referral_id: str) -> str:
+        """The Task a PUT names: its body must carry the id of its path."""
+        self.put_id = referral_id
+        return referral_id
+
     def referral(self, status: str) -> str:
         return self.s.in_status(status)["id"]
 
@@ -252,6 +257,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_act": lambda s: {"action": "accept"},
+    "fhir.update_task": lambda s: {"referral_id": s.put_target(s.requested["id"])},
     # An override waiting for its supervisor: hidden from the recipient as from outsiders.
     "referrals.approve_referral": lambda s: {"referral_id": s.referral("draft")},
     "referrals.decline_referral_approval": lambda s: {"referral_id": s.referral("draft")},
@@ -282,6 +288,8 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals.complete_referral": lambda s: {"referral_id": s.referral("accepted")},
     "referrals.fail_referral": lambda s: {"referral_id": s.referral("accepted")},
     "referrals.resume_referral": lambda s: {"referral_id": s.referral("on-hold")},
+    "fhir.patch_task": lambda s: {"referral_id": s.referral("requested")},
+    "fhir.update_task": lambda s: {"referral_id": s.put_target(s.referral("requested"))},
     "referrals_portal.cancel": lambda s: {"referral_id": s.referral("requested")},
     "referrals_portal.enter_in_error": lambda s: {"referral_id": s.referral("requested")},
     "referrals_portal.received_act": lambda s: {
@@ -304,7 +312,7 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
 
 REASON = {"reason": "client moved to another district"}
 # endpoint -> JSON body (API) or form fields (portal) that pass validation
-BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
+BODIES: dict[str, Callable[[Seed], Any]] = {
     "agreements.create_agreement": lambda s: _agreement_body(s),
     "agreements.update_agreement": lambda s: {"notes": "reviewed by the legal unit"},
     "agreements.upload_document": lambda s: {
@@ -354,6 +362,13 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
         "mode": "phone",
     },
     "referrals.patch_appointment": lambda s: {"note": "moved to the afternoon"},
+    "fhir.patch_task": lambda s: [{"op": "replace", "path": "/status", "value": "accepted"}],
+    "fhir.update_task": lambda s: {
+        "resourceType": "Task",
+        "id": s.put_id,
+        "status": "accepted",
+        "intent": "order",
+    },
     "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
     "cases.create_case": lambda s: {"client": s.s.client["id"], "risk_level": "low"},
     "cases.update_case": lambda s: {"risk_level": "high"},
@@ -375,6 +390,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
 HEADERS: dict[str, Callable[[Seed, dict[str, str]], dict[str, str]]] = {
     "agreements.update_agreement": lambda s, p: {"If-Match": s.etag(p["agreement_id"])},
     "cases.update_case": lambda s, p: {"If-Match": s.case_etag(p["case_id"])},
+    "fhir.patch_task": lambda s, p: {"Content-Type": "application/json-patch+json"},
 }
 
 
