@@ -51,6 +51,7 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.interchange.hsds import hsds_page_schema_component
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
+    from referral_hub.openapi_spec import ContractPlugin
     from referral_hub.paths import register_path_converters
     from referral_hub.security import read_bodies_as_the_edge_did
 
@@ -69,7 +70,7 @@ def _init_extensions(app: Flask) -> None:
                 "and their partner agencies. Errors are RFC 9457 problem details."
             },
             "servers": [{"url": base}],
-            "extra_plugins": [IdempotencyPlugin()],
+            "extra_plugins": [IdempotencyPlugin(), ContractPlugin()],
         },
     )
     if "oauth2" not in api.spec.components.security_schemes:
