@@ -57,8 +57,10 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.apidoc import problem_schema_component
     from referral_hub.extensions import api, babel, csrf, db, migrate
     from referral_hub.idempotency.openapi import IdempotencyPlugin
+    from referral_hub.interchange.hsds import hsds_page_schema_component
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
+    from referral_hub.openapi_spec import ContractPlugin
     from referral_hub.paths import register_path_converters
     from referral_hub.security import read_bodies_as_the_edge_did
 
@@ -77,7 +79,7 @@ def _init_extensions(app: Flask) -> None:
                 "and their partner agencies. Errors are RFC 9457 problem details."
             },
             "servers": [{"url": base}],
-            "extra_plugins": [IdempotencyPlugin()],
+            "extra_plugins": [IdempotencyPlugin(), ContractPlugin()],
         },
     )
     if "oauth2" not in api.spec.components.security_schemes:
@@ -97,6 +99,7 @@ def _init_extensions(app: Flask) -> None:
             },
         )
         api.spec.components.schema("Problem", problem_schema_component())
+        api.spec.components.schema("HsdsPage", hsds_page_schema_component())
     init_oauth(app)
 
 
@@ -134,13 +137,22 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
     from referral_hub.interchange.fhir.views import bp as fhir_bp
+    from referral_hub.interchange.hsds import blp as hsds_api
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
 
-    apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
-    apis += (cases_api,)
+    apis = (
+        directory_api,
+        audit_api,
+        clients_api,
+        agreements_api,
+        delivery_api,
+        referrals_api,
+        cases_api,
+        hsds_api,
+    )
     for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply

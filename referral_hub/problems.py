@@ -61,7 +61,7 @@ _STATUS_SLUGS = {
 #: Refused by a referral's or an agreement's current status (both features raise it).
 INVALID_TRANSITION = "invalid-transition"
 
-API_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
+API_PREFIXES = ("/api/", "/hsds/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
 
 
 class Problem(Exception):

@@ -183,6 +183,12 @@ EXPECTATIONS: dict[str, object] = {
         op=OK,
         bpp=HIDDEN,
     ),
+    # --- the directory as HSDS 3.0 (the path names PPU's HSDS id and a service of it) ---------
+    "hsds.hsds_meta": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_organizations": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_organization": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_services": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_service": api("directory:read", "public directory, HSDS 3.0", OK),
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),

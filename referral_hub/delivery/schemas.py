@@ -26,10 +26,24 @@ class SubjectOut(Schema):
 
 class EventOut(Schema):
     id = fields.String(required=True)
-    type = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": list(EVENT_TYPES)})
     occurred_at = fields.DateTime(required=True)
-    subject = fields.Method("get_subject", metadata={"type": "object"})
-    data = fields.Method("get_data", metadata={"type": "object"})
+    subject = fields.Method(
+        "get_subject",
+        metadata={
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "id": {"type": "string"}},
+            "required": ["type", "id"],
+        },
+    )
+    data = fields.Method(
+        "get_data",
+        metadata={
+            "description": "The event's payload, as its webhook carries it (`webhooks` in this "
+            "document; schemas/events/<type>.json): by `type`.",
+            "allOf": [{"$ref": "#/components/schemas/EventData"}],
+        },
+    )
     cursor = fields.Method("get_cursor", metadata={"type": "string"})
 
     def get_subject(self, item):

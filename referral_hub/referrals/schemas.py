@@ -288,6 +288,101 @@ class ReferralCaseOut(Schema):
     number = fields.String(required=True)
 
 
+class DemographicsOut(Schema):
+    """Shared with every recipient: no one is identified by these."""
+
+    age_band = fields.String(allow_none=True)
+    sex = fields.String(allow_none=True)
+    disability = fields.List(fields.String(), required=True)
+    domicile_region = fields.String(
+        allow_none=True, metadata={"description": "Kemendagri region code"}
+    )
+
+
+class IdentityOut(Schema):
+    full_name = fields.String(required=True)
+    nik = fields.String(allow_none=True, metadata={"description": "NIK (national id number)"})
+    birth_date = fields.String(required=True, metadata={"format": "date"})
+
+
+class ContactOut(Schema):
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class GuardianContactOut(Schema):
+    """The guardian as someone to contact (never the alleged perpetrator)."""
+
+    name = fields.String(required=True)
+    relationship = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+
+
+class CaseSummaryOut(Schema):
+    violence_types = fields.List(
+        fields.String(metadata={"enum": list(VIOLENCE_TYPES)}), required=True
+    )
+    incident_place_type = fields.String(metadata={"enum": list(INCIDENT_PLACES)})
+    chronology = fields.String()
+
+
+class HealthOut(Schema):
+    notes = fields.String(required=True)
+
+
+class LegalOut(Schema):
+    police_report_number = fields.String()
+    court_case_number = fields.String()
+
+
+class PerpetratorOut(Schema):
+    relationship = fields.String(required=True)
+    details = fields.String()
+
+
+class ReferralClientOut(Schema):
+    """The client as this reader may see it (one minimising function builds it).
+
+    `code` and `demographics` always; every other part only when its data category is
+    shared with the reader (the agreement, the consent, the referral's status and the
+    reader's own scopes decide), and absent otherwise. Lists show `code` and `demographics`
+    only. `guardian` is null when the guardian is the alleged perpetrator.
+    """
+
+    code = fields.String(required=True)
+    demographics = fields.Nested(DemographicsOut, required=True)
+    identity = fields.Nested(IdentityOut)
+    contact = fields.Nested(ContactOut)
+    guardian = fields.Nested(GuardianContactOut, allow_none=True)
+    case_summary = fields.Nested(CaseSummaryOut)
+    health = fields.Nested(HealthOut)
+    legal = fields.Nested(LegalOut)
+    perpetrator = fields.Nested(PerpetratorOut)
+
+
+class ReferralAgreementOut(Schema):
+    """The agreement a referral rests on."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["mou", "pks", "contract"]})
+
+
+class UserRefOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class OverrideOut(Schema):
+    """A referral sent without consent, on a legal basis a supervisor approves."""
+
+    legal_basis = fields.String(required=True, metadata={"enum": list(LEGAL_BASES)})
+    approved_by = fields.Nested(UserRefOut, allow_none=True)
+    justification = fields.String(
+        metadata={"description": "the sender's only, with the client's personal data"}
+    )
+
+
 class ReferralOut(Schema):
     """What either party sees; the client part is built by the one minimising function."""
 
@@ -300,11 +395,11 @@ class ReferralOut(Schema):
     reason = fields.String(allow_none=True)
     sender = fields.Nested(OrgRefOut, required=True)
     recipient = fields.Nested(OrgRefOut, required=True)
-    agreement = fields.Dict(required=True)
+    agreement = fields.Nested(ReferralAgreementOut, required=True)
     legal_basis = fields.String(required=True)
-    override = fields.Dict(allow_none=True)
+    override = fields.Nested(OverrideOut, allow_none=True)
     data_categories = fields.List(fields.String(), required=True)
-    client = fields.Dict(required=True)
+    client = fields.Nested(ReferralClientOut, required=True)
     respond_by = fields.DateTime(required=True)
     overdue = fields.Boolean(required=True)
     outcome = fields.String(allow_none=True)

@@ -50,7 +50,7 @@ _numbers = itertools.count(1)
 
 
 def _is_api(rule) -> bool:
-    return rule.rule.startswith("/api/")
+    return rule.rule.startswith(("/api/", "/hsds/"))
 
 
 class Seed:
@@ -267,6 +267,8 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
+    "hsds.hsds_get_organization": lambda s: {"id": _hsds_id(s, "organization")},
+    "hsds.hsds_get_service": lambda s: {"id": _hsds_id(s, "service", "case_management")},
 }
 
 # endpoint -> fresh path parameters for a caller expected to change the object
@@ -407,6 +409,12 @@ def _static_file(app) -> str:
 
     folder = Path(app.static_folder)
     return next(p for p in sorted(folder.rglob("*")) if p.is_file()).relative_to(folder).as_posix()
+
+
+def _hsds_id(seed: Seed, kind: str, *more: str) -> str:
+    from referral_hub.interchange.hsds import hsds_id
+
+    return hsds_id(kind, seed.hub.org(PPU)["id"], *more)
 
 
 def _hub_user(self: Seed) -> str:
