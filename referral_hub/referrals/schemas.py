@@ -318,7 +318,7 @@ class GuardianContactOut(Schema):
     phone = fields.String(allow_none=True)
 
 
-class CaseSummaryOut(Schema):
+class ReferralCaseSummaryOut(Schema):
     violence_types = fields.List(
         fields.String(metadata={"enum": list(VIOLENCE_TYPES)}), required=True
     )
@@ -354,7 +354,7 @@ class ReferralClientOut(Schema):
     identity = fields.Nested(IdentityOut)
     contact = fields.Nested(ContactOut)
     guardian = fields.Nested(GuardianContactOut, allow_none=True)
-    case_summary = fields.Nested(CaseSummaryOut)
+    case_summary = fields.Nested(ReferralCaseSummaryOut)
     health = fields.Nested(HealthOut)
     legal = fields.Nested(LegalOut)
     perpetrator = fields.Nested(PerpetratorOut)

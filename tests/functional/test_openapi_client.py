@@ -235,14 +235,14 @@ def test_a_generated_client_runs_the_closed_loop(app, hub, live_server, tmp_path
         "referrals.accept_referral",
         referral_id=sent.id,
         client=balikpapan,
-        body=models.ReferralNoteIn.from_dict({}),
+        body=models.AnswerNoteIn.from_dict({}),
     )
     assert accepted.status == "accepted"
     done = call(
         "referrals.complete_referral",
         referral_id=sent.id,
         client=balikpapan,
-        body=models.ReferralCompleteIn.from_dict({"outcome": "service_delivered"}),
+        body=models.AnswerCompleteIn.from_dict({"outcome": "service_delivered"}),
     )
     assert done.status == "completed"
     # The sender follows the loop in its feed: each event's data typed by its shape.
