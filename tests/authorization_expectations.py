@@ -366,7 +366,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's user: its own admin only",
             **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
         )
-        for action in ("deactivate", "reactivate", "unlock")
+        for action in ("work_phone", "deactivate", "reactivate", "unlock")
     },
     "portal.user_reset_second_factor": page(
         ADMIN,

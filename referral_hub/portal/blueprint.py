@@ -90,6 +90,7 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),
     ("/users/new", "user_new", users_views.user_new, BOTH),
+    (f"{USER}/work-phone", "user_work_phone", users_views.user_work_phone, POST),
     (f"{USER}/deactivate", "user_deactivate", users_views.user_deactivate, POST),
     (f"{USER}/reactivate", "user_reactivate", users_views.user_reactivate, POST),
     (f"{USER}/unlock", "user_unlock", users_views.user_unlock, POST),

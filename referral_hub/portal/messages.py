@@ -58,6 +58,13 @@ def _exact() -> dict[str, str]:
         ),
         f"Must be one of: {', '.join(ROLES)}.": _("Pilih salah satu peran yang tersedia."),
         "The user cannot be created.": _("Pengguna tidak dapat dibuat."),
+        "A phone number: digits, spaces, +, -, ( ); at most 32.": _(
+            "Nomor telepon: angka, spasi, +, -, ( ); paling banyak 32 karakter."
+        ),
+        "The work phone is not valid: use digits, spaces, +, - and ( ), at most 32.": _(
+            "Telepon kantor tidak sah: gunakan angka, spasi, +, - dan ( ), paling banyak 32 "
+            "karakter."
+        ),
         "No such user.": _("Pengguna tidak ditemukan."),
         "You cannot deactivate your own account.": _(
             "Anda tidak dapat menonaktifkan akun Anda sendiri."
@@ -623,6 +630,11 @@ def _inbox_and_registry_exact() -> dict[str, str]:
         ),
         "Not a PDF (the content does not start with %PDF-).": _(
             "Bukan PDF: isinya tidak diawali tanda PDF."
+        ),
+        "The hub operator attaches only the scan of a paper signature it may still "
+        "record, while a party has not signed.": _(
+            "Pengelola hub hanya melampirkan pindaian tanda tangan di atas kertas yang masih "
+            "dapat dicatatnya, selama ada pihak yang belum menandatangani."
         ),
         "The hub operator can read and audit agreements only.": _(
             "Operator hub hanya membaca dan mengaudit perjanjian."
