@@ -539,7 +539,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's referral: its sender's staff record the partner's answer on its behalf",
             **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
         )
-        for name in ("on_behalf", "on_behalf_session")
+        for name in ("on_behalf", "on_behalf_session", "on_behalf_session_update")
     },
     # The recipient's staff are sent on to their inbox view, and may print the letter.
     "referrals_portal.detail": page(

@@ -117,7 +117,12 @@ def set_work_phone(actor: Actor, user_id: str, work_phone: str | None) -> User:
     errors: dict[str, list[str]] = {}
     phone = clean_work_phone(work_phone, errors)
     if errors:
-        raise Problem(422, "validation-error", "The work phone is not valid: use digits, spaces, +, - and ( ), at most 32.", errors=errors)
+        raise Problem(
+            422,
+            "validation-error",
+            "The work phone is not valid: use digits, spaces, +, - and ( ), at most 32.",
+            errors=errors,
+        )
     if phone == user.work_phone:
         return user
     user.work_phone = phone
