@@ -333,19 +333,19 @@ def test_the_partner_pages_at_phone_width_and_in_english(phone, app, demo, hub):
 
     phone.get_by_role("button", name="English").click()
     phone.goto("/organizations/new")
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Add a partner")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Add partner")
     expect(phone.locator("html")).to_have_attribute("lang", "en")
-    phone.get_by_role("button", name="Add a partner").click()
+    phone.get_by_role("button", name="Add partner").click()
     expect(phone.locator("#error-summary")).to_be_visible()
     assert no_horizontal_scroll(phone)
     screenshot(phone, "network-partner-new-english-phone")
     phone.goto("/organizations")
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Partners")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Partner")
     screenshot(phone, "network-partners-list-english-phone")
     # A region typed that names none: said in English, with an example from the user's area.
     phone.goto("/organizations/new")
     phone.get_by_label("Region").fill("Atlantis")
-    phone.get_by_role("button", name="Add a partner").click()
+    phone.get_by_role("button", name="Add partner").click()
     expect(phone.locator("#f-region_code-error")).to_contain_text("Atlantis")
     screenshot(phone, "network-partner-region-unknown-english-phone")
 
