@@ -26,8 +26,8 @@ from playwright.sync_api import expect
 from referral_hub.actors import Actor
 from referral_hub.clients.models import local_today
 from referral_hub.clients.operations import find_by_nik, record_consent
-from referral_hub.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 from referral_hub.delivery.notifications import send_due_notifications
+from referral_hub.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, load_demo
 from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from tests.e2e.conftest import DESKTOP, PHONE, no_horizontal_scroll, screenshot, sign_in
@@ -306,7 +306,7 @@ def test_region_names_are_searched_over_http(live_server, app, hub):
     request = urllib.request.Request(
         f"{live_server}/api/v1/regions?q=penajam", headers={"Authorization": f"Bearer {token}"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         body = json.load(response)
     names = {r["code"]: r["name"] for r in body["items"]}
