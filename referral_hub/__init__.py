@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from referral_hub.config import ConfigError, load_config
@@ -15,6 +15,13 @@ from referral_hub.config import ConfigError, load_config
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_LOCALE = "id"
+
+
+class HubResponse(Response):
+    """Every `Location` is absolute (the request's scheme and host before a relative path):
+    partner clients and generated SDKs resolve it as is, without knowing the request URL."""
+
+    autocorrect_location_header = True
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from referral_hub.transaction import HubFlask
 
     app = HubFlask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.response_class = HubResponse
     app.config.update(load_config(app.instance_path, config))
     if app.config["HUB_ENV"] == "production":
         # Behind a TLS-terminating proxy: trust one hop for scheme and host.
@@ -116,6 +124,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.agreements.blueprint import bp as agreements_portal_bp
     from referral_hub.audit.api import blp as audit_api
+    from referral_hub.cases.api import blp as cases_api
+    from referral_hub.cases.views import bp as cases_portal_bp
     from referral_hub.clients.api import blp as clients_api
     from referral_hub.clients.views import bp as clients_portal_bp
     from referral_hub.delivery.api import blp as delivery_api
@@ -129,12 +139,13 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
 
     apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
+    apis += (cases_api,)
     for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
-    for bp in (agreements_portal_bp, delivery_portal_bp):
+    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp):
         app.register_blueprint(bp)
 
 

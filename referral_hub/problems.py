@@ -7,7 +7,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, current_app, json, render_template_string, request
+from flask import Response, current_app, has_request_context, json, render_template_string, request
 from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -93,6 +93,10 @@ def problem_type(slug: str) -> str:
     return f"{current_app.config['HUB_BASE_URL']}/problems/{slug}"
 
 
+#: The endpoints whose errors RFC 6749 5.2 shapes.
+OAUTH_ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+
+
 def problem_response(problem: Problem) -> Response:
     """Render a Problem as an application/problem+json response."""
     body: dict[str, Any] = {
@@ -105,7 +109,14 @@ def problem_response(problem: Problem) -> Response:
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
+    # An OAuth error (one with an RFC 6749 `error` code) is application/json, as RFC 6749
+    # 5.2 requires of the token endpoint and RFC 7009 / 7662 of theirs; it still carries
+    # the problem members. Other refusals there (429, 413) stay problem+json.
+    oauth_error = (
+        "error" in problem.extra and has_request_context() and request.path in (OAUTH_ENDPOINTS)
+    )
+    media_type = "application/json" if oauth_error else PROBLEM_MEDIA_TYPE
+    response = Response(json.dumps(body), status=problem.status, mimetype=media_type)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response

@@ -177,8 +177,17 @@ def _refuse_unstorable_text(*, read_json: bool) -> None:
     if not errors:
         return
     if request.path.startswith("/oauth/"):  # RFC 6749 5.2: a 400 with an `error` member
-        raise Problem(400, "bad-request", TEXT_DETAIL, errors=errors, error="invalid_request")
-    raise Problem(422, "validation-error", TEXT_DETAIL, errors=errors)
+        raise Problem(
+            400,
+            "oauth-invalid-request",
+            TEXT_DETAIL,
+            title="OAuth: invalid_request",
+            errors=errors,
+            error="invalid_request",
+            error_description=TEXT_DETAIL,
+            reason="unstorable-text",
+        )
+    raise Problem(422, "validation-error", TEXT_DETAIL, errors=errors, reason="unstorable-text")
 
 
 def _undecodable_fields(raw: bytes) -> list[str]:

@@ -291,6 +291,44 @@ EXPECTATIONS: dict[str, object] = {
     "clients.withdraw_consent": api(
         "clients:write", "PPU's consent: hidden from everyone else", HIDDEN, ppu=OK
     ),
+    # --- cases: UPTDs only; another unit's case is hidden from everyone else ----------
+    "cases.create_case": api(
+        "cases:write",
+        "UPTDs open cases for their own clients (PPU's client: 422 for another unit)",
+        NOT_UPTD,
+        ppu=CREATED,
+        bpp=codes(422),
+        bontang=codes(422),
+    ),
+    "cases.list_cases": api("cases:read", "own cases", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK),
+    **{
+        f"cases.{name}": api("cases:read", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in ("get_case", "case_timeline", "list_notes")
+    },
+    **{
+        f"cases.{name}": api("cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in (
+            "update_case",
+            "close_case",
+            "reopen_case",
+            "update_plan_item",
+            "complete_follow_up",
+        )
+    },
+    **{
+        f"cases.{name}": api(
+            "cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=CREATED
+        )
+        for name in ("create_plan_item", "create_note")
+    },
+    # Referring is sending a referral: a token without referrals:write is refused by the
+    # send's own gate (403 forbidden), whatever its cases:write.
+    "cases.refer_plan_item": api(
+        "cases:write",
+        "PPU's case; the send needs referrals:write too",
+        HIDDEN,
+        ppu=codes(201, 403),
+    ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
         "referrals:write",
@@ -353,6 +391,8 @@ EXPECTATIONS: dict[str, object] = {
     "delivery.delete_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=NO_CONTENT),
     "delivery.list_webhook_deliveries": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
+    "delivery.rotate_secret": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.ping": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     # --- portal: everyone signed in ---------------------------------------------------
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------
@@ -443,6 +483,7 @@ EXPECTATIONS: dict[str, object] = {
         for name, ok in (
             ("webhook_detail", OK),
             ("webhook_delete", REDIRECT),
+            ("webhook_rotate_secret", OK),
             ("redeliver", REDIRECT),
         )
     },
@@ -514,6 +555,25 @@ EXPECTATIONS: dict[str, object] = {
             ("disclosures", OK),
             ("consent_new", FORM),
             ("consent_withdraw", FORM),
+        )
+    },
+    # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
+    "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
+    "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    **{
+        f"cases_portal.{name}": page(
+            STAFF, UPTDS, ok, "PPU's case: PPU staff", **staff_of(frozenset({"bpp"}), HIDDEN)
+        )
+        for name, ok in (
+            ("view", OK),
+            ("edit", FORM),
+            ("close", FORM),
+            ("reopen", REDIRECT),
+            ("add_note", FORM),
+            ("follow_up_done", REDIRECT),
+            ("plan_item_new", FORM),
+            ("plan_item_status", REDIRECT),
+            ("plan_item_refer", FORM),
         )
     },
     # --- portal: referrals, sender side ---------------------------------------------------

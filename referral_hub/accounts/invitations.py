@@ -128,7 +128,9 @@ def require_may_invite(actor: Actor, org: Organization) -> None:
 def _organization(id_or_code: str) -> Organization:
     org = find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
+        raise Problem(
+            404, "not-found", f"No organisation '{id_or_code}'.", reason="no-organization"
+        )
     return org
 
 
@@ -235,7 +237,7 @@ def revoke_invitation(actor: Actor, organization: str, invitation_id: str) -> In
         (i for i in visible_invitations(actor, organization) if i.id == invitation_id), None
     )
     if invitation is None:
-        raise Problem(404, "not-found", "No such invitation.")
+        raise Problem(404, "not-found", "No such invitation.", reason="no-invitation")
     status = invitation.status_at(utcnow())
     if status != "open":
         raise Problem(

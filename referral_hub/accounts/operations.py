@@ -74,7 +74,12 @@ def require_org_admin(actor: Actor, organization_id: str) -> None:
         or actor.role != "org_admin"
         or actor.organization_id != organization_id
     ):
-        raise Problem(403, "forbidden", "Only an administrator of this organisation may do this.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only an administrator of this organisation may do this.",
+            reason="admin-only",
+        )
 
 
 def list_users(actor: Actor) -> list[User]:
@@ -93,7 +98,7 @@ def _managed_user(actor: Actor, user_id: str) -> User:
     """A user the actor administers; another organisation's user is not found, not forbidden."""
     user = db.session.get(User, user_id)
     if user is None or (not actor.is_system and user.organization_id != actor.organization_id):
-        raise Problem(404, "not-found", "No such user.")
+        raise Problem(404, "not-found", "No such user.", reason="no-user")
     require_org_admin(actor, user.organization_id)
     return user
 
@@ -106,7 +111,9 @@ def clean_work_phone(value: str | None, errors: dict[str, list[str]]) -> str | N
     if not phone:
         return None
     if len(phone) > 32 or not _WORK_PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6:
-        errors["work_phone"] = ["A phone number: digits, spaces, +, -, ( ); at most 32."]
+        errors["work_phone"] = [
+            "Not a valid work phone: use digits, spaces, +, - and ( ), at most 32."
+        ]
     return phone
 
 
@@ -120,7 +127,7 @@ def set_work_phone(actor: Actor, user_id: str, work_phone: str | None) -> User:
         raise Problem(
             422,
             "validation-error",
-            "The work phone is not valid: use digits, spaces, +, - and ( ), at most 32.",
+            "The work phone cannot be saved.",
             errors=errors,
         )
     if phone == user.work_phone:
@@ -228,7 +235,7 @@ def second_factor_resettable(actor: Actor, user_id: str) -> User:
     if hub_admin:
         user = db.session.get(User, user_id)
         if user is None:
-            raise Problem(404, "not-found", "No such user.")
+            raise Problem(404, "not-found", "No such user.", reason="no-user")
     else:
         user = _managed_user(actor, user_id)
     if actor.user_id == user.id:

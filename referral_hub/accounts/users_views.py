@@ -14,7 +14,8 @@ from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS
-from referral_hub.portal.forms import flash_refusal, read_form
+from referral_hub.portal.forms import flash_refusal, read_form, take_refusal
+from referral_hub.portal.messages import translate_errors
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -90,7 +91,12 @@ def user_work_phone(user_id: str):
             portal_actor(), user_id, (request.form.get("work_phone") or "").strip()
         )
     except Problem as problem:
-        flash_refusal(problem)
+        if problem.status == 422 and problem.errors:
+            # Said above the list: the field's own words, there being no field beside them.
+            take_refusal(problem)
+            flash(" ".join(translate_errors(problem.errors).get("work_phone", [])), "error")
+        else:
+            flash_refusal(problem)
     else:
         if user.work_phone:
             flash(

@@ -39,9 +39,8 @@ class EventOut(Schema):
         return event_payload_data(item, current_app.config["HUB_BASE_URL"])
 
     def get_cursor(self, item):
-        from referral_hub.delivery.operations import encode_cursor
-
-        return encode_cursor(item.seq)
+        # Set by events_after: a cursor is bound to the organisation whose feed it is.
+        return getattr(item, "feed_cursor", None)
 
 
 class FeedOut(Schema):
@@ -67,6 +66,17 @@ class WebhookOut(Schema):
     url = fields.String(required=True)
     events = fields.List(fields.String(), required=True)
     created_at = fields.DateTime(required=True)
+    secret_rotated_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the secret was last rotated"}
+    )
+    previous_secret_valid_until = fields.DateTime(
+        attribute="previous_secret_expires_at",
+        allow_none=True,
+        metadata={
+            "description": "until then deliveries also carry a signature under the secret "
+            "the last rotation replaced; null when there is none"
+        },
+    )
 
 
 class WebhookCreatedOut(WebhookOut):
@@ -74,6 +84,10 @@ class WebhookCreatedOut(WebhookOut):
         required=True,
         metadata={"description": "whsec_... signing secret; shown only in this response"},
     )
+
+
+class WebhookRotatedOut(WebhookCreatedOut):
+    """The subscription with its new secret, shown only in this response."""
 
 
 class AttemptOut(Schema):

@@ -261,7 +261,9 @@ def require_maintainable(actor: Actor, id_or_code: str) -> Organization:
     """The organisation, if the actor keeps it; else 404 (unknown) or 403."""
     org = find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
+        raise Problem(
+            404, "not-found", f"No organisation '{id_or_code}'.", reason="no-organization"
+        )
     if not may_maintain(actor, org):
         raise Problem(
             403,

@@ -13,4 +13,6 @@ SCOPES = {
     "events:read": "Read the events feed",
     "webhooks:write": "Manage webhook subscriptions",
     "audit:read": "Read the audit log",
+    "cases:read": "Read your unit's cases, their plans and notes",
+    "cases:write": "Open, change, close and reopen cases; plan, refer and note",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -69,7 +70,11 @@ def send_one_referral(actor, data):
     # the request's time). The view holds nothing the commit changes; what it shows of the
     # client (only with the right to read clients) is logged in the same commit.
     view = ops.referral_view(actor, referral)
-    return view, 201, {"Location": f"/api/v1/referrals/{view['id']}"}
+    return (
+        view,
+        201,
+        {"Location": url_for("referrals.get_one_referral", referral_id=view["id"], _external=True)},
+    )
 
 
 @blp.route("/referrals", methods=["GET"])
@@ -88,6 +93,8 @@ def list_referrals(actor, args):
         args.get("service"),
         args.get("overdue"),
         sender_reference=args.get("sender_reference"),
+        updated_since=args.get("updated_since"),
+        order=args["sort"],
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]

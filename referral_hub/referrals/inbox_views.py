@@ -105,7 +105,7 @@ def _recipient_referral(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != RECIPIENT:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 

@@ -52,6 +52,8 @@ class Referral(db.Model):
     #: {category: data} for case_summary, health, legal, perpetrator; encrypted.
     case_data_enc: Mapped[str | None] = mapped_column(Text)
     sender_reference: Mapped[str | None] = mapped_column(String(100))
+    #: The case whose plan item this referral carries (cases/): its number is the sender's.
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
     status: Mapped[str] = mapped_column(String(24), nullable=False)
     status_reason_enc: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -84,6 +86,8 @@ class Referral(db.Model):
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="referral", order_by="Appointment.starts_at", lazy="selectin"
     )
+    #: Named by string: cases/ builds on referrals, never the other way round.
+    case: Mapped[Any] = relationship("Case", foreign_keys=[case_id], lazy="select")
 
     reason = Encrypted("reason_enc")
     override_justification = Encrypted("override_justification_enc")

@@ -161,6 +161,18 @@ class AnswerCompleteIn(OnBehalfIn, ReferralCompleteIn):
 
 class ReferralQueryArgs(PageArgs):
     box = fields.String(load_default="sent", validate=validate.OneOf(("sent", "received")))
+    sort = fields.String(
+        load_default="respond_by",
+        validate=validate.OneOf(("respond_by", "updated_at")),
+        metadata={
+            "description": "`respond_by` (default: the most urgent first) or `updated_at` "
+            "(for syncing: least recently changed first, ties by id; a stable order to page "
+            "through with `updated_since`)"
+        },
+    )
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "only referrals changed at or after this instant (RFC 3339)"}
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
     service = fields.String(validate=validate.Length(min=1, max=64))
     overdue = fields.Boolean()
@@ -269,6 +281,13 @@ class ContactsOut(Schema):
     focal_points = fields.List(fields.Nested(FocalPointOut), required=True)
 
 
+class ReferralCaseOut(Schema):
+    """The case a referral was made from: the sender's; the recipient's only when shared."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+
+
 class ReferralOut(Schema):
     """What either party sees; the client part is built by the one minimising function."""
 
@@ -291,6 +310,7 @@ class ReferralOut(Schema):
     outcome = fields.String(allow_none=True)
     outcome_summary = fields.String(allow_none=True)
     sender_reference = fields.String(allow_none=True)
+    case = fields.Nested(ReferralCaseOut, allow_none=True)
     approval = fields.Nested(ApprovalOut, allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)

@@ -248,7 +248,7 @@ def _sender_referral(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != SENDER:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 
@@ -261,7 +261,7 @@ def detail(referral_id: str):
         # Notifications link both sides here; the recipient reads the minimised page.
         if "referrals_portal.received_detail" in current_app.view_functions:
             return redirect(url_for(".received_detail", referral_id=referral.id))
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return _detail_page(referral)
 
 

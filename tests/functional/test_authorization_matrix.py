@@ -88,6 +88,10 @@ class Seed:
             db.session.commit()
             db.session.remove()
         self.target_user = hub.user(PPU, "caseworker", email="target@test.example")["id"]
+        self.ppu_cases = hub.headers(PPU, "cases:read cases:write clients:read referrals:write")
+        self.case_id = self.case()
+        self.item_id = self.plan_item(self.case_id)
+        self.note_id = self.note(self.case_id)
         self.oauth_client_id = hub.oauth_client(PPU, "directory:read")["client_id"]
         self.invitation_id = self.invitation()
 
@@ -145,6 +149,44 @@ class Seed:
     def referral(self, status: str) -> str:
         return self.s.in_status(status)["id"]
 
+    def case(self, status: str = "open") -> str:
+        made = self.http.post(
+            "/api/v1/cases",
+            json={"client": self.s.client["id"], "risk_level": "medium"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        case_id = made.get_json()["id"]
+        if status == "closed":
+            closed = self.http.post(
+                f"/api/v1/cases/{case_id}/close", json={"reason": "other"}, headers=self.ppu_cases
+            )
+            assert closed.status_code == 200, closed.get_data(as_text=True)
+        return case_id
+
+    def plan_item(self, case_id: str) -> str:
+        made = self.http.post(
+            f"/api/v1/cases/{case_id}/plan-items",
+            json={"service": "psychological_counseling", "provider": BALIKPAPAN, "note": "x"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def note(self, case_id: str) -> str:
+        made = self.http.post(
+            f"/api/v1/cases/{case_id}/notes",
+            json={"text": "matrix", "follow_up_on": "2030-01-01"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def case_etag(self, case_id: str) -> str:
+        got = self.http.get(f"/api/v1/cases/{case_id}", headers=self.ppu_cases)
+        assert got.status_code == 200, got.get_data(as_text=True)
+        return got.headers["ETag"]
+
     def consent(self) -> str:
         made = self.http.post(
             f"/api/v1/clients/{self.s.client['id']}/consents",
@@ -170,6 +212,9 @@ class Seed:
             "invitation_id": self.invitation_id,
             "token": "not-a-token-the-hub-issued-xxxxxxxxxxxxxxxxxx",
             "slug": "insufficient-scope",
+            "case_id": self.case_id,
+            "item_id": self.item_id,
+            "note_id": self.note_id,
             "filename": "hub.css",
         }
 
@@ -247,6 +292,10 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
     "directory.revoke_one_invitation": lambda s: {"invitation_id": s.invitation()},
     "portal.organization_invitation_revoke": lambda s: {"invitation_id": s.invitation()},
+    "cases.close_case": lambda s: {"case_id": s.case()},
+    "cases.reopen_case": lambda s: {"case_id": s.case("closed")},
+    "cases.refer_plan_item": lambda s: {"item_id": s.plan_item(s.case_id)},
+    "cases.complete_follow_up": lambda s: {"note_id": s.note(s.case_id)},
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
     "portal.oauth_client_rotate_secret": lambda s: {
@@ -307,6 +356,16 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     },
     "referrals.patch_appointment": lambda s: {"note": "moved to the afternoon"},
     "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
+    "cases.create_case": lambda s: {"client": s.s.client["id"], "risk_level": "low"},
+    "cases.update_case": lambda s: {"risk_level": "high"},
+    "cases.close_case": lambda s: {"reason": "other"},
+    "cases.create_plan_item": lambda s: {"service": "outreach"},
+    "cases.update_plan_item": lambda s: {"note": "matrix"},
+    "cases.refer_plan_item": lambda s: {
+        "consent": s.s.consent["id"],
+        "data_categories": ["identity"],
+    },
+    "cases.create_note": lambda s: {"text": "matrix"},
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
     "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},
@@ -316,6 +375,7 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
 # endpoint -> request headers a valid call needs (an If-Match for optimistic locking)
 HEADERS: dict[str, Callable[[Seed, dict[str, str]], dict[str, str]]] = {
     "agreements.update_agreement": lambda s, p: {"If-Match": s.etag(p["agreement_id"])},
+    "cases.update_case": lambda s, p: {"If-Match": s.case_etag(p["case_id"])},
 }
 
 

@@ -75,7 +75,7 @@ def test_every_demo_account_signs_in_with_the_one_password(app, hub):
         # org_admin and auditor give a code of the published demo secret as well
         response = hub.login(browser, email, DEMO_PASSWORD, DEMO_TOTP_SECRET)
         assert response.status_code == 302, email
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == "http://localhost/"
     psychologist = app.test_client()
     hub.login(psychologist, "psikolog@balikpapan.demo", DEMO_PASSWORD)
     inbox = psychologist.get("/referrals/received").get_data(as_text=True)

@@ -182,7 +182,9 @@ def _coverage_subject(actor: Actor, for_org: str | None) -> Organization:
         )
     if not (sees_every_agreement(actor) or org.id == actor.organization_id):
         # Another organisation's agreements are not the caller's to see.
-        raise Problem(404, "not-found", f"No coverage for '{for_org}' that you may see.")
+        raise Problem(
+            404, "not-found", f"No coverage for '{for_org}' that you may see.", reason="no-coverage"
+        )
     return org
 
 
@@ -232,7 +234,10 @@ def coverage_matrix(
     if region:
         if not (sees_every_agreement(actor)):
             raise Problem(
-                403, "forbidden", "Only the hub operator can see the coverage of a region."
+                403,
+                "forbidden",
+                "Only the hub operator can see the coverage of a region.",
+                reason="hub-operator-only",
             )
         query = select(Organization).where(
             or_(Organization.region_code == region, Organization.region_code.like(region + ".%")),

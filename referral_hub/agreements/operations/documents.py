@@ -92,6 +92,8 @@ def keep_document(
             "payload-too-large",
             f"A document may be at most {limit} bytes.",
             errors={"file": [f"Larger than {limit} bytes."]},
+            reason="document-too-large",
+            limit=limit,
         )
     if not data:
         raise Problem(
@@ -141,13 +143,21 @@ def read_document(
     agreement = get_agreement(actor, agreement_id)
     document = next((d for d in agreement.documents if d.id == document_id), None)
     if document is None:
-        raise Problem(404, "not-found", f"No document '{document_id}' on this agreement.")
+        raise Problem(
+            404,
+            "not-found",
+            f"No document '{document_id}' on this agreement.",
+            reason="no-document",
+        )
     try:
         data = document_store().get(document.storage_key)
     except DocumentNotFound:
         log.error("document %s of agreement %s is missing", document.id, agreement.id)
         raise Problem(
-            503, "service-unavailable", "The document cannot be read right now."
+            503,
+            "service-unavailable",
+            "The document cannot be read right now.",
+            reason="document-unreadable",
         ) from None
     if hashlib.sha256(data).hexdigest() != document.sha256:
         log.error("document %s of agreement %s fails its SHA-256", document.id, agreement.id)

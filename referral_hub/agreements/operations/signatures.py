@@ -222,7 +222,12 @@ def _own_paper_signature(actor: Actor, agreement: Agreement, party: str) -> Agre
         None,
     )
     if signature is None:
-        raise Problem(404, "not-found", "No paper signature of this organisation.")
+        raise Problem(
+            404,
+            "not-found",
+            "No paper signature of this organisation.",
+            reason="no-paper-signature",
+        )
     return signature
 
 

@@ -35,9 +35,19 @@ def require_staff(actor: Actor) -> None:
     """Only a party with the right to send or answer referrals acts on them: a person (or an
     app acting for one) by role, caseworkers and supervisors; auditors and admins only read."""
     if not (actor.has_scope("referrals:write") or actor.has_scope("referrals:respond")):
-        raise Problem(403, "forbidden", "Only caseworkers and supervisors act on referrals.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only caseworkers and supervisors act on referrals.",
+            reason="referral-staff",
+        )
     if actor.organization_id is None:
-        raise Problem(403, "forbidden", "Referrals are sent and answered by organisations.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Referrals are sent and answered by organisations.",
+            reason="organizations-only",
+        )
 
 
 def side_of(actor: Actor, referral: Referral) -> str | None:
@@ -50,7 +60,7 @@ def side_of(actor: Actor, referral: Referral) -> str | None:
 
 
 def _not_found(referral_id: str) -> Problem:
-    return Problem(404, "not-found", f"No referral '{referral_id}'.")
+    return Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
 
 
 def reached_recipient(referral: Referral) -> bool:
@@ -129,10 +139,16 @@ def answering_side(actor: Actor, referral: Referral, *, on_behalf: bool, note: s
             409,
             INVALID_TRANSITION,
             "Only the sender records answers on the recipient's behalf.",
+            reason="sender-only",
             status_now=referral.status,
         )
     if not actor.has_scope("referrals:write"):
-        raise Problem(403, "forbidden", "Only the sender's caseworkers and supervisors do this.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only the sender's caseworkers and supervisors do this.",
+            reason="referral-staff",
+        )
     if is_on_hub(referral.recipient):
         raise Problem(
             409,

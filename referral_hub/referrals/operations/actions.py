@@ -61,7 +61,11 @@ def act_on_referral(
     if transition.by_approver:
         # Approving shares and declining hides: approve_override / decline_override do that.
         raise Problem(
-            409, INVALID_TRANSITION, f"'{action}' is an override's approval, not a status change."
+            409,
+            INVALID_TRANSITION,
+            f"'{action}' is an override's approval, not a status change.",
+            reason="override-approval",
+            action=action,
         )
     _refuse_start_without_agreement(referral, action)
     if transition.needs_reason and not (reason or "").strip():

@@ -65,12 +65,20 @@ def schedule_appointment(
     referral = get_referral_for(actor, referral_id, lock=True)
     side = answering_side(actor, referral, on_behalf=on_behalf, note=data.get("note"))
     if side != RECIPIENT:
-        raise Problem(409, INVALID_TRANSITION, "Only the recipient schedules appointments.")
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "Only the recipient schedules appointments.",
+            reason="recipient-only",
+            action="schedule-appointment",
+        )
     if not appointment_schedulable(side, referral.status):
         raise Problem(
             409,
             INVALID_TRANSITION,
             f"A referral that is '{referral.status}' takes no appointments.",
+            reason="not-schedulable",
+            status_now=referral.status,
         )
     _check_session_time(referral, data["starts_at"])
     appointment = Appointment(
@@ -140,10 +148,18 @@ def update_appointment(
     referral = get_referral_for(actor, referral_id, lock=True)
     side = answering_side(actor, referral, on_behalf=on_behalf, note=data.get("note"))
     if side != RECIPIENT:
-        raise Problem(409, INVALID_TRANSITION, "Only the recipient updates appointments.")
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "Only the recipient updates appointments.",
+            reason="recipient-only",
+            action="update-appointment",
+        )
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.referral_id != referral.id:
-        raise Problem(404, "not-found", f"No appointment '{appointment_id}'.")
+        raise Problem(
+            404, "not-found", f"No appointment '{appointment_id}'.", reason="no-appointment"
+        )
     if not data:
         raise field_error("status", "Nothing to change.")
     if "starts_at" in data:
@@ -154,6 +170,7 @@ def update_appointment(
             409,
             INVALID_TRANSITION,
             "The session has not started yet: attendance is recorded once it has.",
+            reason="session-not-started",
             starts_at=starts_at.isoformat(),
         )
     changes: dict[str, Any] = {}
@@ -163,6 +180,8 @@ def update_appointment(
                 409,
                 INVALID_TRANSITION,
                 f"An appointment that is '{appointment.status}' cannot change status.",
+                reason="appointment-recorded",
+                appointment_status=appointment.status,
             )
         changes["status"] = [appointment.status, data["status"]]
         appointment.status = data["status"]

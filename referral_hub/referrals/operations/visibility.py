@@ -137,6 +137,16 @@ def approval_view(referral: Referral) -> dict[str, Any] | None:
     }
 
 
+def case_reference(referral: Referral, side: str | None, categories: set) -> dict | None:
+    """The case a referral was made from (cases/): its number is the sender's, and reaches
+    the recipient only with the case data itself (`case_summary` among what it sees)."""
+    if referral.case_id is None:
+        return None
+    if side == SENDER or (side == RECIPIENT and "case_summary" in categories):
+        return {"id": referral.case_id, "number": referral.case.number}
+    return None
+
+
 def referral_view(
     actor: Actor, referral: Referral, *, record: bool = True, as_sent: bool = False
 ) -> dict[str, Any]:
@@ -202,6 +212,7 @@ def referral_view(
         "outcome": referral.outcome,
         "outcome_summary": referral.outcome_summary,
         "sender_reference": referral.sender_reference if side == SENDER else None,
+        "case": case_reference(referral, side, categories),
         "approval": approval_view(referral) if side == SENDER else None,
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
