@@ -161,7 +161,7 @@ def test_an_event_delivered_during_the_overlap_carries_both_signatures(
     from referral_hub.actors import Actor
     from referral_hub.delivery import dispatch
     from referral_hub.delivery.outbox import emit
-    from referral_hub.directory.operations import get_organization
+    from referral_hub.directory.operations import find_organization
 
     with time_machine.travel(START, tick=True):
         hook = _subscribe(client, bpp, receiver.url)
@@ -174,7 +174,7 @@ def test_an_event_delivered_during_the_overlap_carries_both_signatures(
             "referral.requested",
             subject_type="referral",
             subject_id="r1",
-            organizations=[get_organization(BPP).id],
+            organizations=[find_organization(BPP).id],
             data={"referral_id": "r1", "status": "requested"},
         )
         db.session.commit()
