@@ -443,7 +443,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's user: its own admin only",
             **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
         )
-        for action in ("deactivate", "reactivate", "unlock")
+        for action in ("work_phone", "deactivate", "reactivate", "unlock")
     },
     "portal.user_reset_second_factor": page(
         ADMIN,
@@ -636,7 +636,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's referral: its sender's staff record the partner's answer on its behalf",
             **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
         )
-        for name in ("on_behalf", "on_behalf_session")
+        for name in ("on_behalf", "on_behalf_session", "on_behalf_session_update")
     },
     # The recipient's staff are sent on to their inbox view, and may print the letter.
     "referrals_portal.detail": page(

@@ -60,6 +60,7 @@ def _detail_page(
         renewal=renewal,
         states=states,
         may_write=ops.may_change(actor, agreement),
+        may_upload=ops.may_add_document(actor, agreement),
         actions=ops.allowed_actions(actor, agreement),
         max_bytes=ops.document_max_bytes(),
         paper_parties=paper_parties,
@@ -160,7 +161,7 @@ def _party_staff_only(verb: str) -> Problem:
 def upload(agreement_id: str):
     """Keep a PDF with the agreement (the signed scan, annexes)."""
     # Who may attach is decided before the file is looked at (see edit).
-    if not ops.may_change(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
+    if not ops.may_add_document(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
         raise _party_staff_only("attach")
     form = FormState()
     upload_file = request.files.get("file")

@@ -21,6 +21,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS, label
 from referral_hub.portal.forms import FormState, flash_refusal, read_form
+from referral_hub.portal.regions import read_region
 from referral_hub.problems import Problem
 
 WRITE = "directory:write"
@@ -63,7 +64,7 @@ def organizations():
 
 @login_required(permission=WRITE)
 def organization_new():
-    """Add a partner: type, region code, services, work contacts."""
+    """Add a partner: type, region (by name or code), services, work contacts."""
     actor = portal_actor()
     if not operations.may_add_organizations(actor):
         raise Problem(
@@ -77,6 +78,7 @@ def organization_new():
     if request.method == "POST":
         contacts = _contacts_from_form()
         form.require("code", "name", "type")
+        read_region(form.values, form.errors, "region_code")
         if not form.errors:
             try:
                 org = operations.create_organization(
@@ -84,7 +86,7 @@ def organization_new():
                     code=str(form.values["code"]),
                     name=str(form.values["name"]),
                     type=str(form.values["type"]),
-                    region_code=str(form.values["region_code"]) or None,
+                    region_code=str(form.values["region_code"] or "") or None,
                     services=list(form.values["services"]),  # type: ignore[arg-type]
                     contacts=contacts,
                 )

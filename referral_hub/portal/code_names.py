@@ -251,6 +251,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "user.deactivated": _l("Pengguna dinonaktifkan"),
         "user.reactivated": _l("Pengguna diaktifkan kembali"),
         "user.unlocked": _l("Penahanan masuk dicabut"),
+        "user.work_phone_changed": _l("Telepon kantor diubah"),
         "organization.created": _l("Mitra ditambahkan"),
         "organization.updated": _l("Data organisasi diubah"),
         "invitation.created": _l("Undangan dikirim"),

@@ -51,6 +51,10 @@ def _exact() -> dict[str, str]:
             "Minimal %(count)d karakter.", count=MIN_PASSWORD_LENGTH
         ),
         f"Must be one of: {', '.join(ROLES)}.": _("Pilih salah satu peran yang tersedia."),
+        "Not a valid work phone: use digits, spaces, +, - and ( ), at most 32.": _(
+            "Telepon kantor tidak sah: gunakan angka, spasi, +, - dan ( ), paling banyak 32 "
+            "karakter."
+        ),
         # the partner network: organisations and invitations
         "Required.": _("Wajib diisi."),
         "At most 200 characters.": _("Maksimal 200 karakter."),

@@ -44,6 +44,12 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
         sender_views.on_behalf_session,
         POST,
     ),
+    (
+        "/referrals/<referral_id>/on-behalf/session/<appointment_id>",
+        "on_behalf_session_update",
+        sender_views.on_behalf_session_update,
+        POST,
+    ),
     # The recipient's side (Rujukan masuk).
     ("/referrals/received", "received", inbox_views.received, GET),
     (RECEIVED, "received_detail", inbox_views.received_detail, GET),

@@ -34,6 +34,7 @@ from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.inbox_views import (
     APPOINTMENT_MODES,
+    APPOINTMENT_OUTCOMES,
     RECIPIENT_ACTIONS,
     TEXT_MAX,
     parse_local_time,
@@ -233,6 +234,8 @@ def _detail_page(referral: Referral, *, forms: dict[str, FormState] | None = Non
         can_record_session=bool(
             not view["recipient_on_hub"] and appointment_schedulable(RECIPIENT, view["status"])
         ),
+        # A scheduled session's attendance, told by a recipient not on the hub.
+        can_update_sessions=not view["recipient_on_hub"] and ops.reached_recipient(referral),
         # A draft, or an override declined before it was sent, reached no one.
         recipient_sees=visible_in_order(referral) if ops.reached_recipient(referral) else [],
         client_id=referral.client_id,
@@ -385,6 +388,35 @@ def on_behalf_session(referral_id: str):
         )
     flash(_("Sesi dicatat atas nama %(partner)s.", partner=referral.recipient.name), "success")
     return redirect(url_for(".detail", referral_id=referral.id))
+
+
+@either_side_page
+def on_behalf_session_update(referral_id: str, appointment_id: str):
+    """Record what a recipient not on the hub said of a session: the client attended, did
+    not come, or the session was cancelled (told by phone, by letter)."""
+    referral = _sender_referral(referral_id)
+    key = f"on-behalf-session-{appointment_id}"
+    form = read_form(text=("status", "update_how"))
+    if form.values["status"] not in APPOINTMENT_OUTCOMES:
+        form.errors.setdefault("status", []).append(_("Pilih hasil sesi dari daftar."))
+    _check_how(form, "update_how")
+    if form.errors:
+        return _detail_page(referral, forms={key: form}, status=422)
+    data = {"status": form.values["status"], "note": form.values["update_how"]}
+    try:
+        ops.update_appointment(portal_actor(), referral.id, appointment_id, data, on_behalf=True)
+    except Problem as problem:
+        status = _refused_on_behalf(form, problem, {"note": "update_how"})
+        return _detail_page(_sender_referral(referral_id), forms={key: form}, status=status)
+    flash(
+        _(
+            "Sesi dicatat atas nama %(partner)s: %(status)s.",
+            partner=referral.recipient.name,
+            status=label("appointment_status", str(form.values["status"])),
+        ),
+        "success",
+    )
+    return redirect(url_for(".detail", referral_id=referral.id) + "#appointments-heading")
 
 
 # --- Surat Rujukan -------------------------------------------------------------------------

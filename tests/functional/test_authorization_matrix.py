@@ -256,6 +256,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals.create_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals_portal.on_behalf_session_update": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_act": lambda s: {"action": "accept"},
     "fhir.update_task": lambda s: {"referral_id": s.put_target(s.requested["id"])},
     # An override waiting for its supervisor: hidden from the recipient as from outsiders.
