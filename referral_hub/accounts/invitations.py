@@ -36,6 +36,7 @@ from referral_hub.directory.models import Organization
 from referral_hub.directory.operations import (
     DIRECTORY_WRITE,
     find_organization,
+    has_own_admin,
     shares_agreement,
 )
 from referral_hub.extensions import db
@@ -70,19 +71,6 @@ _REFUSALS = {
 def hash_token(token: str) -> str:
     """The stored form of an invitation token."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def has_own_admin(organization_id: str) -> bool:
-    """Whether the organisation has an active org_admin of its own."""
-    return bool(
-        db.session.scalar(
-            select(func.count()).where(
-                User.organization_id == organization_id,
-                User.role == "org_admin",
-                User.active.is_(True),
-            )
-        )
-    )
 
 
 def may_invite(actor: Actor, org: Organization) -> bool:

@@ -110,7 +110,7 @@ def get_one_organization(actor, id_or_code):
 @protected(blp, "directory:write", extra={404: "No such organisation"})
 def update_one_organization(actor, args, id_or_code):
     """Change the name, services, capacity per service or focal points (its own admin, the
-    hub operator's, or the UPTD that added it while it has nobody on the hub)."""
+    hub operator's, or the UPTD that added it until it has an admin of its own)."""
     org = operations.update_organization(actor, id_or_code, **args)
     return _shown(actor, org)
 

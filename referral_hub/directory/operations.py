@@ -6,8 +6,8 @@ Who may change which organisation is decided here, on `directory:write`
 
 - the hub operator's admin: every organisation, and adds any;
 - a UPTD PPA's admin: adds partners; keeps its own entry, and the entries of partners it
-  added while those have nobody on the hub (no active user, no OAuth client); once a
-  partner is on the hub, its own admin keeps it;
+  added until those have an admin of their own (`has_own_admin`); from then on the
+  partner's own admin keeps it;
 - any other organisation's admin: its own entry only.
 
 Reconciliation with partners.yaml (`load_partners`): the file is the seed. It creates the
@@ -38,10 +38,12 @@ from referral_hub.directory.models import (
 )
 from referral_hub.directory.partners_file import read_partners_file
 from referral_hub.extensions import db
-from referral_hub.permissions import permits
+from referral_hub.permissions import permits, roles_with
 from referral_hub.problems import Problem, register_problem
 
 DIRECTORY_WRITE = "directory:write"
+#: What makes an organisation answer its own referrals on the hub (on_hub_ids).
+ANSWERS_REFERRALS = "referrals:respond"
 #: Organisation types whose admins add partners to the directory.
 ADDING_TYPES = ("hub_operator", "uptd_ppa")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -176,24 +178,51 @@ def check_partners_file(path: str | Path) -> None:
 
 
 def on_hub_ids(organization_ids: list[str] | set[str]) -> set[str]:
-    """Of these organisations, those someone can answer for on the hub: an active user or an
-    OAuth client that is not disabled (one query, whatever the number)."""
+    """Of these organisations, those that answer referrals on the hub themselves: an active
+    user whose role answers referrals (`referrals:respond`: a caseworker or supervisor, not
+    an admin or auditor alone), or an OAuth client with that scope that is not disabled (one
+    query, whatever the number). Until then the sender records their answers for them."""
     from referral_hub.accounts.models import User
     from referral_hub.oauth.models import OAuthClient
 
     ids = list(organization_ids)
     if not ids:
         return set()
-    users = select(User.organization_id).where(User.organization_id.in_(ids), User.active.is_(True))
+    users = select(User.organization_id).where(
+        User.organization_id.in_(ids),
+        User.active.is_(True),
+        User.role.in_(roles_with(ANSWERS_REFERRALS)),
+    )
     clients = select(OAuthClient.organization_id).where(
-        OAuthClient.organization_id.in_(ids), OAuthClient.disabled_at.is_(None)
+        OAuthClient.organization_id.in_(ids),
+        OAuthClient.disabled_at.is_(None),
+        # scopes are stored space-separated; this one is no part of another's name
+        OAuthClient.scope.contains(ANSWERS_REFERRALS),
     )
     return set(db.session.scalars(union(users, clients)))
 
 
 def is_on_hub(org: Organization) -> bool:
-    """Whether anyone can answer for the organisation on the hub."""
+    """Whether the organisation answers its referrals on the hub itself (`on_hub_ids`)."""
     return org.id in on_hub_ids([org.id])
+
+
+def has_own_admin(organization_id: str) -> bool:
+    """Whether the organisation has an active org_admin of its own (then it keeps its entry
+    and invites its own staff)."""
+    from referral_hub.accounts.models import User
+
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    User.organization_id == organization_id,
+                    User.role == "org_admin",
+                    User.active.is_(True),
+                )
+            )
+        )
+    )
 
 
 def shares_agreement(first_id: str, second_id: str) -> bool:
@@ -239,7 +268,7 @@ def may_maintain(actor: Actor, org: Organization) -> bool:
     return (
         actor.organization_type == "uptd_ppa"
         and org.added_by_id == actor.organization_id
-        and not is_on_hub(org)
+        and not has_own_admin(org.id)
     )
 
 
@@ -269,7 +298,7 @@ def require_maintainable(actor: Actor, id_or_code: str) -> Organization:
             403,
             ORGANIZATION_NOT_MAINTAINABLE,
             "Only the organisation's own admin, the hub operator's admin, or the UPTD that "
-            "added it (while it is not on the hub) may change it.",
+            "added it (until it has an admin of its own) may change it.",
             organization=org.code,
         )
     return org

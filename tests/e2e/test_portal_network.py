@@ -111,7 +111,7 @@ def _add_partner(page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(PARTNER)
     lead = page.locator(".lead").first
     expect(lead).to_contain_text("Kabupaten Penajam Paser Utara (64.09)")
-    expect(lead).to_contain_text("Belum ada pengguna di hub")
+    expect(lead).to_contain_text("Belum menjawab rujukan di hub")
 
 
 def _invite_admin(page) -> None:
@@ -250,7 +250,7 @@ def test_a_partner_joins_the_network_as_the_issue_checks_it(page, browser, live_
     context, partner = _join_as_invited_admin(browser, live_server, link)
     try:
         partner.goto(f"/organizations/{CODE}")
-        expect(partner.locator(".lead")).to_contain_text("Ada pengguna di hub")
+        expect(partner.locator(".lead")).to_contain_text("Belum menjawab rujukan di hub")
         screenshot(partner, "network-partner-admin-own-entry-desktop")
         # Its own admin invites the staff who answer referrals.
         partner.locator("#f-email").fill("advokat@lbh-apik.example")
@@ -260,22 +260,10 @@ def test_a_partner_joins_the_network_as_the_issue_checks_it(page, browser, live_
     finally:
         context.close()
 
-    # From then on the partner answers: the sender's on-behalf form is gone ...
+    # An admin keeps the entry but answers no referral: until someone who does joins, the
+    # sender still records the partner's answers.
     page.goto(detail_url)
-    expect(page.locator("#off-hub")).to_have_count(0)
-    expect(page.locator("#on-behalf")).to_have_count(0)
-    screenshot(page, "network-sent-partner-on-hub-desktop")
-    # ... and an answer recorded from a page opened before is refused, saying why.
-    token = page.evaluate(
-        "document.querySelector('input[name=csrf_token]') &&"
-        " document.querySelector('input[name=csrf_token]').value"
-    )
-    refused = page.request.post(
-        detail_url + "/on-behalf",
-        form={"answer": "start", "how": "Telepon", "csrf_token": token},
-    )
-    assert refused.status == 409
-    assert "sudah memakai hub dan menjawab sendiri" in refused.text()
+    expect(page.locator("#on-behalf")).to_have_count(1)
 
     # The advocate opens her link and answers on the hub herself.
     advocate_link = _invitation_link(app, "advokat@lbh-apik.example")
@@ -298,6 +286,23 @@ def test_a_partner_joins_the_network_as_the_issue_checks_it(page, browser, live_
         other.close()
     page.reload()
     expect(page.locator("#status")).to_contain_text("Sedang berjalan")
+
+    # From then on the partner answers: the sender's on-behalf form is gone ...
+    page.goto(detail_url)
+    expect(page.locator("#off-hub")).to_have_count(0)
+    expect(page.locator("#on-behalf")).to_have_count(0)
+    screenshot(page, "network-sent-partner-on-hub-desktop")
+    # ... and an answer recorded from a page opened before is refused, saying why.
+    token = page.evaluate(
+        "document.querySelector('input[name=csrf_token]') &&"
+        " document.querySelector('input[name=csrf_token]').value"
+    )
+    refused = page.request.post(
+        detail_url + "/on-behalf",
+        form={"answer": "start", "how": "Telepon", "csrf_token": token},
+    )
+    assert refused.status == 409
+    assert "sudah memakai hub dan menjawab sendiri" in refused.text()
 
 
 def test_region_names_are_searched_over_http(live_server, app, hub):

@@ -122,9 +122,10 @@ def test_an_invited_admin_joins_and_then_answers_for_the_partner(app, client, hu
     accepted = accept(browser, link, name="Ketua LBH")
     assert accepted.status_code == 302
     assert "/login/enrol" in accepted.headers["Location"]
-    # The partner is on the hub now: the UPTD that added it no longer keeps it or invites.
+    # The partner has its own admin now: the UPTD that added it no longer keeps it or
+    # invites. It answers no referral until its admin brings in staff who do.
     seen = client.get(f"/api/v1/organizations/{LBH['code']}", headers=ppu).get_json()
-    assert seen["on_hub"] is True
+    assert seen["on_hub"] is False
     assert (
         client.patch(
             f"/api/v1/organizations/{LBH['code']}", json={"name": "X"}, headers=ppu

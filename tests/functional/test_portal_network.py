@@ -60,7 +60,7 @@ def test_an_invited_partner_admin_joins_and_keeps_the_entry(app, hub):
     assert 'href="/organizations"' in home  # the Mitra menu entry
     add_partner(ppu)
     page = ppu.get("/organizations/lbh-apik-ppu").get_data(as_text=True)
-    assert "Belum ada pengguna di hub" in page
+    assert "Belum menjawab rujukan di hub" in page
     assert invite(ppu, "lbh-apik-ppu", "ketua@lbh-apik.example", "org_admin").status_code == 302
     link = invitation_link(app, "ketua@lbh-apik.example")
 
@@ -110,7 +110,7 @@ def test_an_invited_partner_admin_joins_and_keeps_the_entry(app, hub):
     )
     assert saved.status_code == 302, saved.get_data(as_text=True)[:2000]
     page = partner.get("/organizations/lbh-apik-ppu").get_data(as_text=True)
-    assert "Ada pengguna di hub" in page
+    assert "Belum menjawab rujukan di hub" in page  # its admin keeps it; staff answer
     # The UPTD that added it no longer keeps it, and invites nobody more into it.
     assert (
         ppu.post(

@@ -30,14 +30,21 @@ def _on_hub(app, code: str) -> bool:
         return is_on_hub(find_organization(code))
 
 
-def test_an_organisation_is_on_the_hub_with_an_active_user_or_client(app, hub):
+def test_an_organisation_is_on_the_hub_with_someone_who_answers_referrals(app, hub):
     take_off_hub(app, KUKAR)
+    assert not _on_hub(app, KUKAR)
+    # Its first admin, invited, keeps the entry but cannot answer a referral: the sender
+    # still records the answers until someone who can is on the hub.
+    hub.user(KUKAR, "org_admin")
+    hub.user(KUKAR, "auditor")
     assert not _on_hub(app, KUKAR)
     user = hub.user(KUKAR, "caseworker")
     assert _on_hub(app, KUKAR)
     take_off_hub(app, KUKAR)  # the user deactivated
     assert not _on_hub(app, KUKAR)
-    hub.oauth_client(KUKAR, "referrals:read")
+    hub.oauth_client(KUKAR, "referrals:read directory:read")  # reads, never answers
+    assert not _on_hub(app, KUKAR)
+    hub.oauth_client(KUKAR, "referrals:read referrals:respond")
     assert _on_hub(app, KUKAR)
     take_off_hub(app, KUKAR)  # the client disabled
     assert not _on_hub(app, KUKAR)

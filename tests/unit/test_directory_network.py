@@ -132,15 +132,25 @@ def test_who_keeps_an_entry(app_ctx):
     # Every organisation's admin keeps its own entry, the adder never another UPTD's.
     assert directory.may_maintain(admin(POLRES), find_organization(POLRES))
     assert not directory.may_maintain(admin(PPU), find_organization(POLRES))
-    # Once the partner is on the hub, its own admin keeps it, not the UPTD that added it.
-    User(organization_id=org.id, email="x@lbh.example", name="X", role="caseworker",
-         password_hash="x")  # fmt: skip
+    # Staff of the partner on the hub change nothing: the UPTD keeps the entry until the
+    # partner has an admin of its own, who keeps it from then on.
     db.session.add(
         User(
             organization_id=org.id,
             email="y@lbh.example",
             name="Y",
             role="caseworker",
+            password_hash="x",
+        )
+    )
+    db.session.flush()
+    assert directory.may_maintain(admin(PPU), org)
+    db.session.add(
+        User(
+            organization_id=org.id,
+            email="z@lbh.example",
+            name="Z",
+            role="org_admin",
             password_hash="x",
         )
     )
