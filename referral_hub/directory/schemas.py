@@ -61,7 +61,10 @@ class OrganizationOut(Schema):
     on_hub = fields.Boolean(
         required=True,
         attribute="on_hub",
-        metadata={"description": "someone answers for it on the hub (active user or client)"},
+        metadata={
+            "description": "it answers its referrals on the hub: an active caseworker or "
+            "supervisor, or an OAuth client with referrals:respond (an admin alone does not)"
+        },
     )
     contacts = fields.Function(
         lambda o: o.visible_contacts or [],
