@@ -1,6 +1,6 @@
 """Kasus: a UPTD PPA's cases in the portal, the caseworker's home for a client.
 
-Every page calls the operations the API calls (referral_hub/cases/operations.py) and parses
+Every page calls the operations the API calls (the referral_hub/cases/operations package) and parses
 its form with the API's own schemas, so a rule is checked in one place. Reads of a case's
 texts are logged by those operations, in the request's transaction.
 """
