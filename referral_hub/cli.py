@@ -178,7 +178,7 @@ def audit_checkpoint_command() -> None:
 @hub.command("demo")
 @with_appcontext
 def demo_command() -> None:
-    """Create demo organisations' users, agreements and referrals (never in production)."""
+    """Create demo organisations' users, agreements, referrals and cases (never in production)."""
     from referral_hub.demo import load_demo
 
     if current_app.config["HUB_ENV"] == "production":

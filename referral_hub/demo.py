@@ -12,6 +12,7 @@ from referral_hub.accounts.operations import create_user, set_work_phone
 from referral_hub.accounts.totp import enrol_fixed
 from referral_hub.actors import Actor
 from referral_hub.agreements.demo import load_demo_agreements
+from referral_hub.cases.demo import load_demo_cases
 from referral_hub.clients.demo import load_demo_clients
 from referral_hub.directory.models import Organization
 from referral_hub.directory.operations import (
@@ -35,6 +36,7 @@ DEMO_USERS = (
     ("psikolog@balikpapan.demo", "uptd-ppa-balikpapan", "caseworker", "Demo Psikolog Balikpapan"),
     ("admin@balikpapan.demo", "uptd-ppa-balikpapan", "org_admin", "Demo Admin Balikpapan"),
     ("penyidik@polres-ppu.demo", "polres-ppu", "caseworker", "Demo Penyidik Unit PPA"),
+    ("pendamping@kukar.demo", "uptd-ppa-kukar", "caseworker", "Demo Pendamping Kukar"),
     ("auditor@kaltim.demo", "dp3a-kaltim", "auditor", "Demo Auditor DP3A Kaltim"),
 )
 
@@ -48,6 +50,7 @@ DEMO_WORK_PHONES = {
     "psikolog@balikpapan.demo": "+62 812 0000 0201",
     "admin@balikpapan.demo": "+62 812 0000 0202",
     "penyidik@polres-ppu.demo": "+62 812 0000 0301",
+    "pendamping@kukar.demo": "+62 812 0000 0501",
     "auditor@kaltim.demo": "+62 812 0000 0401",
 }
 
@@ -121,4 +124,6 @@ def load_demo() -> dict[str, Any]:
         **load_demo_clients(),
     }
     db.session.flush()
-    return {**summary, **load_demo_referrals()}
+    summary.update(load_demo_referrals())
+    db.session.flush()
+    return {**summary, **load_demo_cases()}

@@ -208,8 +208,11 @@ def _organization_actor(code: str) -> Actor:
     return Actor.for_organization(org, "cli:demo")
 
 
-def load_demo_agreements(today: dt.date | None = None) -> dict[str, list[str]]:
-    """Create and have every party sign the demo agreements that do not exist yet."""
+def load_demo_agreements(
+    today: dt.date | None = None, agreements: tuple[tuple[Any, ...], ...] = DEMO_AGREEMENTS
+) -> dict[str, list[str]]:
+    """Create and have every party sign the demo agreements that do not exist yet
+    (`agreements`: rows shaped as DEMO_AGREEMENTS' ones, by default those)."""
     today = today or ops.local_date()
     created: list[str] = []
     for (
@@ -223,7 +226,7 @@ def load_demo_agreements(today: dt.date | None = None) -> dict[str, list[str]]:
         purpose,
         term_days,
         days_in_force,
-    ) in DEMO_AGREEMENTS:
+    ) in agreements:
         actors = [_organization_actor(code) for code in signatories]
         parties_key = ",".join(sorted(a.organization_id for a in actors))
         exists = db.session.scalar(
