@@ -204,17 +204,32 @@ def new():
 # --- one case -------------------------------------------------------------------------------
 
 
+def _fold_own_reads(
+    entries: list[dict[str, Any]], unit_name: str
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The timeline without the unit's own reads of the client's data (every opening of this
+    page is one), which would bury the rest; those counted on one line, with the latest."""
+    own = [
+        e
+        for e in entries
+        if e["kind"] == "disclosure" and e["status"] == "read" and e["organization"] == unit_name
+    ]
+    rest = [e for e in entries if not any(e is o for o in own)]
+    return rest, ({"count": len(own), "latest": own[0]["at"]} if own else None)
+
+
 @reader_page
 def view(case_id: str):
     """The case in full with everything around its client on one timeline; the read is logged."""
     actor = portal_actor()
     case = ops.get_case_for(actor, case_id)
     shown = ops.case_view(actor, case, "portal case page")
-    timeline = ops.case_timeline(actor, case)
+    timeline, own_reads = _fold_own_reads(ops.case_timeline(actor, case), case.organization.name)
     return render_template(
         "cases/view.html",
         case=shown,
         timeline=timeline,
+        own_reads=own_reads,
         note_form=FormState(),
         plan_statuses=options("plan_status", PLAN_STATUSES),
     )
@@ -313,11 +328,12 @@ def add_note(case_id: str):
         return redirect(url_for("cases_portal.view", case_id=case_id, _anchor="notes"))
     case = ops.get_case_for(actor, case_id)
     shown = ops.case_view(actor, case, "portal case page")
-    timeline = ops.case_timeline(actor, case)
+    timeline, own_reads = _fold_own_reads(ops.case_timeline(actor, case), case.organization.name)
     return render_template(
         "cases/view.html",
         case=shown,
         timeline=timeline,
+        own_reads=own_reads,
         note_form=form,
         plan_statuses=options("plan_status", PLAN_STATUSES),
     ), 422

@@ -201,6 +201,9 @@ def test_cases_at_phone_width_and_in_english(phone, app):
     phone.get_by_role("link", name=number).click()
     expect(phone.get_by_role("heading", name="Service plan")).to_be_visible()
     expect(phone.locator("#plan")).to_contain_text("Psychological counselling")
+    expect(phone.locator("dl.facts dt").first).to_have_text("Client")
+    # The unit's own reads are counted on one line instead of one entry per opening.
+    expect(phone.get_by_text(re.compile(r"^Read by your unit: \d+ times"))).to_be_visible()
     assert no_horizontal_scroll(phone)
     screenshot(phone, "cases-view-phone-en")
     phone.goto("/")
