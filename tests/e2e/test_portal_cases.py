@@ -163,6 +163,7 @@ def test_a_case_from_opening_to_closing(page, app, browser, live_server):
     page.get_by_role("button", name="Tutup kasus").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ditutup")
     expect(page.get_by_role("link", name="Tambah rencana")).to_have_count(0)
+    expect(page.locator("#plan .tag-late")).to_have_count(0)  # a closed case is late for nothing
     screenshot(page, "cases-closed-desktop")
     page.get_by_role("button", name="Buka kembali").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Terbuka")
