@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import delete, select, text
 
 from referral_hub.clients import operations as ops
 from referral_hub.clients.models import Client, ClientNameTerm, Disclosure
@@ -213,3 +216,22 @@ def test_rotation_rebuilds_the_name_index_under_the_new_key(client, hub, app, mo
     assert set(_matches(app, full_name="Siti Aminnah")) == {her["id"]}
     browser = signed_in(app, hub, PPU)
     assert post(browser, "/clients/search", {"name": "Amin"}).status_code == 302
+
+
+def test_the_migration_indexes_the_names_already_registered(client, hub, app):
+    her = _register(client, hub, full_name="Siti Aminah")
+    migration = Path(__file__).parents[2] / "migrations/versions/0022_name_index.py"
+    spec = importlib.util.spec_from_file_location("name_index_migration", migration)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with app.app_context():
+        db.session.execute(delete(ClientNameTerm))
+        assert _matches_here(full_name="Siti Aminnah") == set()
+        with Operations.context(MigrationContext.configure(db.session.connection())):
+            module._index_existing_names(ClientNameTerm.__table__)
+        assert _matches_here(full_name="Siti Aminnah") == {her["id"]}
+        db.session.rollback()
+
+
+def _matches_here(**criteria) -> set[str]:
+    return {m.client_id for m in ops.possible_matches(actor(PPU), **criteria)}
