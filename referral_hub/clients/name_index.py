@@ -60,6 +60,7 @@ _SPELLINGS = (
     ("q", "k"),
     ("x", "ks"),
     ("v", "f"),
+    ("f", "p"),  # Yusuf and Yusup, Fatimah and Patimah
     ("y", "i"),
     ("w", "u"),
 )
