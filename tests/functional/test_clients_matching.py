@@ -220,7 +220,7 @@ def test_rotation_rebuilds_the_name_index_under_the_new_key(client, hub, app, mo
 
 def test_the_migration_indexes_the_names_already_registered(client, hub, app):
     her = _register(client, hub, full_name="Siti Aminah")
-    migration = Path(__file__).parents[2] / "migrations/versions/0022_name_index.py"
+    migration = Path(__file__).parents[2] / "migrations/versions/0020_name_index.py"
     spec = importlib.util.spec_from_file_location("name_index_migration", migration)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,6 +1,6 @@
 """The keyed index of clients' names (finding by name, possible duplicates)
 
-Revision ID: 0022_name_index
+Revision ID: 0020_name_index
 Revises: 0019_webhook_rotation
 Create Date: 2026-12-10 09:00:00
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0022_name_index"
+revision = "0020_name_index"
 down_revision = "0019_webhook_rotation"
 branch_labels = None
 depends_on = None
