@@ -285,6 +285,9 @@ EXPECTATIONS: dict[str, object] = {
     "clients.search_clients": api(
         "clients:read", "own clients", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
     ),
+    "clients.client_matches": api(
+        "clients:read", "own clients", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
+    ),
     **{
         f"clients.{name}": api(
             "clients:read", "PPU's client: hidden from everyone else", HIDDEN, ppu=OK

@@ -8,15 +8,17 @@ from flask_smorest import Blueprint
 from referral_hub.apidoc import protected
 from referral_hub.clients import operations as ops
 from referral_hub.clients.schemas import (
-    ClientCreatedOut,
     ClientIn,
     ClientOut,
     ClientQueryArgs,
+    ClientRegisteredOut,
     ClientSearchIn,
     ClientSummaryOut,
     ConsentIn,
     ConsentOut,
     DisclosureOut,
+    MatchListOut,
+    MatchQueryIn,
     WithdrawIn,
 )
 from referral_hub.pagination import PageArgs, page_schema, paginate
@@ -41,13 +43,42 @@ def _context() -> str:
 
 @blp.route("/clients", methods=["POST"])
 @blp.arguments(ClientIn)
-@blp.response(201, ClientCreatedOut)
+@blp.response(201, ClientRegisteredOut)
 @protected(blp, "clients:write", extra={409: "A client with this NIK is already registered"})
 def create_client(actor, data):
-    """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest."""
+    """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest.
+
+    The answer lists the unit's clients who may be the same person (a close name with a
+    fitting age and region), by id and reason: nothing is merged; POST /clients/matches asks
+    before registering."""
+    matches = ops.possible_matches(
+        actor,
+        full_name=data["full_name"],
+        birth_date=data["birth_date"],
+        region_code=data["domicile_region"],
+    )
     client = ops.register_client(actor, **data)
     location = url_for("clients.get_client", client_id=client.id, _external=True)
+    client.possible_matches = matches  # for the answer only, not a column
     return client, 201, {"Location": location}
+
+
+@blp.route("/clients/matches", methods=["POST"])
+@blp.arguments(MatchQueryIn)
+@blp.response(200, MatchListOut)
+@protected(blp, "clients:read")
+def client_matches(actor, data):
+    """The caller's clients who may be this person: the same NIK, or a close name with a
+    fitting age (within 2 years) and region (the same regency); ids and reasons only."""
+    matches = ops.possible_matches(
+        actor,
+        nik=data.get("nik"),
+        full_name=data.get("full_name"),
+        birth_date=data.get("birth_date"),
+        age_years=data.get("age_years"),
+        region_code=data.get("domicile_region"),
+    )
+    return {"items": matches}
 
 
 @blp.route("/clients", methods=["GET"])
@@ -67,18 +98,20 @@ def list_clients(actor, args):
 @blp.response(200, ClientPage)
 @protected(blp, "clients:read")
 def search_clients(actor, criteria, args):
-    """Find the caller's clients by exact NIK, code or SIMFONI id, sent in the body."""
+    """Find the caller's clients by exact NIK, code or SIMFONI id, or by a part of the name,
+    sent in the body (never in a URL)."""
     query = ops.clients_query(
         actor,
         nik=criteria.get("nik"),
         code=criteria.get("code"),
         simfoni_id=criteria.get("simfoni_id"),
+        name=criteria.get("name"),
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     return body, 200, headers
 
 
-@blp.route('/clients/<id("search"):client_id>')
+@blp.route('/clients/<id("search", "matches"):client_id>')
 @blp.response(200, ClientOut)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
 def get_client(actor, client_id):
@@ -87,7 +120,7 @@ def get_client(actor, client_id):
     return client
 
 
-@blp.route('/clients/<id("search"):client_id>/consents', methods=["POST"])
+@blp.route('/clients/<id("search", "matches"):client_id>/consents', methods=["POST"])
 @blp.arguments(ConsentIn)
 @blp.response(201, ConsentOut)
 @protected(blp, "clients:write", extra=_NOT_FOUND)
@@ -103,7 +136,7 @@ def create_consent(actor, data, client_id):
     )
 
 
-@blp.route('/clients/<id("search"):client_id>/consents', methods=["GET"])
+@blp.route('/clients/<id("search", "matches"):client_id>/consents', methods=["GET"])
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, ConsentPage)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
@@ -139,7 +172,7 @@ def withdraw_consent(actor, data, consent_id):
     return seen
 
 
-@blp.route('/clients/<id("search"):client_id>/disclosures')
+@blp.route('/clients/<id("search", "matches"):client_id>/disclosures')
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DisclosurePage)
 @protected(blp, "clients:read", extra=_NOT_FOUND)

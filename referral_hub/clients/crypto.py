@@ -117,12 +117,15 @@ def decrypt(
 # --- blind index ----------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
+def derived_key(data_key: bytes, info: bytes) -> bytes:
+    """A key for one purpose (`info`) derived from a data key: an HMAC key never equals an
+    encryption key, nor another index's key (the NIK's, the names')."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(data_key)
+
+
 def _index_key(data_key: bytes) -> bytes:
-    # A separate key per purpose: the HMAC key never equals an encryption key.
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BLIND_INDEX_INFO).derive(
-        data_key
-    )
+    return derived_key(data_key, BLIND_INDEX_INFO)
 
 
 def nik_digits(nik: str) -> str:

@@ -28,11 +28,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    exists,
+    or_,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
 from referral_hub.clients.crypto import Encrypted, nik_blind_index, reencrypt
+from referral_hub.clients.name_index import padded_rows
 from referral_hub.clock import local_date
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.directory.models import Organization
@@ -117,6 +121,10 @@ class Client(db.Model):
     created_by_client_id: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
+    #: The keyed index of the name's terms (name_index.py); rebuilt with the name.
+    name_terms: Mapped[list[ClientNameTerm]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="select"
+    )
 
     full_name = Encrypted("full_name_enc")
     birth_date = Encrypted("birth_date_enc", "date")
@@ -152,11 +160,23 @@ class Client(db.Model):
 
     @classmethod
     def stale_index_clause(cls, kid: str) -> ColumnElement[bool]:
-        """Rows whose NIK index is under a key other than `kid`."""
-        return and_(cls.nik_index.is_not(None), cls.nik_index_kid != kid)
+        """Rows whose NIK index or name index is under a key other than `kid`."""
+        stale_terms = exists(
+            select(ClientNameTerm.id).where(
+                ClientNameTerm.client_id == cls.id, ClientNameTerm.kid != kid
+            )
+        )
+        return or_(and_(cls.nik_index.is_not(None), cls.nik_index_kid != kid), stale_terms)
+
+    def index_name(self, kid: str | None = None) -> None:
+        """(Re)build the name's index under `kid` (default the current key)."""
+        self.name_terms = [
+            ClientNameTerm(kind=kind, kid=k, term=value)
+            for kind, k, value in padded_rows(self.full_name, self.organization_id, kid)
+        ]
 
     def rotate_keys(self, kid: str) -> tuple[int, int]:
-        """Re-encrypt values and recompute the index under `kid`: (values, indexes) changed."""
+        """Re-encrypt values and recompute the indexes under `kid`: (values, indexes) changed."""
         values = reencrypt(self, kid)
         indexes = 0
         if self.nik_index is not None and self.nik_index_kid != kid:
@@ -164,6 +184,9 @@ class Client(db.Model):
                 self._nik, self.organization_id, kid
             )
             indexes = 1
+        if any(term.kid != kid for term in self.name_terms):
+            self.index_name(kid)
+            indexes += 1
         return values, indexes
 
     def age(self, day: dt.date | None = None) -> int:
@@ -174,6 +197,24 @@ class Client(db.Model):
 
     def is_child(self, day: dt.date | None = None) -> bool:
         return self.age(day) < CHILD_AGE
+
+
+class ClientNameTerm(db.Model):
+    """One keyed HMAC of a term of a client's name (name_index.py), or a random pad value."""
+
+    __tablename__ = "client_name_terms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    #: "token", "sound" or "prefix" (name_index.KINDS).
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    #: HMAC-SHA256 hex under a key derived from data key `kid`.
+    term: Mapped[str] = mapped_column(String(64), nullable=False)
+    kid: Mapped[str] = mapped_column(String(32), nullable=False)
+
+    __table_args__ = (Index("ix_client_name_terms_term", "term", "kind"),)
 
 
 class CodeCounter(db.Model):

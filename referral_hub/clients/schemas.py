@@ -24,6 +24,7 @@ from referral_hub.clients.models import (
     DISCLOSURE_KINDS,
     SEXES,
 )
+from referral_hub.clients.name_index import MATCH_REASONS, search_words
 from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
 from referral_hub.pagination import PageArgs
 
@@ -160,6 +161,52 @@ class ClientCreatedOut(Schema):
     created_at = fields.DateTime(required=True)
 
 
+class PossibleMatchOut(Schema):
+    """An existing client who may be the same person: its id and why, nothing personal."""
+
+    id = fields.String(required=True, attribute="client_id")
+    reasons = fields.List(
+        fields.String(validate=validate.OneOf(MATCH_REASONS)),
+        required=True,
+        metadata={
+            "description": "nik: the same NIK; name_same / name_close: the same name or a "
+            "close spelling of it; age: an age within 2 years; region: the same regency"
+        },
+    )
+
+
+class ClientRegisteredOut(ClientCreatedOut):
+    """A registration's answer: the new client, and the clients of the unit who may be the
+    same person (found before it was created; nothing is merged)."""
+
+    possible_matches = fields.List(fields.Nested(PossibleMatchOut), required=True)
+
+
+class MatchQueryIn(Schema):
+    """Who is about to be registered: what is known of the person (give a NIK or a name)."""
+
+    nik = NikField()
+    full_name = fields.String(validate=_name)
+    birth_date = fields.Date()
+    age_years = fields.Integer(validate=validate.Range(min=0, max=130))
+    domicile_region = fields.String(
+        validate=validate.Regexp(DOMICILE_REGION, error="A regency or district code.")
+    )
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("full_name",))
+
+    @validates_schema
+    def _who(self, data, **kwargs) -> None:
+        if not data.get("nik") and not data.get("full_name"):
+            raise ValidationError("Give nik or full_name.", field_name="full_name")
+
+
+class MatchListOut(Schema):
+    items = fields.List(fields.Nested(PossibleMatchOut), required=True)
+
+
 class ClientSummaryOut(ClientCreatedOut):
     """A client in a list: pseudonymous, so listing reveals no personal data."""
 
@@ -184,6 +231,13 @@ NIK_NOT_IN_URLS = (
 )
 
 
+#: A name in a URL would sit in the same logs.
+NAME_NOT_IN_URLS = (
+    "A name is never sent in a URL (access logs keep URLs): search with "
+    "POST /api/v1/clients/search and the name in the body."
+)
+
+
 class ClientQueryArgs(PageArgs):
     code = fields.String(validate=validate.Length(min=1, max=40))
     simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
@@ -193,6 +247,9 @@ class ClientQueryArgs(PageArgs):
         # An unknown parameter already fails; this one says where the search went.
         if "nik" in data:
             raise ValidationError(NIK_NOT_IN_URLS, field_name="nik")
+        for name in ("q", "name", "full_name"):
+            if name in data:
+                raise ValidationError(NAME_NOT_IN_URLS, field_name=name)
         return data
 
 
@@ -202,11 +259,25 @@ class ClientSearchIn(Schema):
     nik = NikField()
     code = fields.String(validate=validate.Length(min=1, max=40))
     simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
+    name = fields.String(
+        validate=validate.Length(min=3, max=200),
+        metadata={
+            "description": "A part of the name: each word given (3 letters or more) begins a "
+            "word of the client's name, in any order; case, accents, titles and doubled "
+            "letters do not matter"
+        },
+    )
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("name",))
 
     @validates_schema
     def _something(self, data, **kwargs) -> None:
         if not data:
-            raise ValidationError("Give nik, code or simfoni_id.", field_name="nik")
+            raise ValidationError("Give nik, code, simfoni_id or name.", field_name="nik")
+        if "name" in data and not search_words(data["name"]):
+            raise ValidationError("Give a word of 3 letters or more.", field_name="name")
 
 
 class ConsentIn(Schema):

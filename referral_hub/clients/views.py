@@ -28,6 +28,7 @@ from referral_hub.clients.models import (
     DISABILITIES,
     SEXES,
 )
+from referral_hub.clients.name_index import search_words
 from referral_hub.clients.schemas import ClientIn, ConsentIn, NikField, WithdrawIn
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, Service
@@ -128,6 +129,10 @@ def disclosure_purpose(context: str) -> str:
         if "consent:" in context:
             return _("Halaman klien: nama pemberi persetujuan")
         return _("Halaman klien")
+    if context == "portal client search by name":
+        return _("Pencarian klien menurut nama")
+    if context == "portal possible matches":
+        return _("Pemeriksaan klien yang mungkin sama saat pendaftaran")
     if context == "portal referral review":
         return _("Pemeriksaan rujukan sebelum dikirim")
     if context.startswith(("GET ", "POST ")):
@@ -135,7 +140,21 @@ def disclosure_purpose(context: str) -> str:
     return context
 
 
-offer_to_templates(bp, filters={"purpose": disclosure_purpose})
+def match_reasons(reasons: list[str]) -> str:
+    """Why a client may be the same person, in words ("nama mirip, umur cocok")."""
+    words = {
+        "nik": _("NIK sama"),
+        "name_same": _("nama sama"),
+        "name_close": _("nama mirip"),
+        "age": _("umur cocok"),
+        "region": _("wilayah sama"),
+    }
+    return ", ".join(words.get(r, r) for r in reasons)
+
+
+offer_to_templates(
+    bp, globals={"match_reasons": match_reasons}, filters={"purpose": disclosure_purpose}
+)
 
 
 def _service_options() -> list[tuple[str, str]]:
@@ -153,16 +172,22 @@ def index():
     actor = portal_actor()
     page = paginate_select(ops.clients_query(actor), page_number(), PAGE_SIZE)
     return render_template(
-        "clients/index.html", page=page, search=FormState(), results=None, today=utcnow()
+        "clients/index.html",
+        page=page,
+        search=FormState(),
+        results=None,
+        named=False,
+        today=utcnow(),
     )
 
 
 @bp.post("/clients/search")
 @reader_page
 def search():
-    """Find a client by exact NIK or code; the NIK travels in the body, never in a URL."""
+    """Find a client by exact NIK or code, or by a part of the name; what is typed travels in
+    the body, never in a URL. Rows that show a name are logged as reads of her identity."""
     actor = portal_actor()
-    form = read_form(text=("nik", "code"))
+    form = read_form(text=("nik", "code", "name"))
     criteria: dict[str, str] = {}
     if form.values["nik"]:
         try:
@@ -171,19 +196,31 @@ def search():
             form.errors["nik"] = schema_errors(error.messages, "nik").get("nik", [])
     if form.values["code"]:
         criteria["code"] = str(form.values["code"]).upper()
+    if form.values["name"]:
+        if search_words(form.values["name"]):
+            criteria["name"] = form.values["name"]
+        else:
+            form.errors["name"] = [_("Ketik minimal 3 huruf dari nama.")]
     if not criteria and not form.errors:
-        form.message = _("Isi NIK atau kode klien.")
+        form.message = _("Isi nama, NIK atau kode klien.")
     results = None
     if not form.invalid:
         results = list(db.session.scalars(ops.clients_query(actor, **criteria).limit(20)))
         if len(results) == 1:
             return redirect(url_for("clients_portal.view", client_id=results[0].id))
+        if "name" in criteria:
+            ops.record_name_reads(actor, results, _context("client search by name"))
     page = paginate_select(ops.clients_query(actor), 1, PAGE_SIZE)
     # The NIK typed is not echoed back: the answer page holds no NIK at all.
     form.values["nik"] = ""
     status = 422 if form.invalid else 200
     return render_template(
-        "clients/index.html", page=page, search=form, results=results, today=utcnow()
+        "clients/index.html",
+        page=page,
+        search=form,
+        results=results,
+        named="name" in criteria,
+        today=utcnow(),
     ), status
 
 
@@ -227,9 +264,12 @@ def new():
     """Register a client of the unit; personal fields are encrypted at rest."""
     actor = portal_actor()
     form = read_form(
-        text=CLIENT_TEXT, lists=("disability",), flags=("guardian_is_alleged_perpetrator",)
+        text=CLIENT_TEXT,
+        lists=("disability",),
+        flags=("guardian_is_alleged_perpetrator", "register_new"),
     )
     existing = None
+    matches: list[ops.Match] = []
     if request.method == "GET":
         own = db.session.get(Organization, actor.organization_id)
         form.values["domicile_region"] = own.region_code if own else ""
@@ -242,7 +282,19 @@ def new():
             for name, texts in schema_errors(error.messages).items():
                 form.errors.setdefault(name, texts)
             data = None
-        if data is not None and not form.errors:
+        if data is not None and not form.errors and not form.values["register_new"]:
+            # Before creating: the unit's clients who may be this person, for a person to
+            # choose "the same person" (go to her) or "register new" (send again).
+            matches = ops.possible_matches(
+                actor,
+                nik=data.get("nik"),
+                full_name=data["full_name"],
+                birth_date=data["birth_date"],
+                region_code=data["domicile_region"],
+            )
+            matches = [m for m in matches if "nik" not in m.reasons]  # the 409 says those
+            ops.record_name_reads(actor, [m.client for m in matches], _context("possible matches"))
+        if data is not None and not form.errors and not matches:
             try:
                 client = ops.register_client(actor, **data)
             except Problem as problem:
@@ -259,6 +311,7 @@ def new():
         "clients/new.html",
         form=form,
         existing=existing,
+        matches=matches,
         sexes=options("sex", SEXES),
         disabilities=options("disability", DISABILITIES),
     ), (422 if form.invalid else 200)

@@ -97,6 +97,10 @@ def list_referrals(actor, args):
         sender_reference=args.get("sender_reference"),
         updated_since=args.get("updated_since"),
         order=args["sort"],
+        number=args.get("number"),
+        partner=args.get("partner"),
+        created_from=args.get("created_from"),
+        created_until=args.get("created_until"),
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]

@@ -34,7 +34,13 @@ from referral_hub.referrals.lifecycle import (
     STATUSES,
     appointment_schedulable,
 )
-from referral_hub.referrals.listing import count_of, list_filters
+from referral_hub.referrals.listing import (
+    count_of,
+    list_filters,
+    partner_options,
+    query_filters,
+    service_options,
+)
 from referral_hub.referrals.models import Referral
 from referral_hub.transaction import commit_now
 
@@ -75,12 +81,7 @@ def received():
     """Referrals received by the user's organisation, overdue first, with filters."""
     actor = portal_actor()
     values, errors = list_filters()
-    query = ops.referrals_query(
-        actor,
-        "received",
-        status=values["status"] or None,
-        overdue=True if values["overdue"] else None,
-    )
+    query = ops.referrals_query(actor, "received", **query_filters(values))
     page = paginate_select(query, page_number(), PAGE_SIZE)
     lines = [ops.referral_summary(actor, referral) for referral in page.items]
     waiting = ops.referrals_query(actor, "received", status="requested")
@@ -92,6 +93,8 @@ def received():
         errors=errors,
         # A draft never reaches the recipient: not a status its inbox can hold.
         statuses=[(s, label("status", s)) for s in STATUSES if s != DRAFT],
+        partners=partner_options(actor.organization_id, "received"),
+        services=service_options(),
         waiting=count_of(waiting),
         overdue=count_of(ops.referrals_query(actor, "received", overdue=True)),
     ), (422 if errors else 200)

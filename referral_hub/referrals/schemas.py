@@ -183,6 +183,23 @@ class ReferralQueryArgs(PageArgs):
             "never learns it)"
         },
     )
+    number = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Referrals whose number holds this text, in any case"},
+    )
+    partner = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "The organisation on the other side, by id: the recipient of a "
+            "sent referral, the sender of a received one"
+        },
+    )
+    created_from = fields.Date(
+        metadata={"description": "Made on or after this day (the hub's calendar)"}
+    )
+    created_until = fields.Date(
+        metadata={"description": "Made on or before this day (the hub's calendar)"}
+    )
 
 
 class PartyRefOut(Schema):

@@ -48,7 +48,13 @@ from referral_hub.referrals.lifecycle import (
     STATUSES,
     appointment_schedulable,
 )
-from referral_hub.referrals.listing import count_of, list_filters
+from referral_hub.referrals.listing import (
+    count_of,
+    list_filters,
+    partner_options,
+    query_filters,
+    service_options,
+)
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
@@ -97,9 +103,7 @@ def sent():
     """Referrals the unit sent, overdue first, with filters by status and lateness."""
     actor = portal_actor()
     values, errors = list_filters()
-    query = ops.referrals_query(
-        actor, "sent", status=values["status"] or None, overdue=True if values["overdue"] else None
-    )
+    query = ops.referrals_query(actor, "sent", **query_filters(values))
     page = paginate_select(query, page_number(), PAGE_SIZE)
     return render_template(
         "referrals/sent.html",
@@ -108,6 +112,8 @@ def sent():
         values=values,
         errors=errors,
         statuses=options("status", STATUSES),
+        partners=partner_options(actor.organization_id, "sent"),
+        services=service_options(),
         counts=_status_counts(actor),
         overdue=count_of(ops.referrals_query(actor, "sent", overdue=True)),
     ), (422 if errors else 200)

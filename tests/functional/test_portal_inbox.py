@@ -395,3 +395,39 @@ def test_no_page_a_recipient_can_reach_holds_what_it_may_not_see(app, world):
         for canary in NEVER_FOR_RECIPIENT | SENDER_ONLY:
             assert canary not in body, (path, canary)
     assert searched > 10
+
+
+def test_filters_by_number_partner_service_and_day(app, world):
+    from referral_hub.clock import local_date
+    from referral_hub.directory.operations import find_organization
+
+    s, referral, browser = world
+    other = s.send()
+    with app.app_context():
+        ppu_id = find_organization(PPU).id
+        bontang_id = find_organization(BONTANG).id
+        db.session.execute(
+            update(Referral)
+            .where(Referral.id == other["id"])
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=10))
+        )
+        db.session.commit()
+    tail = referral["number"].rsplit("-", 1)[1]
+    by_number = _page(browser, f"/referrals/received?number={tail.lower()}")
+    assert referral["number"] in by_number
+    assert other["number"] not in by_number
+    assert referral["number"] in _page(browser, f"/referrals/received?partner={ppu_id}")
+    assert referral["number"] not in _page(browser, f"/referrals/received?partner={bontang_id}")
+    service = "psychological_counseling"
+    assert referral["number"] in _page(browser, f"/referrals/received?service={service}")
+    assert referral["number"] not in _page(browser, "/referrals/received?service=legal_aid")
+    today = local_date().isoformat()
+    recent = _page(browser, f"/referrals/received?created_from={today}&created_until={today}")
+    assert referral["number"] in recent
+    assert other["number"] not in recent
+    _page(browser, "/referrals/received?created_from=kemarin", 422)
+    api = s.http.get(
+        f"/api/v1/referrals?box=received&number={tail}&created_from={today}",
+        headers=s.balikpapan,
+    )
+    assert [r["number"] for r in api.get_json()["items"]] == [referral["number"]]

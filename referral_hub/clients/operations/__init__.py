@@ -5,6 +5,8 @@ portal, CLI and referrals; callers use this package's names.
     numbers       readable numbers: a unit's short code, the per-unit, per-year series
     minimisation  what of a client a party sees (client_view), what its record can give
     disclosures   every read or share of a client's personal data, logged and audited
+    matching      possible duplicates (NIK, a close name with a fitting age and region) and
+                  the name search, through the keyed name index
     records       registering a client, finding one, the owner's full read
     givers        who may give consent, and a supervisor's clearance of a giver
     consent       recording, reading and withdrawing consent
@@ -40,6 +42,13 @@ from referral_hub.clients.operations.givers import (
     CONSENT_GIVER_NOT_ALLOWED,
 )
 from referral_hub.clients.operations.keys import rotate_keys_batch
+from referral_hub.clients.operations.matching import (
+    Match,
+    index_client_name,
+    name_search_clause,
+    possible_matches,
+    record_name_reads,
+)
 from referral_hub.clients.operations.minimisation import (
     CLIENT_CATEGORY_VIEWS,
     GUARDIAN_IS_ALLEGED_PERPETRATOR,
@@ -92,6 +101,7 @@ __all__ = [
     "NOT_A_UPTD",
     "NOT_ON_RECORD",
     "ConsentWithoutGiver",
+    "Match",
     "assent_blocks_sharing",
     "client_view",
     "clients_query",
@@ -107,13 +117,17 @@ __all__ = [
     "get_consent_of",
     "guardian_is_alleged_perpetrator",
     "held_categories",
+    "index_client_name",
     "may_read_clients",
+    "name_search_clause",
     "next_number",
     "organization_short_code",
+    "possible_matches",
     "read_client",
     "record_consent",
     "record_consent_reads",
     "record_disclosure",
+    "record_name_reads",
     "record_refusal",
     "register_client",
     "require_consent_covers",

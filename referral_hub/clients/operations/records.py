@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from referral_hub.actors import Actor
@@ -21,6 +21,7 @@ from referral_hub.clients.operations.access import (
     require_writer,
 )
 from referral_hub.clients.operations.disclosures import record_disclosure
+from referral_hub.clients.operations.matching import index_client_name, name_search_clause
 from referral_hub.clients.operations.minimisation import held_categories
 from referral_hub.clients.operations.numbers import next_number, organization_short_code
 from referral_hub.db import utcnow
@@ -104,6 +105,7 @@ def register_client(
         created_by_client_id=actor.client_id,
     )
     client.full_name = full_name
+    index_client_name(client)
     client.birth_date = birth_date
     client.nik = nik
     client.phone = phone
@@ -140,10 +142,15 @@ def clients_query(
     nik: str | None = None,
     code: str | None = None,
     simfoni_id: str | None = None,
+    name: str | None = None,
 ) -> Select:
-    """The actor's organisation's clients, newest first; by exact NIK, code or SIMFONI id."""
+    """The actor's organisation's clients, newest first; by exact NIK, code or SIMFONI id, or
+    by a part of the name (each word typed, 3 letters or more, begins a word of the name)."""
     org = require_uptd(actor)
     query = select(Client).where(Client.organization_id == org.id)
+    if name is not None:
+        clause = name_search_clause(org.id, name)
+        query = query.where(clause if clause is not None else false())
     if nik is not None:
         pairs = nik_index_candidates(nik, org.id)
         query = query.where(

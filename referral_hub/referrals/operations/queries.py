@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from referral_hub.actors import Actor
 from referral_hub.clients.models import Client
+from referral_hub.clock import start_of_day
 from referral_hub.db import utcnow
 from referral_hub.referrals.lifecycle import DRAFT
 from referral_hub.referrals.models import Referral
@@ -84,6 +85,10 @@ def referrals_query(
     sender_reference: str | None = None,
     updated_since: dt.datetime | None = None,
     order: str = "respond_by",
+    number: str | None = None,
+    partner: str | None = None,
+    created_from: dt.date | None = None,
+    created_until: dt.date | None = None,
 ) -> Select:
     """Sent or received referrals of the actor's organisation: overdue first, then newest.
 
@@ -94,6 +99,11 @@ def referrals_query(
     `sender_reference` finds the sender's referrals by its own reference (after a timeout:
     was it made?). It is the sender's: a recipient's box refuses it, whether or not such a
     referral exists, so the filter tells a recipient nothing.
+
+    `number` finds referrals whose number holds the text (any case: "000042" or
+    "rj-ppu-2026"); `partner` is the organisation on the other side (the recipient of a
+    sent referral, the sender of a received one), by id; `created_from` and `created_until`
+    are days of the hub's calendar, both included.
     """
     if sender_reference is not None and box != "sent":
         raise field_error(
@@ -121,6 +131,19 @@ def referrals_query(
         query = query.where(~late)
     if updated_since is not None:
         query = query.where(Referral.updated_at >= updated_since)
+    if number:
+        query = query.where(func.upper(Referral.number).contains(number.strip().upper()))
+    if partner:
+        other = (
+            Referral.recipient_organization_id if box == "sent" else Referral.sender_organization_id
+        )
+        query = query.where(other == partner)
+    if created_from is not None:
+        query = query.where(Referral.created_at >= start_of_day(created_from))
+    if created_until is not None:
+        query = query.where(
+            Referral.created_at < start_of_day(created_until + dt.timedelta(days=1))
+        )
     if order == "updated_at":
         query = query.order_by(None).order_by(Referral.updated_at, Referral.id)
     return query
