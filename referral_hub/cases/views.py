@@ -415,7 +415,9 @@ def plan_item_refer(case_id: str, item_id: str):
     form = read_form(text=("consent", "urgency", "reason"), lists=("data_categories",))
     if request.method == "GET":
         form.values["urgency"] = "routine"
-        form.values["data_categories"] = ["case_summary"]
+        # Nothing beyond what always goes is ticked for the caseworker: each category shared
+        # is a choice (data minimisation, UU PDP Pasal 16).
+        form.values["data_categories"] = []
     else:
         body: dict[str, Any] = {
             "consent": form.values["consent"] or None,
