@@ -16,6 +16,7 @@ from referral_hub.actors import Actor
 from referral_hub.oauth.errors import OAUTH_ERRORS, oauth_problem_slug
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.guide import render_guide
+from referral_hub.portal.messages import slug_message
 from referral_hub.portal.navigation import nav_items, panels_for
 from referral_hub.problems import PROBLEM_TITLES
 
@@ -75,9 +76,20 @@ def problem_doc(slug: str):
         "portal/problem.html",
         slug=slug,
         title=titles[slug],
+        meaning=slug_message(slug, UNNAMED_FIELDS),
         **_oauth_origin(slug),
         base=current_app.config["HUB_BASE_URL"],
     )
+
+
+class _UnnamedFields(dict):
+    """The fields of a problem in general: a message names each as `…`."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+UNNAMED_FIELDS = _UnnamedFields()
 
 
 def _oauth_origin(slug: str) -> dict[str, str]:
