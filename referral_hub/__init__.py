@@ -76,8 +76,13 @@ def _init_extensions(app: Flask) -> None:
         spec_kwargs={
             "info": {
                 "description": "Agreement-bound, consented referrals between UPTD PPA units "
-                "and their partner agencies. Errors are RFC 9457 problem details."
+                "and their partner agencies. Errors are RFC 9457 problem details; each "
+                f"`type` is documented at its URI ({base}/problems). The developer guide "
+                f"({base}/docs, in Bahasa Indonesia and English) walks through a token, "
+                "sending and answering a referral, the events feed, webhook verification, "
+                "idempotent retries and errors, with examples that run against `make run`."
             },
+            "externalDocs": {"description": "Developer guide", "url": f"{base}/docs"},
             "servers": [{"url": base}],
             "extra_plugins": [IdempotencyPlugin(), ContractPlugin()],
         },

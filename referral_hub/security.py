@@ -10,6 +10,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Request, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
+from referral_hub.oauth.errors import oauth_problem_slug, oauth_problem_title
 from referral_hub.problems import Problem
 
 #: Endpoints that take multipart uploads instead of JSON (set by feature blueprints).
@@ -181,9 +182,9 @@ def _refuse_unstorable_text(*, read_json: bool) -> None:
     if request.path.startswith("/oauth/"):  # RFC 6749 5.2: a 400 with an `error` member
         raise Problem(
             400,
-            "oauth-invalid-request",
+            oauth_problem_slug("invalid_request"),
             TEXT_DETAIL,
-            title="OAuth: invalid_request",
+            title=oauth_problem_title("invalid_request"),
             errors=errors,
             error="invalid_request",
             error_description=TEXT_DETAIL,

@@ -116,8 +116,10 @@ EXPECTATIONS: dict[str, object] = {
     "static": Open(OK, "stylesheets and scripts"),
     "health.healthz": Open(OK, "load balancer probe"),
     "api-docs.openapi_json": Open(OK, "the published contract"),
-    "portal.api_docs": Open(OK, "the API reference page"),
+    "portal.api_docs": Open(OK, "the developer guide's start page"),
     "portal.problem_doc": Open(OK, "problem type documentation (the `type` URIs)"),
+    "portal.guide_page": Open(OK, "a page of the developer guide"),
+    "portal.problem_index": Open(OK, "the list of problem types"),
     "portal.set_language": Open(REDIRECT, "language switch, before or after sign-in"),
     "oauth.metadata": Open(OK, "RFC 8414 authorization server metadata"),
     "accounts.login": {

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from referral_hub.accounts.session import current_user
 from referral_hub.extensions import authorization, csrf
+from referral_hub.oauth.errors import oauth_problem_slug, oauth_problem_title
 from referral_hub.oauth.operations import note_failed_client_authentication
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable
@@ -53,9 +54,9 @@ def _finish(response, endpoint: str):
                 status = 400
             problem = Problem(
                 status,
-                "oauth-" + str(body["error"]).replace("_", "-"),
+                oauth_problem_slug(str(body["error"])),
                 body.get("error_description"),
-                title="OAuth: " + str(body["error"]),
+                title=oauth_problem_title(str(body["error"])),
                 headers={
                     k: v for k, v in response.headers.items() if k.lower() == "www-authenticate"
                 },

@@ -86,6 +86,8 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("/", "home", views.home, GET),
     ("/language", "set_language", views.set_language, POST),
     ("/docs", "api_docs", views.api_docs, GET),
+    ("/docs/<page>", "guide_page", views.guide_page, GET),
+    ("/problems", "problem_index", views.problem_index, GET),
     ("/problems/<slug>", "problem_doc", views.problem_doc, GET),
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),

@@ -490,6 +490,32 @@ def _hub_by_slug() -> dict[str, Callable[[Fields], str]]:
         "oauth-client-disabled": lambda f: _(
             "Klien yang dinonaktifkan tidak dapat diberi rahasia baru."
         ),
+        # RFC 6749 / 7009 errors of /oauth/token, /oauth/revoke, /oauth/introspect
+        # (oauth/errors.py): said on their /problems pages.
+        "oauth-invalid-request": lambda f: _(
+            "Permintaan OAuth tidak lengkap atau salah bentuk: parameter hilang, berulang, atau "
+            "badan yang bukan formulir."
+        ),
+        "oauth-invalid-client": lambda f: _(
+            "Klien OAuth tidak dikenal, dinonaktifkan, atau rahasianya salah."
+        ),
+        "oauth-invalid-grant": lambda f: _(
+            "Kode otorisasi atau token penyegar tidak berlaku: kedaluwarsa, sudah dipakai, "
+            "dicabut, atau milik klien lain."
+        ),
+        "oauth-unauthorized-client": lambda f: _(
+            "Klien OAuth ini tidak boleh memakai jenis grant tersebut."
+        ),
+        "oauth-unsupported-grant-type": lambda f: _("Hub tidak mengenal jenis grant tersebut."),
+        "oauth-invalid-scope": lambda f: _(
+            "Scope yang diminta tidak dikenal atau melebihi scope klien."
+        ),
+        "oauth-unsupported-token-type": lambda f: _("Hub tidak dapat mencabut token jenis ini."),
+        "oauth-access-denied": lambda f: _("Permintaan akses ditolak."),
+        "oauth-unsupported-response-type": lambda f: _(
+            "Hub tidak mendukung response_type tersebut; pakai `code` dengan PKCE."
+        ),
+        "oauth-insecure-transport": lambda f: _("OAuth hanya lewat HTTPS."),
         "audit-chain-empty": lambda f: _("Log audit masih kosong; tidak ada yang ditandatangani."),
         "audit-chain-diverged": lambda f: _(
             "Tidak ada yang ditandatangani: rantai log audit tidak sesuai dengan titik periksa "

@@ -20,6 +20,7 @@ Endpoint names the menu expects (a feature that names its page differently calls
     portal.users                Pengguna         org admins
     portal.oauth_clients        Klien OAuth      org admins
     delivery_portal.webhooks    Webhook          everyone who manages webhooks
+    portal.api_docs             Panduan API      org admins (the developer guide)
 
 Who holds which right is decided by role in referral_hub/permissions.py, the rule that also
 bounds the API's tokens acting for users; the audiences below ask it, never a role list.
@@ -122,6 +123,8 @@ for _order, (_endpoint, _label, _audience) in enumerate(
         ("portal.users", _l("Pengguna"), org_admins),
         ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
         ("delivery_portal.webhooks", _l("Webhook"), webhook_managers),
+        # The developer guide, for those who connect their organisation's systems.
+        ("portal.api_docs", _l("Panduan API"), org_admins),
     )
 ):
     register_nav_entry(_endpoint, _label, _audience, order=(_order + 1) * 10)

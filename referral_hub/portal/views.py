@@ -6,14 +6,17 @@ imports it.
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, render_template, request, session, url_for
+from flask import abort, current_app, redirect, render_template, request, session
 
 from referral_hub.accounts.models import LOCALES
 from referral_hub.accounts.operations import set_locale
 from referral_hub.accounts.session import current_user
 from referral_hub.accounts.views import safe_next
 from referral_hub.actors import Actor
+from referral_hub.oauth.errors import OAUTH_ERRORS, oauth_problem_slug
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.guide import render_guide
+from referral_hub.portal.messages import slug_message
 from referral_hub.portal.navigation import nav_items, panels_for
 from referral_hub.problems import PROBLEM_TITLES
 
@@ -43,20 +46,55 @@ def set_language():
 
 
 def api_docs():
-    """Human page for the OpenAPI description."""
-    return render_template("portal/docs.html", spec_url=url_for("api-docs.openapi_json"))
+    """The developer guide's start page (portal/guide.py), with the OpenAPI description."""
+    return render_guide()
+
+
+def guide_page(page: str):
+    """One page of the developer guide, in the portal's language or `?lang=`."""
+    return render_guide(page)
+
+
+def problem_index():
+    """Every problem type the hub can answer with, each linking to its page."""
+    return render_template("portal/problems.html", titles=problem_titles())
+
+
+def problem_titles() -> dict[str, str]:
+    """Slug -> title of every problem type: the core ones and those features registered."""
+    from referral_hub.problems import registered_problem_titles
+
+    return dict(sorted({**PROBLEM_TITLES, **registered_problem_titles()}.items()))
 
 
 def problem_doc(slug: str):
     """What a problem type means; the `type` URI of API errors points here."""
-    from referral_hub.problems import registered_problem_titles
-
-    titles = {**PROBLEM_TITLES, **registered_problem_titles()}
+    titles = problem_titles()
     if slug not in titles:
         abort(404)
     return render_template(
         "portal/problem.html",
         slug=slug,
         title=titles[slug],
+        meaning=slug_message(slug, UNNAMED_FIELDS),
+        **_oauth_origin(slug),
         base=current_app.config["HUB_BASE_URL"],
     )
+
+
+class _UnnamedFields(dict):
+    """The fields of a problem in general: a message names each as `…`."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+UNNAMED_FIELDS = _UnnamedFields()
+
+
+def _oauth_origin(slug: str) -> dict[str, str]:
+    """An OAuth error's code and the RFC that defines it, for its page."""
+    for code, source in OAUTH_ERRORS.items():
+        if oauth_problem_slug(code) == slug:
+            return {"oauth_code": code, "oauth_source": source}
+    return {}

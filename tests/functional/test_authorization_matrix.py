@@ -217,6 +217,7 @@ class Seed:
             "invitation_id": self.invitation_id,
             "token": "not-a-token-the-hub-issued-xxxxxxxxxxxxxxxxxx",
             "slug": "insufficient-scope",
+            "page": "webhooks",
             "case_id": self.case_id,
             "item_id": self.item_id,
             "note_id": self.note_id,

@@ -206,7 +206,11 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
     ("org", "role", "expected"),
     [
         ("uptd-ppa-ppu", "caseworker", ["Beranda", "Kasus"]),
-        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth"]),
+        (
+            "uptd-ppa-ppu",
+            "org_admin",
+            ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Panduan API"],
+        ),
         ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit"]),
         ("polres-ppu", "caseworker", ["Beranda"]),
     ],
@@ -233,8 +237,10 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
             "Pengguna",
             "Klien OAuth",
             "Webhook",
+            "Panduan API",
         )
     if role != "org_admin":
+        assert "Panduan API" not in menu
         assert "Mitra" not in menu
         assert "Pengguna" not in menu
         assert "Klien OAuth" not in menu
