@@ -13,4 +13,5 @@ SCOPES = {
     "events:read": "Read the events feed",
     "webhooks:write": "Manage webhook subscriptions",
     "audit:read": "Read the audit log",
+    "reports:read": "Read aggregate reports (no personal data; small counts hidden)",
 }

@@ -1,0 +1,93 @@
+"""Reports API (`reports:read`): GET /api/v1/reports/{report} as JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from referral_hub.apidoc import protected
+from referral_hub.reports.export import export_report
+from referral_hub.reports.operations import run_report
+
+blp = Blueprint(
+    "reports",
+    __name__,
+    url_prefix="/api/v1",
+    description="Reports: aggregate figures (no personal data); small counts hidden",
+)
+
+
+class ReportArgs(Schema):
+    start = fields.Date(data_key="from", metadata={"description": "first day (WITA)"})
+    end = fields.Date(data_key="to", metadata={"description": "last day (WITA), inclusive"})
+    period = fields.String(
+        validate=validate.Length(max=10),
+        metadata={"description": "instead of from/to: 2026 (year), 2026-Q2, 2026-03"},
+    )
+    group_by = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "one or two of the report's dimensions, comma-separated"},
+    )
+    unit = fields.String(
+        validate=validate.Length(max=64),
+        metadata={"description": "an organisation's code or id (the hub operator's choice)"},
+    )
+    side = fields.String(
+        validate=validate.OneOf(("sent", "received")),
+        metadata={"description": "referral reports: the referrals sent or received"},
+    )
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+
+
+class ReportUnitOut(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ReportOut(Schema):
+    report = fields.String(required=True)
+    start = fields.String(required=True, data_key="from")
+    end = fields.String(required=True, data_key="to")
+    dimensions = fields.List(fields.String(), required=True)
+    measures = fields.List(fields.String(), required=True)
+    unit = fields.Nested(ReportUnitOut, allow_none=True, required=True)
+    side = fields.String(required=True)
+    rows = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={
+            "description": "{<dimension>: code, ..., count, ...}; a hidden count is null and "
+            'the row has "suppressed": true'
+        },
+    )
+    total = fields.Dict(required=True)
+    suppressed_below = fields.Integer(allow_none=True, required=True)
+
+
+@blp.route("/reports/<report>", methods=["GET"])
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, ReportOut, description="The report (or, with format=csv|xlsx, the file)")
+@blp.alt_response(200, content_type="text/csv", success=True, description="format=csv")
+@protected(blp, "reports:read", extra={404: "No such report"})
+def get_report(actor, args, report):
+    """A report over a period, grouped by one or two dimensions; figures about another
+    organisation's clients hide counts from 1 to 4."""
+    result = run_report(
+        actor,
+        report,
+        start=args.get("start"),
+        end=args.get("end"),
+        period=args.get("period"),
+        group_by=args.get("group_by"),
+        unit=args.get("unit"),
+        side=args.get("side"),
+    )
+    result = {**result, "start": result.pop("from"), "end": result.pop("to")}
+    if args["format"] == "json":
+        return result
+    file_result = {**result, "from": result["start"], "to": result["end"]}
+    name, mimetype, body = export_report(actor, file_result, args["format"])
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
