@@ -71,7 +71,9 @@ def crafted_referral(
         data_categories=["demographics"],
         status=status,
         respond_by=sent_at + dt.timedelta(hours=respond_hours),
-        overdue_notified_at=(sent_at + dt.timedelta(hours=respond_hours)) if overdue_notified else None,
+        overdue_notified_at=(sent_at + dt.timedelta(hours=respond_hours))
+        if overdue_notified
+        else None,
         created_at=sent_at,
         updated_at=sent_at,
     )

@@ -98,7 +98,9 @@ def build(request: ReportRequest) -> ReportData:
             "expiring_within_days": expiry_band(status, (agreement.expires_on - today).days),
         }
         total += 1
-        services = sorted({s.service_code for s in agreement.services}) if "service" in dims else [None]
+        services = (
+            sorted({s.service_code for s in agreement.services}) if "service" in dims else [None]
+        )
         for service in services:
             values["service"] = service
             counts[tuple(values[d] for d in dims)] += 1

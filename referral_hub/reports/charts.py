@@ -102,14 +102,26 @@ def line_chart(
         x = round(left + span * index / count, 1) if len(values) > 1 else left + span / 2
         if value is None:
             pen_down = False
-            marks.append({"label": name, "value": "<5", "x": x, "y": top_margin + plot_height, "hidden": True})
+            marks.append(
+                {
+                    "label": name,
+                    "value": "<5",
+                    "x": x,
+                    "y": top_margin + plot_height,
+                    "hidden": True,
+                }
+            )
             continue
         y = round(top_margin + plot_height * (1 - value / top), 1)
         path.append(f"{'L' if pen_down else 'M'}{x},{y}")
         pen_down = True
         marks.append({"label": name, "value": number_text(value), "x": x, "y": y, "hidden": False})
     ticks = [
-        {"x": left - 6, "y": top_margin + plot_height * (1 - i / 4) + 4, "text": number_text(top * i / 4)}
+        {
+            "x": left - 6,
+            "y": top_margin + plot_height * (1 - i / 4) + 4,
+            "text": number_text(top * i / 4),
+        }
         for i in range(5)
     ]
     height = top_margin + plot_height + 40

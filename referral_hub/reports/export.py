@@ -19,7 +19,11 @@ FORMATS = {"csv": "text/csv", "xlsx": XLSX_MIMETYPE}
 def _cells(values: list[Any], measures: list[str], offset: int) -> list[Any]:
     out = list(values)
     for index, measure in enumerate(measures, start=offset):
-        if out[index] is None and measure not in labels.SHARES and measure != "median_hours_to_answer":
+        if (
+            out[index] is None
+            and measure not in labels.SHARES
+            and measure != "median_hours_to_answer"
+        ):
             out[index] = labels.HIDDEN
     return out
 

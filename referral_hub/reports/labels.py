@@ -49,8 +49,8 @@ MEASURES = {
 }
 EXPIRY_BANDS = {
     "30": _l("30 hari atau kurang"),
-    "90": _l("31–90 hari"),
-    "180": _l("91–180 hari"),
+    "90": _l("31 sampai 90 hari"),
+    "180": _l("91 sampai 180 hari"),
     "later": _l("lebih dari 180 hari"),
     "ended": _l("tidak berlaku lagi"),
 }
@@ -103,5 +103,6 @@ def value_name(kind: str, value: Any, organizations: dict[str, str]) -> str:
     if kind == "expiry_band":
         return str(EXPIRY_BANDS.get(value, value))
     return label(kind, value)
+
 
 NAV_LABEL = _l("Laporan")

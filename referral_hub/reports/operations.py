@@ -6,15 +6,24 @@ The API, the portal page, the exports and the start page's daily figures all cal
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from referral_hub.audit import operations as audit
+from sqlalchemy import select
+
 from referral_hub.actors import Actor
+from referral_hub.agreements.models import Agreement, AgreementParty
+from referral_hub.audit import operations as audit
+from referral_hub.directory.models import Organization
+from referral_hub.directory.operations import on_hub_ids
+from referral_hub.extensions import db
 from referral_hub.problems import Problem
+from referral_hub.referrals.lifecycle import OPEN_STATUSES
 from referral_hub.reports import agreement_reports, referral_reports  # noqa: F401 (declare)
-from referral_hub.reports.periods import resolve_period
+from referral_hub.reports.periods import resolve_period, today
 from referral_hub.reports.registry import REPORTS, ReportRequest, get_report
+from referral_hub.reports.scopes import sees_every_unit
 from referral_hub.reports.suppression import SUPPRESSED_BELOW, suppress, suppress_total
 
 #: At most this many dimensions at once (a table people can read, and fewer tiny cells).
@@ -122,12 +131,6 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
     open referrals, overdue ones (still unanswered past their time), agreements expiring
     within 90 days, and partners (parties to the reader's agreements; every organisation
     for the hub operator) that nobody answers for on the hub."""
-    import datetime as dt
-
-    from referral_hub.directory.operations import on_hub_ids
-    from referral_hub.referrals.lifecycle import OPEN_STATUSES
-    from referral_hub.reports.periods import today
-
     end = today()
     start = end - dt.timedelta(days=OPEN_LOOKBACK_DAYS)
     by_status = run_report(actor, "referrals", start=start, end=end, group_by="status")
@@ -138,10 +141,10 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
         return None if any(v is None for v in values) else sum(values)
 
     late_rows = [r for r in by_status["rows"] if r["status"] == "requested"]
-    by_expiry = run_report(
-        actor, "agreements", start=end, end=end, group_by="expiring_within_days"
+    by_expiry = run_report(actor, "agreements", start=end, end=end, group_by="expiring_within_days")
+    expiring = sum(
+        r["count"] for r in by_expiry["rows"] if r["expiring_within_days"] in ("30", "90")
     )
-    expiring = sum(r["count"] for r in by_expiry["rows"] if r["expiring_within_days"] in ("30", "90"))
     partners = partner_ids(actor)
     return {
         "open_referrals": total(open_rows, "count"),
@@ -156,13 +159,6 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
 def partner_ids(actor: Actor) -> set[str]:
     """The organisations the reader works with: parties to its agreements (not ended);
     every organisation but the hub operator's for the hub operator."""
-    from sqlalchemy import select
-
-    from referral_hub.agreements.models import Agreement, AgreementParty
-    from referral_hub.directory.models import Organization
-    from referral_hub.extensions import db
-    from referral_hub.reports.scopes import sees_every_unit
-
     if sees_every_unit(actor):
         return set(
             db.session.scalars(select(Organization.id).where(Organization.type != "hub_operator"))

@@ -25,7 +25,7 @@ def _invalid(field: str, message: str) -> Problem:
 
 
 def named_period(text: str) -> Period:
-    """"2026" (a year), "2026-Q2" (a quarter), "2026-03" (a month)."""
+    """ "2026" (a year), "2026-Q2" (a quarter), "2026-03" (a month)."""
     if match := _YEAR.match(text):
         year = int(match[1])
         return Period(dt.date(year, 1, 1), dt.date(year, 12, 31))
@@ -38,7 +38,9 @@ def named_period(text: str) -> Period:
         )
     if (match := _MONTH.match(text)) and 1 <= int(match[2]) <= 12:
         year, month = int(match[1]), int(match[2])
-        return Period(dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1]))
+        return Period(
+            dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+        )
     raise _invalid("period", "Give a year (2026), a quarter (2026-Q2) or a month (2026-03).")
 
 

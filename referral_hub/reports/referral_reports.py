@@ -133,16 +133,18 @@ def _medians(request: ReportRequest, columns: Sequence[Any]) -> dict[tuple, floa
         if db.engine.dialect.name == "postgresql"
         else (func.julianday(answers.c.answered_at) - func.julianday(Referral.created_at)) * 24.0
     )
-    base = select(*columns).join(answers, answers.c.referral_id == Referral.id).where(
-        *scoped(request)
+    base = (
+        select(*columns).join(answers, answers.c.referral_id == Referral.id).where(*scoped(request))
     )
     if db.engine.dialect.name == "postgresql":
-        statement = base.add_columns(
-            func.percentile_cont(0.5).within_group(hours).label("median")
-        )
+        statement = base.add_columns(func.percentile_cont(0.5).within_group(hours).label("median"))
         if columns:
             statement = statement.group_by(*columns)
-        return {tuple(row[:-1]): float(row[-1]) for row in db.session.execute(statement) if row[-1] is not None}
+        return {
+            tuple(row[:-1]): float(row[-1])
+            for row in db.session.execute(statement)
+            if row[-1] is not None
+        }
     values: dict[tuple, list[float]] = {}
     for row in db.session.execute(base.add_columns(hours)):
         values.setdefault(tuple(row[:-1]), []).append(float(row[-1]))
@@ -152,7 +154,11 @@ def _medians(request: ReportRequest, columns: Sequence[Any]) -> dict[tuple, floa
 def _org_codes(ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
-    return dict(db.session.execute(select(Organization.id, Organization.code).where(Organization.id.in_(ids))).all())
+    return dict(
+        db.session.execute(
+            select(Organization.id, Organization.code).where(Organization.id.in_(ids))
+        ).all()
+    )
 
 
 def _figures(values: dict[str, Any], median: float | None) -> dict[str, Any]:

@@ -32,7 +32,10 @@ def chosen_organization(actor: Actor, unit: str | None) -> Organization | None:
         org = find_organization(unit)
         if org is None:
             raise Problem(
-                422, "validation-error", f"Unknown unit '{unit}'.", errors={"unit": [f"Unknown unit '{unit}'."]}
+                422,
+                "validation-error",
+                f"Unknown unit '{unit}'.",
+                errors={"unit": [f"Unknown unit '{unit}'."]},
             )
         return org
     own = db.session.get(Organization, actor.organization_id)
@@ -47,7 +50,10 @@ def referral_scope(actor: Actor, unit: str | None, side: str | None) -> Scope:
     org = chosen_organization(actor, unit)
     if side not in (None, "", SENT, RECEIVED):
         raise Problem(
-            422, "validation-error", "Unknown side.", errors={"side": ["Give 'sent' or 'received'."]}
+            422,
+            "validation-error",
+            "Unknown side.",
+            errors={"side": ["Give 'sent' or 'received'."]},
         )
     if org is None:
         return Scope(None, None, None, SENT, protect=True)

@@ -90,7 +90,10 @@ def suppress(
             out[index]["suppressed"] = True
     for measure, sources in (derived or {}).items():
         for row in out:
-            if any(row.get(s) is None and s in row for s in sources) and row.get(measure) is not None:
+            if (
+                any(row.get(s) is None and s in row for s in sources)
+                and row.get(measure) is not None
+            ):
                 row[measure] = None
                 row["suppressed"] = True
     return out

@@ -57,7 +57,8 @@ def table(report: dict[str, Any]) -> Table:
     total += [report["total"].get(m) for m in measures]
     return Table(
         title=labels.title(report["report"]),
-        headers=[labels.dimension_name(d) for d in dims] + [labels.measure_name(m) for m in measures],
+        headers=[labels.dimension_name(d) for d in dims]
+        + [labels.measure_name(m) for m in measures],
         rows=rows,
         total=total,
         dimensions=list(dims),

@@ -4,7 +4,6 @@ the start page's daily figures. The numbers come from `operations.run_report`, a
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -94,7 +93,11 @@ def _chart(report: dict[str, Any], data) -> Any:
     column = len(data.dimensions) + data.measures.index(measure)
     values = [row[column] for row in data.rows]
     names = [" · ".join(str(c) for c in row[: len(data.dimensions)]) for row in data.rows]
-    title = _("%(report)s menurut %(dimension)s", report=data.title, dimension=labels.dimension_name(data.dimensions[0]).lower())
+    title = _(
+        "%(report)s menurut %(dimension)s",
+        report=data.title,
+        dimension=labels.dimension_name(data.dimensions[0]).lower(),
+    )
     description = _(
         "%(measure)s, %(period)s, %(unit)s. Angka yang sama ada di tabel di sampingnya.",
         measure=labels.measure_name(measure),

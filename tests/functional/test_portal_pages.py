@@ -206,8 +206,12 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
     ("org", "role", "expected"),
     [
         ("uptd-ppa-ppu", "caseworker", ["Beranda"]),
-        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth"]),
-        ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit"]),
+        (
+            "uptd-ppa-ppu",
+            "org_admin",
+            ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Laporan"],
+        ),
+        ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit", "Laporan"]),
         ("polres-ppu", "caseworker", ["Beranda"]),
     ],
 )
@@ -232,7 +236,10 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
             "Pengguna",
             "Klien OAuth",
             "Webhook",
+            "Laporan",
         )
+    if role == "caseworker":
+        assert "Laporan" not in menu
     if role != "org_admin":
         assert "Mitra" not in menu
         assert "Pengguna" not in menu

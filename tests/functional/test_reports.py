@@ -46,13 +46,20 @@ def crafted(app):
         crafted_referral(agreement, repeat, BALIKPAPAN, status="completed", answered_after_hours=1)
         for status in ("accepted", "in-progress", "requested"):
             crafted_referral(
-                agreement, repeat, POLRES, service="law_enforcement", status=status, urgency="urgent"
+                agreement,
+                repeat,
+                POLRES,
+                service="law_enforcement",
+                status=status,
+                urgency="urgent",
             )
         for unit, count in ((BONTANG, 2), (KUKAR, 7)):
             for _ in range(count):
                 crafted_referral(agreement, crafted_client(unit), BALIKPAPAN, status="completed")
         # Outside the year, and never counted: a draft and an entry in error.
-        crafted_referral(agreement, crafted_client(PPU), BALIKPAPAN, sent_at=MID_YEAR - dt.timedelta(days=365))
+        crafted_referral(
+            agreement, crafted_client(PPU), BALIKPAPAN, sent_at=MID_YEAR - dt.timedelta(days=365)
+        )
         crafted_referral(agreement, crafted_client(PPU), BALIKPAPAN, status="draft")
         crafted_referral(agreement, crafted_client(PPU), BALIKPAPAN, status="entered-in-error")
         db.session.commit()
@@ -107,9 +114,11 @@ def test_the_province_view_hides_small_counts_and_a_second_cell(client, hub, cra
     assert report["unit"] is None
     assert report["suppressed_below"] == 5
     rows = by(report["rows"], "sender")
-    assert rows[BONTANG]["count"] is None and rows[BONTANG]["suppressed"] is True
+    assert rows[BONTANG]["count"] is None
+    assert rows[BONTANG]["suppressed"] is True
     # Shown alone, 24 - 15 - 7 would give Bontang's 2 away: Kutai Kartanegara's 7 goes too.
-    assert rows[KUKAR]["count"] is None and rows[KUKAR]["suppressed"] is True
+    assert rows[KUKAR]["count"] is None
+    assert rows[KUKAR]["suppressed"] is True
     assert rows[PPU]["count"] == 15
     assert report["total"]["count"] == 24
     assert rows[BONTANG]["overdue_share"] is None
@@ -121,7 +130,8 @@ def test_the_operator_chooses_a_unit(client, hub, crafted):
     rows = by(report["rows"], "recipient")
     # Still another organisation's clients for the operator: PPU's 3 to police are hidden,
     # and Balikpapan's 12 with them, or the total of 15 would give the 3 away.
-    assert rows[POLRES]["count"] is None and rows[BALIKPAPAN]["count"] is None
+    assert rows[POLRES]["count"] is None
+    assert rows[BALIKPAPAN]["count"] is None
     assert report["total"]["count"] == 15
 
 
@@ -133,7 +143,8 @@ def test_a_partner_reads_what_it_received_with_small_counts_hidden(client, hub, 
     received = get(client, hub.headers(BALIKPAPAN, READ), group_by="sender", side="received")
     rows = by(received["rows"], "sender")
     assert rows[PPU]["count"] == 12
-    assert rows[BONTANG]["count"] is None and rows[KUKAR]["count"] is None
+    assert rows[BONTANG]["count"] is None
+    assert rows[KUKAR]["count"] is None
     assert received["total"]["count"] == 21
 
 
@@ -175,10 +186,17 @@ def test_services_group_into_simfoni_categories(client, hub, crafted):
 
 def test_no_personal_data_in_any_report(client, hub, crafted):
     headers = hub.headers(OPERATOR, READ)
-    for report, group in (("referrals", "sender"), ("referrals", "status"), ("services", "service")):
-        text = get(client, headers, report=report, group_by=group, format="csv").get_data(as_text=True)
+    for report, group in (
+        ("referrals", "sender"),
+        ("referrals", "status"),
+        ("services", "service"),
+    ):
+        text = get(client, headers, report=report, group_by=group, format="csv").get_data(
+            as_text=True
+        )
         assert not any(name in text for name in crafted["names"])
-        assert "KL-T-" not in text and "RJ-T-" not in text
+        assert "KL-T-" not in text
+        assert "RJ-T-" not in text
 
 
 def test_csv_has_indonesian_headers_names_the_period_and_unit(client, hub, crafted):
@@ -207,7 +225,8 @@ def test_xlsx_is_a_workbook_with_numbers_as_numbers(client, hub, crafted):
     book = zipfile.ZipFile(io.BytesIO(response.get_data()))
     sheet = book.read("xl/worksheets/sheet1.xml").decode()
     strings = book.read("xl/sharedStrings.xml").decode()
-    assert "Penerima" in strings and "Periode" in strings
+    assert "Penerima" in strings
+    assert "Periode" in strings
     assert "<v>12</v>" in sheet  # Balikpapan's count, a number cell
 
 
@@ -236,20 +255,26 @@ def test_the_portal_page_gives_the_apis_counts_with_chart_and_table(app, client,
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert '<svg class="chart-svg" role="img"' in html
-    assert "<title id=\"bar-t\">" in html and "<desc id=\"bar-d\">" in html
+    assert '<title id="bar-t">' in html
+    assert '<desc id="bar-d">' in html
     assert "<script" not in html.split("<main")[1]
-    assert '<td class="num">12</td>' in html and '<td class="num">15</td>' in html
-    assert "<path class=\"line\"" in html  # the monthly line beside its table
+    assert '<td class="num">12</td>' in html
+    assert '<td class="num">15</td>' in html
+    assert '<path class="line"' in html  # the monthly line beside its table
     file = browser.get(f"/reports/referrals/export.csv?kind=year&year={YEAR}&group_by=recipient")
-    assert file.status_code == 200 and "Penerima" in file.get_data(as_text=True)
+    assert file.status_code == 200
+    assert "Penerima" in file.get_data(as_text=True)
 
 
 def test_the_portal_page_in_english(app, hub, crafted):
     browser = _browser(app, hub, PPU, "supervisor")
     token = _csrf_from(browser.get("/").get_data(as_text=True))
     browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
-    html = browser.get(f"/reports/services?kind=quarter&year={YEAR}&quarter=2").get_data(as_text=True)
-    assert "Reports" in html and "Social rehabilitation" in html
+    html = browser.get(f"/reports/services?kind=quarter&year={YEAR}&quarter=2").get_data(
+        as_text=True
+    )
+    assert "Reports" in html
+    assert "Social rehabilitation" in html
 
 
 def test_a_bad_period_in_the_portal_is_a_message_beside_its_field(app, hub, crafted):
@@ -271,8 +296,30 @@ def test_the_start_page_shows_the_daily_figures_from_the_reports(app, hub, craft
     assert "Angka hari ini" in html
     # Open (not counting the year before's, still requested): 2 + 3 accepted + 3 to police
     # ... read from the same report the API gives.
-    report = get(client=app.test_client(), headers=hub.headers(PPU, READ), group_by="status", period=None, **{"from": "2017-01-01"})
+    report = get(
+        client=app.test_client(),
+        headers=hub.headers(PPU, READ),
+        group_by="status",
+        period=None,
+        **{"from": "2017-01-01"},
+    )
     open_count = sum(
-        r["count"] for r in report["rows"] if r["status"] in ("requested", "accepted", "in-progress", "on-hold")
+        r["count"]
+        for r in report["rows"]
+        if r["status"] in ("requested", "accepted", "in-progress", "on-hold")
     )
     assert f"<strong>{open_count}</strong> rujukan terbuka" in html
+
+
+def test_the_agreements_registry_exports_xlsx_with_indonesian_headers(app, client, hub, crafted):
+    headers = hub.headers(PPU, "agreements:read")
+    response = client.get("/api/v1/agreements/export.xlsx", headers=headers)
+    assert response.status_code == 200
+    book = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert "Para pihak" in strings
+    assert "UPTD PPA Kota Balikpapan" in strings
+    assert "Aktif" in strings or "Berlaku" in strings
+    portal = _browser(app, hub, PPU, "org_admin").get("/agreements/export.xlsx")
+    assert portal.status_code == 200
+    assert portal.mimetype.endswith("spreadsheetml.sheet")

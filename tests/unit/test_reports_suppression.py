@@ -48,7 +48,10 @@ def test_in_two_dimensions_a_partner_can_call_for_another_in_the_crossing_line()
     table = {("u1", "a"): 2, ("u1", "b"): 10, ("u1", "c"): 30}
     table.update({("u2", "a"): 10, ("u2", "b"): 12, ("u2", "c"): 40})
     rows = [{"sender": s, "service": v, "count": c} for (s, v), c in table.items()]
-    hidden = {(rows[i]["sender"], rows[i]["service"]) for i in hidden_cells(rows, ["sender", "service"], "count")}
+    hidden = {
+        (rows[i]["sender"], rows[i]["service"])
+        for i in hidden_cells(rows, ["sender", "service"], "count")
+    }
     assert hidden == {("u1", "a"), ("u1", "b"), ("u2", "a"), ("u2", "b")}
     assert_no_line_with_one_hidden(rows, ["sender", "service"], hidden)
 
@@ -80,9 +83,7 @@ def test_random_tables_never_leave_a_single_hidden_cell_in_a_line():
         hidden = {
             (rows[i]["sender"], rows[i]["service"]) for i in hidden_cells(rows, dims, "count")
         }
-        assert all(
-            (r["sender"], r["service"]) in hidden for r in rows if 0 < r["count"] < 5
-        )
+        assert all((r["sender"], r["service"]) in hidden for r in rows if 0 < r["count"] < 5)
         assert_no_line_with_one_hidden(rows, dims, hidden)
 
 
