@@ -29,6 +29,7 @@ from referral_hub.directory.models import Organization, OrganizationService, Ser
 from referral_hub.idempotency.models import IdempotencyKey
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
+from referral_hub.reports.models import ClientMonth, ReferralMonth, ReportRefresh
 
 __all__ = [
     "Agreement",
@@ -40,6 +41,7 @@ __all__ = [
     "AttemptCounter",
     "AuditEntry",
     "Client",
+    "ClientMonth",
     "CodeCounter",
     "Consent",
     "ConsentRecipient",
@@ -56,6 +58,8 @@ __all__ = [
     "OrganizationService",
     "Referral",
     "ReferralEvent",
+    "ReferralMonth",
+    "ReportRefresh",
     "Service",
     "User",
     "Webhook",

@@ -63,6 +63,11 @@ class ReportOut(Schema):
     )
     total = fields.Dict(required=True)
     suppressed_below = fields.Integer(allow_none=True, required=True)
+    as_of = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "from the monthly summary: every change up to this moment"},
+    )
 
 
 @blp.route("/reports/<report>", methods=["GET"])

@@ -65,6 +65,7 @@ def run_report(
     group_by: str | Sequence[str] | None = None,
     unit: str | None = None,
     side: str | None = None,
+    statuses: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The report as API.md gives it: {report, from, to, dimensions, rows, total,
     suppressed_below, unit, side}. Rows hold codes and figures, never personal data."""
@@ -73,7 +74,9 @@ def run_report(
     dims = parse_group_by(definition, group_by)
     chosen_period = resolve_period(start, end, period)
     scope = definition.scope(actor, unit, side)
-    request = ReportRequest(actor=actor, period=chosen_period, group_by=dims, scope=scope)
+    request = ReportRequest(
+        actor=actor, period=chosen_period, group_by=dims, scope=scope, statuses=tuple(statuses)
+    )
     data = definition.build(request)
     rows, total = data.rows, data.total
     if scope.protect and definition.counts:
@@ -95,6 +98,7 @@ def run_report(
         "rows": rows,
         "total": total,
         "suppressed_below": SUPPRESSED_BELOW if scope.protect and definition.counts else None,
+        "as_of": data.as_of,
     }
 
 
@@ -133,7 +137,9 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
     for the hub operator) that nobody answers for on the hub."""
     end = today()
     start = end - dt.timedelta(days=OPEN_LOOKBACK_DAYS)
-    by_status = run_report(actor, "referrals", start=start, end=end, group_by="status")
+    by_status = run_report(
+        actor, "referrals", start=start, end=end, group_by="status", statuses=OPEN_STATUSES
+    )
     open_rows = [r for r in by_status["rows"] if r["status"] in OPEN_STATUSES]
 
     def total(rows: list[dict[str, Any]], measure: str) -> int | None:

@@ -2,37 +2,44 @@
 
 `referrals` groups by recipient, sender, service, status, urgency (and month, for the line
 chart); `services` by service, its SIMFONI group and its provider (the recipient). Both
-count the same referrals, so their figures agree:
+count the same referrals, so their figures agree. What is counted: referral_facts.py.
 
-- a referral belongs to the period by the day it was sent (WITA); overrides still waiting
-  for approval (`draft`) and referrals `entered-in-error` are not counted;
-- `accepted`: referrals the recipient accepted (accepted, in progress, on hold, completed,
-  failed); `completed`: completed ones; `overdue`: left unanswered past `respond_by`, whether
-  still waiting or answered late (the overdue sweep marks those it announced:
-  `overdue_notified_at`); `overdue_share` = overdue / count;
-- `median_hours_to_answer`: from sending to the recipient's first answer (accept or reject);
-- `clients`: each client once per row and once in the total, however many referrals carry
-  it. A client's record is held by the unit that registered it, which is the sender of
-  every referral that carries it, so a client referred onward to several partners, or
-  again, counts once, for the unit holding it. (The person a recipient registers again to
-  refer further is another record: the NIK's index is per unit, by design, so the hub
-  cannot link the two without personal data. The link comes with intakes: an intake opened
-  from a referral names it.)
+Rows come from the monthly summary (summary.py) when it can answer (whole months, no
+status or urgency, a summary built), else from the referrals themselves; both sum the same
+columns and finish here, in `_figures`.
+
+`clients` is in a row only where a client has one place: the total, and rows by sender
+(the unit holding the client) or by month (of its first referral). A client referred to
+several partners, or again, or onward along a chain of referrals of the same record,
+counts once. (A person a recipient registers again, to refer further, is another record:
+the NIK's index is per unit, by design, so the hub cannot link the two without personal
+data; the link comes with intakes, where an intake opened from a referral names it.)
 """
 
 from __future__ import annotations
 
-import statistics
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import case, func, literal, select
 
-from referral_hub.db import utcnow
+from referral_hub.db import isoformat, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
-from referral_hub.referrals.models import Referral, ReferralEvent
+from referral_hub.referrals.models import Referral
+from referral_hub.reports.models import BUCKETS, ClientMonth, ReferralMonth
+from referral_hub.reports.referral_facts import (
+    SUMS,
+    answers,
+    counted,
+    first_referrals,
+    measures,
+    median_from_buckets,
+    month_of,
+)
 from referral_hub.reports.registry import (
+    Period,
     ReportData,
     ReportDefinition,
     ReportRequest,
@@ -40,160 +47,175 @@ from referral_hub.reports.registry import (
 )
 from referral_hub.reports.scopes import RECEIVED, SENT, referral_scope
 from referral_hub.reports.simfoni import OTHER, SERVICE_GROUPS
+from referral_hub.reports.summary import summary_state
 
-ACCEPTED_STATUSES = ("accepted", "in-progress", "on-hold", "completed", "failed")
-NOT_COUNTED = ("draft", "entered-in-error")
-ANSWERS = ("accepted", "rejected")
 COUNTS = ("count", "accepted", "completed", "overdue", "clients")
 RATES = {"overdue_share": ("count", "overdue"), "median_hours_to_answer": ("count",)}
-ORG_DIMENSIONS = {
-    "recipient": Referral.recipient_organization_id,
-    "sender": Referral.sender_organization_id,
-    "provider": Referral.recipient_organization_id,
-}
+ORG_DIMENSIONS = ("recipient", "sender", "provider")
+#: Dimensions the summary holds (status and urgency are read from the referrals).
+SUMMARY_DIMENSIONS = frozenset(
+    {"recipient", "sender", "provider", "service", "simfoni_group", "month"}
+)
+#: Dimensions by which a client has one row.
+CLIENT_DIMENSIONS = frozenset({"sender", "month"})
 
 
-def month_of(column):
-    """The WITA month (YYYY-MM) of a stored instant, in the database's own dialect."""
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(func.timezone("Asia/Makassar", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column, "+8 hours")
-
-
-def dimension_column(dimension: str):
-    if dimension in ORG_DIMENSIONS:
-        return ORG_DIMENSIONS[dimension]
-    if dimension == "service":
-        return Referral.service_code
-    if dimension == "simfoni_group":
-        return case(SERVICE_GROUPS, value=Referral.service_code, else_=literal(OTHER))
-    if dimension == "status":
-        return Referral.status
-    if dimension == "urgency":
-        return Referral.urgency
-    if dimension == "month":
-        return month_of(Referral.created_at)
-    raise KeyError(dimension)
-
-
-def scoped(request: ReportRequest) -> list[Any]:
-    """The WHERE clauses: the period, what is counted, and the reader's scope."""
-    start, after = request.period.bounds()
-    clauses = [
-        Referral.created_at >= start,
-        Referral.created_at < after,
-        Referral.status.not_in(NOT_COUNTED),
-    ]
-    scope = request.scope
-    if scope.organization_id is not None:
-        column = (
-            Referral.recipient_organization_id
-            if scope.side == RECEIVED
-            else Referral.sender_organization_id
-        )
-        clauses.append(column == scope.organization_id)
-    return clauses
-
-
-def _answers():
-    """Each referral's first answer (accept or reject)."""
-    return (
-        select(ReferralEvent.referral_id, func.min(ReferralEvent.at).label("answered_at"))
-        .where(ReferralEvent.to_status.in_(ANSWERS))
-        .group_by(ReferralEvent.referral_id)
-        .subquery()
-    )
-
-
-def _measures(now) -> list[Any]:
-    late = or_(
-        Referral.overdue_notified_at.is_not(None),
-        and_(Referral.status == "requested", Referral.respond_by < now),
-    )
-    return [
-        func.count().label("count"),
-        func.sum(case((Referral.status.in_(ACCEPTED_STATUSES), 1), else_=0)).label("accepted"),
-        func.sum(case((Referral.status == "completed", 1), else_=0)).label("completed"),
-        func.sum(case((late, 1), else_=0)).label("overdue"),
-        func.count(func.distinct(Referral.client_id)).label("clients"),
-    ]
-
-
-def _grouped(request: ReportRequest, columns: Sequence[Any]) -> Select:
-    statement = select(*columns, *_measures(utcnow())).where(*scoped(request))
-    return statement.group_by(*columns) if columns else statement
-
-
-def _medians(request: ReportRequest, columns: Sequence[Any]) -> dict[tuple, float]:
-    """Median hours to the first answer per group (the database's own median where it has
-    one; SQLite's are taken in Python)."""
-    answers = _answers()
-    hours = (
-        func.extract("epoch", answers.c.answered_at - Referral.created_at) / 3600.0
-        if db.engine.dialect.name == "postgresql"
-        else (func.julianday(answers.c.answered_at) - func.julianday(Referral.created_at)) * 24.0
-    )
-    base = (
-        select(*columns).join(answers, answers.c.referral_id == Referral.id).where(*scoped(request))
-    )
-    if db.engine.dialect.name == "postgresql":
-        statement = base.add_columns(func.percentile_cont(0.5).within_group(hours).label("median"))
-        if columns:
-            statement = statement.group_by(*columns)
-        return {
-            tuple(row[:-1]): float(row[-1])
-            for row in db.session.execute(statement)
-            if row[-1] is not None
+def _columns(model) -> dict[str, Any]:
+    """Dimension -> column, on the referrals or on the summary."""
+    if model is Referral:
+        base = {
+            "recipient": Referral.recipient_organization_id,
+            "sender": Referral.sender_organization_id,
+            "service": Referral.service_code,
+            "status": Referral.status,
+            "urgency": Referral.urgency,
+            "month": month_of(Referral.created_at),
         }
-    values: dict[tuple, list[float]] = {}
-    for row in db.session.execute(base.add_columns(hours)):
-        values.setdefault(tuple(row[:-1]), []).append(float(row[-1]))
-    return {key: statistics.median(v) for key, v in values.items()}
+    else:
+        base = {
+            "recipient": ReferralMonth.recipient_organization_id,
+            "sender": ReferralMonth.sender_organization_id,
+            "service": ReferralMonth.service_code,
+            "month": ReferralMonth.month,
+        }
+    base["provider"] = base["recipient"]
+    base["simfoni_group"] = case(SERVICE_GROUPS, value=base["service"], else_=literal(OTHER))
+    return base
 
 
-def _org_codes(ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Organization.id, Organization.code).where(Organization.id.in_(ids))
-        ).all()
+def whole_months(period: Period) -> tuple[str, str] | None:
+    """(first, last) months when the period is whole months, else None."""
+    after = period.end + dt.timedelta(days=1)
+    if period.start.day != 1 or after.day != 1:
+        return None
+    return period.start.strftime("%Y-%m"), period.end.strftime("%Y-%m")
+
+
+def _scope_column(request: ReportRequest, model):
+    scope = request.scope
+    if scope.organization_id is None:
+        return None
+    columns = _columns(model)
+    return columns["recipient" if scope.side == RECEIVED else "sender"]
+
+
+def _live(request: ReportRequest, dims: Sequence[str], statuses) -> list[dict[str, Any]]:
+    start, after = request.period.bounds()
+    where = [Referral.created_at >= start, Referral.created_at < after, counted()]
+    column = _scope_column(request, Referral)
+    if column is not None:
+        where.append(column == request.scope.organization_id)
+    if statuses:
+        where.append(Referral.status.in_(statuses))
+    answered = answers(select(Referral.id).where(*where))
+    columns = [_columns(Referral)[d].label(d) for d in dims]
+    statement = (
+        select(*columns, *measures(utcnow(), answered.c.answered_at))
+        .outerjoin(answered, answered.c.referral_id == Referral.id)
+        .where(*where)
     )
+    if columns:
+        statement = statement.group_by(*columns)
+    return [dict(row) for row in db.session.execute(statement).mappings()]
 
 
-def _figures(values: dict[str, Any], median: float | None) -> dict[str, Any]:
-    count = int(values["count"] or 0)
-    overdue = int(values["overdue"] or 0)
+def _summarised(request: ReportRequest, dims: Sequence[str], months) -> list[dict[str, Any]]:
+    first, last = months
+    where = [ReferralMonth.month >= first, ReferralMonth.month <= last]
+    column = _scope_column(request, ReferralMonth)
+    if column is not None:
+        where.append(column == request.scope.organization_id)
+    columns = [_columns(ReferralMonth)[d].label(d) for d in dims]
+    sums = [func.sum(getattr(ReferralMonth, name)).label(name) for name in SUMS]
+    statement = select(*columns, *sums).where(*where)
+    if columns:
+        statement = statement.group_by(*columns)
+    return [dict(row) for row in db.session.execute(statement).mappings() if row["count"]]
+
+
+def _clients(request: ReportRequest, dims: Sequence[str], months) -> dict[tuple, int] | None:
+    """Clients first referred in the period, by the dims (sender, month, or none); None
+    when the figures are not about the reader's or the province's clients."""
+    scope = request.scope
+    if scope.side == RECEIVED or not set(dims) <= CLIENT_DIMENSIONS:
+        return None
+    if months is not None:
+        first, last = months
+        columns = {"sender": ClientMonth.organization_id, "month": ClientMonth.month}
+        selected = [columns[d].label(d) for d in dims]
+        statement = select(*selected, func.sum(ClientMonth.clients)).where(
+            ClientMonth.month >= first, ClientMonth.month <= last
+        )
+        if scope.organization_id is not None:
+            statement = statement.where(ClientMonth.organization_id == scope.organization_id)
+    else:
+        start, after = request.period.bounds()
+        firsts = first_referrals()
+        columns = {"sender": firsts.c.organization_id, "month": month_of(firsts.c.first)}
+        selected = [columns[d].label(d) for d in dims]
+        statement = select(*selected, func.count()).where(
+            firsts.c.first >= start, firsts.c.first < after
+        )
+        if scope.organization_id is not None:
+            statement = statement.where(firsts.c.organization_id == scope.organization_id)
+    if selected:
+        statement = statement.group_by(*selected)
+    return {tuple(row[:-1]): int(row[-1] or 0) for row in db.session.execute(statement)}
+
+
+def _figures(values: dict[str, Any]) -> dict[str, Any]:
+    count = int(values.get("count") or 0)
+    overdue = int(values.get("overdue") or 0)
+    median = median_from_buckets([int(values.get(b) or 0) for b in BUCKETS])
     return {
         "count": count,
-        "accepted": int(values["accepted"] or 0),
-        "completed": int(values["completed"] or 0),
+        "accepted": int(values.get("accepted") or 0),
+        "completed": int(values.get("completed") or 0),
         "overdue": overdue,
-        "clients": int(values["clients"] or 0),
         "overdue_share": round(overdue / count, 4) if count else None,
         "median_hours_to_answer": round(median, 1) if median is not None else None,
     }
 
 
+def _org_codes(ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    statement = select(Organization.id, Organization.code).where(Organization.id.in_(ids))
+    return dict(db.session.execute(statement).all())
+
+
 def build(request: ReportRequest) -> ReportData:
-    dims = request.group_by
-    columns = [dimension_column(d).label(d) for d in dims]
-    medians = _medians(request, columns)
-    grouped = db.session.execute(_grouped(request, columns)).mappings().all()
-    org_ids = {row[d] for row in grouped for d in dims if d in ORG_DIMENSIONS}
-    codes = _org_codes(org_ids)
+    dims, statuses = request.group_by, request.statuses
+    state = summary_state()
+    months = whole_months(request.period)
+    summarised = (
+        state is not None
+        and months is not None
+        and not statuses
+        and set(dims) <= SUMMARY_DIMENSIONS
+    )
+    if summarised:
+        grouped, totals = _summarised(request, dims, months), _summarised(request, (), months)
+    else:
+        grouped, totals = _live(request, dims, statuses), _live(request, (), statuses)
+    clients = _clients(request, dims, months if summarised else None)
+    whole = _clients(request, (), months if summarised else None) if not statuses else None
+    codes = _org_codes({row[d] for row in grouped for d in dims if d in ORG_DIMENSIONS})
     rows = []
     for row in grouped:
-        key = tuple(row[d] for d in dims)
         line = {d: (codes.get(row[d], row[d]) if d in ORG_DIMENSIONS else row[d]) for d in dims}
-        line.update(_figures(row, medians.get(key)))
+        line.update(_figures(row))
+        if clients is not None:
+            line["clients"] = clients.get(tuple(row[d] for d in dims), 0)
         rows.append(line)
     rows.sort(key=lambda r: (-r["count"], *(str(r[d]) for d in dims)))
     if "month" in dims:
         rows.sort(key=lambda r: r["month"])
-    total_row = db.session.execute(_grouped(request, [])).mappings().one()
-    total = _figures(total_row, medians.get(()))
-    return ReportData(rows=rows, total=total)
+    total = _figures(totals[0] if totals else {})
+    if whole is not None:
+        total["clients"] = whole.get((), 0)
+    as_of = isoformat(state.watermark) if summarised else None
+    return ReportData(rows=rows, total=total, as_of=as_of)
 
 
 REFERRALS = register_report(

@@ -60,12 +60,16 @@ class ReportRequest:
     period: Period
     group_by: tuple[str, ...]
     scope: Scope
+    #: Only referrals in these statuses (the start page's open referrals); empty: all.
+    statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ReportData:
     rows: list[dict[str, Any]]
     total: dict[str, Any]
+    #: When the figures come from a summary: the moment it holds every change up to.
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,9 @@ def test_a_unit_reads_its_own_referrals_with_every_count_shown(client, hub, craf
     assert rows[BALIKPAPAN]["accepted"] == 9
     assert rows[BALIKPAPAN]["overdue"] == 3
     assert rows[BALIKPAPAN]["overdue_share"] == round(3 / 12, 4)
-    # Answers after 2, 4, ... 18 hours (9 answered by the index) and one after 1 hour.
-    assert rows[BALIKPAPAN]["median_hours_to_answer"] == 9.0
+    # Answers after 1, 2, 4, 6 ... 18 hours: the median falls in the 8-12 hour bucket,
+    # interpolated (half of 10 answers is the first of the bucket's two): 10 hours.
+    assert rows[BALIKPAPAN]["median_hours_to_answer"] == 10.0
     assert rows[POLRES]["count"] == 3
     assert "suppressed" not in rows[POLRES]
     assert report["total"]["count"] == 15
@@ -100,10 +101,9 @@ def test_a_unit_reads_its_own_referrals_with_every_count_shown(client, hub, craf
 
 def test_a_client_referred_several_times_is_counted_once(client, hub, crafted):
     report = get(client, hub.headers(PPU, READ), group_by="recipient")
-    rows = by(report["rows"], "recipient")
-    # The repeated client is in both rows, and once in the total: 11 + 1 clients.
-    assert rows[BALIKPAPAN]["clients"] == 12
-    assert rows[POLRES]["clients"] == 1
+    # The client referred four times, to two partners, counts once: 11 + 1 clients. By
+    # recipient a client has no single row: clients are in the total only.
+    assert "clients" not in report["rows"][0]
     assert report["total"]["clients"] == 12
     by_sender = get(client, hub.headers(OPERATOR, READ), group_by="sender")
     assert by(by_sender["rows"], "sender")[PPU]["clients"] == 12
@@ -323,3 +323,47 @@ def test_the_agreements_registry_exports_xlsx_with_indonesian_headers(app, clien
     portal = _browser(app, hub, PPU, "org_admin").get("/agreements/export.xlsx")
     assert portal.status_code == 200
     assert portal.mimetype.endswith("spreadsheetml.sheet")
+
+
+def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, client, hub, crafted):
+    from sqlalchemy import select
+
+    from referral_hub.referrals.models import Referral
+    from referral_hub.reports.summary import refresh_referral_summary
+
+    headers = hub.headers(OPERATOR, READ)
+    groupings = (
+        ("referrals", "recipient"),
+        ("referrals", "sender"),
+        ("referrals", "month"),
+        ("referrals", "sender,service"),
+        ("services", "simfoni_group"),
+        ("services", "provider"),
+    )
+    live = {g: get(client, headers, report=g[0], group_by=g[1]) for g in groupings}
+    assert all(r["as_of"] is None for r in live.values())
+    with app.app_context():
+        assert refresh_referral_summary() >= 2  # June 2025 and June 2024
+        db.session.commit()
+    for grouping in groupings:
+        summarised = get(client, headers, report=grouping[0], group_by=grouping[1])
+        assert summarised["as_of"] is not None
+        assert summarised["rows"] == live[grouping]["rows"], grouping
+        assert summarised["total"] == live[grouping]["total"], grouping
+    # By status, or for a period that cuts a month, the referrals themselves are read.
+    assert get(client, headers, group_by="status")["as_of"] is None
+    cut = get(client, headers, period=None, **{"from": f"{YEAR}-06-02", "to": f"{YEAR}-12-31"})
+    assert cut["as_of"] is None
+
+    with app.app_context():
+        waiting = db.session.scalars(
+            select(Referral).where(Referral.status == "requested", Referral.urgency == "urgent")
+        ).one()
+        waiting.status, waiting.updated_at = "cancelled", dt.datetime.now(dt.UTC)
+        db.session.commit()
+        assert refresh_referral_summary() == 1  # only the month that changed
+        db.session.commit()
+    after = get(client, hub.headers(PPU, READ), group_by="recipient")
+    assert after["as_of"] is not None
+    assert by(after["rows"], "recipient")[POLRES]["accepted"] == 2
+    assert after["total"]["count"] == 15
