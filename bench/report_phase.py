@@ -44,6 +44,8 @@ sys.path.insert(0, str(BENCH.parent))
 
 from bench import seed  # noqa: E402
 
+RECORD = {"service": "psychological_counseling", "reason": "bench"}
+
 
 def backend_cpu(dsn: str, database: str) -> float:
     """CPU seconds used so far by the backends connected to `database` (not this probe's)."""
@@ -94,6 +96,7 @@ def main() -> None:
     parser.add_argument("--organizations", type=int, default=2000)
     parser.add_argument("--agreements", type=int, default=2000)
     parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--live-n", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
@@ -127,6 +130,8 @@ def main() -> None:
     from referral_hub.directory.operations import load_partners
     from referral_hub.extensions import db
     from referral_hub.oauth.operations import create_client
+    from referral_hub.reports.models import ReferralMonth
+    from referral_hub.reports.summary import refresh_referral_summary
 
     app = create_app()
     with app.app_context():
@@ -157,6 +162,7 @@ def main() -> None:
 
     year = dt.date.today().year - 1
     province_path = f"/api/v1/reports/referrals?period={year}&group_by=recipient"
+    live_path = f"/api/v1/reports/referrals?from={year}-01-01&to={year}-12-30&group_by=recipient"
     results: dict[str, object] = {"year": year}
     ring = parse_key_ring(keys)
     started_all = time.monotonic()
@@ -194,23 +200,51 @@ def main() -> None:
             db.session.remove()
         province = bearer(operator_creds)
         own = bearer(unit_creds)
-        body = {"service": "psychological_counseling", "reason": "bench"}
+        with app.app_context():
+            started = time.monotonic()
+            months = refresh_referral_summary(full=True)  # rows loaded by COPY
+            db.session.commit()
+            full_refresh = time.monotonic() - started
+            # A refresh as the job runs it every ten minutes: the months changed since.
+            with psycopg.connect(dsn) as conn:
+                conn.execute(
+                    "UPDATE referrals SET updated_at = now() WHERE id IN "
+                    "(SELECT id FROM referrals ORDER BY created_at DESC LIMIT 50)"
+                )
+                conn.commit()
+            started = time.monotonic()
+            changed = refresh_referral_summary()
+            db.session.commit()
+            incremental = time.monotonic() - started
+            summary_rows = db.session.query(ReferralMonth).count()
+            db.session.remove()
         line = {
             "stored": stored,
             "seeded": added,
             "seed_seconds": round(seeded, 1),
+            "summary": {
+                "months": months,
+                "rows": summary_rows,
+                "full_refresh_s": round(full_refresh, 2),
+                "incremental_refresh_s": round(incremental, 2),
+                "incremental_months": changed,
+            },
             "report_province": measure(
                 lambda h=province: client.get(province_path, headers=h), args.n, dsn, name, 200
+            ),
+            # The same year read from the referrals themselves (a period that cuts a month).
+            "report_province_live": measure(
+                lambda h=province: client.get(live_path, headers=h), args.live_n, dsn, name, 200
             ),
             "report_unit": measure(
                 lambda h=own: client.get(province_path, headers=h), args.n, dsn, name, 200
             ),
             "baseline": measure(
-                lambda: baseline.post("/records", json=body), args.n, dsn, name, 201
+                lambda: baseline.post("/records", json=RECORD), args.n, dsn, name, 201
             ),
         }
         bare = line["baseline"]["cpu_ms"]
-        for key in ("report_province", "report_unit"):
+        for key in ("report_province", "report_province_live", "report_unit"):
             line[key]["cpu_ratio"] = round(line[key]["cpu_ms"] / bare, 1)
         print(json.dumps({"size": size, **line}), flush=True)
         results[str(size)] = line

@@ -645,15 +645,18 @@ def seed_network_referrals(
     *,
     count: int,
     agreement_id: str,
-    referrals_per_client: int = 5,
+    referrals_per_client: int = 3,
+    partners_per_sender: int = 20,
     years: int = 3,
     seed: int = 16,
 ) -> dict[str, int]:
     """Add `count` referrals between the directory's organisations over the last `years`
-    years: every UPTD PPA sends (the busiest a hundred times the quietest), every other
-    organisation receives, over every service; each answered referral has its answer in the
-    timeline (referral_events), as the recipient's accept or reject writes it. Clients are
-    registered by their sender; each carries `referrals_per_client` referrals."""
+    years: every UPTD PPA sends (the busiest a hundred times the quietest) to its own
+    `partners_per_sender` partners, each for one or two services, as referrals follow a
+    unit's agreements; each answered referral has its answer in the timeline
+    (referral_events), as the recipient's accept or reject writes it. Clients are
+    registered by their sender; each carries up to `referrals_per_client` referrals, to one
+    or several partners."""
     if count <= 0:
         return {"referrals": 0, "clients": 0, "events": 0}
     rng = random.Random(seed)
@@ -664,6 +667,15 @@ def seed_network_referrals(
     recipients = [o for o in orgs if o[2] != "hub_operator"]
     services = [r[0] for r in conn.execute("SELECT code FROM services ORDER BY code")]
     weights = [1 + 99 * (i / max(1, len(senders) - 1)) ** 3 for i in range(len(senders))]
+    # Who refers what to whom: fixed per sender, as its agreements fix it.
+    routes = {
+        sender[0]: [
+            (partner[0], service)
+            for partner in rng.sample(recipients, min(partners_per_sender, len(recipients)))
+            for service in rng.sample(services, rng.choice((1, 1, 2)))
+        ]
+        for sender in senders
+    }
     span = (now - dt.timedelta(hours=1) - start).total_seconds()
     n_clients = max(1, -(-count // referrals_per_client))
     client_sender = rng.choices(senders, weights=weights, k=n_clients)
@@ -720,6 +732,7 @@ def seed_network_referrals(
                 at = client_times[k] + dt.timedelta(hours=rng.randint(0, 24 * 30))
                 at = min(at, now - dt.timedelta(minutes=5))
                 rid = new_id()
+                route = rng.choice(routes[sender[0]])
                 status = _weighted(rng, STATUS_MIX)
                 urgency = rng.choice(("routine", "routine", "routine", "urgent", "emergency"))
                 respond_by = at + dt.timedelta(hours=72 if urgency == "routine" else 24)
@@ -749,9 +762,9 @@ def seed_network_referrals(
                     rid,
                     f"RJ-R{seed}-{index:08d}",
                     sender[0],
-                    rng.choice(recipients)[0],
+                    route[0],
                     client[0],
-                    rng.choice(services),
+                    route[1],
                     agreement_id,
                     "consent",
                     urgency,

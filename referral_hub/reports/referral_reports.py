@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import aliased
 
 from referral_hub.db import isoformat, utcnow
 from referral_hub.directory.models import Organization
@@ -108,15 +109,13 @@ def _live(request: ReportRequest, dims: Sequence[str], statuses) -> list[dict[st
     if statuses:
         where.append(Referral.status.in_(statuses))
     answered = answers(select(Referral.id).where(*where))
-    columns = [_columns(Referral)[d].label(d) for d in dims]
     statement = (
-        select(*columns, *measures(utcnow(), answered.c.answered_at))
+        select(*measures(utcnow(), answered.c.answered_at))
+        .select_from(Referral)
         .outerjoin(answered, answered.c.referral_id == Referral.id)
         .where(*where)
     )
-    if columns:
-        statement = statement.group_by(*columns)
-    return [dict(row) for row in db.session.execute(statement).mappings()]
+    return _grouped(statement, _columns(Referral), dims)
 
 
 def _summarised(request: ReportRequest, dims: Sequence[str], months) -> list[dict[str, Any]]:
@@ -125,12 +124,26 @@ def _summarised(request: ReportRequest, dims: Sequence[str], months) -> list[dic
     column = _scope_column(request, ReferralMonth)
     if column is not None:
         where.append(column == request.scope.organization_id)
-    columns = [_columns(ReferralMonth)[d].label(d) for d in dims]
     sums = [func.sum(getattr(ReferralMonth, name)).label(name) for name in SUMS]
-    statement = select(*columns, *sums).where(*where)
-    if columns:
-        statement = statement.group_by(*columns)
-    return [dict(row) for row in db.session.execute(statement).mappings() if row["count"]]
+    statement = select(*sums).select_from(ReferralMonth).where(*where)
+    return [row for row in _grouped(statement, _columns(ReferralMonth), dims) if row["count"]]
+
+
+def _grouped(statement, columns: dict[str, Any], dims: Sequence[str]) -> list[dict[str, Any]]:
+    """The statement grouped by the dims; an organisation is named by its code (joined, so
+    a province table of two thousand recipients needs no second query)."""
+    selected = []
+    for dim in dims:
+        column = columns[dim]
+        if dim in ORG_DIMENSIONS:
+            org = aliased(Organization)
+            statement = statement.join(org, org.id == column)
+            column = org.code
+        selected.append(column.label(dim))
+    statement = statement.add_columns(*selected)
+    if selected:
+        statement = statement.group_by(*selected)
+    return [dict(row) for row in db.session.execute(statement).mappings()]
 
 
 def _clients(request: ReportRequest, dims: Sequence[str], months) -> dict[tuple, int] | None:
@@ -158,6 +171,11 @@ def _clients(request: ReportRequest, dims: Sequence[str], months) -> dict[tuple,
         )
         if scope.organization_id is not None:
             statement = statement.where(firsts.c.organization_id == scope.organization_id)
+    if "sender" in dims:
+        org = aliased(Organization)
+        statement = statement.join(org, org.id == columns["sender"])
+        selected[dims.index("sender")] = org.code.label("sender")
+        statement = statement.with_only_columns(*selected, *statement.selected_columns[-1:])
     if selected:
         statement = statement.group_by(*selected)
     return {tuple(row[:-1]): int(row[-1] or 0) for row in db.session.execute(statement)}
@@ -177,13 +195,6 @@ def _figures(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _org_codes(ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    statement = select(Organization.id, Organization.code).where(Organization.id.in_(ids))
-    return dict(db.session.execute(statement).all())
-
-
 def build(request: ReportRequest) -> ReportData:
     dims, statuses = request.group_by, request.statuses
     state = summary_state()
@@ -194,16 +205,14 @@ def build(request: ReportRequest) -> ReportData:
         and not statuses
         and set(dims) <= SUMMARY_DIMENSIONS
     )
-    if summarised:
-        grouped, totals = _summarised(request, dims, months), _summarised(request, (), months)
-    else:
-        grouped, totals = _live(request, dims, statuses), _live(request, (), statuses)
+    # Every referral is in exactly one group, so the total is the groups' sum.
+    grouped = _summarised(request, dims, months) if summarised else _live(request, dims, statuses)
+    totals = [{name: sum(int(row[name] or 0) for row in grouped) for name in SUMS}]
     clients = _clients(request, dims, months if summarised else None)
     whole = _clients(request, (), months if summarised else None) if not statuses else None
-    codes = _org_codes({row[d] for row in grouped for d in dims if d in ORG_DIMENSIONS})
     rows = []
     for row in grouped:
-        line = {d: (codes.get(row[d], row[d]) if d in ORG_DIMENSIONS else row[d]) for d in dims}
+        line = {d: row[d] for d in dims}
         line.update(_figures(row))
         if clients is not None:
             line["clients"] = clients.get(tuple(row[d] for d in dims), 0)

@@ -367,3 +367,13 @@ def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, cli
     assert after["as_of"] is not None
     assert by(after["rows"], "recipient")[POLRES]["accepted"] == 2
     assert after["total"]["count"] == 15
+
+
+def test_the_summary_can_be_rebuilt_whole_from_the_command_line(app, client, hub, crafted):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["hub", "reports-refresh", "--full"])
+    assert result.exit_code == 0, result.output
+    assert "months rebuilt" in result.output
+    report = get(client, hub.headers(PPU, READ), group_by="recipient")
+    assert report["as_of"] is not None
+    assert report["total"]["count"] == 15
