@@ -184,6 +184,12 @@ EXPECTATIONS: dict[str, object] = {
         op=OK,
         bpp=HIDDEN,
     ),
+    # --- the directory as HSDS 3.0 (the path names PPU's HSDS id and a service of it) ---------
+    "hsds.hsds_meta": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_organizations": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_organization": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_services": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_service": api("directory:read", "public directory, HSDS 3.0", OK),
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),
@@ -295,6 +301,44 @@ EXPECTATIONS: dict[str, object] = {
     "clients.withdraw_consent": api(
         "clients:write", "PPU's consent: hidden from everyone else", HIDDEN, ppu=OK
     ),
+    # --- cases: UPTDs only; another unit's case is hidden from everyone else ----------
+    "cases.create_case": api(
+        "cases:write",
+        "UPTDs open cases for their own clients (PPU's client: 422 for another unit)",
+        NOT_UPTD,
+        ppu=CREATED,
+        bpp=codes(422),
+        bontang=codes(422),
+    ),
+    "cases.list_cases": api("cases:read", "own cases", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK),
+    **{
+        f"cases.{name}": api("cases:read", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in ("get_case", "case_timeline", "list_notes")
+    },
+    **{
+        f"cases.{name}": api("cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in (
+            "update_case",
+            "close_case",
+            "reopen_case",
+            "update_plan_item",
+            "complete_follow_up",
+        )
+    },
+    **{
+        f"cases.{name}": api(
+            "cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=CREATED
+        )
+        for name in ("create_plan_item", "create_note")
+    },
+    # Referring is sending a referral: a token without referrals:write is refused by the
+    # send's own gate (403 forbidden), whatever its cases:write.
+    "cases.refer_plan_item": api(
+        "cases:write",
+        "PPU's case; the send needs referrals:write too",
+        HIDDEN,
+        ppu=codes(201, 403),
+    ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
         "referrals:write",
@@ -357,6 +401,39 @@ EXPECTATIONS: dict[str, object] = {
     "delivery.delete_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=NO_CONTENT),
     "delivery.list_webhook_deliveries": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
+    "delivery.rotate_secret": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.ping": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    # --- FHIR R4 (docs/interchange.md): the same tokens, scopes and parties --------------
+    "fhir.metadata": Open(OK, "the FHIR CapabilityStatement, public as every FHIR server's"),
+    **{
+        f"fhir.{name}": api(
+            "referrals:read",
+            "a referral's resources: sender and recipient only",
+            HIDDEN,
+            ppu=OK,
+            bpp=OK,
+        )
+        for name in ("read_task", "read_service_request", "read_patient", "read_consent")
+    },
+    "fhir.search_tasks": api("referrals:read", "own sent and received Tasks only", OK),
+    "fhir.read_organization": api("directory:read", "the public directory", OK),
+    # A status change: the recipient accepts (the matrix's JSON Patch); the sender is refused
+    # by the accept's own rule, everyone else does not see the Task.
+    "fhir.patch_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
+    # PUT of the Task as read with status accepted: the same rule as the PATCH.
+    "fhir.update_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
     # --- portal: everyone signed in ---------------------------------------------------
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------
@@ -370,7 +447,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's user: its own admin only",
             **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
         )
-        for action in ("deactivate", "reactivate", "unlock")
+        for action in ("work_phone", "deactivate", "reactivate", "unlock")
     },
     "portal.user_reset_second_factor": page(
         ADMIN,
@@ -447,6 +524,7 @@ EXPECTATIONS: dict[str, object] = {
         for name, ok in (
             ("webhook_detail", OK),
             ("webhook_delete", REDIRECT),
+            ("webhook_rotate_secret", OK),
             ("redeliver", REDIRECT),
         )
     },
@@ -530,6 +608,25 @@ EXPECTATIONS: dict[str, object] = {
             ("consent_withdraw", FORM),
         )
     },
+    # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
+    "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
+    "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    **{
+        f"cases_portal.{name}": page(
+            STAFF, UPTDS, ok, "PPU's case: PPU staff", **staff_of(frozenset({"bpp"}), HIDDEN)
+        )
+        for name, ok in (
+            ("view", OK),
+            ("edit", FORM),
+            ("close", FORM),
+            ("reopen", REDIRECT),
+            ("add_note", FORM),
+            ("follow_up_done", REDIRECT),
+            ("plan_item_new", FORM),
+            ("plan_item_status", REDIRECT),
+            ("plan_item_refer", FORM),
+        )
+    },
     # --- portal: referrals, sender side ---------------------------------------------------
     "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),
     "referrals_portal.sent": page(STAFF, UPTDS, OK, "sent referrals: UPTD staff"),
@@ -542,6 +639,18 @@ EXPECTATIONS: dict[str, object] = {
             **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
         )
         for name, ok in (("cancel", REDIRECT), ("enter_in_error", FORM))
+    },
+    # A partner not on the hub: its answers recorded by the sender's staff (the operation
+    # refuses them once the partner is on the hub); the recipient's staff never reach it.
+    **{
+        f"referrals_portal.{name}": page(
+            STAFF,
+            ALL_KINDS,
+            FORM,
+            "PPU's referral: its sender's staff record the partner's answer on its behalf",
+            **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
+        )
+        for name in ("on_behalf", "on_behalf_session", "on_behalf_session_update")
     },
     # The recipient's staff are sent on to their inbox view, and may print the letter.
     "referrals_portal.detail": page(

@@ -1,7 +1,7 @@
 """Reports: monthly summaries of the referrals refreshed by a job, and the indexes it reads
 
 Revision ID: 0030_reports
-Revises: 0016_invitations
+Revises: 0019_webhook_rotation
 Create Date: 2026-12-12 09:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0030_reports"
-down_revision = "0016_invitations"
+down_revision = "0019_webhook_rotation"
 branch_labels = None
 depends_on = None
 

@@ -55,7 +55,7 @@ def invitation(token: str):
         invite = invitations.open_invitation(token)
     except Problem as problem:
         return _refused(problem)
-    form = read_form(text=("name",))
+    form = read_form(text=("name", "work_phone"))
     if request.method == "POST":
         password = request.form.get("password") or ""
         form.require("name")
@@ -66,7 +66,10 @@ def invitation(token: str):
         if not form.errors:
             try:
                 user = invitations.accept_invitation(
-                    token, name=str(form.values["name"]), password=password
+                    token,
+                    name=str(form.values["name"]),
+                    password=password,
+                    work_phone=str(form.values["work_phone"]),
                 )
             except Problem as problem:
                 if problem.status in (404, 410):

@@ -28,7 +28,7 @@ import secrets
 from sqlalchemy import func, select, update
 
 from referral_hub.accounts.models import ROLES, SECOND_FACTOR_ROLES, Invitation, User
-from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH, create_user
+from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH, clean_work_phone, create_user
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -128,7 +128,9 @@ def require_may_invite(actor: Actor, org: Organization) -> None:
 def _organization(id_or_code: str) -> Organization:
     org = find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
+        raise Problem(
+            404, "not-found", f"No organisation '{id_or_code}'.", reason="no-organization"
+        )
     return org
 
 
@@ -235,7 +237,7 @@ def revoke_invitation(actor: Actor, organization: str, invitation_id: str) -> In
         (i for i in visible_invitations(actor, organization) if i.id == invitation_id), None
     )
     if invitation is None:
-        raise Problem(404, "not-found", "No such invitation.")
+        raise Problem(404, "not-found", "No such invitation.", reason="no-invitation")
     status = invitation.status_at(utcnow())
     if status != "open":
         raise Problem(
@@ -294,7 +296,9 @@ def open_invitation(token: str, *, record_refusal: bool = True) -> Invitation:
     return invitation
 
 
-def accept_invitation(token: str, *, name: str, password: str) -> User:
+def accept_invitation(
+    token: str, *, name: str, password: str, work_phone: str | None = None
+) -> User:
     """Create the invited account with the chosen password; the link is spent. Audited.
 
     The link is claimed with one conditional UPDATE, so two submissions at once make one
@@ -309,6 +313,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         errors["name"] = ["At most 200 characters."]
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = [f"At least {MIN_PASSWORD_LENGTH} characters."]
+    work_phone = clean_work_phone(work_phone, errors)
     if errors:
         raise Problem(422, "validation-error", "The account cannot be created.", errors=errors)
     now = utcnow()
@@ -334,6 +339,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         role=invitation.role,
         password=password,
         name=name,
+        work_phone=work_phone,
     )
     db.session.execute(
         update(Invitation)

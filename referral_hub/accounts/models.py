@@ -34,6 +34,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
     locale: Mapped[str | None] = mapped_column(String(8))
+    #: A work phone: shown, with the name, to partner organisations that share an agreement
+    #: with the user's (referrals.operations.contacts); a staff contact, never a client's.
+    work_phone: Mapped[str | None] = mapped_column(String(32))
     failed_logins: Mapped[int] = mapped_column(default=0, nullable=False)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -14,7 +14,8 @@ from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS
-from referral_hub.portal.forms import flash_refusal, read_form
+from referral_hub.portal.forms import flash_refusal, read_form, take_refusal
+from referral_hub.portal.messages import translate_errors
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -36,7 +37,7 @@ def users():
 @login_required(roles=ADMINS)
 def user_new():
     """Create an account in the administrator's organisation, with a first password."""
-    form = read_form(text=("name", "email", "role"))
+    form = read_form(text=("name", "email", "role", "work_phone"))
     if request.method == "GET":
         form.values["role"] = "caseworker"
     else:
@@ -54,6 +55,7 @@ def user_new():
                     role=str(form.values["role"]),
                     password=password,
                     name=str(form.values["name"]),
+                    work_phone=str(form.values["work_phone"]),
                 )
             except Problem as problem:
                 form.refused(problem)
@@ -79,6 +81,31 @@ def _act(operation, done_message: str, user_id: str):
     else:
         flash(done_message % {"email": user.email}, "success")
     return redirect(url_for("portal.users"))
+
+
+@login_required(roles=ADMINS)
+def user_work_phone(user_id: str):
+    """Set or clear a person's work phone (the referral contact partners call)."""
+    try:
+        user = accounts.set_work_phone(
+            portal_actor(), user_id, (request.form.get("work_phone") or "").strip()
+        )
+    except Problem as problem:
+        if problem.status == 422 and problem.errors:
+            # Said above the list: the field's own words, there being no field beside them.
+            take_refusal(problem)
+            flash(" ".join(translate_errors(problem.errors).get("work_phone", [])), "error")
+        else:
+            flash_refusal(problem)
+    else:
+        if user.work_phone:
+            flash(
+                _("Telepon kantor %(email)s: %(phone)s.", email=user.email, phone=user.work_phone),
+                "success",
+            )
+        else:
+            flash(_("Telepon kantor %(email)s dihapus.", email=user.email), "success")
+    return redirect(url_for("portal.users") + f"#user-{user_id}")
 
 
 @login_required(roles=ADMINS)

@@ -60,6 +60,7 @@ def _detail_page(
         renewal=renewal,
         states=states,
         may_write=ops.may_change(actor, agreement),
+        may_upload=ops.may_add_document(actor, agreement),
         actions=ops.allowed_actions(actor, agreement),
         max_bytes=ops.document_max_bytes(),
         paper_parties=paper_parties,
@@ -152,13 +153,16 @@ def act(agreement_id: str, action: str):
     return redirect(url_for(".detail", agreement_id=agreement.id))
 
 
+def _party_staff_only(verb: str) -> Problem:
+    detail = f"Only an administrator or a supervisor of a party can {verb}."
+    return Problem(403, "forbidden", detail, reason="party-staff")
+
+
 def upload(agreement_id: str):
     """Keep a PDF with the agreement (the signed scan, annexes)."""
     # Who may attach is decided before the file is looked at (see edit).
-    if not ops.may_change(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can attach."
-        )
+    if not ops.may_add_document(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
+        raise _party_staff_only("attach")
     form = FormState()
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:
@@ -186,6 +190,7 @@ def paper(agreement_id: str):
             403,
             "forbidden",
             "Only an administrator of another party or of the hub operator records it.",
+            reason="paper-signature-recorders",
         )
     form = FormState(
         {
@@ -236,9 +241,7 @@ def answer(agreement_id: str, party: str, answer: str):
     actor = portal_actor()
     agreement = ops.get_agreement(actor, agreement_id)
     if not ops.may_change(actor, agreement):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can answer."
-        )
+        raise _party_staff_only("answer")
     form = FormState({"dispute_reason": (request.form.get("dispute_reason") or "").strip()})
     try:
         if answer == "confirm":
@@ -469,6 +472,7 @@ def new():
             403,
             "forbidden",
             "Only an organisation administrator or a supervisor can change agreements.",
+            reason="agreement-writers",
         )
     if request.method == "GET":
         today = ops.local_date()
@@ -539,9 +543,7 @@ def edit(agreement_id: str):
     # Refuse before reading the form: a reader must not get the editor, nor a 422 that
     # reads as if only the input were wrong.
     if not ops.may_change(actor, agreement):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can edit."
-        )
+        raise _party_staff_only("edit")
     if request.method == "GET":
         return _form_page(FormState(_values_of(agreement)), agreement=agreement)
     form = _content_form()

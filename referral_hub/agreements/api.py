@@ -324,7 +324,11 @@ def agreement_history(actor, args, agreement_id):
     },
 )
 def upload_document(actor, files, agreement_id):
-    """Attach a PDF (multipart field `file`); its SHA-256 is recorded."""
+    """Attach a PDF (multipart field `file`); its SHA-256 is recorded.
+
+    A party's writer attaches in any status; whoever may record another party's paper
+    signature (the hub operator's admin too) attaches its scan while that party has not
+    signed, then names it in `POST /agreements/{id}/signatures`."""
     upload = files["file"]
     document = ops.add_document(actor, agreement_id, filename=upload.filename, stream=upload.stream)
     location = url_for(

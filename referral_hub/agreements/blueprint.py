@@ -44,7 +44,9 @@ def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if not ops.may_read_registry(portal_actor()):
-            raise Problem(403, "forbidden", "This page is not open to your role.")
+            raise Problem(
+                403, "forbidden", "This page is not open to your role.", reason="page-not-for-role"
+            )
         return view(*args, **kwargs)
 
     page = login_required(checked)

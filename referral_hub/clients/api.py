@@ -46,7 +46,7 @@ def _context() -> str:
 def create_client(actor, data):
     """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest."""
     client = ops.register_client(actor, **data)
-    location = url_for("clients.get_client", client_id=client.id)
+    location = url_for("clients.get_client", client_id=client.id, _external=True)
     return client, 201, {"Location": location}
 
 
@@ -96,7 +96,11 @@ def create_consent(actor, data, client_id):
     client = ops.get_client_of(actor, client_id)
     consent = ops.record_consent(actor, client, **data)
     (seen,) = ops.consents_seen_by(actor, [consent], _context(), record=False)
-    return seen, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
+    return (
+        seen,
+        201,
+        {"Location": url_for("clients.get_consent", consent_id=consent.id, _external=True)},
+    )
 
 
 @blp.route('/clients/<id("search"):client_id>/consents', methods=["GET"])

@@ -447,7 +447,7 @@ def consent_new(client_id: str):
 def _consent_of_client(actor, client_id: str, consent_id: str):
     consent = ops.get_consent_of(actor, consent_id)
     if consent.client_id != client_id:
-        raise Problem(404, "not-found", f"No consent '{consent_id}'.")
+        raise Problem(404, "not-found", f"No consent '{consent_id}'.", reason="no-consent")
     return consent
 
 

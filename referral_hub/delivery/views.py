@@ -83,6 +83,14 @@ def webhook_delete(webhook_id: str):
     return redirect(url_for(".webhooks"))
 
 
+@bp.post("/webhooks/<webhook_id>/rotate-secret")
+@manager_page
+def webhook_rotate_secret(webhook_id: str):
+    """A new signing secret, shown once; the old one keeps signing for 24 hours."""
+    hook, secret = ops.rotate_webhook_secret(portal_actor(), webhook_id)
+    return render_template("delivery/webhook_created.html", hook=hook, secret=secret)
+
+
 @bp.get("/webhooks/<webhook_id>")
 @manager_page
 def webhook_detail(webhook_id: str):

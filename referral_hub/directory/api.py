@@ -98,7 +98,9 @@ def get_one_organization(actor, id_or_code):
     """One organisation, by id or code, with its focal points for those who may see them."""
     org = find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
+        raise Problem(
+            404, "not-found", f"No organisation '{id_or_code}'.", reason="no-organization"
+        )
     return _shown(actor, org)
 
 

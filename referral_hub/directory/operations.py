@@ -172,7 +172,7 @@ def check_partners_file(path: str | Path) -> None:
     read_partners_file(path)
 
 
-# --- who may change what ------------------------------------------------------------------
+# --- who answers on the hub, and who shares an agreement ------------------------------------
 
 
 def on_hub_ids(organization_ids: list[str] | set[str]) -> set[str]:
@@ -214,6 +214,9 @@ def shares_agreement(first_id: str, second_id: str) -> bool:
             )
         )
     )
+
+
+# --- who may change what ------------------------------------------------------------------
 
 
 def _writer(actor: Actor) -> bool:
@@ -258,7 +261,9 @@ def require_maintainable(actor: Actor, id_or_code: str) -> Organization:
     """The organisation, if the actor keeps it; else 404 (unknown) or 403."""
     org = find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", f"No organisation '{id_or_code}'.")
+        raise Problem(
+            404, "not-found", f"No organisation '{id_or_code}'.", reason="no-organization"
+        )
     if not may_maintain(actor, org):
         raise Problem(
             403,

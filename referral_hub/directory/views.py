@@ -21,6 +21,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS, label
 from referral_hub.portal.forms import FormState, flash_refusal, read_form
+from referral_hub.portal.regions import read_region
 from referral_hub.problems import Problem
 
 WRITE = "directory:write"
@@ -63,15 +64,21 @@ def organizations():
 
 @login_required(permission=WRITE)
 def organization_new():
-    """Add a partner: type, region code, services, work contacts."""
+    """Add a partner: type, region (by name or code), services, work contacts."""
     actor = portal_actor()
     if not operations.may_add_organizations(actor):
-        raise Problem(403, "forbidden", "Only the hub operator's or a UPTD's admin adds partners.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only the hub operator's or a UPTD's admin adds partners.",
+            reason="adds-partners",
+        )
     form = read_form(text=("code", "name", "type", "region_code"), lists=("services",))
     contacts: list[dict[str, str]] = []
     if request.method == "POST":
         contacts = _contacts_from_form()
         form.require("code", "name", "type")
+        read_region(form.values, form.errors, "region_code")
         if not form.errors:
             try:
                 org = operations.create_organization(
@@ -79,7 +86,7 @@ def organization_new():
                     code=str(form.values["code"]),
                     name=str(form.values["name"]),
                     type=str(form.values["type"]),
-                    region_code=str(form.values["region_code"]) or None,
+                    region_code=str(form.values["region_code"] or "") or None,
                     services=list(form.values["services"]),  # type: ignore[arg-type]
                     contacts=contacts,
                 )
@@ -105,11 +112,16 @@ def _page(id_or_code: str, *, edit: FormState | None = None, invite: FormState |
     actor = portal_actor()
     org = operations.find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", "No such organisation.")
+        raise Problem(404, "not-found", "No such organisation.", reason="no-organization")
     may_edit = operations.may_maintain(actor, org)
     may_invite = invitations.may_invite(actor, org)
     if not (may_edit or may_invite):
-        raise Problem(403, "forbidden", "You neither keep this organisation nor invite into it.")
+        raise Problem(
+            403,
+            "forbidden",
+            "You neither keep this organisation nor invite into it.",
+            reason="keeps-or-invites",
+        )
     listed = (
         list(db.session.scalars(invitations.invitations_query(actor, org.id))) if may_invite else []
     )
@@ -176,9 +188,11 @@ def organization_invite(id_or_code: str):
     actor = portal_actor()
     org = operations.find_organization(id_or_code)
     if org is None:
-        raise Problem(404, "not-found", "No such organisation.")
+        raise Problem(404, "not-found", "No such organisation.", reason="no-organization")
     if not invitations.may_invite(actor, org):
-        raise Problem(403, "forbidden", "You may not invite people into this organisation.")
+        raise Problem(
+            403, "forbidden", "You may not invite people into this organisation.", reason="invites"
+        )
     form = read_form(text=("email", "role"))
     form.require("email", "role")
     if form.errors:

@@ -146,7 +146,7 @@ def managed_client(actor: Actor, client_id: str) -> OAuthClient:
     """A client the actor administers; another organisation's is not found, not forbidden."""
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None or (not actor.is_system and client.organization_id != actor.organization_id):
-        raise Problem(404, "not-found", "No such OAuth client.")
+        raise Problem(404, "not-found", "No such OAuth client.", reason="no-oauth-client")
     require_org_admin(actor, client.organization_id)
     return client
 

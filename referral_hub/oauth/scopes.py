@@ -13,5 +13,7 @@ SCOPES = {
     "events:read": "Read the events feed",
     "webhooks:write": "Manage webhook subscriptions",
     "audit:read": "Read the audit log",
+    "cases:read": "Read your unit's cases, their plans and notes",
+    "cases:write": "Open, change, close and reopen cases; plan, refer and note",
     "reports:read": "Read aggregate reports (no personal data; small counts hidden)",
 }

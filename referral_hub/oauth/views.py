@@ -30,9 +30,10 @@ def _presented_client_id() -> str | None:
 def _finish(response, endpoint: str):
     """Persist what the grant wrote (tokens, codes, revocations, their audit), then answer.
 
-    RFC 6749 errors keep their `error` and `error_description` members and also
-    become RFC 9457 problem details, like every other API error. A failed client
-    authentication is audited after, in a transaction of its own.
+    RFC 6749 errors keep their `error` and `error_description` members and also carry the
+    RFC 9457 members (`type`, `title`, `status`) like every other API error, but are served
+    as `application/json`, which RFC 6749 5.2 prescribes and OAuth libraries check. A failed
+    client authentication is audited after, in a transaction of its own.
     """
     if 400 <= response.status_code < 500:
         # An OAuth error is answered, not raised, and what the grant wrote before it stands:
@@ -60,7 +61,7 @@ def _finish(response, endpoint: str):
                 },
                 **body,
             )
-            response = problem_response(problem)
+            response = problem_response(problem)  # application/json here (RFC 6749 5.2)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -74,8 +75,20 @@ def _refusal(status: int, error: str, description: str):
     return response
 
 
-def _refuse_malformed():
-    """Refuse what Authlib lets through: repeated parameters and undecodable credentials."""
+def _refuse_malformed(*, token_endpoint: bool = False):
+    """Refuse what Authlib lets through or misnames: a body that is not a form, a missing
+    `grant_type`, repeated parameters and undecodable credentials."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        # RFC 6749 3.2 / RFC 7009 2.1 / RFC 7662 2.1: parameters come as a form. A JSON
+        # body would otherwise read as "no grant_type" (unsupported_grant_type).
+        return _refusal(
+            400,
+            "invalid_request",
+            "Send the parameters as application/x-www-form-urlencoded, not "
+            f"{request.mimetype or 'an empty body'}.",
+        )
+    if token_endpoint and not request.form.get("grant_type"):
+        return _refusal(400, "invalid_request", "The 'grant_type' parameter is required.")
     repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
     if repeated:
         # RFC 6749 3.2: parameters MUST NOT be included more than once.
@@ -96,7 +109,7 @@ def _refuse_malformed():
 @csrf.exempt
 def issue_token():
     """RFC 6749 token endpoint: client_credentials, authorization_code (PKCE), refresh_token."""
-    refused = _refuse_malformed()
+    refused = _refuse_malformed(token_endpoint=True)
     if refused is not None:
         return _finish(refused, "token")
     return _finish(authorization.create_token_response(), "token")

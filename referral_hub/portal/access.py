@@ -77,7 +77,12 @@ def login_required(
             if user is None:
                 return redirect(url_for("accounts.login", next=_return_path()))
             if not access.allows(user):
-                raise Problem(403, "forbidden", "This page is not open to your role.")
+                raise Problem(
+                    403,
+                    "forbidden",
+                    "This page is not open to your role.",
+                    reason="page-not-for-role",
+                )
             return view(*args, **kwargs)
 
         wrapped.portal_access = access  # type: ignore[attr-defined]

@@ -32,7 +32,7 @@ from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
-from referral_hub.portal.regions import region_label, region_options
+from referral_hub.portal.regions import region_hint, region_label, region_options
 from referral_hub.portal.templating import offer_to_templates
 
 bp = Blueprint("portal", __name__)
@@ -61,6 +61,7 @@ offer_to_templates(
         "portal_user": current_user,
         "page_url": page_url,
         "region_options": region_options,
+        "region_hint": region_hint,
     },
     # A region code as a person reads it: "Kota Balikpapan (64.71)".
     filters={"datetime": _datetime, "ago": _ago, "region": region_label},
@@ -89,6 +90,7 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),
     ("/users/new", "user_new", users_views.user_new, BOTH),
+    (f"{USER}/work-phone", "user_work_phone", users_views.user_work_phone, POST),
     (f"{USER}/deactivate", "user_deactivate", users_views.user_deactivate, POST),
     (f"{USER}/reactivate", "user_reactivate", users_views.user_reactivate, POST),
     (f"{USER}/unlock", "user_unlock", users_views.user_unlock, POST),

@@ -105,7 +105,7 @@ def _recipient_referral(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != RECIPIENT:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 
@@ -198,7 +198,7 @@ def received_act(referral_id: str, action: str):
 # --- appointments --------------------------------------------------------------------------
 
 
-def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
+def parse_local_time(form: FormState, name: str) -> dt.datetime | None:
     """A datetime-local value, meant in the hub's time zone, as an aware time."""
     text = str(form.values.get(name) or "")
     if not text:
@@ -226,7 +226,7 @@ def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
 def received_schedule(referral_id: str):
     """Schedule a session of an accepted or running referral."""
     form = read_form(text=("starts_at", "duration_minutes", "mode", "location", "practitioner"))
-    starts_at = _parse_local_time(form, "starts_at")
+    starts_at = parse_local_time(form, "starts_at")
     if form.values["mode"] not in APPOINTMENT_MODES:
         form.errors.setdefault("mode", []).append(_("Pilih cara sesi dari daftar."))
     data: dict[str, Any] = {"starts_at": starts_at, "mode": form.values["mode"]}

@@ -38,7 +38,7 @@ def _code(client, code: str, path: str = "/login/code", token_from: str | None =
 def _enrol(app, email: str):
     """Sign in through the real enrolment; the secret, the recovery codes and the browser."""
     client = app.test_client()
-    assert _password(client, email).headers["Location"].startswith("/login/enrol")
+    assert _password(client, email).headers["Location"].startswith("http://localhost/login/enrol")
     page = client.get("/login/enrol").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([^<]+)<', page).group(1).replace(" ", "")
     done = _code(client, pyotp.TOTP(secret).now(), "/login/enrol")
@@ -112,11 +112,15 @@ def test_after_a_reset_the_user_enrols_afresh_and_the_old_codes_stop_working(app
 
     # Neither the old authenticator nor an old recovery code gets past the password now.
     client = app.test_client()
-    assert _password(client, colleague["email"]).headers["Location"].startswith("/login/enrol")
+    assert (
+        _password(client, colleague["email"])
+        .headers["Location"]
+        .startswith("http://localhost/login/enrol")
+    )
     for code in (pyotp.TOTP(old_secret).now(), old_codes[0]):
         refused = _code(client, code, token_from="/login/enrol")
         assert refused.status_code == 302
-        assert refused.headers["Location"].startswith("/login/enrol")
+        assert refused.headers["Location"].startswith("http://localhost/login/enrol")
         assert client.get("/").status_code == 302  # not signed in
     # Enrolment offers a new secret; the old one's code does not confirm it.
     page = client.get("/login/enrol").get_data(as_text=True)
@@ -133,7 +137,11 @@ def test_after_a_reset_the_user_enrols_afresh_and_the_old_codes_stop_working(app
     for code in (pyotp.TOTP(old_secret).now(), old_codes[1]):
         _forget_failed_sign_ins(app, colleague["id"])  # each wrong code counts towards a lock
         other = app.test_client()
-        assert _password(other, colleague["email"]).headers["Location"].startswith("/login/code")
+        assert (
+            _password(other, colleague["email"])
+            .headers["Location"]
+            .startswith("http://localhost/login/code")
+        )
         assert _code(other, code).status_code == 401
     recovering = app.test_client()
     _password(recovering, colleague["email"])
