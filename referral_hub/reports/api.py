@@ -45,6 +45,43 @@ class ReportUnitOut(Schema):
     name = fields.String(required=True)
 
 
+def _dimension(description: str) -> fields.String:
+    return fields.String(allow_none=True, metadata={"description": description})
+
+
+def _count(description: str) -> fields.Integer:
+    return fields.Integer(
+        allow_none=True, metadata={"description": description + "; null when hidden"}
+    )
+
+
+class ReportRowOut(Schema):
+    """A row (or the total) of a report: the dimensions it is grouped by, then the figures;
+    a row holds only the report's own dimensions and measures."""
+
+    recipient = _dimension("recipient organisation's code")
+    sender = _dimension("sending organisation's code")
+    provider = _dimension("providing organisation's code (the recipient)")
+    service = _dimension("service code")
+    simfoni_group = _dimension("SIMFONI-PPA service group")
+    status = _dimension("referral or agreement status")
+    urgency = _dimension("routine, urgent, emergency")
+    month = _dimension("YYYY-MM (WITA)")
+    kind = _dimension("agreement kind")
+    expiring_within_days = _dimension("30, 90, 180, later, ended")
+    count = _count("referrals (agreements in the agreements report)")
+    accepted = _count("referrals the recipient accepted")
+    completed = _count("referrals completed")
+    overdue = _count("referrals left unanswered past their time")
+    clients = _count("clients first referred in the period, each once, by the unit holding them")
+    overdue_share = fields.Float(allow_none=True, metadata={"description": "overdue / count"})
+    median_hours_to_answer = fields.Float(
+        allow_none=True, metadata={"description": "median hours from sending to the answer"}
+    )
+    gaps = fields.Integer(metadata={"description": "units in scope without coverage"})
+    suppressed = fields.Boolean(metadata={"description": "a figure of this row is hidden"})
+
+
 class ReportOut(Schema):
     report = fields.String(required=True)
     start = fields.String(required=True, data_key="from")
@@ -54,14 +91,14 @@ class ReportOut(Schema):
     unit = fields.Nested(ReportUnitOut, allow_none=True, required=True)
     side = fields.String(required=True)
     rows = fields.List(
-        fields.Dict(),
+        fields.Nested(ReportRowOut),
         required=True,
         metadata={
             "description": "{<dimension>: code, ..., count, ...}; a hidden count is null and "
             'the row has "suppressed": true'
         },
     )
-    total = fields.Dict(required=True)
+    total = fields.Nested(ReportRowOut, required=True)
     suppressed_below = fields.Integer(allow_none=True, required=True)
     as_of = fields.String(
         allow_none=True,
