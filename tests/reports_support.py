@@ -91,3 +91,31 @@ def crafted_referral(
             )
         )
     return referral
+
+
+def crafted_case(
+    client: Client,
+    *,
+    violence_types=("physical",),
+    place: str = "household",
+    relationship: str = "parent",
+    status: str = "open",
+    opened_at: dt.datetime = MID_YEAR,
+):
+    from referral_hub.cases.models import Case
+
+    case = Case(
+        number=f"KS-T-{YEAR}-{next(_numbers):05d}",
+        organization_id=client.organization_id,
+        client_id=client.id,
+        status=status,
+        risk_level="medium",
+        violence_types=list(violence_types),
+        incident_place_type=place,
+        incident_region_code="64.09",
+        perpetrator_relationship=relationship,
+        opened_at=opened_at,
+        updated_at=opened_at,
+    )
+    db.session.add(case)
+    return case

@@ -69,6 +69,13 @@ class ReportRowOut(Schema):
     month = _dimension("YYYY-MM (WITA)")
     kind = _dimension("agreement kind")
     expiring_within_days = _dimension("30, 90, 180, later, ended")
+    violence_type = _dimension("SIMFONI-PPA violence type")
+    age_band = _dimension("the client's age band when the case opened")
+    sex = _dimension("the client's sex")
+    place_type = _dimension("where the incident happened")
+    perpetrator_relationship = _dimension("the victim's relationship to the alleged perpetrator")
+    region = _dimension("Kemendagri code of the incident's region")
+    risk_level = _dimension("low, medium, high")
     count = _count("referrals (agreements in the agreements report)")
     accepted = _count("referrals the recipient accepted")
     completed = _count("referrals completed")
@@ -78,6 +85,7 @@ class ReportRowOut(Schema):
     median_hours_to_answer = fields.Float(
         allow_none=True, metadata={"description": "median hours from sending to the answer"}
     )
+    closed = _count("cases closed")
     gaps = fields.Integer(metadata={"description": "units in scope without coverage"})
     suppressed = fields.Boolean(metadata={"description": "a figure of this row is hidden"})
 

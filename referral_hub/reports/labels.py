@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from referral_hub.directory.models import Organization
+from referral_hub.directory.regions import region_label
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_label
 from referral_hub.reports.simfoni import GROUPS
@@ -36,6 +37,13 @@ DIMENSIONS = {
     "provider": _l("Penyedia layanan"),
     "kind": _l("Jenis perjanjian"),
     "expiring_within_days": _l("Berakhir dalam"),
+    "violence_type": _l("Jenis kekerasan"),
+    "age_band": _l("Kelompok umur"),
+    "sex": _l("Jenis kelamin"),
+    "place_type": _l("Tempat kejadian"),
+    "perpetrator_relationship": _l("Hubungan dengan terduga pelaku"),
+    "region": _l("Wilayah kejadian"),
+    "risk_level": _l("Tingkat risiko"),
 }
 MEASURES = {
     "count": _l("Jumlah"),
@@ -46,6 +54,7 @@ MEASURES = {
     "overdue_share": _l("Porsi terlambat"),
     "median_hours_to_answer": _l("Median jam sampai dijawab"),
     "gaps": _l("Unit tanpa cakupan"),
+    "closed": _l("Ditutup"),
 }
 EXPIRY_BANDS = {
     "30": _l("30 hari atau kurang"),
@@ -102,6 +111,10 @@ def value_name(kind: str, value: Any, organizations: dict[str, str]) -> str:
         return month_name(value)
     if kind == "expiry_band":
         return str(EXPIRY_BANDS.get(value, value))
+    if kind == "age_band":
+        return str(_l("%(band)s tahun", band=value))
+    if kind == "region":
+        return region_label(value) or str(value)
     return label(kind, value)
 
 

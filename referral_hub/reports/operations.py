@@ -20,7 +20,11 @@ from referral_hub.directory.operations import on_hub_ids
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 from referral_hub.referrals.lifecycle import OPEN_STATUSES
-from referral_hub.reports import agreement_reports, referral_reports  # noqa: F401 (declare)
+from referral_hub.reports import (  # noqa: F401 (each declares its reports)
+    agreement_reports,
+    case_reports,
+    referral_reports,
+)
 from referral_hub.reports.periods import resolve_period, today
 from referral_hub.reports.registry import REPORTS, ReportRequest, get_report
 from referral_hub.reports.scopes import sees_every_unit

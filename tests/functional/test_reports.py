@@ -377,3 +377,62 @@ def test_the_summary_can_be_rebuilt_whole_from_the_command_line(app, client, hub
     report = get(client, hub.headers(PPU, READ), group_by="recipient")
     assert report["as_of"] is not None
     assert report["total"]["count"] == 15
+
+
+@pytest.fixture
+def cases(app):
+    """PPU opened 9 cases in 2025 (one client has two, one case is of two violence types),
+    Bontang 3; Kutai Kartanegara one in 2024."""
+    from tests.reports_support import crafted_case
+
+    with app.app_context():
+        twice = crafted_client(PPU)
+        crafted_case(twice, violence_types=("physical", "psychological"))
+        crafted_case(twice, violence_types=("physical",), status="closed")
+        for _ in range(6):
+            crafted_case(crafted_client(PPU), violence_types=("physical",))
+        crafted_case(crafted_client(PPU), violence_types=("sexual",), place="school")
+        for _ in range(3):
+            crafted_case(crafted_client(BONTANG), violence_types=("sexual",))
+        crafted_case(crafted_client(KUKAR), opened_at=MID_YEAR - dt.timedelta(days=365))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_the_case_report_counts_a_units_cases_in_simfoni_categories(client, hub, cases):
+    report = get(client, hub.headers(PPU, READ), report="cases", group_by="violence_type")
+    assert report["suppressed_below"] is None  # the unit's own cases
+    rows = by(report["rows"], "violence_type")
+    assert rows["physical"]["count"] == 8
+    assert rows["physical"]["clients"] == 7  # the client with two cases counts once
+    assert rows["psychological"]["count"] == 1
+    assert rows["sexual"]["count"] == 1
+    assert report["total"] == {"count": 9, "closed": 1, "clients": 8}
+    by_place = get(client, hub.headers(PPU, READ), report="cases", group_by="place_type")
+    assert by(by_place["rows"], "place_type")["school"]["count"] == 1
+
+
+def test_the_province_case_report_hides_small_counts(client, hub, cases):
+    report = get(client, hub.headers(OPERATOR, READ), report="cases", group_by="violence_type")
+    rows = by(report["rows"], "violence_type")
+    assert rows["physical"]["count"] == 8
+    # Sexual: 1 at PPU + 3 at Bontang = 4; psychological 1: both hidden.
+    assert rows["sexual"]["count"] is None
+    assert rows["psychological"]["count"] is None
+    assert report["total"]["count"] == 12
+    police = get(client, hub.headers(POLRES, READ), report="cases")
+    assert police["rows"] == []
+    assert police["total"]["count"] == 0
+
+
+def test_the_case_report_in_the_portal_and_as_a_file(app, hub, cases):
+    browser = _browser(app, hub, PPU, "supervisor")
+    html = browser.get(f"/reports/cases?kind=year&year={YEAR}&group_by=violence_type").get_data(
+        as_text=True
+    )
+    assert '<td class="num">8</td>' in html
+    text = browser.get(
+        f"/reports/cases/export.csv?kind=year&year={YEAR}&group_by=violence_type"
+    ).get_data(as_text=True)
+    assert "Jenis kekerasan,Jumlah,Ditutup,Klien" in text
+    assert "Fisik,8,1,7" in text
