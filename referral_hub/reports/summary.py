@@ -122,6 +122,9 @@ def refresh_referral_summary(now: dt.datetime | None = None, *, full: bool = Fal
     for start in range(0, len(months), CHUNK):
         _rebuild(months[start : start + CHUNK], now)
     if state is None:
+        if not months:
+            # Nothing to summarise yet: the reports keep reading the (few) referrals.
+            return 0
         state = ReportRefresh(name=NAME, watermark=now, refreshed_at=utcnow(), months=0)
         db.session.add(state)
     state.watermark, state.refreshed_at, state.months = now, utcnow(), len(months)
