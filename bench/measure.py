@@ -10,7 +10,15 @@ Phases, in this order (each says why it sits where it does):
    connections), so that both see the same background load;
 3. the recipient's inbox list with 10,000 then 100,000 referrals stored (bulk-seeded);
 4. coverage with 2,000 organisations and 10,000 agreements (bulk-seeded);
-5. audit chain verification over 200,000+ entries (bulk-seeded), in this process.
+5. reports: a year's province-wide referral report (the hub operator) and a unit's, with
+   100,000 then 1,000,000 referrals stored between the 2,000 organisations (bulk-seeded,
+   the monthly summary refreshed as its job would), and the case report once cases exist;
+6. audit chain verification over 200,000+ entries (bulk-seeded), in this process.
+
+Every CPU figure is also given as a ratio to the bare baseline's CPU per request measured in
+the same run (`*_cpu_ratio`), and the targets are judged by those ratios: the machine's
+speed moves between runs (the same code measured 2.2x slower on another day), a ratio does
+not move with it. Referral creation is judged against the stack floor's throughput.
 """
 
 from __future__ import annotations
@@ -39,13 +47,32 @@ sys.path.insert(0, str(BENCH_DIR.parent))
 from bench import seed  # noqa: E402
 from referral_hub.config import parse_key_ring  # noqa: E402
 
+#: Issue 16: figures judged as ratios to the bare baseline measured in the same run
+#: (creation: to the stack floor's throughput); a year's province report also in ms.
 TARGETS = {
-    "referral_create_ratio": (">=", 0.5),
-    "inbox_p95_ms_100k": ("<=", 30.0),
-    "coverage_p95_ms": ("<=", 15.0),
+    "referral_create_vs_floor": (">=", 0.25),
+    "inbox_cpu_ratio_100k": ("<=", 5.0),
+    "coverage_cpu_ratio": ("<=", 4.0),
     "webhook_p95_ms": ("<=", 1000.0),
-    "audit_verify_entries_per_s": (">=", 100_000.0),
+    "audit_verify_entries_per_bare_request": (">=", 500.0),
+    "report_province_cpu_ratio_1m": ("<=", 100.0),
+    "report_province_p95_ms_1m": ("<=", 300.0),
 }
+#: CPU figures divided by the baseline's CPU per request: result key -> ratio key.
+CPU_RATIOS = {
+    "referral_create_cpu_ms": "referral_create_cpu_ratio_to_bare",
+    "floor_cpu_ms": "floor_cpu_ratio",
+    "inbox_cpu_ms_10k": "inbox_cpu_ratio_10k",
+    "inbox_cpu_ms_100k": "inbox_cpu_ratio_100k",
+    "coverage_cpu_ms": "coverage_cpu_ratio",
+    "report_province_cpu_ms_100k": "report_province_cpu_ratio_100k",
+    "report_province_cpu_ms_1m": "report_province_cpu_ratio_1m",
+    "report_unit_cpu_ms_100k": "report_unit_cpu_ratio_100k",
+    "report_unit_cpu_ms_1m": "report_unit_cpu_ratio_1m",
+    "report_cases_cpu_ms": "report_cases_cpu_ratio",
+}
+#: The report phase's sizes: referrals stored (the inbox phase's included).
+REPORT_SIZES = (("100k", 100_000), ("1m", 1_000_000))
 PROXY = {"X-Forwarded-Proto": "https"}
 
 
@@ -793,7 +820,71 @@ class Bench:
             f"{report['cpu_ms_per_request']} ms/request"
         )
 
-    # --- phase 5: audit chain ------------------------------------------------------------------
+    # --- phase 5: reports ----------------------------------------------------------------------
+
+    def reports(self) -> None:
+        """A year's province-wide referral report as the hub operator, and the same report as
+        the busiest UPTD PPA (its own referrals), with 100,000 then 1,000,000 referrals
+        stored; the monthly summary is refreshed after each seeding as its job would."""
+        from referral_hub import create_app
+        from referral_hub.extensions import db
+        from referral_hub.reports.summary import refresh_referral_summary
+
+        app = create_app()
+        year = dt.date.today().year - 1
+        path = f"/api/v1/reports/referrals?period={year}&group_by=recipient"
+        sizes = [(label, n) for label, n in REPORT_SIZES if n <= self.args.report_max]
+        for label, target in sizes:
+            with self.connect() as conn:
+                started = time.monotonic()
+                added = seed.seed_network_referrals(
+                    conn,
+                    self.ring,
+                    count=target - seed.count_referrals(conn),
+                    agreement_id=self.state["agreement_id"],
+                    seed=target,
+                )
+                seed.analyze(conn, ("referrals", "referral_events", "clients"))
+                stored = seed.count_referrals(conn)
+            seeded = time.monotonic() - started
+            with app.app_context():
+                started = time.monotonic()
+                months = refresh_referral_summary(full=True)  # rows loaded by COPY
+                db.session.commit()
+                refreshed = time.monotonic() - started
+                db.session.remove()
+            log(
+                f"reports: seeded {added['referrals']} referrals in {seeded:.1f}s ({stored} "
+                f"stored); summary refreshed ({months} months) in {refreshed:.1f}s"
+            )
+            province = self.latency_probe(path, "dp3a-kaltim", f"report province {label}")
+            unit = self.latency_probe(path, self.state["sender"]["code"], f"report unit {label}")
+            for who, report in (("province", province), ("unit", unit)):
+                self.results[f"report_{who}_p50_ms_{label}"] = report["p50_ms"]
+                self.results[f"report_{who}_p95_ms_{label}"] = report["p95_ms"]
+                self.results[f"report_{who}_cpu_ms_{label}"] = report["cpu_ms_per_request"]
+            self.results[f"report_referrals_stored_{label}"] = stored
+            self.results[f"report_summary_refresh_s_{label}"] = round(refreshed, 2)
+            self.results[f"report_province_rows_{label}"] = len(province["first_response"]["rows"])
+            log(
+                f"report province {label}: p50 {province['p50_ms']} ms p95 "
+                f"{province['p95_ms']} ms, CPU {province['cpu_ms_per_request']} ms/request"
+            )
+        self.case_report()
+
+    def case_report(self) -> None:
+        """Hook: a unit's case report over 200,000 cases, once the cases feature declares its
+        report (referral_hub/reports registry). Until then the phase says so and moves on."""
+        response = self.api("GET", "/api/v1/reports/cases", self.state["sender"]["code"])
+        if response.status_code == 404:
+            self.notes.append("reports: no case report yet (the cases feature is not merged)")
+            return
+        # When cases land: seed.seed_cases(conn, count=200_000, ...) here, then
+        # self.latency_probe("/api/v1/reports/cases?period=<year>", <unit>, "report cases")
+        # into report_cases_p95_ms and report_cases_cpu_ms.
+        self.notes.append("reports: a case report exists; its seeding hook is still to write")
+
+    # --- phase 6: audit chain ------------------------------------------------------------------
 
     def audit_chain(self) -> None:
         from referral_hub import create_app
@@ -871,6 +962,7 @@ class Bench:
             ("drain", self.drain),
             ("inbox", self.inbox),
             ("coverage", self.coverage),
+            ("reports", self.reports),
             ("audit", self.audit_chain),
         )
         try:
@@ -884,6 +976,7 @@ class Bench:
         finally:
             self.stop_receiver()
         memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        self.ratios()
         met = {}
         for key, (op, target) in TARGETS.items():
             value = self.results.get(key)
@@ -908,6 +1001,19 @@ class Bench:
             }
         )
         return self.results
+
+    def ratios(self) -> None:
+        """Each CPU figure over the bare baseline's CPU per request of this run."""
+        bare = self.results.get("baseline_cpu_ms")
+        if not bare:
+            return
+        for key, ratio in CPU_RATIOS.items():
+            if self.results.get(key) is not None:
+                self.results[ratio] = round(self.results[key] / bare, 2)
+        rate = self.results.get("audit_verify_entries_per_s")
+        if rate is not None:
+            # Entries verified in the CPU time one bare request costs.
+            self.results["audit_verify_entries_per_bare_request"] = round(rate * bare / 1000)
 
 
 def unrecorded_rows(session) -> Any:
@@ -969,10 +1075,16 @@ def table(results: dict[str, Any]) -> str:
 
     rows = [
         (
-            "referral creation / baseline",
+            "referral creation / stack floor, throughput",
+            value("referral_create_vs_floor", spec=".3f"),
+            ">= 0.25",
+            "referral_create_vs_floor",
+        ),
+        (
+            "referral creation / baseline, throughput",
             value("referral_create_ratio", spec=".3f"),
-            ">= 0.5",
-            "referral_create_ratio",
+            "",
+            None,
         ),
         ("referral creation, req/s", value("referral_create_rps"), "", None),
         ("baseline (1 INSERT), req/s", value("baseline_rps"), "", None),
@@ -1016,14 +1128,50 @@ def table(results: dict[str, Any]) -> str:
         (
             "inbox p50 / p95, 100k stored, ms",
             value("inbox_p50_ms_100k", "inbox_p95_ms_100k"),
-            "p95 <= 30",
-            "inbox_p95_ms_100k",
+            "",
+            None,
+        ),
+        (
+            "  inbox CPU / bare baseline CPU, 100k",
+            value("inbox_cpu_ratio_100k"),
+            "<= 5x",
+            "inbox_cpu_ratio_100k",
         ),
         (
             "coverage p50 / p95, ms",
             value("coverage_p50_ms", "coverage_p95_ms"),
-            "p95 <= 15",
-            "coverage_p95_ms",
+            "",
+            None,
+        ),
+        (
+            "  coverage CPU / bare baseline CPU",
+            value("coverage_cpu_ratio"),
+            "<= 4x",
+            "coverage_cpu_ratio",
+        ),
+        (
+            "year's province report p50 / p95, 100k stored, ms",
+            value("report_province_p50_ms_100k", "report_province_p95_ms_100k"),
+            "flat",
+            None,
+        ),
+        (
+            "year's province report p50 / p95, 1M stored, ms",
+            value("report_province_p50_ms_1m", "report_province_p95_ms_1m"),
+            "p95 <= 300",
+            "report_province_p95_ms_1m",
+        ),
+        (
+            "  province report CPU / bare baseline CPU, 100k / 1M",
+            value("report_province_cpu_ratio_100k", "report_province_cpu_ratio_1m"),
+            "<= 100x",
+            "report_province_cpu_ratio_1m",
+        ),
+        (
+            "  a unit's report p95, 100k / 1M, ms",
+            value("report_unit_p95_ms_100k", "report_unit_p95_ms_1m"),
+            "",
+            None,
         ),
         (
             "webhook commit->receiver p50 / p95 at 10/s, ms",
@@ -1046,8 +1194,14 @@ def table(results: dict[str, Any]) -> str:
         (
             "audit verification, entries/s",
             value("audit_verify_entries_per_s", spec=",.0f"),
-            ">= 100,000",
-            "audit_verify_entries_per_s",
+            "",
+            None,
+        ),
+        (
+            "  entries verified per bare request's CPU",
+            value("audit_verify_entries_per_bare_request", spec=",.0f"),
+            ">= 500",
+            "audit_verify_entries_per_bare_request",
         ),
         (
             "  deciding rows held to the chain, rows/s",
@@ -1103,6 +1257,9 @@ def main() -> None:
     parser.add_argument("--agreements", type=int, default=10_000)
     parser.add_argument("--focus-agreements", type=int, default=100)
     parser.add_argument("--audit-entries", type=int, default=200_000)
+    parser.add_argument(
+        "--report-max", type=int, default=1_000_000, help="largest report phase size"
+    )
     parser.add_argument("--verify-runs", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated phases, for development")
     parser.add_argument(

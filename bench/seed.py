@@ -631,3 +631,182 @@ def analyze(conn: psycopg.Connection, tables: Iterable[str]) -> list[tuple[Any, 
     finally:
         conn.autocommit = previous
     return seen
+
+
+# --- the province's referrals, for the report phase ----------------------------------------
+
+#: Hours from sending to the first answer: most within a day, a tail of a week.
+ANSWER_HOURS = ((1, 30), (6, 25), (24, 25), (72, 15), (168, 5))
+
+
+def seed_network_referrals(
+    conn: psycopg.Connection,
+    ring: Mapping[str, bytes],
+    *,
+    count: int,
+    agreement_id: str,
+    referrals_per_client: int = 3,
+    partners_per_sender: int = 20,
+    years: int = 3,
+    seed: int = 16,
+) -> dict[str, int]:
+    """Add `count` referrals between the directory's organisations over the last `years`
+    years: every UPTD PPA sends (the busiest a hundred times the quietest) to its own
+    `partners_per_sender` partners, each for one or two services, as referrals follow a
+    unit's agreements; each answered referral has its answer in the timeline
+    (referral_events), as the recipient's accept or reject writes it. Clients are
+    registered by their sender; each carries up to `referrals_per_client` referrals, to one
+    or several partners."""
+    if count <= 0:
+        return {"referrals": 0, "clients": 0, "events": 0}
+    rng = random.Random(seed)
+    now = dt.datetime.now(UTC)
+    start = now - dt.timedelta(days=years * 365)
+    orgs = list(conn.execute("SELECT id, code, type FROM organizations ORDER BY code"))
+    senders = [o for o in orgs if o[2] == "uptd_ppa"] or [o for o in orgs if o[2] != "hub_operator"]
+    recipients = [o for o in orgs if o[2] != "hub_operator"]
+    services = [r[0] for r in conn.execute("SELECT code FROM services ORDER BY code")]
+    weights = [1 + 99 * (i / max(1, len(senders) - 1)) ** 3 for i in range(len(senders))]
+    # Who refers what to whom: fixed per sender, as its agreements fix it.
+    routes = {
+        sender[0]: [
+            (partner[0], service)
+            for partner in rng.sample(recipients, min(partners_per_sender, len(recipients)))
+            for service in rng.sample(services, rng.choice((1, 1, 2)))
+        ]
+        for sender in senders
+    }
+    span = (now - dt.timedelta(hours=1) - start).total_seconds()
+    n_clients = max(1, -(-count // referrals_per_client))
+    client_sender = rng.choices(senders, weights=weights, k=n_clients)
+    client_times = sorted(
+        start + dt.timedelta(seconds=rng.random() * span) for _ in range(n_clients)
+    )
+    categories = json.dumps(["demographics"])
+    with conn.cursor() as cur:
+        clients = []
+        numbers: dict[tuple[str, int], int] = {}
+        for index, at in enumerate(client_times):
+            sender = client_sender[index]
+            year = at.astimezone(WITA).year
+            key = (sender[0], year)
+            numbers[key] = numbers.get(key, 0) + 1
+            cid = new_id()
+            place = {"table": "clients", "row_id": cid, "ring": ring}
+            birth = (at - dt.timedelta(days=rng.randint(4, 60) * 365)).date()
+            clients.append(
+                (
+                    cid,
+                    sender[0],
+                    f"KL-R{seed}-{_short_code(sender[1])}-{year}-{numbers[key]:07d}",
+                    encrypt(f"Klien Laporan {index}", column="full_name_enc", **place),
+                    encrypt(birth.isoformat(), column="birth_date_enc", **place),
+                    rng.choice(("female", "female", "female", "male")),
+                    "[]",
+                    "64.09",
+                    at,
+                )
+            )
+        _copy(
+            cur,
+            "clients",
+            (
+                "id",
+                "organization_id",
+                "code",
+                "full_name_enc",
+                "birth_date_enc",
+                "sex",
+                "disability",
+                "domicile_region",
+                "created_at",
+            ),
+            clients,
+        )
+        events: list[tuple] = []
+
+        def referral_rows():
+            for index in range(count):
+                k = index // referrals_per_client
+                client, sender = clients[k], client_sender[k]
+                at = client_times[k] + dt.timedelta(hours=rng.randint(0, 24 * 30))
+                at = min(at, now - dt.timedelta(minutes=5))
+                rid = new_id()
+                route = rng.choice(routes[sender[0]])
+                status = _weighted(rng, STATUS_MIX)
+                urgency = rng.choice(("routine", "routine", "routine", "urgent", "emergency"))
+                respond_by = at + dt.timedelta(hours=72 if urgency == "routine" else 24)
+                answered = None
+                if status not in ("requested", "cancelled"):
+                    low = _weighted(rng, [(str(h), w) for h, w in ANSWER_HOURS])
+                    answered = at + dt.timedelta(hours=rng.uniform(0.1, float(low)))
+                    events.append(
+                        (
+                            new_id(),
+                            rid,
+                            answered,
+                            "reject" if status == "rejected" else "accept",
+                            "requested",
+                            "rejected" if status == "rejected" else "accepted",
+                        )
+                    )
+                late = (answered or now) > respond_by
+                reason = encrypt(
+                    rng.choice(REASONS),
+                    column="reason_enc",
+                    table="referrals",
+                    row_id=rid,
+                    ring=ring,
+                )
+                yield (
+                    rid,
+                    f"RJ-R{seed}-{index:08d}",
+                    sender[0],
+                    route[0],
+                    client[0],
+                    route[1],
+                    agreement_id,
+                    "consent",
+                    urgency,
+                    reason,
+                    categories,
+                    status,
+                    respond_by,
+                    respond_by if late else None,
+                    at,
+                    answered or at,
+                    1,
+                )
+
+        written = _copy(
+            cur,
+            "referrals",
+            (
+                "id",
+                "number",
+                "sender_organization_id",
+                "recipient_organization_id",
+                "client_id",
+                "service_code",
+                "agreement_id",
+                "legal_basis",
+                "urgency",
+                "reason_enc",
+                "data_categories",
+                "status",
+                "respond_by",
+                "overdue_notified_at",
+                "created_at",
+                "updated_at",
+                "version",
+            ),
+            referral_rows(),
+        )
+        _copy(
+            cur,
+            "referral_events",
+            ("id", "referral_id", "at", "action", "from_status", "to_status"),
+            events,
+        )
+    conn.commit()
+    return {"referrals": written, "clients": len(clients), "events": len(events)}

@@ -28,7 +28,12 @@ SENDER = "uptd-ppa-ppu"
 RECIPIENT = "uptd-ppa-balikpapan"
 SERVICE = "psychological_counseling"
 CATEGORIES = ["identity", "contact", "case_summary", "health"]
-SENDER_SCOPES = "referrals:read referrals:write agreements:read clients:read clients:write"
+SENDER_SCOPES = (
+    "referrals:read referrals:write agreements:read clients:read clients:write reports:read"
+)
+#: The hub operator reads the province's reports (the report phase of bench/measure.py).
+OPERATOR = "dp3a-kaltim"
+OPERATOR_SCOPES = "reports:read"
 RECIPIENT_SCOPES = "referrals:read referrals:respond events:read webhooks:write agreements:read"
 
 
@@ -90,7 +95,11 @@ def prepare() -> dict[str, object]:
         valid_until=today + dt.timedelta(days=365),
     )
     oauth = {}
-    for code, scope in ((SENDER, SENDER_SCOPES), (RECIPIENT, RECIPIENT_SCOPES)):
+    for code, scope in (
+        (SENDER, SENDER_SCOPES),
+        (RECIPIENT, RECIPIENT_SCOPES),
+        (OPERATOR, OPERATOR_SCOPES),
+    ):
         row, secret = create_client(
             system, organization=code, name=f"benchmark {code}", scope=scope
         )

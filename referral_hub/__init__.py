@@ -147,6 +147,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
+    from referral_hub.reports.api import blp as reports_api
+    from referral_hub.reports.views import bp as reports_portal_bp
 
     apis = (
         directory_api,
@@ -155,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
         agreements_api,
         delivery_api,
         referrals_api,
+        reports_api,
         cases_api,
         hsds_api,
     )
@@ -163,7 +166,7 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
-    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp):
+    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp, reports_portal_bp):
         app.register_blueprint(bp)
     # FHIR R4 (docs/interchange.md): bearer tokens too, and outside the JSON API's OpenAPI.
     app.register_blueprint(fhir_bp)

@@ -175,6 +175,18 @@ def audit_checkpoint_command() -> None:
     click.echo(json.dumps(served))
 
 
+@hub.command("reports-refresh")
+@click.option("--full", is_flag=True, help="rebuild every month (after a bulk import)")
+@with_appcontext
+def reports_refresh_command(full: bool) -> None:
+    """Rebuild the reports' monthly summary now (the job does it every ten minutes)."""
+    from referral_hub.reports.summary import refresh_referral_summary
+
+    months = refresh_referral_summary(full=full)
+    db.session.commit()
+    click.echo(f"{months} months rebuilt")
+
+
 @hub.command("demo")
 @with_appcontext
 def demo_command() -> None:

@@ -30,6 +30,7 @@ from referral_hub.directory.models import Organization, OrganizationService, Ser
 from referral_hub.idempotency.models import IdempotencyKey
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
+from referral_hub.reports.models import ClientMonth, ReferralMonth, ReportRefresh
 
 __all__ = [
     "Agreement",
@@ -43,6 +44,7 @@ __all__ = [
     "Case",
     "CaseNote",
     "Client",
+    "ClientMonth",
     "CodeCounter",
     "Consent",
     "ConsentRecipient",
@@ -60,6 +62,8 @@ __all__ = [
     "PlanItem",
     "Referral",
     "ReferralEvent",
+    "ReferralMonth",
+    "ReportRefresh",
     "Service",
     "User",
     "Webhook",

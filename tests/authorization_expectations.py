@@ -25,6 +25,7 @@ ADMIN = frozenset({"org_admin"})
 WRITERS = frozenset({"org_admin", "supervisor"})
 AUDIT_READERS = frozenset({"auditor", "org_admin"})
 READERS = frozenset(ROLES)  # agreements:read: every role
+REPORT_READERS = frozenset({"supervisor", "org_admin", "auditor"})  # reports:read
 API_KINDS = ("ppu", "bpp", "polres", "op", "bontang")
 PORTAL_KINDS = ("ppu", "bpp", "polres", "op")
 UPTDS = frozenset({"ppu", "bpp"})
@@ -194,6 +195,9 @@ EXPECTATIONS: dict[str, object] = {
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),
+    "agreements.export_agreements_xlsx": api("agreements:read", "own agreements only", OK),
+    # --- reports: each organisation its own figures (the operator every unit's) -------------
+    "reports.get_report": api("reports:read", "own figures; small counts hidden", OK),
     "agreements.get_agreement": api(
         "agreements:read", "parties and the hub operator", HIDDEN, ppu=OK, bpp=OK, op=OK
     ),
@@ -532,6 +536,16 @@ EXPECTATIONS: dict[str, object] = {
     # --- portal: audit ------------------------------------------------------------------
     "portal.audit_log": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
     "portal.audit_verify": page(AUDIT_READERS, ALL_KINDS, OK, "auditors and org admins"),
+    # --- portal: reports (Laporan) ---------------------------------------------------------
+    "reports_portal.index": page(
+        REPORT_READERS, ALL_KINDS, REDIRECT, "to the referral report: reports:read"
+    ),
+    **{
+        f"reports_portal.{name}": page(
+            REPORT_READERS, ALL_KINDS, OK, "supervisors, org admins, auditors (reports:read)"
+        )
+        for name in ("show", "export")
+    },
     # --- portal: agreements registry -----------------------------------------------------
     # Every role reads agreements (agreements:read, as a token acting for the same person
     # may): caseworkers send referrals along them.

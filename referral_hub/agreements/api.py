@@ -33,6 +33,7 @@ from referral_hub.apidoc import PROBLEM_RESPONSE, protected
 from referral_hub.audit.schemas import AuditEntryOut
 from referral_hub.pagination import PageArgs, page_schema, paginate, paginate_list
 from referral_hub.security import MULTIPART_ENDPOINTS
+from referral_hub.spreadsheets import XLSX_MIMETYPE
 
 blp = Blueprint(
     "agreements",
@@ -110,15 +111,35 @@ def create_agreement(actor, data):
 @blp.response(
     200,
     content_type="text/csv",
-    description="The filtered registry as CSV (UTF-8 with BOM), one agreement a row",
+    description="The filtered registry as CSV (UTF-8 with BOM), one agreement a row, "
+    "Indonesian headers and names",
 )
 @protected(blp, "agreements:read")
 def export_agreements(actor, args):
     """The registry with the same filters as the list, as a CSV file (audited)."""
-    filename, text = export_registry(actor, {k: args.get(k) for k in FILTERS})
+    return _export(actor, args, "csv")
+
+
+@blp.route("/agreements/export.xlsx")
+@blp.arguments(ExportArgs, location="query")
+@blp.response(
+    200,
+    content_type=XLSX_MIMETYPE,
+    description="The filtered registry as an XLSX workbook, Indonesian headers and names",
+)
+@protected(blp, "agreements:read")
+def export_agreements_xlsx(actor, args):
+    """The registry with the same filters as the list, as an XLSX file (audited)."""
+    return _export(actor, args, "xlsx")
+
+
+def _export(actor, args, file_format: str) -> Response:
+    filename, mimetype, body = export_registry(
+        actor, {k: args.get(k) for k in FILTERS}, file_format
+    )
     return Response(
-        text,
-        mimetype="text/csv",
+        body,
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -126,7 +147,7 @@ def export_agreements(actor, args):
 # --- one agreement -------------------------------------------------------------------------
 
 
-@blp.route('/agreements/<id("export.csv"):agreement_id>', methods=["GET"])
+@blp.route('/agreements/<id("export.csv", "export.xlsx"):agreement_id>', methods=["GET"])
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(blp, "agreements:read", extra={404: "No such agreement"})
 def get_agreement(actor, agreement_id):
@@ -141,7 +162,7 @@ def get_agreement(actor, agreement_id):
     return _with_etag(agreement)
 
 
-@blp.route('/agreements/<id("export.csv"):agreement_id>', methods=["PATCH"])
+@blp.route('/agreements/<id("export.csv", "export.xlsx"):agreement_id>', methods=["PATCH"])
 @blp.arguments(AgreementPatchIn)
 @blp.response(200, AgreementOut, headers=ETAG_HEADER)
 @protected(

@@ -57,7 +57,7 @@ def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("/agreements", "index", registry_views.index, GET),
-    ("/agreements/export.csv", "export", registry_views.export, GET),
+    ("/agreements/export.<any(csv, xlsx):fmt>", "export", registry_views.export, GET),
     ("/coverage", "coverage", registry_views.coverage, GET),
     ("/agreements/new", "new", agreement_views.new, BOTH),
     ("/agreements/<agreement_id>", "detail", agreement_views.detail, GET),

@@ -102,7 +102,8 @@ def index():
         statuses=[(s, label("agreement_status", s)) for s in STATUSES],
         organizations=[(o.code, o.name) for o in party_choices()],
         services=[(s.code, service_name(s)) for s in service_choices()],
-        export_url=url_for(".export", **export_args),
+        export_url=url_for(".export", fmt="csv", **export_args),
+        export_xlsx_url=url_for(".export", fmt="xlsx", **export_args),
         soon_days=EXPIRING_SOON_DAYS,
         soon=values["expiring_within_days"] == str(EXPIRING_SOON_DAYS) and len(export_args) == 1,
         filtered=bool(export_args),
@@ -111,8 +112,8 @@ def index():
     ), (422 if errors else 200)
 
 
-def export():
-    """The filtered registry as a CSV file, the same file as the API's export (audited)."""
+def export(fmt: str = "csv"):
+    """The filtered registry as a CSV or XLSX file, the same file as the API's (audited)."""
     actor = portal_actor()
     _values, filters, errors = _filters()
     if errors:
@@ -121,10 +122,10 @@ def export():
         raise Problem(
             422, "validation-error", "One or more filters are invalid; see 'errors'.", errors=errors
         )
-    filename, text = export_registry(actor, filters)
+    filename, mimetype, body = export_registry(actor, filters, fmt)
     return Response(
-        text,
-        mimetype="text/csv",
+        body,
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

@@ -30,6 +30,7 @@ from referral_hub.delivery.tasks import (
 from referral_hub.idempotency.tasks import purge_idempotency_keys
 from referral_hub.oauth.tasks import purge_authorization_codes
 from referral_hub.referrals.tasks import sweep_overdue_referrals
+from referral_hub.reports.tasks import refresh_report_summaries
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("webhook-secret-expiry", destroy_rotated_secrets, 600, LOW, timeout=300),
     # A signed checkpoint of the audit chain, when it grew (audit/checkpoints.py).
     Periodic("audit-checkpoint", sign_audit_checkpoint, 300, LOW, timeout=600),
+    # The reports' monthly summary: the months in which a referral changed (reports/summary).
+    Periodic("report-summaries", refresh_report_summaries, 600, LOW, timeout=900),
 )
 
 

@@ -15,4 +15,5 @@ SCOPES = {
     "audit:read": "Read the audit log",
     "cases:read": "Read your unit's cases, their plans and notes",
     "cases:write": "Open, change, close and reopen cases; plan, refer and note",
+    "reports:read": "Read aggregate reports (no personal data; small counts hidden)",
 }

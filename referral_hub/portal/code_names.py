@@ -314,6 +314,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "webhook.ping_requested": _l("Ping webhook dikirim"),
         "partners.loaded": _l("Berkas mitra dimuat"),
         "data_keys.rotated": _l("Kunci enkripsi data diganti"),
+        "report.exported": _l("Laporan diunduh"),
     },
     #: What an audit entry is about (its object_type), for the filter and the Objek column.
     "audit_object": {
@@ -330,6 +331,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "organization": _l("Organisasi"),
         "invitation": _l("Undangan"),
         "key_ring": _l("Kunci enkripsi"),
+        "report": _l("Laporan"),
     },
     "org_type": {
         "police": _l("Kepolisian"),

@@ -106,6 +106,9 @@ class Referral(db.Model):
         Index("ix_referrals_sent_order", "sender_organization_id", "respond_by"),
         # GET /api/v1/referrals?sender_reference=: a sender's own reference, in its box.
         Index("ix_referrals_sender_reference", "sender_organization_id", "sender_reference"),
+        # The reports' summary refresh: what changed since its last run (reports/summary.py).
+        Index("ix_referrals_updated", "updated_at"),
+        Index("ix_referrals_overdue_notified", "overdue_notified_at"),
     )
 
     def __init__(self, **kwargs: Any) -> None:

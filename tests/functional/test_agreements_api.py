@@ -416,14 +416,21 @@ def test_csv_export_filters_and_defuses_formulas(client, tokens):
     assert response.mimetype == "text/csv"
     assert response.headers["Content-Disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert [r["id"] for r in rows] == [created["id"]]
-    assert rows[0]["title"] == "'" + formula
-    assert rows[0]["parties"] == f"{PPU}; {BALIKPAPAN}"
-    assert rows[0]["status"] == "draft"
+    # Indonesian headers and names, not codes (the id and number stay for reference).
+    assert [r["ID"] for r in rows] == [created["id"]]
+    assert rows[0]["Judul"] == "'" + formula
+    assert (
+        rows[0]["Para pihak"] == "UPTD PPA Kabupaten Penajam Paser Utara; UPTD PPA Kota Balikpapan"
+    )
+    assert rows[0]["Status"] == "Draf"
     audit = client.get(
         "/api/v1/audit?action=agreement.registry_exported", headers=tokens(PPU, "audit:read")
     ).get_json()
-    assert audit["items"][0]["detail"] == {"filters": {"party": BALIKPAPAN}, "rows": 1}
+    assert audit["items"][0]["detail"] == {
+        "filters": {"party": BALIKPAPAN},
+        "rows": 1,
+        "format": "csv",
+    }
 
 
 def test_renew_over_http(client, tokens):

@@ -247,6 +247,10 @@ def _consent_body(consent: dict[str, Any]) -> dict[str, Any]:
 
 # endpoint -> path parameters that differ from Seed.shared for every caller
 OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
+    "agreements_portal.export": lambda s: {"fmt": "csv"},
+    "reports.get_report": lambda s: {"report": "referrals"},
+    "reports_portal.show": lambda s: {"report": "referrals"},
+    "reports_portal.export": lambda s: {"report": "referrals", "fmt": "xlsx"},
     "agreements.update_agreement": lambda s: {"agreement_id": s.draft_id},
     "agreements_portal.edit": lambda s: {"agreement_id": s.draft_id},
     "agreements_portal.act": lambda s: {"agreement_id": s.draft_id, "action": "sign"},

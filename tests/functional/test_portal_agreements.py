@@ -465,5 +465,5 @@ def test_regions_are_picked_by_name_and_shown_with_their_names(app, hub):
     assert "Kota Balikpapan (64.71)" in detail
     csv_text = _page(admin, "/agreements/export.csv")
     header, row = csv_text.lstrip("\ufeff").splitlines()[:2]
-    assert "party_regions" in header.split(",")
-    assert "uptd-ppa-ppu: Kabupaten Penajam Paser Utara (64.09)" in row
+    assert "Wilayah para pihak" in header.split(",")
+    assert "UPTD PPA Kabupaten Penajam Paser Utara: Kabupaten Penajam Paser Utara (64.09)" in row

@@ -209,9 +209,9 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
         (
             "uptd-ppa-ppu",
             "org_admin",
-            ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Panduan API"],
+            ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Laporan", "Panduan API"],
         ),
-        ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit"]),
+        ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit", "Laporan"]),
         ("polres-ppu", "caseworker", ["Beranda"]),
     ],
 )
@@ -238,7 +238,10 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
             "Klien OAuth",
             "Webhook",
             "Panduan API",
+            "Laporan",
         )
+    if role == "caseworker":
+        assert "Laporan" not in menu
     if role != "org_admin":
         assert "Panduan API" not in menu
         assert "Mitra" not in menu

@@ -4,10 +4,13 @@ is searched too."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
 import pytest
 
+from referral_hub.spreadsheets import XLSX_MIMETYPE
 from tests.clients_support import CANARY
 from tests.referrals_support import CASE_CANARY, Scenario
 
@@ -70,7 +73,15 @@ def _bodies(app, client, headers, ids):
             continue
         response = client.get(path, headers=headers)
         assert response.status_code < 500, (path, response.status_code)
-        yield path, response.status_code, response.get_data(as_text=True)
+        yield path, response.status_code, _text(response)
+
+
+def _text(response) -> str:
+    """The body as text; a workbook's (XLSX, a zip) as the text of its parts."""
+    if response.mimetype == XLSX_MIMETYPE:
+        with zipfile.ZipFile(io.BytesIO(response.get_data())) as book:
+            return "".join(book.read(name).decode() for name in book.namelist())
+    return response.get_data(as_text=True)
 
 
 def test_the_recipient_sees_only_what_consent_and_agreement_allow(app, client, world):

@@ -41,9 +41,10 @@ _CASEWORK = _READS | {
 #: What a person of each role may do, and so what an app acting for them may do.
 EXPECTED = {
     "caseworker": _CASEWORK,
-    "supervisor": _CASEWORK | {"agreements:write"},
-    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read", "directory:write"},
-    "auditor": _READS | {"audit:read"},
+    "supervisor": _CASEWORK | {"agreements:write", "reports:read"},
+    "org_admin": _READS
+    | {"agreements:write", "webhooks:write", "audit:read", "directory:write", "reports:read"},
+    "auditor": _READS | {"audit:read", "reports:read"},
 }
 #: One call per scope, as a PPU user, and what it answers when the scope is allowed.
 PROBES = {
@@ -61,6 +62,7 @@ PROBES = {
     "audit:read": ("GET", "/api/v1/audit", None, 200),
     "cases:read": ("GET", "/api/v1/cases", None, 200),
     "cases:write": ("POST", "/api/v1/cases", {}, 422),
+    "reports:read": ("GET", "/api/v1/reports/referrals", None, 200),
 }
 #: The portal's pages for the same permissions (GET), as a PPU user.
 PAGES = {
@@ -76,6 +78,7 @@ PAGES = {
     "/audit": "audit:read",
     "/cases": "cases:read",
     "/cases/new": "cases:write",
+    "/reports/referrals": "reports:read",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _emails = itertools.count(1)

@@ -46,6 +46,7 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "attempt-counter-purge",
         "webhook-secret-expiry",
         "audit-checkpoint",
+        "report-summaries",
     ]
     assert all(p.queue in QUEUES and p.timeout > 0 for p in PERIODIC)
     # Each names its function, kept in its feature's tasks.py; rq's path is the function's.
@@ -57,14 +58,15 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
     assert features == {"delivery", "agreements", "referrals", "oauth", "idempotency"} | {
         "accounts",
         "audit",
+        "reports",
         "cases",
     }
 
 
 def test_jobs_queued_by_the_previous_release_under_delivery_tasks_still_run():
     """rq imports a job by the dotted path it was queued with; the moved ones resolve."""
-    # Jobs added after the move were never queued under delivery.tasks.
-    added_since = {"case-follow-ups"}
+    #: Jobs added after the move were never queued under delivery.tasks.
+    added_since = {"case-follow-ups", "report-summaries"}
     moved = [
         p
         for p in PERIODIC

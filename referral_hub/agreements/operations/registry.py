@@ -103,12 +103,19 @@ def agreement_history(actor: Actor, agreement_id: str) -> list[AuditEntry]:
     return [e for e in entries if "copy_for" not in (e.detail or {})]
 
 
-def record_export(actor: Actor, filters: dict[str, Any], count: int) -> None:
-    """Audit that the actor exported the registry (what was asked, how many rows)."""
+def record_export(
+    actor: Actor, filters: dict[str, Any], count: int, file_format: str = "csv"
+) -> None:
+    """Audit that the actor exported the registry (what was asked, how many rows, in which
+    file format)."""
     audit.record(
         actor,
         "agreement.registry_exported",
         "agreement",
         None,
-        {"filters": {k: v for k, v in filters.items() if v is not None}, "rows": count},
+        {
+            "filters": {k: v for k, v in filters.items() if v is not None},
+            "rows": count,
+            "format": file_format,
+        },
     )

@@ -1,0 +1,66 @@
+"""Summary tables of the reports, refreshed by a job (reports/tasks.py): the figures of a
+month, by sender, recipient and service, so that a year's province report reads a few
+thousand summary rows instead of every referral of the year (summary.py says how)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from referral_hub.db import UTCDateTime
+from referral_hub.extensions import db
+
+#: Upper ends (hours) of the answer-time buckets; the last bucket is open. The median is
+#: read from them (summary.median_from_buckets), by the live query and the summary alike.
+ANSWER_BUCKET_HOURS = (1, 2, 4, 8, 12, 24, 48, 72, 120, 168, 336)
+BUCKETS = tuple(f"answered_{i}" for i in range(len(ANSWER_BUCKET_HOURS) + 1))
+
+
+class ReferralMonth(db.Model):
+    """Referrals sent in one month (WITA) by one organisation to another for one service."""
+
+    __tablename__ = "report_referral_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sender_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recipient_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    accepted: Mapped[int] = mapped_column(Integer, nullable=False)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_0: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_1: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_2: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_3: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_4: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_5: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_6: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_7: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_8: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_9: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_10: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_11: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ClientMonth(db.Model):
+    """Clients first referred in one month, by the unit holding their record."""
+
+    __tablename__ = "report_client_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    clients: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ReportRefresh(db.Model):
+    """How far a summary is refreshed: every change before `watermark` is in it."""
+
+    __tablename__ = "report_refreshes"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    watermark: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    months: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -1,0 +1,438 @@
+"""Reports over the API and in the portal, on crafted referrals (issue 16).
+
+The year 2025 holds: PPU sent 12 referrals to Balikpapan (psychological counselling) and 3
+to its police (law enforcement), one client of PPU's being referred three times; Bontang
+sent 2 to Balikpapan and Kutai Kartanegara 7. One more PPU referral was sent in 2024.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+
+from referral_hub.extensions import db
+from tests.agreements_support import build
+from tests.conftest import _csrf_from, problem
+from tests.orgs import BALIKPAPAN, BONTANG, KUKAR, OPERATOR, POLRES, PPU
+from tests.reports_support import MID_YEAR, YEAR, crafted_client, crafted_referral
+
+READ = "reports:read"
+
+
+@pytest.fixture
+def crafted(app):
+    with app.app_context():
+        agreement = build("active")
+        repeat = crafted_client(PPU)
+        names = [repeat.full_name]
+        statuses = ["completed"] * 5 + ["accepted"] * 3 + ["rejected", "requested", "requested"]
+        for index, status in enumerate(statuses):
+            client = crafted_client(PPU)
+            names.append(client.full_name)
+            answered = None if status == "requested" else 2.0 * (index + 1)
+            crafted_referral(
+                agreement,
+                client,
+                BALIKPAPAN,
+                status=status,
+                answered_after_hours=answered,
+                # The first was answered only after its time had passed (the sweep marked
+                # it); the two still requested wait past theirs.
+                overdue_notified=index == 0,
+            )
+        crafted_referral(agreement, repeat, BALIKPAPAN, status="completed", answered_after_hours=1)
+        for status in ("accepted", "in-progress", "requested"):
+            crafted_referral(
+                agreement,
+                repeat,
+                POLRES,
+                service="law_enforcement",
+                status=status,
+                urgency="urgent",
+            )
+        for unit, count in ((BONTANG, 2), (KUKAR, 7)):
+            for _ in range(count):
+                crafted_referral(agreement, crafted_client(unit), BALIKPAPAN, status="completed")
+        # Outside the year, and never counted: a draft and an entry in error.
+        crafted_referral(
+            agreement, crafted_client(PPU), BALIKPAPAN, sent_at=MID_YEAR - dt.timedelta(days=365)
+        )
+        crafted_referral(agreement, crafted_client(PPU), BALIKPAPAN, status="draft")
+        crafted_referral(agreement, crafted_client(PPU), BALIKPAPAN, status="entered-in-error")
+        db.session.commit()
+        db.session.remove()
+    return {"names": names}
+
+
+def get(client, headers, report="referrals", status=200, **args):
+    args.setdefault("period", str(YEAR))
+    args = {k: v for k, v in args.items() if v is not None}
+    response = client.get(f"/api/v1/reports/{report}", query_string=args, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json() if status == 200 and response.is_json else response
+
+
+def by(rows, dimension):
+    return {row[dimension]: row for row in rows}
+
+
+def test_a_unit_reads_its_own_referrals_with_every_count_shown(client, hub, crafted):
+    report = get(client, hub.headers(PPU, READ), group_by="recipient")
+    assert report["report"] == "referrals"
+    assert (report["from"], report["to"]) == (f"{YEAR}-01-01", f"{YEAR}-12-31")
+    assert report["dimensions"] == ["recipient"]
+    assert report["suppressed_below"] is None  # its own clients: nothing to hide
+    rows = by(report["rows"], "recipient")
+    assert rows[BALIKPAPAN]["count"] == 12
+    assert rows[BALIKPAPAN]["completed"] == 6
+    assert rows[BALIKPAPAN]["accepted"] == 9
+    assert rows[BALIKPAPAN]["overdue"] == 3
+    assert rows[BALIKPAPAN]["overdue_share"] == round(3 / 12, 4)
+    # Answers after 1, 2, 4, 6 ... 18 hours: the median falls in the 8-12 hour bucket,
+    # interpolated (half of 10 answers is the first of the bucket's two): 10 hours.
+    assert rows[BALIKPAPAN]["median_hours_to_answer"] == 10.0
+    assert rows[POLRES]["count"] == 3
+    assert "suppressed" not in rows[POLRES]
+    assert report["total"]["count"] == 15
+
+
+def test_a_client_referred_several_times_is_counted_once(client, hub, crafted):
+    report = get(client, hub.headers(PPU, READ), group_by="recipient")
+    # The client referred four times, to two partners, counts once: 11 + 1 clients. By
+    # recipient a client has no single row: clients are in the total only.
+    assert "clients" not in report["rows"][0]
+    assert report["total"]["clients"] == 12
+    by_sender = get(client, hub.headers(OPERATOR, READ), group_by="sender")
+    assert by(by_sender["rows"], "sender")[PPU]["clients"] == 12
+
+
+def test_the_province_view_hides_small_counts_and_a_second_cell(client, hub, crafted):
+    report = get(client, hub.headers(OPERATOR, READ), group_by="sender")
+    assert report["unit"] is None
+    assert report["suppressed_below"] == 5
+    rows = by(report["rows"], "sender")
+    assert rows[BONTANG]["count"] is None
+    assert rows[BONTANG]["suppressed"] is True
+    # Shown alone, 24 - 15 - 7 would give Bontang's 2 away: Kutai Kartanegara's 7 goes too.
+    assert rows[KUKAR]["count"] is None
+    assert rows[KUKAR]["suppressed"] is True
+    assert rows[PPU]["count"] == 15
+    assert report["total"]["count"] == 24
+    assert rows[BONTANG]["overdue_share"] is None
+
+
+def test_the_operator_chooses_a_unit(client, hub, crafted):
+    report = get(client, hub.headers(OPERATOR, READ), group_by="recipient", unit=PPU)
+    assert report["unit"]["code"] == PPU
+    rows = by(report["rows"], "recipient")
+    # Still another organisation's clients for the operator: PPU's 3 to police are hidden,
+    # and Balikpapan's 12 with them, or the total of 15 would give the 3 away.
+    assert rows[POLRES]["count"] is None
+    assert rows[BALIKPAPAN]["count"] is None
+    assert report["total"]["count"] == 15
+
+
+def test_a_partner_reads_what_it_received_with_small_counts_hidden(client, hub, crafted):
+    police = get(client, hub.headers(POLRES, READ), group_by="service")
+    assert police["side"] == "received"
+    assert police["total"]["count"] is None  # 3 referrals: hidden
+    assert police["total"]["suppressed"] is True
+    received = get(client, hub.headers(BALIKPAPAN, READ), group_by="sender", side="received")
+    rows = by(received["rows"], "sender")
+    assert rows[PPU]["count"] == 12
+    assert rows[BONTANG]["count"] is None
+    assert rows[KUKAR]["count"] is None
+    assert received["total"]["count"] == 21
+
+
+def test_a_unit_cannot_read_another_units_figures(client, hub, crafted):
+    response = get(client, hub.headers(PPU, READ), status=403, unit=BONTANG)
+    assert problem(response)["status"] == 403
+    get(client, hub.headers(PPU, "referrals:read"), status=403)
+
+
+def test_bad_input_is_a_problem_naming_the_field(client, hub, crafted):
+    headers = hub.headers(PPU, READ)
+    assert "group_by" in problem(get(client, headers, status=422, group_by="nik"))["errors"]
+    assert "period" in problem(get(client, headers, status=422, period="2025-13"))["errors"]
+    response = client.get(
+        "/api/v1/reports/referrals?from=2025-05-01&to=2025-01-01", headers=headers
+    )
+    assert response.status_code == 422
+    assert get(client, headers, report="salaries", status=404)
+
+
+def test_periods_month_quarter_and_custom(client, hub, crafted):
+    headers = hub.headers(PPU, READ)
+    assert get(client, headers, period=f"{YEAR}-06")["total"]["count"] == 15
+    assert get(client, headers, period=f"{YEAR}-Q3")["total"]["count"] == 0
+    custom = client.get(
+        "/api/v1/reports/referrals",
+        query_string={"from": f"{YEAR - 1}-01-01", "to": f"{YEAR}-12-31"},
+        headers=headers,
+    ).get_json()
+    assert custom["total"]["count"] == 16
+
+
+def test_services_group_into_simfoni_categories(client, hub, crafted):
+    report = get(client, hub.headers(PPU, READ), report="services", group_by="simfoni_group")
+    rows = by(report["rows"], "simfoni_group")
+    assert rows["rehabilitasi_sosial"]["count"] == 12
+    assert rows["penegakan_hukum"]["count"] == 3
+
+
+def test_no_personal_data_in_any_report(client, hub, crafted):
+    headers = hub.headers(OPERATOR, READ)
+    for report, group in (
+        ("referrals", "sender"),
+        ("referrals", "status"),
+        ("services", "service"),
+    ):
+        text = get(client, headers, report=report, group_by=group, format="csv").get_data(
+            as_text=True
+        )
+        assert not any(name in text for name in crafted["names"])
+        assert "KL-T-" not in text
+        assert "RJ-T-" not in text
+
+
+def test_csv_has_indonesian_headers_names_the_period_and_unit(client, hub, crafted):
+    response = get(client, hub.headers(PPU, READ), group_by="recipient", format="csv")
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffLaporan,Rujukan")
+    assert f"Periode,{YEAR}-01-01 s.d. {YEAR}-12-31" in text
+    assert "Unit,UPTD PPA" in text
+    assert "Penerima,Jumlah,Diterima,Selesai" in text
+    assert "UPTD PPA Kota Balikpapan" in text or "Balikpapan" in text.split("Penerima")[1]
+    assert f"{BALIKPAPAN}," not in text  # names, not codes
+
+
+def test_csv_of_the_province_writes_hidden_counts_as_below_five(client, hub, crafted):
+    text = get(client, hub.headers(OPERATOR, READ), group_by="sender", format="csv").get_data(
+        as_text=True
+    )
+    assert "<5" in text
+    assert "Kerahasiaan" in text
+
+
+def test_xlsx_is_a_workbook_with_numbers_as_numbers(client, hub, crafted):
+    response = get(client, hub.headers(PPU, READ), group_by="recipient", format="xlsx")
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    book = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert "Penerima" in strings
+    assert "Periode" in strings
+    assert "<v>12</v>" in sheet  # Balikpapan's count, a number cell
+
+
+def test_agreements_report_counts_by_status_and_gaps_by_service(client, hub, crafted):
+    headers = hub.headers(PPU, READ)
+    report = get(client, headers, report="agreements", group_by="status", period=None)
+    assert by(report["rows"], "status")["active"]["count"] >= 1
+    assert report["suppressed_below"] is None
+    services = get(client, headers, report="agreements", group_by="service", period=None)
+    rows = by(services["rows"], "service")
+    assert rows["psychological_counseling"]["gaps"] == 0
+    assert any(row["gaps"] for row in services["rows"])
+
+
+def _browser(app, hub, org: str, role: str):
+    user = hub.user(org, role)
+    browser = app.test_client()
+    response = hub.login(browser, user["email"])
+    assert response.status_code == 302
+    return browser
+
+
+def test_the_portal_page_gives_the_apis_counts_with_chart_and_table(app, client, hub, crafted):
+    browser = _browser(app, hub, PPU, "supervisor")
+    page = browser.get(f"/reports/referrals?kind=year&year={YEAR}&group_by=recipient")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<svg class="chart-svg" role="img"' in html
+    assert '<title id="bar-t">' in html
+    assert '<desc id="bar-d">' in html
+    assert "<script" not in html.split("<main")[1]
+    assert '<td class="num">12</td>' in html
+    assert '<td class="num">15</td>' in html
+    assert '<path class="line"' in html  # the monthly line beside its table
+    file = browser.get(f"/reports/referrals/export.csv?kind=year&year={YEAR}&group_by=recipient")
+    assert file.status_code == 200
+    assert "Penerima" in file.get_data(as_text=True)
+
+
+def test_the_portal_page_in_english(app, hub, crafted):
+    browser = _browser(app, hub, PPU, "supervisor")
+    token = _csrf_from(browser.get("/").get_data(as_text=True))
+    browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
+    html = browser.get(f"/reports/services?kind=quarter&year={YEAR}&quarter=2").get_data(
+        as_text=True
+    )
+    assert "Reports" in html
+    assert "Social rehabilitation" in html
+
+
+def test_a_bad_period_in_the_portal_is_a_message_beside_its_field(app, hub, crafted):
+    browser = _browser(app, hub, PPU, "supervisor")
+    response = browser.get("/reports/referrals?kind=custom&from=2025-05-01&to=2025-01-01")
+    assert response.status_code == 422
+    assert 'class="field has-error"' in response.get_data(as_text=True)
+
+
+def test_caseworkers_have_no_reports(app, hub, crafted):
+    browser = _browser(app, hub, PPU, "caseworker")
+    assert browser.get("/reports/referrals").status_code == 403
+    assert "Angka hari ini" not in browser.get("/").get_data(as_text=True)
+
+
+def test_the_start_page_shows_the_daily_figures_from_the_reports(app, hub, crafted):
+    browser = _browser(app, hub, PPU, "supervisor")
+    html = browser.get("/").get_data(as_text=True)
+    assert "Angka hari ini" in html
+    # Open (not counting the year before's, still requested): 2 + 3 accepted + 3 to police
+    # ... read from the same report the API gives.
+    report = get(
+        client=app.test_client(),
+        headers=hub.headers(PPU, READ),
+        group_by="status",
+        period=None,
+        **{"from": "2017-01-01"},
+    )
+    open_count = sum(
+        r["count"]
+        for r in report["rows"]
+        if r["status"] in ("requested", "accepted", "in-progress", "on-hold")
+    )
+    assert f"<strong>{open_count}</strong> rujukan terbuka" in html
+
+
+def test_the_agreements_registry_exports_xlsx_with_indonesian_headers(app, client, hub, crafted):
+    headers = hub.headers(PPU, "agreements:read")
+    response = client.get("/api/v1/agreements/export.xlsx", headers=headers)
+    assert response.status_code == 200
+    book = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert "Para pihak" in strings
+    assert "UPTD PPA Kota Balikpapan" in strings
+    assert "Aktif" in strings or "Berlaku" in strings
+    portal = _browser(app, hub, PPU, "org_admin").get("/agreements/export.xlsx")
+    assert portal.status_code == 200
+    assert portal.mimetype.endswith("spreadsheetml.sheet")
+
+
+def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, client, hub, crafted):
+    from sqlalchemy import select
+
+    from referral_hub.referrals.models import Referral
+    from referral_hub.reports.summary import refresh_referral_summary
+
+    headers = hub.headers(OPERATOR, READ)
+    groupings = (
+        ("referrals", "recipient"),
+        ("referrals", "sender"),
+        ("referrals", "month"),
+        ("referrals", "sender,service"),
+        ("services", "simfoni_group"),
+        ("services", "provider"),
+    )
+    live = {g: get(client, headers, report=g[0], group_by=g[1]) for g in groupings}
+    assert all(r["as_of"] is None for r in live.values())
+    with app.app_context():
+        assert refresh_referral_summary() >= 2  # June 2025 and June 2024
+        db.session.commit()
+    for grouping in groupings:
+        summarised = get(client, headers, report=grouping[0], group_by=grouping[1])
+        assert summarised["as_of"] is not None
+        assert summarised["rows"] == live[grouping]["rows"], grouping
+        assert summarised["total"] == live[grouping]["total"], grouping
+    # By status, or for a period that cuts a month, the referrals themselves are read.
+    assert get(client, headers, group_by="status")["as_of"] is None
+    cut = get(client, headers, period=None, **{"from": f"{YEAR}-06-02", "to": f"{YEAR}-12-31"})
+    assert cut["as_of"] is None
+
+    with app.app_context():
+        waiting = db.session.scalars(
+            select(Referral).where(Referral.status == "requested", Referral.urgency == "urgent")
+        ).one()
+        waiting.status, waiting.updated_at = "cancelled", dt.datetime.now(dt.UTC)
+        db.session.commit()
+        assert refresh_referral_summary() == 1  # only the month that changed
+        db.session.commit()
+    after = get(client, hub.headers(PPU, READ), group_by="recipient")
+    assert after["as_of"] is not None
+    assert by(after["rows"], "recipient")[POLRES]["accepted"] == 2
+    assert after["total"]["count"] == 15
+
+
+def test_the_summary_can_be_rebuilt_whole_from_the_command_line(app, client, hub, crafted):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["hub", "reports-refresh", "--full"])
+    assert result.exit_code == 0, result.output
+    assert "months rebuilt" in result.output
+    report = get(client, hub.headers(PPU, READ), group_by="recipient")
+    assert report["as_of"] is not None
+    assert report["total"]["count"] == 15
+
+
+@pytest.fixture
+def cases(app):
+    """PPU opened 9 cases in 2025 (one client has two, one case is of two violence types),
+    Bontang 3; Kutai Kartanegara one in 2024."""
+    from tests.reports_support import crafted_case
+
+    with app.app_context():
+        twice = crafted_client(PPU)
+        crafted_case(twice, violence_types=("physical", "psychological"))
+        crafted_case(twice, violence_types=("physical",), status="closed")
+        for _ in range(6):
+            crafted_case(crafted_client(PPU), violence_types=("physical",))
+        crafted_case(crafted_client(PPU), violence_types=("sexual",), place="school")
+        for _ in range(3):
+            crafted_case(crafted_client(BONTANG), violence_types=("sexual",))
+        crafted_case(crafted_client(KUKAR), opened_at=MID_YEAR - dt.timedelta(days=365))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_the_case_report_counts_a_units_cases_in_simfoni_categories(client, hub, cases):
+    report = get(client, hub.headers(PPU, READ), report="cases", group_by="violence_type")
+    assert report["suppressed_below"] is None  # the unit's own cases
+    rows = by(report["rows"], "violence_type")
+    assert rows["physical"]["count"] == 8
+    assert rows["physical"]["clients"] == 7  # the client with two cases counts once
+    assert rows["psychological"]["count"] == 1
+    assert rows["sexual"]["count"] == 1
+    assert report["total"] == {"count": 9, "closed": 1, "clients": 8}
+    by_place = get(client, hub.headers(PPU, READ), report="cases", group_by="place_type")
+    assert by(by_place["rows"], "place_type")["school"]["count"] == 1
+
+
+def test_the_province_case_report_hides_small_counts(client, hub, cases):
+    report = get(client, hub.headers(OPERATOR, READ), report="cases", group_by="violence_type")
+    rows = by(report["rows"], "violence_type")
+    assert rows["physical"]["count"] == 8
+    # Sexual: 1 at PPU + 3 at Bontang = 4; psychological 1: both hidden.
+    assert rows["sexual"]["count"] is None
+    assert rows["psychological"]["count"] is None
+    assert report["total"]["count"] == 12
+    police = get(client, hub.headers(POLRES, READ), report="cases")
+    assert police["rows"] == []
+    assert police["total"]["count"] == 0
+
+
+def test_the_case_report_in_the_portal_and_as_a_file(app, hub, cases):
+    browser = _browser(app, hub, PPU, "supervisor")
+    html = browser.get(f"/reports/cases?kind=year&year={YEAR}&group_by=violence_type").get_data(
+        as_text=True
+    )
+    assert '<td class="num">8</td>' in html
+    text = browser.get(
+        f"/reports/cases/export.csv?kind=year&year={YEAR}&group_by=violence_type"
+    ).get_data(as_text=True)
+    assert "Jenis kekerasan,Jumlah,Ditutup,Klien" in text
+    assert "Fisik,8,1,7" in text

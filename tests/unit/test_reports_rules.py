@@ -1,0 +1,85 @@
+"""Reports' rules that need no database: SIMFONI groups, periods, expiry bands, charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from referral_hub.problems import Problem
+from referral_hub.reports.agreement_reports import expiry_band
+from referral_hub.reports.charts import bar_chart, line_chart, nice_max
+from referral_hub.reports.periods import named_period, resolve_period
+from referral_hub.reports.simfoni import GROUPS, OTHER, SERVICE_GROUPS, group_of
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAIN_SERVICE_CODES = {
+    "complaint_intake", "outreach", "case_management", "temporary_shelter", "mediation",
+    "accompaniment", "psychological_counseling", "psychosocial_support", "health_care",
+    "forensic_exam", "legal_aid", "law_enforcement", "prosecution", "court_process",
+    "family_court", "witness_protection", "restitution", "social_rehabilitation",
+    "social_reintegration", "repatriation", "religious_counseling", "economic_empowerment",
+}  # fmt: skip
+
+
+def test_every_service_code_of_the_domain_maps_to_a_simfoni_group():
+    assert set(SERVICE_GROUPS) == DOMAIN_SERVICE_CODES
+    assert set(SERVICE_GROUPS.values()) <= set(GROUPS)
+    assert group_of("no_such_service") == OTHER
+
+
+@pytest.mark.parametrize(
+    "path", [REPO / "partners.yaml", *sorted((REPO / "partners").glob("*.yaml"))]
+)
+def test_partners_files_agree_with_the_one_mapping(path):
+    services = yaml.safe_load(path.read_text(encoding="utf-8"))["services"]
+    for service in services:
+        if service.get("simfoni_group"):
+            assert SERVICE_GROUPS[service["code"]] == service["simfoni_group"], service["code"]
+
+
+def test_named_periods():
+    assert named_period("2026") == named_period("2026")
+    year = named_period("2026")
+    assert (year.start, year.end) == (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    quarter = named_period("2026-Q1")
+    assert (quarter.start, quarter.end) == (dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    february = named_period("2024-02")
+    assert february.end == dt.date(2024, 2, 29)
+    for bad in ("2026-13", "2026-Q5", "26", "2026-00", "last year"):
+        with pytest.raises(Problem):
+            named_period(bad)
+
+
+def test_a_period_is_whole_days_in_wita():
+    period = resolve_period("2026-03-01", "2026-03-31")
+    start, after = period.bounds()
+    assert start == dt.datetime(2026, 2, 28, 16, 0, tzinfo=dt.UTC)
+    assert after == dt.datetime(2026, 3, 31, 16, 0, tzinfo=dt.UTC)
+    with pytest.raises(Problem):
+        resolve_period("2026-03-31", "2026-03-01")
+
+
+def test_expiry_bands():
+    assert expiry_band("active", 0) == "30"
+    assert expiry_band("active", 31) == "90"
+    assert expiry_band("suspended", 120) == "180"
+    assert expiry_band("signed", 400) == "later"
+    assert expiry_band("expired", 10) == "ended"
+
+
+def test_charts_scale_to_a_round_top_and_draw_no_bar_for_a_hidden_count():
+    assert nice_max(7) == 10
+    assert nice_max(230) == 250
+    chart = bar_chart("t", "d", ["a", "b", "c"], [10, None, 5])
+    assert [m["hidden"] for m in chart.marks] == [False, True, False]
+    assert chart.marks[1]["width"] == 0
+    assert chart.marks[1]["value"] == "<5"
+    assert chart.marks[0]["width"] == 2 * chart.marks[2]["width"]
+
+
+def test_a_hidden_month_breaks_the_line():
+    chart = line_chart("t", "d", ["Jan", "Feb", "Mar", "Apr"], [10, None, 8, 12])
+    assert chart.path.count("M") == 2
