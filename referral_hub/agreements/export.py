@@ -3,6 +3,10 @@
 One agreement a row, UTF-8 with a byte-order mark (so spreadsheet programs read it as
 UTF-8), cells a spreadsheet will not run as formulas. Every export is audited with the
 filters asked and the number of rows.
+
+Dates and times are written as on every page (portal/moments.py): "3 Des 2026", and
+"3 Des 2026, 12.58 WITA" in the hub's time zone, whose name the time column's header
+carries too ("created_at (WITA)"), so a reader never has to guess the zone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import Agreement
 from referral_hub.directory.regions import region_label
 from referral_hub.extensions import db
+from referral_hub.portal.moments import day, moment, zone_name
 
 EXPORT_COLUMNS = (
     "id",
@@ -46,6 +51,11 @@ def csv_cell(value: Any) -> str:
     return text
 
 
+def export_header() -> list[str]:
+    """The header row: EXPORT_COLUMNS, the time column naming the hub's zone."""
+    return [f"{c} ({zone_name()})" if c == "created_at" else c for c in EXPORT_COLUMNS]
+
+
 def export_row(agreement: Agreement) -> list[str]:
     """One agreement as the export's cells, in EXPORT_COLUMNS order."""
     signed = {s.organization_id: s for s in agreement.signatures}
@@ -65,16 +75,16 @@ def export_row(agreement: Agreement) -> list[str]:
         ),
         "services": "; ".join(f"{s.service_code} by {s.provider.code}" for s in agreement.services),
         "data_categories": "; ".join(agreement.data_categories),
-        "effective_from": agreement.effective_from.isoformat(),
-        "expires_on": agreement.expires_on.isoformat(),
+        "effective_from": day(agreement.effective_from),
+        "expires_on": day(agreement.expires_on),
         "response_hours": agreement.response_hours,
         "signed_by": "; ".join(
-            f"{p.organization.code} {signed[p.organization_id].signed_at.date().isoformat()}"
+            f"{p.organization.code} {day(signed[p.organization_id].signed_at)}"
             for p in agreement.parties
             if p.organization_id in signed
         ),
         "documents": len(agreement.documents),
-        "created_at": agreement.created_at.isoformat(),
+        "created_at": moment(agreement.created_at),
     }
     return [csv_cell(values[c]) for c in EXPORT_COLUMNS]
 
@@ -86,7 +96,7 @@ def export_registry(actor: Actor, filters: dict[str, Any]) -> tuple[str, str]:
     out = io.StringIO()
     out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(export_header())
     for agreement in agreements:
         writer.writerow(export_row(agreement))
     ops.record_export(actor, filters, len(agreements))
