@@ -75,7 +75,7 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "service": (_l("Layanan"), "service"),
     "services": (_l("Layanan"), "services"),
     "legal_basis": (_l("Dasar pemrosesan"), "legal_basis"),
-    "basis": (_l("Dasar pemrosesan"), "legal_basis"),
+    "basis": (_l("Dasar pemrosesan"), "basis"),
     "data_categories": (_l("Kategori data"), "categories"),
     "categories": (_l("Kategori data"), "categories"),
     "outcome": (_l("Hasil"), "outcome"),
@@ -109,7 +109,7 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "method": (_l("Cara"), "method"),
     "step": (_l("Tahap"), "method"),
     "resembles": (_l("Mirip dengan"), "text"),
-    "context": (_l("Keperluan"), "text"),
+    "context": (_l("Keperluan"), "context"),
     "kind": (_l("Jenis perjanjian"), "agreement_kind"),
     "version": (_l("Versi"), "text"),
     "changed": (_l("Yang diubah"), "list"),
@@ -178,7 +178,14 @@ WORDS: dict[str, Any] = {
     "recovery_code": _l("kode pemulihan"),
     "disabled": _l("dinonaktifkan"),
     "secret_rotated": _l("rahasia diganti"),
+    "owner": _l("pemilik data"),
+    "sent": _l("dikirim"),
+    "sent on approval": _l("dikirim setelah disetujui supervisor"),
+    "read": _l("dibaca"),
+    "read as FHIR Patient": _l("dibaca oleh aplikasi mitra"),
 }
+#: A disclosure's context as recorded: "referral:RJ-PPU-2026-000001 sent".
+CONTEXT = re.compile(r"^referral:(\S+) (.+)$")
 
 #: What each object type's status codes are called.
 STATUS_KINDS = {"agreement": "agreement_status", "case": "plan_status"}
@@ -328,6 +335,12 @@ def _value(kind: str, value: Any, entry: AuditEntry, names: Names) -> str:
         return _listed(value, lambda v: label("violence", v))
     if kind in ("legal_basis", "outcome", "giver", "risk", "agreement_kind", "org_type"):
         return label(kind, value)
+    if kind == "basis":  # "consent:<id>", "legal_obligation", "owner"
+        code = str(value).split(":", 1)[0]
+        return str(WORDS[code]) if code in WORDS else label("legal_basis", code)
+    if kind == "context" and (match := CONTEXT.match(str(value))):
+        how = match.group(2)
+        return f"{_l('rujukan')} {match.group(1)} {WORDS.get(how, how)}"
     if kind == "delivery_status":
         return label("delivery_status", value)
     if kind == "method":
