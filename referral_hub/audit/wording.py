@@ -187,6 +187,8 @@ WORDS: dict[str, Any] = {
 #: A disclosure's context as recorded: "referral:RJ-PPU-2026-000001 sent".
 CONTEXT = re.compile(r"^referral:(\S+) (.+)$")
 
+#: The object types known by a number (RJ-…, PKS/…, KS-…, KL-…; a consent by its client's).
+NUMBERED = frozenset({"referral", "agreement", "client", "case", "consent"})
 #: What each object type's status codes are called.
 STATUS_KINDS = {"agreement": "agreement_status", "case": "plan_status"}
 
@@ -201,6 +203,8 @@ class Names:
     consents: dict[str, str] = field(default_factory=dict)
     cases: dict[str, str] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)
+    actors: dict[str, str] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
     organizations: dict[str, str] = field(default_factory=dict)
     apps: dict[str, str] = field(default_factory=dict)
 
@@ -255,12 +259,12 @@ def names_for(entries: Sequence[AuditEntry]) -> Names:
         e.actor_user_id for e in entries if e.actor_user_id
     }
     if person_ids:
-        names.people = {
-            u.id: f"{u.name} ({u.email})"
-            for u in db.session.execute(
-                select(User.id, User.name, User.email).where(User.id.in_(person_ids))
-            )
-        }
+        for user in db.session.execute(
+            select(User.id, User.name, User.email).where(User.id.in_(person_ids))
+        ):
+            names.people[user.id] = f"{user.name} ({user.email})"
+            names.actors[user.id] = user.name
+            names.emails[user.id] = user.email
     org_refs = _ids(entries, "organization", ["organization", "recipient", "provider"])
     for entry in entries:
         for key in ("recipients", "parties"):
@@ -404,8 +408,9 @@ def _sentences(entry: AuditEntry, names: Names) -> list[str]:
     return said
 
 
-def _object(entry: AuditEntry, names: Names) -> str:
-    kind = label("audit_object", entry.object_type)
+def _object(entry: AuditEntry, names: Names) -> tuple[str, str]:
+    """What the entry is about: its kind's name, and its number or name ('' for none)."""
+    kind = str(label("audit_object", entry.object_type))
     oid = entry.object_id
     detail = entry.detail or {}
     known = {
@@ -414,36 +419,40 @@ def _object(entry: AuditEntry, names: Names) -> str:
         "client": names.clients,
         "case": names.cases,
         "consent": names.consents,
-        "user": names.people,
+        "user": names.emails,
         "organization": names.organizations,
         "oauth_client": names.apps,
     }.get(entry.object_type, {})
-    if oid and oid in known and known[oid]:
-        which = known[oid]
+    if oid and known.get(oid):
         if entry.object_type == "consent":
-            return f"{kind}: {_l('klien')} {which}"
-        return f"{kind} {which}"
+            return f"{kind}: {_l('klien')}", known[oid]
+        return kind, known[oid]
     # No lookup found it: what the entry itself recorded names it.
     for key in ("number", "code", "email", "name", "url"):
         if isinstance(detail.get(key), str):
-            return f"{kind} {detail[key]}"
-    if oid is None:
-        return str(kind)
-    return f"{kind} {_short(oid)}"
+            return kind, detail[key]
+    return kind, _short(oid) if oid else ""
 
 
-def describe_entry(entry: AuditEntry, names: Names | None = None) -> dict[str, str]:
-    """The entry in words: {action, object, details} (details: sentences, space-separated)."""
+def describe_entry(entry: AuditEntry, names: Names | None = None) -> dict[str, Any]:
+    """The entry in words: {action, object, details, actor}; the object also as its two
+    parts, `object_kind` ("Rujukan") and `object_name` (its number), for a page to keep the
+    number on one line; details are sentences, space-separated."""
     names = names if names is not None else names_for([entry])
+    kind, name = _object(entry, names)
     return {
         "action": label("audit_action", entry.action),
-        "object": _object(entry, names),
+        "object": f"{kind} {name}".strip(),
+        "object_kind": kind,
+        "object_name": name,
+        "object_is_number": entry.object_type in NUMBERED,
         "details": " ".join(_sentences(entry, names)),
-        "actor": names.people.get(entry.actor_user_id or "", "") or (entry.actor_label or ""),
+        # Who acted, by name (the e-mail is in the object's words of their sign-in entries).
+        "actor": names.actors.get(entry.actor_user_id or "", "") or (entry.actor_label or ""),
     }
 
 
-def describe_entries(entries: Sequence[AuditEntry]) -> list[dict[str, str]]:
+def describe_entries(entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
     """Each entry in words, with one lookup per kind of object for them all."""
     names = names_for(entries)
     return [describe_entry(entry, names) for entry in entries]
