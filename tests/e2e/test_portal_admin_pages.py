@@ -82,7 +82,7 @@ def test_an_administrator_drafts_signs_and_uploads_an_agreement(page, browser, l
     page.get_by_role("button", name="Unggah").click()
     expect(page.get_by_role("status")).to_contain_text("diunggah")
     expect(page.locator("#documents")).to_contain_text("PKS_463_ditandatangani.pdf")
-    expect(page.locator(".timeline")).to_contain_text("agreement.document_uploaded")
+    expect(page.locator(".timeline")).to_contain_text("Dokumen perjanjian diunggah")
     screenshot(page, "agreement-active-desktop")
 
 
