@@ -20,6 +20,7 @@ from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import KINDS, Agreement
 from referral_hub.agreements.registry_views import party_choices, service_choices
 from referral_hub.agreements.schemas import AgreementIn
+from referral_hub.audit.wording import describe_entries
 from referral_hub.categories import SHAREABLE_CATEGORIES
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
@@ -32,6 +33,11 @@ SPARE_ROWS = 1
 MAX_SERVICE_ROWS = 60
 MAX_SIGNATORY_ROWS = 40
 LIFECYCLE_ACTIONS = ("sign", "suspend", "resume", "terminate", "renew")
+
+
+def _in_words(entries):
+    """The history's entries beside their words (audit/wording.py), as the audit log says them."""
+    return list(zip(entries, describe_entries(entries), strict=True))
 
 
 def _detail_page(
@@ -56,7 +62,7 @@ def _detail_page(
         content_sha256=ops.content_sha256(agreement),
         signed=agreement.signed_party_ids,
         signatories=_signatories(agreement),
-        history=ops.agreement_history(actor, agreement.id),
+        history=_in_words(ops.agreement_history(actor, agreement.id)),
         renewal=renewal,
         states=states,
         may_write=ops.may_change(actor, agreement),

@@ -2,7 +2,9 @@
 
 One agreement a row, with Indonesian headers and names (of the kind, the status, the
 parties, the services and the data categories), not machine codes; the number and the id
-stay for reference. Both formats are written by `referral_hub.spreadsheets`: CSV UTF-8 with
+stay for reference. Dates and times are written as on every page (portal/moments.py): "3 Des
+2026", and "3 Des 2026, 12.58 WITA" in the hub's zone, which the time column's header names
+too. Both formats are written by `referral_hub.spreadsheets`: CSV UTF-8 with
 a byte-order mark, cells a spreadsheet will not run as formulas, numbers as numbers; the
 XLSX file also says at its head when it was made and for which organisation. Every export
 is audited with the filters asked and the number of rows.
@@ -22,6 +24,7 @@ from referral_hub.directory.models import Organization
 from referral_hub.directory.regions import region_label
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_label
+from referral_hub.portal.moments import day, moment, zone_name
 from referral_hub.spreadsheets import XLSX_MIMETYPE, safe_text, write_csv, write_xlsx
 
 #: Column -> its header (Indonesian in every file).
@@ -75,16 +78,16 @@ def export_values(agreement: Agreement) -> list[Any]:
             f"{service_label(s.service_code)} — {s.provider.name}" for s in agreement.services
         ),
         "data_categories": "; ".join(label("category", c) for c in agreement.data_categories),
-        "effective_from": agreement.effective_from.isoformat(),
-        "expires_on": agreement.expires_on.isoformat(),
+        "effective_from": day(agreement.effective_from),
+        "expires_on": day(agreement.expires_on),
         "response_hours": agreement.response_hours,
         "signed_by": "; ".join(
-            f"{p.organization.name} {signed[p.organization_id].signed_at.date().isoformat()}"
+            f"{p.organization.name} {day(signed[p.organization_id].signed_at)}"
             for p in agreement.parties
             if p.organization_id in signed
         ),
         "documents": len(agreement.documents),
-        "created_at": agreement.created_at.isoformat(),
+        "created_at": moment(agreement.created_at),
     }
     return [values[c] for c in EXPORT_COLUMNS]
 
@@ -95,9 +98,13 @@ def export_registry(
     """The registry the actor sees, filtered as registry_query, as (file name, MIME type,
     body); the export is audited in the caller's transaction (the request commits)."""
     agreements = db.session.scalars(ops.registry_query(actor, **filters)).all()
-    day = ops.local_date().isoformat()
+    today = ops.local_date().isoformat()
     with force_locale("id"):
-        headers = [str(h) for h in EXPORT_COLUMNS.values()]
+        # the time column names the hub's zone, so a reader never guesses it
+        headers = [
+            f"{h} ({zone_name()})" if c == "created_at" else str(h)
+            for c, h in EXPORT_COLUMNS.items()
+        ]
         rows = [export_values(a) for a in agreements]
         if file_format == "xlsx":
             org = (
@@ -107,11 +114,11 @@ def export_registry(
             )
             preamble = [
                 (str(_l("Daftar")), str(_l("Perjanjian kerja sama"))),
-                (str(_l("Tanggal")), day),
+                (str(_l("Tanggal")), day(ops.local_date())),
                 (str(_l("Organisasi")), org.name if org is not None else "—"),
             ]
             body: Any = write_xlsx(str(_l("Perjanjian")), preamble, headers, rows)
         else:
             body = write_csv((), headers, rows)
     ops.record_export(actor, filters, len(agreements), file_format)
-    return f"agreements-{day}.{file_format}", FORMATS[file_format], body
+    return f"agreements-{today}.{file_format}", FORMATS[file_format], body

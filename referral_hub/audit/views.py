@@ -13,16 +13,21 @@ from flask import render_template, request
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 
+from referral_hub.audit import lookup
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
 from referral_hub.audit.verification import verify_audit
+from referral_hub.audit.wording import describe_entries
 from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import LABELS
 from referral_hub.portal.code_names import label as code_label
 from referral_hub.portal.paging import page_number, paginate_select
 
 #: The log is read with the API's `audit:read`, decided per role in permissions.py.
 reader_page = login_required(permission="audit:read")
 PAGE_SIZE = 50
+#: Filters in words (audit/lookup.py): a client code, a referral or agreement number, a person.
+WORD_FILTERS = ("client", "referral", "agreement", "person")
 
 
 def _filters():
@@ -31,6 +36,7 @@ def _filters():
         "object_type": (request.args.get("object_type") or "").strip()[:32],
         "action": (request.args.get("action") or "").strip()[:64],
         "since": (request.args.get("since") or "").strip(),
+        **{name: (request.args.get(name) or "").strip()[:200] for name in WORD_FILTERS},
     }
     errors: dict[str, list[str]] = {}
     since = None
@@ -60,9 +66,16 @@ def _page(verification=None):
         action=values["action"] or None,
         since=since,
     )
+    query = lookup.narrow(query, lookup.Words(**{name: values[name] for name in WORD_FILTERS}))
+    page = paginate_select(query, page_number(), PAGE_SIZE)
     return render_template(
         "portal/audit_log.html",
-        page=paginate_select(query, page_number(), PAGE_SIZE),
+        page=page,
+        rows=list(zip(page.items, describe_entries(page.items), strict=True)),
+        actions=sorted(
+            ((code, str(name)) for code, name in LABELS["audit_action"].items()),
+            key=lambda pair: pair[1],
+        ),
         values=values,
         errors=errors,
         object_types=[

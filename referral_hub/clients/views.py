@@ -7,14 +7,12 @@ personal data are logged by those operations; the views commit after them.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -39,25 +37,13 @@ from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.messages import translate_message
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region
-from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
+from referral_hub.portal.templating import CODE_NAMES, MOMENTS, offer_to_templates
 from referral_hub.problems import Problem
 
 bp = Blueprint("clients_portal", __name__)
 
 
-def _day(value: Any, format: str = "medium") -> str:
-    """A calendar date (or an ISO date string, as views carry them) in the reader's language."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            return value
-    return format_date(value, format)
-
-
-offer_to_templates(bp, globals=CODE_NAMES, filters={"day": _day})
+offer_to_templates(bp, globals=CODE_NAMES, filters=MOMENTS)
 
 UPTD = ("uptd_ppa",)
 #: Who keeps clients: the roles with the right to read and to change clients (permissions.py:

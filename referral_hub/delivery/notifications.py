@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -35,6 +34,7 @@ from referral_hub.delivery.settings import DeliverySettings, settings
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.permissions import roles_with
+from referral_hub.portal.moments import moment
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +100,10 @@ def _absolute(link: str) -> str:
 
 
 def _when(value: dt.datetime | str | None) -> str | None:
+    """A moment as every page writes it (portal/moments.py); the e-mails are Indonesian."""
     if value is None:
         return None
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    zone = zoneinfo.ZoneInfo(current_app.config.get("HUB_TIMEZONE") or "Asia/Makassar")
-    local = moment.astimezone(zone)
-    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+    return moment(value, "id")
 
 
 def _queue(kind: str, organization_id: str, roles: tuple[str, ...], **context: Any):

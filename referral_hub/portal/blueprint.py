@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, session
-from flask_babel import format_datetime, format_timedelta
+from flask_babel import format_timedelta
 from flask_wtf.csrf import CSRFError
 
 from referral_hub.accounts import users_views
@@ -33,16 +33,9 @@ from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
 from referral_hub.portal.regions import region_hint, region_label, region_options
-from referral_hub.portal.templating import offer_to_templates
+from referral_hub.portal.templating import MOMENTS, offer_to_templates
 
 bp = Blueprint("portal", __name__)
-
-
-def _datetime(value: dt.datetime | None, format: str = "medium") -> str:
-    """A moment in the hub's time zone and the reader's language ('' for none)."""
-    if value is None:
-        return ""
-    return format_datetime(value, format)
 
 
 def _ago(value: dt.datetime | None) -> str:
@@ -64,7 +57,7 @@ offer_to_templates(
         "region_hint": region_hint,
     },
     # A region code as a person reads it: "Kota Balikpapan (64.71)".
-    filters={"datetime": _datetime, "ago": _ago, "region": region_label},
+    filters={**MOMENTS, "ago": _ago, "region": region_label},
 )
 bp.app_errorhandler(CSRFError)(handle_csrf_error)
 

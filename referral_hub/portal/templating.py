@@ -13,15 +13,16 @@ from typing import Any
 from flask import Blueprint
 
 from referral_hub.portal.code_names import label, service_label
-from referral_hub.portal.moments import moment
+from referral_hub.portal.moments import day, moment
 
 #: The names of codes and services, as every page that lists coded values calls them.
 CODE_NAMES: Mapping[str, Callable[..., Any]] = {
     "code_label": label,
     "service_label": service_label,
 }
-#: `{{ value | moment }}`: a moment with the month spelt out.
-MOMENTS: Mapping[str, Callable[..., Any]] = {"moment": moment}
+#: `{{ value | moment }}` ("3 Des 2026, 12.58 WITA") and `{{ value | day }}` ("3 Des 2026"):
+#: the only ways a page writes a time or a date (portal/moments.py).
+MOMENTS: Mapping[str, Callable[..., Any]] = {"moment": moment, "day": day}
 
 
 def offer_to_templates(

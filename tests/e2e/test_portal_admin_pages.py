@@ -4,6 +4,7 @@ the registry's expiring-soon view, webhooks; and the registry at phone width."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from referral_hub.extensions import db
 from tests.agreements_support import build, today
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.conftest import DESKTOP, no_horizontal_scroll, screenshot, sign_in
+from tests.e2e.conftest import DESKTOP, SCREENSHOTS, no_horizontal_scroll, screenshot, sign_in
 from tests.orgs import BALIKPAPAN, PPU
 
 pytestmark = pytest.mark.e2e
@@ -81,7 +82,7 @@ def test_an_administrator_drafts_signs_and_uploads_an_agreement(page, browser, l
     page.get_by_role("button", name="Unggah").click()
     expect(page.get_by_role("status")).to_contain_text("diunggah")
     expect(page.locator("#documents")).to_contain_text("PKS_463_ditandatangani.pdf")
-    expect(page.locator(".timeline")).to_contain_text("agreement.document_uploaded")
+    expect(page.locator(".timeline")).to_contain_text("Dokumen perjanjian diunggah")
     screenshot(page, "agreement-active-desktop")
 
 
@@ -185,3 +186,51 @@ def test_the_audit_log_keeps_number_time_and_actor_readable_on_a_desktop(page, h
     assert (seq, time) == (1, 1)
     assert actor <= 2  # the test address may break at its hyphen, never letter by letter
     assert no_horizontal_scroll(page)
+
+
+#: For each of the first rows' cells: (lines its text takes, words in it).
+_LINES_AND_WORDS = """(rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  return [lines, cell.innerText.trim().split(/[\\s-]+/).length];
+}))"""
+
+
+def test_the_audit_log_in_words_at_desktop_and_phone_width(page, phone, app, hub):
+    """Entries about a referral, a client, a consent and an agreement: words and numbers;
+    no cell breaks a word across lines at 1280 px, and the phone never scrolls sideways."""
+    from tests.portal_sender_support import build_world, referral_form
+
+    world = build_world(app)
+    caseworker = hub.user(PPU, "caseworker")
+    with app.test_client() as browser:
+        assert hub.login(browser, caseworker["email"]).status_code == 302
+        token = re.search(
+            r'name="csrf_token" value="([^"]+)"', browser.get("/").get_data(as_text=True)
+        )
+        form = {**referral_form(world), "csrf_token": token.group(1)}
+        assert browser.post("/referrals/new", data=form).status_code == 302
+    admin = hub.user(PPU, "org_admin")
+    sign_in(page, admin["email"])
+    page.goto("/audit")
+    expect(page.locator("table.audit")).to_contain_text("Rujukan RJ-")
+    expect(page.locator("table.audit")).to_contain_text("Perjanjian TEST/PKS/001")
+    screenshot(page, "audit-log-words-desktop")
+    cells = page.locator("table.audit tbody tr").evaluate_all(_LINES_AND_WORDS)
+    broken = [
+        (r, c, lines, words)
+        for r, row in enumerate(cells)
+        for c, (lines, words) in enumerate(row)
+        if lines > words
+    ]
+    assert broken == []  # (row, column, lines, words): a word split across lines
+    assert no_horizontal_scroll(page)
+
+    sign_in(phone, admin["email"])
+    phone.goto("/audit")
+    expect(phone.locator("table.audit")).to_contain_text("Rujukan RJ-")
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "audit-log-words-phone")
+    phone.locator("table.audit tbody tr").nth(4).scroll_into_view_if_needed()
+    phone.screenshot(path=str(SCREENSHOTS / "audit-log-words-phone-rows.png"))

@@ -98,7 +98,7 @@ def test_a_received_referral_is_mailed_to_the_recipients_staff_over_real_smtp(
         assert "menunggu tanggapan" in body
         assert "mendesak" in body
         assert f"{app.config['HUB_BASE_URL']}/portal/referrals/abc" in body
-        assert "01-12-2026 09:00 WITA" in body  # respond_by in the hub's time zone
+        assert "1 Des 2026, 09.00 WITA" in body  # respond_by as every page writes it
         assert "tidak memuat data pribadi" in body
 
 
