@@ -335,6 +335,28 @@ EXPECTATIONS: dict[str, object] = {
         HIDDEN,
         ppu=codes(201, 403),
     ),
+    # --- intakes: reported under an agreement (none here but PPU's own walk-in); the unit
+    # that owns one sees it whole, the reporter its status, everyone else nothing ----------
+    "intakes.create_intake": api(
+        "intakes:write",
+        "a walk-in to PPU: PPU records its own; others have no complaint_intake agreement",
+        codes(422),
+        ppu=CREATED,
+    ),
+    "intakes.list_intakes": api(
+        "intakes:read", "own box (sent or received)", OK, ppu=OK, bpp=OK, bontang=OK
+    ),
+    "intakes.get_intake": api("intakes:read", "PPU's intake: hidden from others", ppu=OK),
+    "intakes.triage_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
+    "intakes.decline_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
+    # No agreement between PPU and Balikpapan covers intakes in the matrix's world.
+    "intakes.forward_intake": api(
+        "intakes:write", "PPU's intake; no forwarding agreement: 422", ppu=codes(422)
+    ),
+    # Accepting opens a case: a token without cases:write is refused by open_case (403).
+    "intakes.accept_intake": api(
+        "intakes:write", "PPU's intake; opening the case needs cases:write", ppu=codes(200, 403)
+    ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
         "referrals:write",
