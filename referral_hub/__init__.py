@@ -136,8 +136,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
-    from referral_hub.interchange.fhir.views import bp as fhir_bp
     from referral_hub.intake.api import blp as intake_api
+    from referral_hub.interchange.fhir.views import bp as fhir_bp
     from referral_hub.interchange.hsds import blp as hsds_api
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.blueprint import bp as portal_bp
