@@ -635,6 +635,16 @@ EXPECTATIONS: dict[str, object] = {
             ("plan_item_refer", FORM),
         )
     },
+    # --- portal: intakes (caseworkers and supervisors of any organisation report; the unit
+    # that owns an intake sees and answers it) ----------------------------------------------
+    "intake_portal.index": page(STAFF, ALL_KINDS, OK, "own box: sent or received"),
+    "intake_portal.new": page(STAFF, ALL_KINDS, FORM, "anyone who reports"),
+    "intake_portal.view": page(
+        STAFF, UPTDS, OK, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
+    ),
+    "intake_portal.act": page(
+        STAFF, UPTDS, REDIRECT, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
+    ),
     # --- portal: referrals, sender side ---------------------------------------------------
     "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),
     "referrals_portal.sent": page(STAFF, UPTDS, OK, "sent referrals: UPTD staff"),

@@ -282,6 +282,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.decline": lambda s: {"referral_id": s.referral("draft")},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
+    "intake_portal.act": lambda s: {"action": "triage"},
     "static": lambda s: {"filename": _static_file(s.app)},
     "hsds.hsds_get_organization": lambda s: {"id": _hsds_id(s, "organization")},
     "hsds.hsds_get_service": lambda s: {"id": _hsds_id(s, "service", "case_management")},
