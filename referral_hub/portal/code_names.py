@@ -352,6 +352,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "referral": _l("Rujukan"),
         "client": _l("Klien"),
         "case": _l("Kasus"),
+        "intake": _l("Aduan"),
         "consent": _l("Persetujuan klien"),
         "agreement": _l("Perjanjian"),
         "user": _l("Pengguna"),
