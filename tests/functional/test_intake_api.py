@@ -9,7 +9,7 @@ import re
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from referral_hub.actors import Actor
 from referral_hub.cases.models import Case
@@ -279,3 +279,39 @@ def test_overdue_intakes_are_announced_once_without_personal_data(app, world, hu
         assert len(notes) == 1
         assert notes[0].roles == ["supervisor"]
         assert "CANARY" not in json.dumps(notes[0].context)
+
+
+@pytest.mark.commits
+def test_two_submits_of_one_form_at_once_make_one_intake(app, world, is_postgres):
+    """Both requests pass the token check before either commits: the unique token decides."""
+    if not is_postgres:
+        pytest.skip("concurrent writers are PostgreSQL's; SQLite serialises")
+    import threading
+
+    from referral_hub.actors import Actor
+    from referral_hub.directory.operations import find_organization
+    from referral_hub.intake.operations import receive_intake
+    from referral_hub.intake.schemas import IntakeIn
+
+    data = IntakeIn().load(intake_body())
+    numbers: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def submit() -> None:
+        with app.app_context():
+            actor = Actor.for_organization(find_organization(PATBM), "test")
+            barrier.wait()
+            intake = receive_intake(actor, data, form_token="same-form-token")
+            db.session.commit()
+            numbers.append(intake.number)
+            db.session.remove()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(numbers) == 2
+    assert numbers[0] == numbers[1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Intake)) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from referral_hub.actors import Actor
 from referral_hub.agreements.operations import active_agreements_covering
@@ -114,7 +115,15 @@ def receive_intake(actor: Actor, data: dict[str, Any], *, form_token: str | None
     intake.victim = personal or None
     intake.summary = incident.get("summary")
     start_clock(intake)
-    db.session.add(intake)
+    try:
+        with db.session.begin_nested():
+            db.session.add(intake)
+    except IntegrityError:
+        # The same form sent twice at once: the other request's intake holds the token.
+        done = find_by_form_token(actor, form_token) if form_token else None
+        if done is None:
+            raise
+        return done
     add_step(actor, intake, "received", now, agreement_id=agreement_id)
     audit_intake(
         actor,
