@@ -141,6 +141,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
+    from referral_hub.intake.api import blp as intake_api
+    from referral_hub.intake.views import bp as intake_portal_bp
     from referral_hub.interchange.fhir.views import bp as fhir_bp
     from referral_hub.interchange.hsds import blp as hsds_api
     from referral_hub.oauth.views import bp as oauth_bp
@@ -159,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
         referrals_api,
         reports_api,
         cases_api,
+        intake_api,
         hsds_api,
     )
     for blp in apis:
@@ -166,7 +169,13 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
-    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp, reports_portal_bp):
+    for bp in (
+        agreements_portal_bp,
+        delivery_portal_bp,
+        cases_portal_bp,
+        reports_portal_bp,
+        intake_portal_bp,
+    ):
         app.register_blueprint(bp)
     # FHIR R4 (docs/interchange.md): bearer tokens too, and outside the JSON API's OpenAPI.
     app.register_blueprint(fhir_bp)

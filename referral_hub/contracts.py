@@ -120,6 +120,15 @@ _CASE_FOLLOW_UP = {
     "caseworker": {"type": ["string", "null"], "description": "the caseworker's user id"},
     "links": _LINKS,
 }
+_INTAKE = {
+    "intake_id": _STR,
+    "number": {"type": "string", "pattern": "^ADU-[A-Z0-9]+-[0-9]{4}-[0-9]{6}$"},
+    "status": {"enum": ["received", "triaged", "accepted", "declined", "forwarded"]},
+    "channel": {
+        "enum": ["patbm", "poscinta", "puspaga", "app", "hotline", "walk_in", "outreach", "other"]
+    },
+    "links": _LINKS,
+}
 _CHECKPOINT_DESCRIPTION = (
     "A signed checkpoint of the audit chain, sent to every organisation: keep it. "
     "`flask hub audit-verify --checkpoint FILE` holds the hub's chain to it (FILE: this "
@@ -168,6 +177,17 @@ EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
         _CASE_FOLLOW_UP,
         ["case_id", "number", "note_id", "follow_up_on", "links"],
     ),
+    **{
+        t: (_INTAKE, ["intake_id", "number", "status", "channel", "links"])
+        for t in (
+            "intake.received",
+            "intake.triaged",
+            "intake.accepted",
+            "intake.declined",
+            "intake.forwarded",
+            "intake.overdue",
+        )
+    },
     "audit.checkpoint": (
         _CHECKPOINT,
         ["entries", "head", "at", "key_id", "signature", "previous", "links"],

@@ -21,6 +21,7 @@ from referral_hub.directory.operations import (
     update_organization,
 )
 from referral_hub.extensions import db
+from referral_hub.intake.demo import load_demo_intakes
 from referral_hub.referrals.demo import load_demo_referrals
 
 DEMO_PASSWORD = "demo-rujukan-2026"  # noqa: S105  (published in the README; demo only)
@@ -126,4 +127,4 @@ def load_demo() -> dict[str, Any]:
     db.session.flush()
     summary.update(load_demo_referrals())
     db.session.flush()
-    return {**summary, **load_demo_cases()}
+    return {**summary, **load_demo_cases(), **load_demo_intakes()}

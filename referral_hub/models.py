@@ -28,6 +28,7 @@ from referral_hub.delivery.models import (
 )
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.idempotency.models import IdempotencyKey
+from referral_hub.intake.models import Intake, IntakeClock, IntakeStep
 from referral_hub.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from referral_hub.referrals.models import Appointment, Referral, ReferralEvent
 from referral_hub.reports.models import ClientMonth, ReferralMonth, ReportRefresh
@@ -53,6 +54,9 @@ __all__ = [
     "Event",
     "EventAudience",
     "IdempotencyKey",
+    "Intake",
+    "IntakeClock",
+    "IntakeStep",
     "Notification",
     "OAuthAuthorizationCode",
     "OAuthClient",

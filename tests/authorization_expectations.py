@@ -344,6 +344,28 @@ EXPECTATIONS: dict[str, object] = {
         HIDDEN,
         ppu=codes(201, 403),
     ),
+    # --- intakes: reported under an agreement (none here but PPU's own walk-in); the unit
+    # that owns one sees it whole, the reporter its status, everyone else nothing ----------
+    "intakes.create_intake": api(
+        "intakes:write",
+        "a walk-in to PPU: PPU records its own; others have no complaint_intake agreement",
+        codes(422),
+        ppu=CREATED,
+    ),
+    "intakes.list_intakes": api(
+        "intakes:read", "own box (sent or received)", OK, ppu=OK, bpp=OK, bontang=OK
+    ),
+    "intakes.get_intake": api("intakes:read", "PPU's intake: hidden from others", ppu=OK),
+    "intakes.triage_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
+    "intakes.decline_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
+    # No agreement between PPU and Balikpapan covers intakes in the matrix's world.
+    "intakes.forward_intake": api(
+        "intakes:write", "PPU's intake; no forwarding agreement: 422", ppu=codes(422)
+    ),
+    # Accepting opens a case: a token without cases:write is refused by open_case (403).
+    "intakes.accept_intake": api(
+        "intakes:write", "PPU's intake; opening the case needs cases:write", ppu=codes(200, 403)
+    ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
         "referrals:write",
@@ -632,6 +654,16 @@ EXPECTATIONS: dict[str, object] = {
             ("plan_item_refer", FORM),
         )
     },
+    # --- portal: intakes (caseworkers and supervisors of any organisation report; the unit
+    # that owns an intake sees and answers it) ----------------------------------------------
+    "intake_portal.index": page(STAFF, ALL_KINDS, OK, "own box: sent or received"),
+    "intake_portal.new": page(STAFF, ALL_KINDS, FORM, "anyone who reports"),
+    "intake_portal.view": page(
+        STAFF, UPTDS, OK, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
+    ),
+    "intake_portal.act": page(
+        STAFF, UPTDS, REDIRECT, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
+    ),
     # --- portal: referrals, sender side ---------------------------------------------------
     "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),
     "referrals_portal.sent": page(STAFF, UPTDS, OK, "sent referrals: UPTD staff"),

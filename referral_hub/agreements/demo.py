@@ -142,6 +142,37 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
     ),
     (
         "pks",
+        "DEMO/PKS/007/UPTDPPA-PPU",
+        "Perjanjian Kerja Sama penerimaan pengaduan masyarakat (UPTD PPA PPU - PATBM PPU - "
+        "Puspaga PPU)",
+        {
+            PPU: HEAD_PPU,
+            "patbm-ppu": "Ketua PATBM Kabupaten Penajam Paser Utara",
+            "puspaga-ppu": "Kepala Puspaga Kabupaten Penajam Paser Utara",
+        },
+        [("complaint_intake", PPU)],
+        ["identity", "contact", "case_summary"],
+        24,
+        "Village PATBM volunteers and Puspaga report cases of violence they learn of to the "
+        "UPTD, which takes them in and tells them what became of each report.",
+        None,
+        60,
+    ),
+    (
+        "pks",
+        "DEMO/PKS/008/UPTDPPA-PPU",
+        "Perjanjian Kerja Sama pelimpahan pengaduan menurut domisili korban (UPTD PPA PPU - "
+        "UPTD PPA Kota Balikpapan)",
+        {PPU: HEAD_PPU, BALIKPAPAN: HEAD_BALIKPAPAN},
+        [("complaint_intake", BALIKPAPAN), ("complaint_intake", PPU)],
+        ["identity", "contact", "case_summary"],
+        24,
+        "A report about a victim living in the other unit's area is handed to that unit.",
+        None,
+        60,
+    ),
+    (
+        "pks",
         "DEMO/PKS/011/UPTDPPA-BPN",
         "Perjanjian Kerja Sama perkara keluarga (UPTD PPA Balikpapan - Pengadilan Agama "
         "Balikpapan)",
@@ -180,6 +211,22 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         "Protection requests and restitution assessments for victims and witnesses.",
         None,
         200,
+    ),
+    (
+        "pks",
+        "DEMO/PKS/014/UPTDPPA-BPN",
+        'Perjanjian Kerja Sama pengaduan aplikasi "Lapor Pak!" (UPTD PPA Balikpapan - '
+        "DP3AKB Kota Balikpapan)",
+        {
+            BALIKPAPAN: HEAD_BALIKPAPAN,
+            "dp3akb-balikpapan": "Kepala DP3AKB Kota Balikpapan",
+        },
+        [("complaint_intake", BALIKPAPAN)],
+        ["identity", "contact", "case_summary"],
+        24,
+        'Reports citizens make in the office\'s "Lapor Pak!" app reach the UPTD.',
+        None,
+        60,
     ),
     (
         "contract",

@@ -46,6 +46,7 @@ KINDS = (
     "referral_cancelled",
     "approval_pending",
     "signature_disputed",
+    "intake_overdue",
 )
 #: Who is told of referrals to answer or answered: the roles that act on them (permissions.py).
 RECIPIENT_ROLES = roles_with("referrals:respond")
@@ -208,6 +209,20 @@ def notify_approval_pending(referral_number: str, sender_org_id: str, link: str)
     )
 
 
+def notify_intake_overdue(
+    intake_number: str, organization_id: str, link: str, respond_by: dt.datetime | None = None
+) -> Notification:
+    """Tell the unit's supervisors that an intake went unanswered past its time (once)."""
+    return _queue(
+        "intake_overdue",
+        organization_id,
+        SUPERVISORS,
+        intake_number=intake_number,
+        link=_absolute(link),
+        respond_by=respond_by,
+    )
+
+
 def notify_signature_disputed(
     agreement_number: str, organization_id: str, link: str
 ) -> Notification:
@@ -296,6 +311,7 @@ def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, 
         "organization": organization,
         "referral_number": context.get("referral_number", ""),
         "agreement_number": context.get("agreement_number", ""),
+        "intake_number": context.get("intake_number", ""),
         "status_label": STATUS_LABELS.get(context.get("status", ""), context.get("status", "")),
         "urgency_label": URGENCY_LABELS.get(context.get("urgency") or ""),
         "respond_by": _when(context.get("respond_by")),

@@ -47,6 +47,12 @@ EVENT_TYPES = (
     "consent.withdrawn",
     "audit.checkpoint",
     "case.follow_up_due",
+    "intake.received",
+    "intake.triaged",
+    "intake.accepted",
+    "intake.declined",
+    "intake.forwarded",
+    "intake.overdue",
     # Sent to one subscription when its owner asks (POST /api/v1/webhooks/{id}/ping); never
     # in the feed, whatever the subscription's `events`.
     "webhook.ping",
@@ -58,6 +64,7 @@ SUBJECT_PATHS = {
     "agreement": "/api/v1/agreements/{id}",
     "client": "/api/v1/clients/{id}",
     "case": "/api/v1/cases/{id}",
+    "intake": "/api/v1/intakes/{id}",
     "consent": "/api/v1/consents/{id}",
     "audit_checkpoint": "/api/v1/audit/checkpoints",
     "webhook": "/api/v1/webhooks/{id}",

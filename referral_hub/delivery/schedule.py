@@ -28,6 +28,7 @@ from referral_hub.delivery.tasks import (
     sweep_outbox,
 )
 from referral_hub.idempotency.tasks import purge_idempotency_keys
+from referral_hub.intake.tasks import announce_overdue_intakes
 from referral_hub.oauth.tasks import purge_authorization_codes
 from referral_hub.referrals.tasks import sweep_overdue_referrals
 from referral_hub.reports.tasks import refresh_report_summaries
@@ -64,6 +65,8 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("overdue-referrals", sweep_overdue_referrals, 300, LOW, timeout=900),
     # case.follow_up_due, once per note whose follow-up day has come.
     Periodic("case-follow-ups", announce_due_follow_ups, 900, LOW, timeout=600),
+    # intake.overdue and the e-mail to the unit's supervisors (intakes are answered in hours).
+    Periodic("overdue-intakes", announce_overdue_intakes, 120, LOW, timeout=600),
     # OAuth authorization codes a day past their use or expiry.
     Periodic("oauth-code-purge", purge_authorization_codes, 3600, LOW, timeout=300),
     # Idempotency keys (and the responses kept under them) past their 24 hours.

@@ -15,5 +15,7 @@ SCOPES = {
     "audit:read": "Read the audit log",
     "cases:read": "Read your unit's cases, their plans and notes",
     "cases:write": "Open, change, close and reopen cases; plan, refer and note",
+    "intakes:read": "Read the intakes your organisation reported or your unit received",
+    "intakes:write": "Report intakes to a UPTD PPA; triage, forward, accept and decline them",
     "reports:read": "Read aggregate reports (no personal data; small counts hidden)",
 }

@@ -47,6 +47,12 @@ ORGS = {"ppu": PPU, "bpp": BALIKPAPAN, "polres": POLRES, "op": OPERATOR, "bontan
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 _numbers = itertools.count(1)
+INTAKE_BODY = {
+    "to": PPU,
+    "channel": "walk_in",
+    "reporter": {"is_victim": True},
+    "victim": {"name": "Matrix", "sex": "female", "region_code": "64.09"},
+}
 
 
 def _is_api(rule) -> bool:
@@ -92,6 +98,8 @@ class Seed:
         self.case_id = self.case()
         self.item_id = self.plan_item(self.case_id)
         self.note_id = self.note(self.case_id)
+        self.ppu_intakes = hub.headers(PPU, "intakes:read intakes:write")
+        self.intake_id = self.intake()
         self.oauth_client_id = hub.oauth_client(PPU, "directory:read")["client_id"]
         self.invitation_id = self.invitation()
 
@@ -187,6 +195,12 @@ class Seed:
         assert made.status_code == 201, made.get_data(as_text=True)
         return made.get_json()["id"]
 
+    def intake(self) -> str:
+        """A walk-in PPU recorded itself (no agreement needed)."""
+        made = self.http.post("/api/v1/intakes", json=INTAKE_BODY, headers=self.ppu_intakes)
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
     def case_etag(self, case_id: str) -> str:
         got = self.http.get(f"/api/v1/cases/{case_id}", headers=self.ppu_cases)
         assert got.status_code == 200, got.get_data(as_text=True)
@@ -221,6 +235,7 @@ class Seed:
             "case_id": self.case_id,
             "item_id": self.item_id,
             "note_id": self.note_id,
+            "intake_id": self.intake_id,
             "filename": "hub.css",
         }
 
@@ -272,6 +287,7 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals_portal.decline": lambda s: {"referral_id": s.referral("draft")},
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
+    "intake_portal.act": lambda s: {"action": "triage"},
     "static": lambda s: {"filename": _static_file(s.app)},
     "hsds.hsds_get_organization": lambda s: {"id": _hsds_id(s, "organization")},
     "hsds.hsds_get_service": lambda s: {"id": _hsds_id(s, "service", "case_management")},
@@ -311,6 +327,10 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "cases.reopen_case": lambda s: {"case_id": s.case("closed")},
     "cases.refer_plan_item": lambda s: {"item_id": s.plan_item(s.case_id)},
     "cases.complete_follow_up": lambda s: {"note_id": s.note(s.case_id)},
+    **{
+        f"intakes.{name}": lambda s: {"intake_id": s.intake()}
+        for name in ("forward_intake", "accept_intake", "decline_intake")
+    },
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
     "portal.oauth_client_rotate_secret": lambda s: {
@@ -389,6 +409,11 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
         "data_categories": ["identity"],
     },
     "cases.create_note": lambda s: {"text": "matrix"},
+    "intakes.create_intake": lambda s: INTAKE_BODY,
+    "intakes.triage_intake": lambda s: {"risk_level": "high"},
+    "intakes.forward_intake": lambda s: {"to": BALIKPAPAN},
+    "intakes.accept_intake": lambda s: {"register": {"birth_date": "2014-01-01"}},
+    "intakes.decline_intake": lambda s: REASON,
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
     "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},

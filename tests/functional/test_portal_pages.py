@@ -205,14 +205,14 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
 @pytest.mark.parametrize(
     ("org", "role", "expected"),
     [
-        ("uptd-ppa-ppu", "caseworker", ["Beranda", "Kasus"]),
+        ("uptd-ppa-ppu", "caseworker", ["Beranda", "Aduan", "Kasus"]),
         (
             "uptd-ppa-ppu",
             "org_admin",
             ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Laporan", "Panduan API"],
         ),
         ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit", "Laporan"]),
-        ("polres-ppu", "caseworker", ["Beranda"]),
+        ("polres-ppu", "caseworker", ["Beranda", "Aduan"]),
     ],
 )
 def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, expected):
@@ -227,6 +227,7 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
         assert label in (
             "Beranda",
             "Klien",
+            "Aduan",
             "Kasus",
             "Rujukan keluar",
             "Rujukan masuk",

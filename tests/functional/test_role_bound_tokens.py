@@ -37,6 +37,8 @@ _CASEWORK = _READS | {
     "referrals:respond",
     "cases:read",
     "cases:write",
+    "intakes:read",
+    "intakes:write",
 }
 #: What a person of each role may do, and so what an app acting for them may do.
 EXPECTED = {
@@ -63,6 +65,8 @@ PROBES = {
     "cases:read": ("GET", "/api/v1/cases", None, 200),
     "cases:write": ("POST", "/api/v1/cases", {}, 422),
     "reports:read": ("GET", "/api/v1/reports/referrals", None, 200),
+    "intakes:read": ("GET", "/api/v1/intakes", None, 200),
+    "intakes:write": ("POST", "/api/v1/intakes", {}, 422),
 }
 #: The portal's pages for the same permissions (GET), as a PPU user.
 PAGES = {
@@ -79,6 +83,8 @@ PAGES = {
     "/cases": "cases:read",
     "/cases/new": "cases:write",
     "/reports/referrals": "reports:read",
+    "/intakes": "intakes:read",
+    "/intakes/new": "intakes:write",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _emails = itertools.count(1)

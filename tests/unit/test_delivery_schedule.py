@@ -41,6 +41,7 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "agreement-expiry",
         "overdue-referrals",
         "case-follow-ups",
+        "overdue-intakes",
         "oauth-code-purge",
         "idempotency-key-purge",
         "attempt-counter-purge",
@@ -60,13 +61,14 @@ def test_every_periodic_job_is_declared_here_with_a_known_queue():
         "audit",
         "reports",
         "cases",
+        "intake",
     }
 
 
 def test_jobs_queued_by_the_previous_release_under_delivery_tasks_still_run():
     """rq imports a job by the dotted path it was queued with; the moved ones resolve."""
     #: Jobs added after the move were never queued under delivery.tasks.
-    added_since = {"case-follow-ups", "report-summaries"}
+    added_since = {"case-follow-ups", "report-summaries", "overdue-intakes"}
     moved = [
         p
         for p in PERIODIC

@@ -1,0 +1,78 @@
+"""What a reader sees of an intake: all for the owning unit, the status for the reporter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from referral_hub.actors import Actor
+from referral_hub.directory.models import Organization
+from referral_hub.intake.models import (
+    Intake,
+)
+from referral_hub.intake.operations.access import side_of
+from referral_hub.intake.operations.clock import effective_risk, is_overdue
+
+# --- what a reader sees ---------------------------------------------------------------------
+
+
+def _org_ref(org: Organization | None) -> dict[str, str] | None:
+    return {"id": org.id, "code": org.code, "name": org.name} if org is not None else None
+
+
+def history(intake: Intake, *, full: bool) -> list[dict[str, Any]]:
+    """The intake's steps, oldest first; the reporter's side sees no risk levels."""
+    return [
+        {
+            "at": step.at,
+            "kind": step.kind,
+            "organization": _org_ref(step.organization),
+            "to": _org_ref(step.to_organization),
+            "risk_level": step.risk_level if full else None,
+        }
+        for step in intake.steps
+        if full or step.kind != "overdue"
+    ]
+
+
+def intake_view(actor: Actor, intake: Intake) -> dict[str, Any]:
+    """The intake as the actor may see it: everything for the owning unit; number, channel,
+    status and history for the reporter's side."""
+    full = side_of(actor, intake) == "unit"
+    view: dict[str, Any] = {
+        "id": intake.id,
+        "number": intake.number,
+        "status": intake.status,
+        "channel": intake.channel,
+        "to": _org_ref(intake.organization),
+        "reported_by": _org_ref(intake.reporting_organization),
+        "external_reference": intake.external_reference,
+        "received_at": intake.received_at,
+        "updated_at": intake.updated_at,
+        "history": history(intake, full=full),
+    }
+    if not full:
+        return view
+    victim = dict(intake.victim or {})
+    incident = {
+        "violence_types": list(intake.violence_types),
+        "summary": intake.summary,
+        "place_type": intake.place_type,
+        "occurred_on": intake.occurred_on,
+    }
+    view.update(
+        reporter=intake.reporter,
+        victim={**victim, "region_code": intake.victim_region_code},
+        incident=incident,
+        immediate_danger=intake.immediate_danger,
+        reporter_may_be_contacted=intake.reporter_may_be_contacted,
+        risk_level=intake.risk_level,
+        effective_risk=effective_risk(intake),
+        triage_note=intake.triage_note,
+        triaged_at=intake.triaged_at,
+        respond_by=intake.respond_by,
+        overdue=is_overdue(intake),
+        decline_reason=intake.decline_reason,
+        client=intake.client_id,
+        case=intake.case_id,
+    )
+    return view

@@ -1,0 +1,244 @@
+"""Aduan: the intake form a volunteer fills on a cheap phone, the unit's inbox and its answer.
+
+Every page calls the operations the API calls (referral_hub/intake/operations.py) and parses
+its form with the API's schemas. The form carries a one-time token: a submit retried after a
+dropped connection finds the intake it already made and shows the same receipt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+
+from referral_hub.accounts.models import User
+from referral_hub.agreements.operations import covering_agreements_for
+from referral_hub.clients.views import schema_errors
+from referral_hub.directory.models import Organization
+from referral_hub.extensions import db
+from referral_hub.intake import operations as ops
+from referral_hub.intake.models import OWN_CHANNELS, RISK_LEVELS
+from referral_hub.intake.schemas import IntakeIn
+from referral_hub.permissions import role_permits
+from referral_hub.portal.access import login_required, portal_actor
+from referral_hub.portal.code_names import options
+from referral_hub.portal.forms import FormState, flash_refusal, read_form
+from referral_hub.portal.navigation import register_nav_entry, register_panel
+from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.regions import read_region
+from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
+from referral_hub.problems import Problem
+from referral_hub.referrals.schemas import VIOLENCE_TYPES
+
+bp = Blueprint("intake_portal", __name__)
+offer_to_templates(bp, globals=CODE_NAMES)
+
+reader_page = login_required(permission="intakes:read")
+writer_page = login_required(permission="intakes:write")
+PAGE_SIZE = 25
+FORM_TEXT = (
+    "to",
+    "channel",
+    "victim_name",
+    "victim_age",
+    "victim_sex",
+    "region",
+    "location_hint",
+    "summary",
+    "reporter_name",
+    "reporter_phone",
+    "form_token",
+)
+FORM_FLAGS = ("immediate_danger", "reporter_is_victim", "may_contact")
+
+
+def _intake_keepers(user: User) -> bool:
+    return role_permits(user.role, "intakes:read")
+
+
+def _uptd_supervisors(user: User) -> bool:
+    return user.role == "supervisor" and user.organization.type == "uptd_ppa"
+
+
+register_nav_entry("intake_portal.index", _l("Aduan"), _intake_keepers, order=14)
+register_panel(
+    "intake_overdue",
+    "intake/_home_panel.html",
+    audience=_uptd_supervisors,
+    data=ops.overdue_intakes,
+    order=4,
+)
+
+
+def _units(actor) -> list[tuple[str, str]]:
+    """The UPTD PPAs the user's organisation may report to: its own unit, and every unit
+    that takes its reports under an agreement in force."""
+    units: dict[str, str] = {}
+    org = db.session.get(Organization, actor.organization_id) if actor.organization_id else None
+    if org is not None and org.type == "uptd_ppa":
+        units[org.code] = org.name
+    for line in covering_agreements_for(actor.organization_id, ops.INTAKE_SERVICE):
+        if line.provider.type == "uptd_ppa":
+            units[line.provider.code] = line.provider.name
+    return list(units.items())
+
+
+def _channel_for(org: Organization) -> str | None:
+    """A community organisation's channel from its code (patbm-ppu: patbm); None: ask."""
+    if org.type == "uptd_ppa":
+        return None
+    prefix = org.code.split("-")[0]
+    return prefix if prefix in ("patbm", "poscinta", "puspaga") else "other"
+
+
+def _body(form: FormState, region: str | None, channel: str) -> dict[str, Any]:
+    v = form.values
+    age = str(v["victim_age"] or "")
+    return {
+        "to": v["to"],
+        "channel": channel,
+        "reporter": {
+            "name": v["reporter_name"] or None,
+            "phone": v["reporter_phone"] or None,
+            "is_victim": bool(v["reporter_is_victim"]),
+        },
+        "victim": {
+            "name": v["victim_name"] or None,
+            "age_years": int(age) if age.isdigit() else (age or None),
+            "sex": v["victim_sex"] or None,
+            "region_code": region,
+            "location_hint": v["location_hint"] or None,
+        },
+        "incident": {"violence_types": list(v["violence_types"]), "summary": v["summary"] or None},
+        "immediate_danger": bool(v["immediate_danger"]),
+        "reporter_may_be_contacted": bool(v["may_contact"]),
+    }
+
+
+@writer_page
+def new():
+    """Lapor: the short form, then the receipt with the intake's number."""
+    actor = portal_actor()
+    org = db.session.get(Organization, actor.organization_id)
+    units = _units(actor)
+    form = read_form(text=FORM_TEXT, lists=("violence_types",), flags=FORM_FLAGS)
+    fixed_channel = _channel_for(org)
+    if request.method == "GET":
+        form.values["form_token"] = secrets.token_urlsafe(24)
+        form.values["to"] = units[0][0] if len(units) == 1 else ""
+        form.values["channel"] = fixed_channel or "walk_in"
+    else:
+        token = str(form.values["form_token"])[:64]
+        done = ops.find_by_form_token(actor, token) if token else None
+        if done is not None:
+            return redirect(url_for("intake_portal.view", intake_id=done.id, receipt=1))
+        form.require("to", "region")
+        region = read_region(form.values, form.errors, "region", levels=(2, 3))
+        channel = fixed_channel or str(form.values["channel"])
+        if not form.errors:
+            try:
+                data = IntakeIn().load(_body(form, region, channel))
+            except ValidationError as error:
+                for name, texts in schema_errors(error.messages).items():
+                    short = name.replace("victim_region_code", "region")
+                    form.errors.setdefault(short.replace("incident_", ""), texts)
+                data = None
+            if data is not None:
+                try:
+                    intake = ops.receive_intake(actor, data, form_token=token or None)
+                except Problem as problem:
+                    form.refused(problem)
+                else:
+                    return redirect(url_for("intake_portal.view", intake_id=intake.id, receipt=1))
+    return render_template(
+        "intake/new.html",
+        form=form,
+        units=units,
+        ask_channel=fixed_channel is None,
+        channels=options("intake_channel", OWN_CHANNELS),
+        violence=options("violence", VIOLENCE_TYPES),
+        sexes=[("female", _("Perempuan")), ("male", _("Laki-laki"))],
+    ), (422 if form.invalid else 200)
+
+
+@reader_page
+def index():
+    """The unit's intakes by urgency and due time, or those the organisation sent."""
+    actor = portal_actor()
+    org = db.session.get(Organization, actor.organization_id)
+    default = "received" if org.type == "uptd_ppa" else "sent"
+    box = request.args.get("box") if request.args.get("box") in ("sent", "received") else default
+    page = paginate_select(ops.intakes_query(actor, box=box), page_number(), PAGE_SIZE)
+    views = [ops.intake_view(actor, intake) for intake in page.items]
+    return render_template("intake/index.html", page=page, views=views, box=box)
+
+
+@reader_page
+def view(intake_id: str):
+    actor = portal_actor()
+    intake = ops.get_intake_for(actor, intake_id)
+    return render_template(
+        "intake/view.html",
+        intake=ops.intake_view(actor, intake),
+        unit=ops.side_of(actor, intake) == "unit",
+        receipt=request.args.get("receipt") == "1",
+        risks=options("risk", RISK_LEVELS),
+    )
+
+
+@writer_page
+def act(intake_id: str, action: str):
+    """Triage, forward, decline or accept from the intake's page (one form each)."""
+    actor = portal_actor()
+    f = request.form
+    try:
+        if action == "triage":
+            ops.triage_intake(actor, intake_id, f.get("risk_level", ""), f.get("note") or None)
+            flash(_("Tingkat risiko dicatat."), "success")
+        elif action == "forward":
+            ops.forward_intake(actor, intake_id, (f.get("to") or "").strip())
+            flash(_("Aduan diteruskan."), "success")
+        elif action == "decline":
+            ops.decline_intake(actor, intake_id, f.get("reason") or "")
+            flash(_("Aduan ditolak."), "success")
+        elif action == "accept":
+            data: dict[str, Any] = {"client": (f.get("client") or "").strip() or None}
+            if f.get("birth_date"):
+                data["register"] = {"birth_date": _date(f["birth_date"])}
+            _intake, _client, case = ops.accept_intake(actor, intake_id, data)
+            flash(_("Aduan diterima; kasus %(number)s dibuka.", number=case.number), "success")
+            return redirect(url_for("cases_portal.view", case_id=case.id))
+        else:
+            raise Problem(404, "not-found", "No such action.")
+    except Problem as problem:
+        flash_refusal(problem)
+    return redirect(url_for("intake_portal.view", intake_id=intake_id))
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise Problem(
+            422,
+            "validation-error",
+            "Not a date.",
+            errors={"register.birth_date": ["Not a date."]},
+        ) from None
+
+
+GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
+RULES = (
+    ("/intakes", "index", index, GET),
+    ("/intakes/new", "new", new, BOTH),
+    ("/intakes/<intake_id>", "view", view, GET),
+    ("/intakes/<intake_id>/<action>", "act", act, POST),
+)
+for _rule, _endpoint, _view, _methods in RULES:
+    bp.add_url_rule(_rule, _endpoint, _view, methods=list(_methods))

@@ -1,0 +1,42 @@
+"""Intake rules that need no HTTP: the risk the clock runs on, and events carrying nothing
+personal and nothing the unit added."""
+
+from __future__ import annotations
+
+import jsonschema
+
+from referral_hub.contracts import event_schema
+from referral_hub.intake.models import DEFAULT_HOURS, Intake
+from referral_hub.intake.operations import effective_risk
+
+
+def test_the_clock_runs_on_the_triaged_risk_else_danger_else_medium():
+    assert effective_risk(Intake(immediate_danger=True)) == "high"
+    assert effective_risk(Intake(immediate_danger=False)) == "medium"
+    assert effective_risk(Intake(immediate_danger=True, risk_level="low")) == "low"
+    assert DEFAULT_HOURS == {"high": 1, "medium": 6, "low": 72}
+
+
+def test_intake_events_carry_ids_number_status_and_links_only():
+    schema = event_schema("intake.overdue")
+    data = schema["properties"]["data"]
+    assert set(data["properties"]) == {"intake_id", "number", "status", "channel", "links"}
+    payload = {
+        "type": "intake.overdue",
+        "timestamp": "2026-12-02T05:00:00Z",
+        "data": {
+            "intake_id": "abc",
+            "number": "ADU-PPU-2026-000012",
+            "status": "received",
+            "channel": "patbm",
+            "links": {"self": "https://hub.example/api/v1/intakes/abc"},
+        },
+    }
+    jsonschema.validate(payload, schema)
+    payload["data"]["risk_level"] = "high"
+    try:
+        jsonschema.validate(payload, schema)
+    except jsonschema.ValidationError:
+        pass
+    else:
+        raise AssertionError("an intake event may not carry the unit's risk level")
