@@ -358,6 +358,10 @@ EXPECTATIONS: dict[str, object] = {
     "intakes.get_intake": api("intakes:read", "PPU's intake: hidden from others", ppu=OK),
     "intakes.triage_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
     "intakes.decline_intake": api("intakes:write", "PPU's intake: hidden from others", ppu=OK),
+    # Matching asks the unit's client records: a token without clients:read is refused (403).
+    "intakes.intake_matches": api(
+        "intakes:write", "PPU's intake: hidden from others", ppu=codes(200, 403)
+    ),
     # No agreement between PPU and Balikpapan covers intakes in the matrix's world.
     "intakes.forward_intake": api(
         "intakes:write", "PPU's intake; no forwarding agreement: 422", ppu=codes(422)

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from referral_hub.apidoc import protected
 from referral_hub.cases.operations import case_summary
+from referral_hub.clients.schemas import MatchListOut
 from referral_hub.extensions import db
 from referral_hub.intake import operations as ops
 from referral_hub.intake.schemas import (
@@ -94,6 +95,16 @@ def forward_intake(actor, data, intake_id):
     """Hand the intake to another UPTD PPA along an agreement between the two units."""
     intake = ops.forward_intake(actor, intake_id, data["to"])
     return ops.intake_view(actor, intake)
+
+
+@blp.route("/intakes/<intake_id>/matches", methods=["GET"])
+@blp.response(200, MatchListOut)
+@protected(blp, "intakes:write", extra=_NOT_FOUND)
+def intake_matches(actor, intake_id):
+    """Existing clients of the unit who may be the intake's victim (a close name with a
+    fitting age and region), with why; ids and reasons only, nothing is merged. Accept with
+    `client` to link one, or without to register someone new."""
+    return {"items": ops.intake_matches(actor, intake_id)}
 
 
 @blp.route("/intakes/<intake_id>/accept", methods=["POST"])

@@ -315,3 +315,40 @@ def test_two_submits_of_one_form_at_once_make_one_intake(app, world, is_postgres
     assert numbers[0] == numbers[1]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Intake)) == 1
+
+
+def test_before_accepting_the_unit_sees_who_may_be_the_same_person(world):
+    """A near spelling of the victim's name, of a fitting age and region, is shown with why;
+    an unrelated client, another unit's, and the reporter's side see nothing of it."""
+    from tests.clients_support import adult_body, child_body, create_client, years_ago
+
+    same = create_client(
+        world.http,
+        world.ppu,
+        child_body(full_name="Siti Aminnah", birth_date=years_ago(12).isoformat()),
+    )
+    create_client(world.http, world.ppu, adult_body(full_name="Rahmat Hidayat"))
+    create_client(
+        world.http,
+        world.balikpapan,
+        child_body(full_name="Siti Aminah", birth_date=years_ago(12).isoformat()),
+    )
+    body = world.sent(
+        victim={"name": "Siti Aminah", "age_years": 12, "sex": "female", "region_code": "64.09"}
+    )
+    found = world.http.get(f"/api/v1/intakes/{body['id']}/matches", headers=world.ppu)
+    assert found.status_code == 200, found.get_data(as_text=True)
+    items = found.get_json()["items"]
+    assert [m["id"] for m in items] == [same["id"]]
+    assert {"name_close", "age", "region"} <= set(items[0]["reasons"])
+    # The reporter and units that do not own the intake learn nothing.
+    assert (
+        world.http.get(f"/api/v1/intakes/{body['id']}/matches", headers=world.patbm).status_code
+        == 404
+    )
+    assert (
+        world.http.get(
+            f"/api/v1/intakes/{body['id']}/matches", headers=world.balikpapan
+        ).status_code
+        == 404
+    )

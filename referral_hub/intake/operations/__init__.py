@@ -48,6 +48,7 @@ from referral_hub.intake.operations.lists import (
     sweep_overdue_intakes,
     urgency_order,
 )
+from referral_hub.intake.operations.matching import intake_matches
 from referral_hub.intake.operations.reading import (
     history,
     intake_view,
@@ -68,6 +69,7 @@ __all__ = [
     "forward_intake",
     "get_intake_for",
     "history",
+    "intake_matches",
     "intake_view",
     "intakes_query",
     "is_overdue",
