@@ -86,6 +86,7 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("/", "home", views.home, GET),
     ("/language", "set_language", views.set_language, POST),
     ("/docs", "api_docs", views.api_docs, GET),
+    ("/settings/technical", "technical_settings", views.technical_settings, GET),
     ("/problems/<slug>", "problem_doc", views.problem_doc, GET),
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),

@@ -18,8 +18,9 @@ Endpoint names the menu expects (a feature that names its page differently calls
     portal.audit_log            Log audit        everyone who reads the audit log
     portal.organizations        Mitra            org admins (directory:write)
     portal.users                Pengguna         org admins
-    portal.oauth_clients        Klien OAuth      org admins
-    delivery_portal.webhooks    Webhook          everyone who manages webhooks
+    portal.technical_settings   Pengaturan teknis  org admins: API clients, webhooks and the
+                                                 API reference, on one page, so that no
+                                                 technical word reaches the other roles' menus
 
 Who holds which right is decided by role in referral_hub/permissions.py, the rule that also
 bounds the API's tokens acting for users; the audiences below ask it, never a role list.
@@ -120,8 +121,7 @@ for _order, (_endpoint, _label, _audience) in enumerate(
         ("portal.audit_log", _l("Log audit"), audit_readers),
         ("portal.organizations", _l("Mitra"), holders("directory:write")),
         ("portal.users", _l("Pengguna"), org_admins),
-        ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
-        ("delivery_portal.webhooks", _l("Webhook"), webhook_managers),
+        ("portal.technical_settings", _l("Pengaturan teknis"), org_admins),
     )
 ):
     register_nav_entry(_endpoint, _label, _audience, order=(_order + 1) * 10)
@@ -143,9 +143,17 @@ def may_open(endpoint: str, user: User | None = None) -> bool:
     return access.allows(user if user is not None else current_user())
 
 
+#: Pages reached from a menu entry's page that are not below its URL.
+_UNDER = {
+    "portal.technical_settings": ("/oauth-clients", "/webhooks", "/docs"),
+}
+
+
 def is_current(endpoint: str, url: str) -> bool:
     """The entry for this page, or for a page below it (/users/new under /users)."""
     if request.endpoint == endpoint:
+        return True
+    if any(request.path.startswith(prefix) for prefix in _UNDER.get(endpoint, ())):
         return True
     return url != "/" and request.path.startswith(url.rstrip("/") + "/")
 

@@ -42,6 +42,13 @@ def set_language():
     return redirect(safe_next(request.form.get("next")))
 
 
+@login_required(roles=("org_admin",))
+def technical_settings():
+    """Pengaturan teknis: the settings only a system integrator needs (API clients, webhooks,
+    the API reference), kept off the pages of caseworkers, supervisors and partner staff."""
+    return render_template("portal/technical_settings.html")
+
+
 def api_docs():
     """Human page for the OpenAPI description."""
     return render_template("portal/docs.html", spec_url=url_for("api-docs.openapi_json"))
