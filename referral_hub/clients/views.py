@@ -405,10 +405,16 @@ def consent_new(client_id: str):
         lists=("recipients", "services", "data_categories"),
         flags=("giver_is_alleged_perpetrator", "giver_cleared_by_supervisor"),
     )
+    # Opened from the referral wizard (?service=..&to=..): the referral's recipient and service
+    # are chosen already, and the wizard resumes with the new consent when it is recorded.
+    resume = _wizard_resume(actor)
     if request.method == "GET":
         form.values["given_by"] = "parent" if is_child else "client"
         form.values["method"] = "written"
         form.values["data_categories"] = ["identity", "case_summary"]
+        if resume:
+            form.values["recipients"] = [resume["to"]]
+            form.values["services"] = [resume["service"]]
     else:
         digest, error = _evidence_digest(request.files.get("evidence_file"))
         if error:
@@ -438,6 +444,18 @@ def consent_new(client_id: str):
                 form.refused(problem)
             else:
                 flash(_("Persetujuan dicatat."), "success")
+                if resume:
+                    return redirect(
+                        url_for(
+                            "referrals_portal.new",
+                            client=client.id,
+                            service=resume["service"],
+                            to=resume["to"],
+                            basis="consent",
+                            consent=consent.id,
+                            step="categories",
+                        )
+                    )
                 return redirect(
                     url_for("clients_portal.view", client_id=client.id, _anchor=consent.id)
                 )
@@ -458,7 +476,20 @@ def consent_new(client_id: str):
         partners=partners,
         others=others,
         services=_service_options(),
+        resume=resume,
     ), (422 if form.invalid else 200)
+
+
+def _wizard_resume(actor) -> dict[str, str] | None:
+    """The referral the consent is recorded for, when the wizard sent the user here: its
+    service code and recipient organisation id, both known to the hub, or None."""
+    service = request.values.get("service") or ""
+    to = request.values.get("to") or ""
+    if not service or not to:
+        return None
+    if db.session.get(Service, service) is None or db.session.get(Organization, to) is None:
+        return None
+    return {"service": service, "to": to}
 
 
 def _consent_of_client(actor, client_id: str, consent_id: str):
