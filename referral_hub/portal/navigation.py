@@ -34,6 +34,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from markupsafe import Markup, escape
 
 from referral_hub.accounts.models import User
@@ -111,16 +112,16 @@ def register_nav_entry(
 for _order, (_endpoint, _label, _audience) in enumerate(
     (
         ("portal.home", _l("Beranda"), everyone),
-        ("clients_portal.index", _l("Klien"), client_keepers),
+        ("clients_portal.index", _lp("page", "Klien"), client_keepers),
         ("referrals_portal.sent", _l("Rujukan keluar"), uptd_staff),
         ("referrals_portal.received", _l("Rujukan masuk"), receiving_staff),
         # Who may read the registry is the feature's rule (agreements.operations
         # .may_read_registry), which its pages carry: may_open asks it.
-        ("agreements_portal.index", _l("Perjanjian"), everyone),
+        ("agreements_portal.index", _lp("page", "Perjanjian"), everyone),
         ("agreements_portal.coverage", _l("Cakupan"), everyone),
         ("portal.audit_log", _l("Log audit"), audit_readers),
-        ("portal.organizations", _l("Mitra"), holders("directory:write")),
-        ("portal.users", _l("Pengguna"), org_admins),
+        ("portal.organizations", _lp("page", "Mitra"), holders("directory:write")),
+        ("portal.users", _lp("page", "Pengguna"), org_admins),
         ("portal.technical_settings", _l("Pengaturan teknis"), org_admins),
     )
 ):

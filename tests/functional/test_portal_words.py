@@ -53,3 +53,26 @@ def test_demo_agreements_speak_indonesian():
     for agreement in DEMO_AGREEMENTS:
         purpose = agreement[7]
         assert not english.search(purpose), purpose
+
+
+def test_english_names_a_page_in_the_plural_and_one_thing_in_the_singular(app, hub):
+    from flask_babel import force_locale, ngettext, pgettext
+    from flask_babel import gettext as _
+
+    from tests.conftest import _csrf_from
+
+    user = hub.user("uptd-ppa-ppu", "supervisor")
+    browser = app.test_client()
+    hub.login(browser, user["email"])
+    token = _csrf_from(browser.get("/").get_data(as_text=True))
+    browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
+    page = browser.get("/clients").get_data(as_text=True)
+    assert re.search(r"<h1>Clients</h1>", page)
+    assert '<a href="/clients" aria-current="page">Clients</a>' in page
+    with app.test_request_context("/"), force_locale("en"):
+        assert _("Klien") == "Client"  # a referral's client, a table's column
+        assert pgettext("page", "Perjanjian") == "Agreements"
+        assert _("Perjanjian") == "Agreement"
+        assert ngettext("%(num)d menit", "%(num)d menit", 1) == "1 minute"
+        assert ngettext("%(num)d menit", "%(num)d menit", 45) == "45 minutes"
+        assert ngettext("%(num)d celah cakupan", "%(num)d celah cakupan", 1) == "1 coverage gap"
