@@ -520,7 +520,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "SECRET_KEY": values["HUB_SECRET_KEY"],
         # Whether HUB_BASE_URL was given: without it, links in e-mails queued during a
         # request follow the address the portal was opened at (`make run PORT=8000`).
-        "HUB_BASE_URL_SET": not _unset(raw.get("HUB_BASE_URL")),
+        "BASE_URL_GIVEN": not _unset(raw.get("HUB_BASE_URL")),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "TESTING": env == "test" or bool(raw.get("TESTING")),

@@ -104,7 +104,7 @@ def hub_address() -> str:
     that a forged Host header can never put another site's address in an e-mail."""
     config = current_app.config
     if (
-        not config.get("HUB_BASE_URL_SET")
+        not config.get("BASE_URL_GIVEN")
         and has_request_context()
         and urlsplit(request.host_url).hostname in LOOPBACK_HOSTS
     ):

@@ -735,9 +735,6 @@ def _sender_exact() -> dict[str, str]:
         "Required for a client under 18.": _(
             "Klien di bawah 18 tahun: catat nama orang tua atau wali dan hubungannya."
         ),
-        "The client is under 18: record the parent or guardian.": _(
-            "Klien masih anak: catat orang tua atau walinya."
-        ),
         "The client's own unit needs no consent to hold its data.": _(
             "Unit klien sendiri tidak memerlukan persetujuan untuk menyimpan datanya."
         ),

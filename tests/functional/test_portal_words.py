@@ -12,7 +12,7 @@ def test_email_links_follow_the_hub_address_or_the_local_address_it_was_opened_a
     configured = app.config["HUB_BASE_URL"]
     with app.test_request_context("/", base_url="http://127.0.0.1:8123"):
         assert hub_address() == configured  # HUB_BASE_URL given: it is the address
-    app.config["HUB_BASE_URL_SET"] = False
+    app.config["BASE_URL_GIVEN"] = False
     try:
         with app.test_request_context("/", base_url="http://127.0.0.1:8123"):
             assert hub_address() == "http://127.0.0.1:8123"  # `make run PORT=8123`
@@ -21,7 +21,7 @@ def test_email_links_follow_the_hub_address_or_the_local_address_it_was_opened_a
         with app.app_context():
             assert hub_address() == configured  # a job, outside any request
     finally:
-        app.config["HUB_BASE_URL_SET"] = True
+        app.config["BASE_URL_GIVEN"] = True
 
 
 def test_every_email_is_signed_with_the_portals_name(app):
