@@ -88,7 +88,7 @@ def _demo_contacts(actor: Actor) -> list[str]:
     for code, contacts in DEMO_FOCAL_POINTS.items():
         org = find_organization(code)
         if org is not None and not org.contacts:
-            update_organization(actor, org.id, contacts=contacts)
+            update_organization(actor, org.id, contacts=contacts, seed=True)
             changed.append(code)
     for email, phone in DEMO_WORK_PHONES.items():
         user = db.session.scalar(select(User).where(User.email == email))

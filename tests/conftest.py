@@ -303,7 +303,8 @@ def _clean_database(request) -> Iterator[None]:
 
 @pytest.fixture
 def restore_directory(app) -> Iterator[None]:
-    """For a test that loads another partners file: afterwards the directory is partners.yaml's.
+    """For a test that loads another partners file or changes the directory for real (a live
+    server, the demo): afterwards the directory is partners.yaml's.
 
     The directory tables are kept between tests, so organisations and services the test
     added are removed and partners.yaml is loaded again over whatever it changed.
@@ -334,6 +335,11 @@ def restore_directory(app) -> Iterator[None]:
         )
         db.session.execute(delete(Organization).where(Organization.id.in_(added)))
         db.session.execute(delete(Service).where(Service.code.not_in(service_codes)))
+        # What the hub kept of an entry gives way to the file again (load_partners leaves an
+        # entry kept in the hub as it is).
+        db.session.execute(
+            update(Organization).values(maintained_in_hub_at=None, added_by_id=None, contacts=None)
+        )
         load_partners(Actor.system("tests"), app.config["HUB_PARTNERS_FILE"])
         db.session.commit()
         db.session.remove()

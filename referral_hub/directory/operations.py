@@ -458,8 +458,12 @@ def update_organization(
     services: list[Any] | None = None,
     capacity: dict[str, str] | None = None,
     contacts: list[Any] | None = None,
+    seed: bool = False,
 ) -> Organization:
     """Change an entry's name, offered services, capacity per service or focal points.
+
+    `seed`: the change fills in what a partners file would (the demo's focal points), so the
+    entry stays the file's to update; otherwise it is kept in the hub from now on.
 
     `services` replaces the offers (codes, or {code, capacity_status}); `capacity` changes
     the capacity of services already offered. The entry is kept in the hub from now on.
@@ -501,7 +505,8 @@ def update_organization(
     changed = {k: after[k] for k in after if after[k] != before[k]}
     if not changed:
         return org
-    org.maintained_in_hub_at = utcnow()
+    if not seed:
+        org.maintained_in_hub_at = utcnow()
     if "contacts" in changed:
         changed["contacts"] = len(changed["contacts"])  # staff contacts: the count suffices
     audit.record(

@@ -46,7 +46,7 @@ PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\
 
 
 @pytest.fixture
-def demo(app):
+def demo(app, restore_directory):
     with app.app_context():
         load_demo()
         db.session.commit()

@@ -20,7 +20,7 @@ PSYCHOLOGIST = "psikolog@balikpapan.demo"
 
 
 @pytest.fixture
-def demo(app):
+def demo(app, restore_directory):
     with app.app_context():
         load_demo()
         db.session.commit()
