@@ -69,7 +69,7 @@ services-stop:
 # Portal messages: Indonesian source strings, English catalogue. Translate the new
 # (empty) msgstr entries in the .po, then run this again to compile the .mo.
 translations: venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k _lp:1c,2 -k lazy_pgettext:1c,2 --add-location=file \
 		--sort-output --project referral_hub -o referral_hub/translations/messages.pot .
 	$(BIN)/pybabel update -i referral_hub/translations/messages.pot \
 		-d referral_hub/translations -l en --no-fuzzy-matching --ignore-obsolete

@@ -518,6 +518,9 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HUB_AUDIT_SIGNING_KEYS": raw["HUB_AUDIT_SIGNING_KEYS"],
         "HUB_AUDIT_KEY_RING": values["HUB_AUDIT_SIGNING_KEYS"],
         "SECRET_KEY": values["HUB_SECRET_KEY"],
+        # Whether HUB_BASE_URL was given: without it, links in e-mails queued during a
+        # request follow the address the portal was opened at (`make run PORT=8000`).
+        "BASE_URL_GIVEN": not _unset(raw.get("HUB_BASE_URL")),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "TESTING": env == "test" or bool(raw.get("TESTING")),

@@ -469,6 +469,9 @@ EXPECTATIONS: dict[str, object] = {
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------
     "portal.users": page(ADMIN, ALL_KINDS, OK, "user administration: org admins"),
+    "portal.technical_settings": page(
+        ADMIN, ALL_KINDS, OK, "API clients, webhooks, API reference: org admins"
+    ),
     "portal.user_new": page(ADMIN, ALL_KINDS, FORM, "user administration: org admins"),
     **{
         f"portal.user_{action}": page(

@@ -9,6 +9,7 @@ personal field holds a canary, so a page that shows more than it may is caught b
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -97,8 +98,16 @@ def token(browser, path: str = "/") -> str:
 
 
 def post(browser, path: str, data: dict[str, Any], **kwargs):
-    """A form POST with the CSRF token of the user's session (taken from the start page)."""
-    return browser.post(path, data={**data, "csrf_token": token(browser)}, **kwargs)
+    """A form POST with the CSRF token of the user's session (taken from the start page).
+
+    An upload, `(BytesIO, name)`, is sent as a fresh copy: a form may be posted again."""
+    fresh = {
+        name: (io.BytesIO(value[0].getvalue()), value[1])
+        if isinstance(value, tuple) and isinstance(value[0], io.BytesIO)
+        else value
+        for name, value in data.items()
+    }
+    return browser.post(path, data={**fresh, "csrf_token": token(browser)}, **kwargs)
 
 
 def referral_form(world: World, **changes: Any) -> dict[str, Any]:

@@ -66,8 +66,8 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("law_enforcement", "polres-ppu"), ("accompaniment", PPU)],
         ["identity", "contact", "guardian", "case_summary", "legal", "perpetrator"],
         24,
-        "Reports of violence against women and children are taken up by the Unit PPA of "
-        "Satreskrim; the UPTD accompanies victims through examination and investigation.",
+        "Laporan kekerasan terhadap perempuan dan anak ditangani Unit PPA Satreskrim; UPTD "
+        "mendampingi korban selama pemeriksaan dan penyidikan.",
         None,
         120,
     ),
@@ -80,7 +80,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("prosecution", "kejari-ppu"), ("restitution", "kejari-ppu"), ("accompaniment", PPU)],
         ["identity", "case_summary", "legal", "perpetrator"],
         72,
-        "Coordination on prosecution and restitution claims for victims the UPTD accompanies.",
+        "Koordinasi penuntutan dan permohonan restitusi bagi korban yang didampingi UPTD.",
         None,
         120,
     ),
@@ -93,7 +93,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("court_process", "pn-penajam"), ("accompaniment", PPU)],
         ["identity", "case_summary", "legal"],
         72,
-        "Child-friendly hearings and accompaniment of victims and child witnesses in court.",
+        "Persidangan ramah anak serta pendampingan korban dan saksi anak di pengadilan.",
         None,
         110,
     ),
@@ -105,7 +105,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("family_court", "pa-penajam"), ("mediation", PPU)],
         ["identity", "contact", "guardian", "case_summary"],
         120,
-        "Divorce, custody and maintenance cases of clients, with mediation by the UPTD.",
+        "Perkara perceraian, hak asuh dan nafkah klien, dengan mediasi oleh UPTD.",
         None,
         110,
     ),
@@ -122,7 +122,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         ],
         ["identity", "contact", "guardian", "case_summary", "health"],
         48,
-        "Social rehabilitation, shelter beyond the UPTD's own and return to the community.",
+        "Rehabilitasi sosial, rumah aman di luar milik UPTD, dan kembali ke masyarakat.",
         None,
         100,
     ),
@@ -135,8 +135,9 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("psychological_counseling", BALIKPAPAN)],
         ["identity", "contact", "case_summary", "health"],
         72,
-        "PPU has no clinical psychologist: Balikpapan's psychologist counsels PPU's clients "
-        "in Balikpapan and on visits to PPU, including clients living in Balikpapan.",
+        "PPU tidak memiliki psikolog klinis: psikolog Balikpapan memberi konseling kepada "
+        "klien PPU di Balikpapan dan saat berkunjung ke PPU, termasuk klien yang tinggal di "
+        "Balikpapan.",
         None,
         90,
     ),
@@ -180,7 +181,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("family_court", "pa-balikpapan"), ("mediation", BALIKPAPAN)],
         ["identity", "contact", "guardian", "case_summary"],
         120,
-        "Divorce, custody and maintenance cases of the UPTD's clients.",
+        "Perkara perceraian, hak asuh dan nafkah klien UPTD.",
         None,
         200,
     ),
@@ -196,7 +197,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("religious_counseling", "kemenag-balikpapan")],
         ["case_summary"],
         120,
-        "Religious counselling for clients who ask for it, as part of their recovery.",
+        "Bimbingan rohani bagi klien yang memintanya, sebagai bagian dari pemulihan.",
         None,
         200,
     ),
@@ -208,7 +209,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("witness_protection", "lpsk"), ("restitution", "lpsk")],
         ["identity", "contact", "case_summary", "legal", "perpetrator"],
         24,
-        "Protection requests and restitution assessments for victims and witnesses.",
+        "Permohonan perlindungan dan penilaian restitusi bagi korban dan saksi.",
         None,
         200,
     ),
@@ -241,8 +242,8 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("psychological_counseling", "uptd-ppa-kukar"), ("legal_aid", "uptd-ppa-kukar")],
         ["identity", "contact", "case_summary", "health", "legal"],
         72,
-        "Three certified experts contracted by DP3A Kukar work at its UPTD PPA; the contract "
-        "is renewed every three months.",
+        "Tiga tenaga ahli bersertifikat yang dikontrak DP3A Kukar bekerja di UPTD PPA-nya; "
+        "kontrak diperpanjang setiap tiga bulan.",
         MONTHS_3,
         None,
     ),
@@ -307,7 +308,7 @@ def load_demo_agreements(
                     {"name": None, "title": office, "organization": code}
                     for code, office in signatories.items()
                 ],
-                "notes": "Demo data: fictional agreement drawn from public news reports.",
+                "notes": "Data demo: perjanjian fiktif yang disusun dari pemberitaan publik.",
             },
         )
         on_paper = SIGNED_ON_PAPER.get(number)

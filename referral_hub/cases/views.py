@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 
@@ -88,7 +88,7 @@ def _follow_up_panel(actor) -> dict[str, Any]:
     return data
 
 
-register_nav_entry("cases_portal.index", _l("Kasus"), _case_keepers, order=15)
+register_nav_entry("cases_portal.index", _lp("page", "Kasus"), _case_keepers, order=15)
 register_panel(
     "case_follow_ups",
     "cases/_home_panel.html",

@@ -344,8 +344,21 @@ CONSENT_TEXT = (
     "child_assent",
     "child_assent_refusal_reason",
     "method",
-    "evidence_sha256",
     "valid_until",
+)
+
+#: What an uploaded consent form may be, by its first bytes (the name and the browser's
+#: type are the sender's word only): a scan or photo of the signed form, or, for consent
+#: given on a recording, the recording.
+EVIDENCE_KINDS: tuple[tuple[bytes, int, str], ...] = (
+    (b"%PDF-", 0, "pdf"),
+    (b"\xff\xd8\xff", 0, "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"ID3", 0, "mp3"),
+    (b"\xff\xfb", 0, "mp3"),
+    (b"ftyp", 4, "m4a"),
+    (b"OggS", 0, "ogg"),
+    (b"WAVE", 8, "wav"),
 )
 
 
@@ -370,17 +383,30 @@ def _recipient_choices(actor) -> tuple[list[tuple[str, str]], list[tuple[str, st
 
 
 def _evidence_digest(upload: FileStorage | None) -> tuple[str | None, str | None]:
-    """SHA-256 of an uploaded scan, read in chunks and never kept: (hex digest, error)."""
+    """SHA-256 of the uploaded signed form, read in chunks and never kept: (digest, error).
+
+    The hub keeps the digest only, not the file: a signed consent form names the child, the
+    guardian and their signatures, and the unit keeps the original in its own archive; the
+    digest proves later that the archived copy is the one this consent rests on.
+    """
     if upload is None or not upload.filename:
-        return None, None
+        return None, _("Unggah formulir persetujuan yang sudah ditandatangani.")
     digest = hashlib.sha256()
     size = 0
+    head = b""
     for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
+        if len(head) < 16:
+            head += chunk[:16]
         digest.update(chunk)
         size += len(chunk)
     upload.close()
     if size == 0:
         return None, _("Berkas kosong; pilih pindaian formulir yang benar.")
+    if not any(head[at : at + len(magic)] == magic for magic, at, _kind in EVIDENCE_KINDS):
+        return None, _(
+            "Berkas ini bukan PDF, JPG atau PNG. Pindai atau foto formulir bertanda tangan, "
+            "lalu unggah hasilnya."
+        )
     return digest.hexdigest(), None
 
 
@@ -394,7 +420,7 @@ def _consent_payload(form: FormState, client) -> dict[str, Any]:
         "services": list(values["services"]),
         "data_categories": list(values["data_categories"]),
         "method": values["method"] or None,
-        "evidence_sha256": values["evidence_sha256"] or None,
+        "evidence_sha256": values.get("evidence_sha256") or None,
         "valid_until": values["valid_until"] or None,
     }
     if values["given_by"] != "client":
@@ -418,25 +444,22 @@ def consent_new(client_id: str):
         lists=("recipients", "services", "data_categories"),
         flags=("giver_is_alleged_perpetrator", "giver_cleared_by_supervisor"),
     )
+    # Opened from the referral wizard (?service=..&to=..): the referral's recipient and service
+    # are chosen already, and the wizard resumes with the new consent when it is recorded.
+    resume = _wizard_resume(actor)
     if request.method == "GET":
         form.values["given_by"] = "parent" if is_child else "client"
         form.values["method"] = "written"
         form.values["data_categories"] = ["identity", "case_summary"]
+        if resume:
+            form.values["recipients"] = [resume["to"]]
+            form.values["services"] = [resume["service"]]
     else:
         digest, error = _evidence_digest(request.files.get("evidence_file"))
-        typed = str(form.values["evidence_sha256"]).lower()
         if error:
             form.errors["evidence_file"] = [error]
-        elif digest and typed and typed != digest:
-            form.errors["evidence_sha256"] = [
-                _("Hash yang diketik tidak sama dengan hash berkas yang diunggah.")
-            ]
-        elif digest:
+        else:
             form.values["evidence_sha256"] = digest
-        elif not typed:
-            form.errors["evidence_file"] = [
-                _("Unggah pindaian bukti persetujuan, atau isi hash SHA-256-nya.")
-            ]
         form.require("given_by", "method", "valid_until")
         for name in ("recipients", "services", "data_categories"):
             if not form.values[name]:
@@ -450,8 +473,8 @@ def consent_new(client_id: str):
             data = ConsentIn().load(_consent_payload(form, client))
         except ValidationError as error:
             for name, texts in schema_errors(error.messages).items():
-                if name == "evidence_sha256" and "evidence_file" in form.errors:
-                    continue  # one message for the missing evidence, beside the upload
+                if name == "evidence_sha256":
+                    name = "evidence_file"  # the digest is the hub's, made from the upload
                 form.errors.setdefault(name, texts)
         if data is not None and not form.errors:
             try:
@@ -460,6 +483,18 @@ def consent_new(client_id: str):
                 form.refused(problem)
             else:
                 flash(_("Persetujuan dicatat."), "success")
+                if resume:
+                    return redirect(
+                        url_for(
+                            "referrals_portal.new",
+                            client=client.id,
+                            service=resume["service"],
+                            to=resume["to"],
+                            basis="consent",
+                            consent=consent.id,
+                            step="categories",
+                        )
+                    )
                 return redirect(
                     url_for("clients_portal.view", client_id=client.id, _anchor=consent.id)
                 )
@@ -480,7 +515,20 @@ def consent_new(client_id: str):
         partners=partners,
         others=others,
         services=_service_options(),
+        resume=resume,
     ), (422 if form.invalid else 200)
+
+
+def _wizard_resume(actor) -> dict[str, str] | None:
+    """The referral the consent is recorded for, when the wizard sent the user here: its
+    service code and recipient organisation id, both known to the hub, or None."""
+    service = request.values.get("service") or ""
+    to = request.values.get("to") or ""
+    if not service or not to:
+        return None
+    if db.session.get(Service, service) is None or db.session.get(Organization, to) is None:
+        return None
+    return {"service": service, "to": to}
 
 
 def _consent_of_client(actor, client_id: str, consent_id: str):

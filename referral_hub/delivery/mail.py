@@ -17,7 +17,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -46,6 +46,10 @@ class Mailer(Protocol):
     def send(self, message: MailMessage) -> None: ...
 
 
+#: How the hub signs its e-mails: the portal's own name.
+PORTAL_NAME = "Hub Rujukan PPA"
+
+
 def build_email(message: MailMessage, sender: str) -> EmailMessage:
     """The MIME message; refuses header injection and addresses that cannot be right."""
     for name, value in (("to", message.to), ("subject", message.subject), ("from", sender)):
@@ -54,7 +58,8 @@ def build_email(message: MailMessage, sender: str) -> EmailMessage:
     if message.to.count("@") != 1 or " " in message.to.strip():
         raise ValueError(f"not an e-mail address: {message.to!r}")
     email = EmailMessage()
-    email["From"] = sender
+    # The portal's name beside a bare address, as the signature says it.
+    email["From"] = sender if "<" in sender else formataddr((PORTAL_NAME, sender))
     email["To"] = message.to.strip()
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False, usegmt=True)

@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import or_, select, update
 
@@ -94,10 +95,28 @@ _templates = Environment(
 )
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def hub_address() -> str:
+    """Where people reach the hub, for links in e-mails: HUB_BASE_URL when it is set; when it
+    is not (the embedded mode of `make run`, on any port), the address of the request that
+    queues the e-mail, which is the one the sender's browser reached: on this machine only, so
+    that a forged Host header can never put another site's address in an e-mail."""
+    config = current_app.config
+    if (
+        not config.get("BASE_URL_GIVEN")
+        and has_request_context()
+        and urlsplit(request.host_url).hostname in LOOPBACK_HOSTS
+    ):
+        return request.host_url.rstrip("/")
+    return config["HUB_BASE_URL"].rstrip("/")
+
+
 def _absolute(link: str) -> str:
     if link.startswith(("https://", "http://")):
         return link
-    return current_app.config["HUB_BASE_URL"] + "/" + link.lstrip("/")
+    return hub_address() + "/" + link.lstrip("/")
 
 
 def _when(value: dt.datetime | str | None) -> str | None:

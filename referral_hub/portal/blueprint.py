@@ -81,6 +81,7 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     ("/docs", "api_docs", views.api_docs, GET),
     ("/docs/<page>", "guide_page", views.guide_page, GET),
     ("/problems", "problem_index", views.problem_index, GET),
+    ("/settings/technical", "technical_settings", views.technical_settings, GET),
     ("/problems/<slug>", "problem_doc", views.problem_doc, GET),
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),

@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 _FALLBACK = """<!doctype html><html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ status }}</title></head><body><main>
-<h1>{{ status }}</h1><p>Terjadi kesalahan. / Something went wrong.</p>
-<p><a href="/">Kembali ke beranda / Back to the start page</a></p></main></body></html>"""
+<title>Terjadi kesalahan · Hub Rujukan PPA</title></head><body><main>
+<h1>Terjadi kesalahan</h1><p>Permintaan tidak dapat diselesaikan. Coba lagi nanti.</p>
+<p>Kode: {{ status }}</p>
+<p><a href="/">Ke beranda</a></p></main></body></html>"""
 
 
 def _titles() -> dict[int, str]:

@@ -758,6 +758,9 @@ def _sender_exact() -> dict[str, str]:
             "Catat apakah anak menyetujui (ya atau tidak)."
         ),
         "Only recorded for a child client.": _("Hanya dicatat untuk klien anak."),
+        "Required for a client under 18.": _(
+            "Klien di bawah 18 tahun: catat nama orang tua atau wali dan hubungannya."
+        ),
         "The client's own unit needs no consent to hold its data.": _(
             "Unit klien sendiri tidak memerlukan persetujuan untuk menyimpan datanya."
         ),

@@ -18,9 +18,9 @@ Endpoint names the menu expects (a feature that names its page differently calls
     portal.audit_log            Log audit        everyone who reads the audit log
     portal.organizations        Mitra            org admins (directory:write)
     portal.users                Pengguna         org admins
-    portal.oauth_clients        Klien OAuth      org admins
-    delivery_portal.webhooks    Webhook          everyone who manages webhooks
-    portal.api_docs             Panduan API      org admins (the developer guide)
+    portal.technical_settings   Pengaturan teknis  org admins: API clients, webhooks and the
+                                                 API reference, on one page, so that no
+                                                 technical word reaches the other roles' menus
 
 Who holds which right is decided by role in referral_hub/permissions.py, the rule that also
 bounds the API's tokens acting for users; the audiences below ask it, never a role list.
@@ -34,6 +34,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from markupsafe import Markup, escape
 
 from referral_hub.accounts.models import User
@@ -111,20 +112,17 @@ def register_nav_entry(
 for _order, (_endpoint, _label, _audience) in enumerate(
     (
         ("portal.home", _l("Beranda"), everyone),
-        ("clients_portal.index", _l("Klien"), client_keepers),
+        ("clients_portal.index", _lp("page", "Klien"), client_keepers),
         ("referrals_portal.sent", _l("Rujukan keluar"), uptd_staff),
         ("referrals_portal.received", _l("Rujukan masuk"), receiving_staff),
         # Who may read the registry is the feature's rule (agreements.operations
         # .may_read_registry), which its pages carry: may_open asks it.
-        ("agreements_portal.index", _l("Perjanjian"), everyone),
+        ("agreements_portal.index", _lp("page", "Perjanjian"), everyone),
         ("agreements_portal.coverage", _l("Cakupan"), everyone),
         ("portal.audit_log", _l("Log audit"), audit_readers),
-        ("portal.organizations", _l("Mitra"), holders("directory:write")),
-        ("portal.users", _l("Pengguna"), org_admins),
-        ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
-        ("delivery_portal.webhooks", _l("Webhook"), webhook_managers),
-        # The developer guide, for those who connect their organisation's systems.
-        ("portal.api_docs", _l("Panduan API"), org_admins),
+        ("portal.organizations", _lp("page", "Mitra"), holders("directory:write")),
+        ("portal.users", _lp("page", "Pengguna"), org_admins),
+        ("portal.technical_settings", _l("Pengaturan teknis"), org_admins),
     )
 ):
     register_nav_entry(_endpoint, _label, _audience, order=(_order + 1) * 10)
@@ -146,9 +144,17 @@ def may_open(endpoint: str, user: User | None = None) -> bool:
     return access.allows(user if user is not None else current_user())
 
 
+#: Pages reached from a menu entry's page that are not below its URL.
+_UNDER = {
+    "portal.technical_settings": ("/oauth-clients", "/webhooks", "/docs"),
+}
+
+
 def is_current(endpoint: str, url: str) -> bool:
     """The entry for this page, or for a page below it (/users/new under /users)."""
     if request.endpoint == endpoint:
+        return True
+    if any(request.path.startswith(prefix) for prefix in _UNDER.get(endpoint, ())):
         return True
     return url != "/" and request.path.startswith(url.rstrip("/") + "/")
 

@@ -45,6 +45,13 @@ def set_language():
     return redirect(safe_next(request.form.get("next")))
 
 
+@login_required(roles=("org_admin",))
+def technical_settings():
+    """Pengaturan teknis: the settings only a system integrator needs (API clients, webhooks,
+    the API reference), kept off the pages of caseworkers, supervisors and partner staff."""
+    return render_template("portal/technical_settings.html")
+
+
 def api_docs():
     """The developer guide's start page (portal/guide.py), with the OpenAPI description."""
     return render_guide()

@@ -168,9 +168,14 @@ def new():
     actor = portal_actor()
     wizard = Wizard.from_request(actor)
     if request.method == "GET":
-        # Started from a client's page (?client=<id>): that step is done already.
+        # Started from a client's page (?client=<id>): that step is done already. Back from
+        # recording a consent (?step=basis&service=..&to=..&consent=..): the choices made
+        # before are kept, checked again, and the wizard goes on where it was.
         wizard.values["urgency"] = wizard.values["urgency"] or "routine"
         started = bool(wizard.values["client"]) and wizard.client is not None
+        resume = request.args.get("step")
+        if started and resume in STEPS and STEPS.index(resume) > STEPS.index("service"):
+            return _wizard_page(wizard, wizard.check(step_before(resume)) or resume)
         return _wizard_page(wizard, "service" if started else "client")
     submitted = request.form.get("step")
     submitted = submitted if submitted in STEPS else STEPS[0]

@@ -25,6 +25,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+#: axe-core, vendored (tests/e2e/vendor/axe-core/README.md): added to every test context as an
+#: init script, so the hub's CSP (`script-src 'self'`) is not loosened for it.
+AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
+#: The rules the portal keeps: WCAG 2.0 and 2.1, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -50,6 +55,7 @@ def _context(browser, live_server, viewport, **options):
         base_url=live_server, viewport=viewport, locale="id-ID", **options
     )
     context.set_default_timeout(10_000)
+    context.add_init_script(path=str(AXE))
     return context
 
 
@@ -83,8 +89,36 @@ def phone(browser, live_server) -> Iterator[object]:
     assert not [p for p in problems if "Content Security Policy" in p], problems
 
 
+def axe_violations(page) -> list[dict]:
+    """What axe-core (WCAG 2.1 A and AA rules) finds wrong on the page as it is now."""
+    page.wait_for_load_state()
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        # A context a test made itself, without the init script: axe added now (through
+        # Playwright's evaluate, which the page's CSP does not govern).
+        page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return r.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+    return result
+
+
+def check_accessibility(page, name: str = "") -> None:
+    """Fail on any axe-core violation of the page, naming the rules and elements."""
+    violations = axe_violations(page)
+    assert not violations, f"axe-core on {name or page.url}: {violations}"
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/screenshots/."""
+    """Save a full-page screenshot under test-artifacts/screenshots/, after checking the
+    page with axe-core: every page a browser test looks at is also checked for WCAG 2.1 AA."""
+    check_accessibility(page, name)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

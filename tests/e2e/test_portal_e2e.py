@@ -165,8 +165,9 @@ def test_admin_pages_render_and_register_a_client(page, hub):
     expect(page.locator("#error-summary")).to_contain_text("Wajib diisi.")
     screenshot(page, "user-new-errors-desktop")
     page.get_by_role("navigation", name="Menu utama").get_by_role(
-        "link", name="Klien OAuth"
+        "link", name="Pengaturan teknis"
     ).click()
+    page.get_by_role("link", name="Klien OAuth").click()
     page.get_by_role("link", name="Daftarkan klien").click()
     page.locator("#f-name").fill("SIM Polres PPU")
     page.get_by_label("Membaca rujukan keluar dan masuk").check()

@@ -345,7 +345,7 @@ def test_the_partner_pages_at_phone_width_and_in_english(phone, app, demo, hub):
     assert no_horizontal_scroll(phone)
     screenshot(phone, "network-partner-new-english-phone")
     phone.goto("/organizations")
-    expect(phone.get_by_role("heading", level=1)).to_have_text("Partner")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Partners")  # a page of many
     screenshot(phone, "network-partners-list-english-phone")
     # A region typed that names none: said in English, with an example from the user's area.
     phone.goto("/organizations/new")

@@ -19,6 +19,14 @@ pytestmark = pytest.mark.e2e
 CASEWORKER = "caseworker@ppu.demo"
 
 
+#: The scan of a signed consent form, as the upload field takes it.
+SIGNED_FORM = {
+    "name": "formulir-persetujuan.pdf",
+    "mimeType": "application/pdf",
+    "buffer": b"%PDF-1.4 signed consent form",
+}
+
+
 def _demo_client(app, nik: str) -> dict[str, str]:
     """Load the demo and name one of PPU's demo clients (by its fictional NIK)."""
     with app.app_context():
@@ -176,7 +184,7 @@ def test_a_giver_resembling_the_alleged_perpetrator_and_a_childs_refusal_on_a_ph
     phone.get_by_label("Alasan anak tidak setuju").fill("Ia takut ayahnya mengetahuinya.")
     phone.get_by_label(re.compile("UPTD PPA Kota Balikpapan")).check()
     phone.get_by_label("Konseling psikologis").check()
-    phone.get_by_label("Hash SHA-256 bukti").fill("ab" * 32)
+    phone.get_by_label("Formulir bertanda tangan").set_input_files(SIGNED_FORM)
     phone.get_by_label("Berlaku sampai").fill("2099-01-01")
     phone.get_by_role("button", name="Catat persetujuan").click()
     expect(phone.locator("#f-giver_name-error")).to_contain_text("supervisor")
@@ -189,6 +197,8 @@ def test_a_giver_resembling_the_alleged_perpetrator_and_a_childs_refusal_on_a_ph
     phone.get_by_label("Nama pemberi persetujuan").fill("Nenek Demo Tiga")
     phone.get_by_label("Hubungan dengan klien").fill("nenek")
     phone.get_by_label("Berlaku sampai").fill("2030-01-01")
+    # A browser never sends a file again by itself: the form is chosen once more.
+    phone.get_by_label("Formulir bertanda tangan").set_input_files(SIGNED_FORM)
     phone.get_by_role("button", name="Catat persetujuan").click()
     expect(phone).to_have_url(re.compile(f"/clients/{client['id']}"))
     expect(phone.locator("main")).to_contain_text("Ia takut ayahnya mengetahuinya.")

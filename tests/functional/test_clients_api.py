@@ -83,7 +83,8 @@ def test_age_band_and_childhood_are_derived_from_the_birth_date(
     client, hub, years, days, band, is_child
 ):
     born = years_ago(years, days)
-    created = create_client(client, hub.headers(PPU, RW), adult_body(birth_date=born.isoformat()))
+    body = (child_body if is_child else adult_body)(birth_date=born.isoformat())
+    created = create_client(client, hub.headers(PPU, RW), body)
     assert (created["age_band"], created["is_child"]) == (band, is_child)
 
 

@@ -66,6 +66,11 @@ def _consent_form(world, **changes):
     return {k: v for k, v in form.items() if v is not None}
 
 
+def _scan(content: bytes = b"%PDF-1.4 signed consent form"):
+    """An upload of the signed consent form, as the form's file field takes it."""
+    return (io.BytesIO(content), "formulir.pdf")
+
+
 @pytest.fixture
 def world(app):
     return build_world(app)
@@ -235,19 +240,40 @@ def test_consent_with_an_uploaded_scan_stores_only_its_hash(app, hub, world):
     assert newest.given_by == "parent"
 
 
-def test_consent_with_a_typed_hash_and_mismatch_with_the_file(app, hub, world):
+@pytest.mark.parametrize(
+    ("scan", "name"),
+    [
+        (b"\xff\xd8\xff\xe0 photo of the signed form", "foto.jpg"),
+        (b"\x89PNG\r\n\x1a\n scan of the signed form", "pindaian.png"),
+    ],
+)
+def test_consent_evidence_may_be_a_photo_or_a_scan(app, hub, world, scan, name):
     browser = signed_in(app, hub, PPU)
     path = f"/clients/{world.client_id}/consents/new"
-    typed = hashlib.sha256(b"recording").hexdigest()
-    assert post(browser, path, _consent_form(world, evidence_sha256=typed)).status_code == 302
-    mismatch = _consent_form(
-        world, evidence_sha256=typed, evidence_file=(io.BytesIO(b"another"), "x.pdf")
-    )
-    response = post(browser, path, mismatch, content_type="multipart/form-data")
+    form = _consent_form(world, evidence_file=(io.BytesIO(scan), name))
+    assert post(browser, path, form).status_code == 302
+    newest = max(_consents(app, world.client_id), key=lambda c: c.created_at)
+    assert newest.evidence_sha256 == hashlib.sha256(scan).hexdigest()
+
+
+def test_consent_evidence_is_the_uploaded_form_and_nothing_typed(app, hub, world):
+    browser = signed_in(app, hub, PPU)
+    path = f"/clients/{world.client_id}/consents/new"
+    page = browser.get(path).get_data(as_text=True)
+    assert 'name="evidence_sha256"' not in page
+    for word in ("SHA-256", "heksadesimal", "hash"):
+        assert word not in page
+    # A digest typed into the request is not evidence: the hub makes it from the file.
+    typed = _consent_form(world, evidence_sha256="b" * 64)
+    response = post(browser, path, typed)
     assert response.status_code == 422
-    assert field_error(response.get_data(as_text=True), "evidence_sha256")
-    none = post(browser, path, _consent_form(world))
-    assert field_error(none.get_data(as_text=True), "evidence_file")
+    assert field_error(response.get_data(as_text=True), "evidence_file")
+    # Something that is no scan (a word document, a text) is refused beside the upload.
+    other = _consent_form(world, evidence_file=(io.BytesIO(b"PK\x03\x04 docx"), "form.docx"))
+    response = post(browser, path, other)
+    assert response.status_code == 422
+    assert "PDF, JPG atau PNG" in field_error(response.get_data(as_text=True), "evidence_file")
+    assert len(_consents(app, world.client_id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -261,7 +287,7 @@ def test_consent_with_a_typed_hash_and_mismatch_with_the_file(app, hub, world):
 )
 def test_consent_rules_are_refused_beside_their_field(app, hub, world, changes, field):
     browser = signed_in(app, hub, PPU)
-    form = _consent_form(world, evidence_sha256="b" * 64, **changes)
+    form = _consent_form(world, evidence_file=_scan(), **changes)
     response = post(browser, f"/clients/{world.client_id}/consents/new", form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -286,7 +312,7 @@ def test_consent_from_the_guardian_recorded_as_perpetrator_is_refused(app, hub):
         "services": ["psychological_counseling"],
         "data_categories": ["identity"],
         "method": "written",
-        "evidence_sha256": "c" * 64,
+        "evidence_file": _scan(),
         "valid_until": (local_today() + dt.timedelta(days=30)).isoformat(),
     }
     page = browser.get(f"/clients/{client_id}/consents/new").get_data(as_text=True)

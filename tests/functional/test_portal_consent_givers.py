@@ -8,6 +8,7 @@ nothing typed lost, and a refused consent that the referral wizard does not offe
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -76,7 +77,7 @@ def _form(world, **changes):
         "services": [SERVICE],
         "data_categories": ["identity", "case_summary"],
         "method": "written",
-        "evidence_sha256": "d" * 64,
+        "evidence_file": (io.BytesIO(b"%PDF-1.4 signed consent form"), "formulir.pdf"),
         "valid_until": (local_today() + dt.timedelta(days=90)).isoformat(),
     }
     form.update(changes)

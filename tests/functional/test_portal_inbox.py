@@ -431,3 +431,30 @@ def test_filters_by_number_partner_service_and_day(app, world):
         headers=s.balikpapan,
     )
     assert [r["number"] for r in api.get_json()["items"]] == [referral["number"]]
+
+
+def test_scheduling_comes_before_completion_and_the_note_says_who_reads_it(app, world):
+    s, referral, browser = world
+    s.act(referral["id"], "accept", s.balikpapan)
+    detail = _detail(referral)
+    assert _post(browser, f"{detail}/start", {}, detail).status_code == 302
+    html = _page(browser, detail)
+    schedule = html.index('id="schedule-heading"')
+    complete = html.index('id="complete-heading"')
+    assert schedule < complete
+    assert html.index('name="outcome"') > schedule  # the completion form, after sessions
+    # A link near the top jumps to each, for a phone's long page.
+    jump = re.search(r'<nav class="jump"[^>]*>(.*?)</nav>', html, re.S)
+    assert jump is not None
+    assert jump.group(1).index("#schedule-heading") < jump.group(1).index("#complete")
+    assert jump.start() < html.index('id="facts-heading"')
+    _post(
+        browser,
+        f"{detail}/appointments",
+        {"starts_at": "2030-01-02T09:30", "mode": "in_person"},
+        detail,
+    )
+    html = _page(browser, detail)
+    hint = re.search(r'id="f-note-[^"]+-hint">(.*?)</p>', html, re.S)
+    assert hint is not None
+    assert "akan membaca catatan ini" in hint.group(1)

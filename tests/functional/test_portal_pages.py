@@ -28,6 +28,17 @@ def _menu(html: str) -> list[str]:
     return re.findall(r"<a [^>]*>([^<]+)</a>", nav.group(1)) if nav else []
 
 
+def _menu_html(html: str) -> str:
+    nav = re.search(r'<nav class="menu"[^>]*>(.*?)</nav>', html, re.S)
+    return nav.group(1) if nav else ""
+
+
+def _visible_text(html: str) -> str:
+    """The page's words as read: no tags, scripts or attribute values."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
 def test_home_sends_a_signed_out_visitor_to_sign_in_and_back(client):
     response = client.get("/audit?page=2")
     assert response.status_code == 302
@@ -101,6 +112,19 @@ def test_session_cookie_is_secure_and_host_only_behind_https(app_config):
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
 
 
+def test_a_refused_form_says_so_in_the_title_and_an_accepted_one_does_not(app, hub):
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    page = browser.get("/users/new").get_data(as_text=True)
+    assert "<title>Kesalahan" not in page
+    refused = browser.post("/users/new", data={"csrf_token": _csrf_from(page)})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert re.search(r"<title>Kesalahan: [^<]+</title>", html)
+    assert 'id="error-summary"' in html
+    # The summary gets focus where scripts run (static/focus.js), scripts from the hub only.
+    assert '<script src="/static/focus.js" defer></script>' in html
+
+
 def test_wrong_password_message_is_beside_the_fields(client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
     response = hub.login(client, user["email"], "wrong password!")
@@ -117,6 +141,12 @@ def test_empty_fields_are_named_without_trying_to_sign_in(app, client):
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert html.count("Wajib diisi.") == 2
+    # Said at once to a screen reader, and in the title, before anything else is read.
+    alert = re.search(r'role="alert" id="login-error"[^>]*>(.*?)</div>', html, re.S)
+    assert alert is not None
+    assert 'href="#email"' in alert.group(1)
+    assert 'href="#password"' in alert.group(1)
+    assert re.search(r"<title>Kesalahan: Masuk", html)
     assert 'aria-describedby="email-error"' in html
 
 
@@ -209,7 +239,7 @@ def test_expired_session_on_a_form_asks_to_sign_in_again(client):
         (
             "uptd-ppa-ppu",
             "org_admin",
-            ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth", "Laporan", "Panduan API"],
+            ["Beranda", "Log audit", "Mitra", "Pengguna", "Pengaturan teknis", "Laporan"],
         ),
         ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit", "Laporan"]),
         ("polres-ppu", "caseworker", ["Beranda", "Aduan"]),
@@ -236,9 +266,7 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
             "Log audit",
             "Mitra",
             "Pengguna",
-            "Klien OAuth",
-            "Webhook",
-            "Panduan API",
+            "Pengaturan teknis",
             "Laporan",
         )
     if role == "caseworker":
@@ -247,10 +275,38 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
         assert "Panduan API" not in menu
         assert "Mitra" not in menu
         assert "Pengguna" not in menu
-        assert "Klien OAuth" not in menu
+        assert "Pengaturan teknis" not in menu
     if role == "caseworker":
         assert "Log audit" not in menu
     assert 'aria-current="page"' in html
+
+
+@pytest.mark.parametrize(
+    ("org", "role"),
+    [
+        ("uptd-ppa-ppu", "caseworker"),
+        ("uptd-ppa-ppu", "supervisor"),
+        ("polres-ppu", "caseworker"),
+        ("polres-ppu", "supervisor"),
+    ],
+)
+def test_no_technical_words_on_the_pages_of_social_workers(app, hub, org, role):
+    browser, _ = _signed_in(app, hub, org, role)
+    for path in ("/", "/clients", "/referrals/sent", "/referrals/received"):
+        response = browser.get(path)
+        if response.status_code != 200:
+            continue
+        text = _visible_text(response.get_data(as_text=True))
+        for word in ("SHA-256", "heksadesimal", "OAuth", "Webhook", "Dokumentasi API"):
+            assert word not in text, (path, word)
+
+
+def test_technical_settings_gather_api_clients_webhooks_and_the_api_reference(app, hub):
+    browser, _ = _signed_in(app, hub, "uptd-ppa-ppu", "org_admin")
+    html = browser.get("/settings/technical").get_data(as_text=True)
+    for href in ("/oauth-clients", "/webhooks", "/docs"):
+        assert f'href="{href}"' in html
+    assert 'aria-current="page"' in _menu_html(browser.get("/webhooks").get_data(as_text=True))
 
 
 def test_menu_entry_appears_for_its_audience_only(app, hub):

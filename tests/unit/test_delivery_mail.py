@@ -99,7 +99,7 @@ def test_a_message_arrives_whole(case):
     case.mailer.send(MESSAGE)
     (received,) = case.inbox()
     assert received["To"] == MESSAGE.to
-    assert received["From"] == SENDER
+    assert received["From"] == f"Hub Rujukan PPA <{SENDER}>"  # the portal's name
     assert received["Subject"] == MESSAGE.subject
     assert received["Auto-Submitted"] == "auto-generated"
     assert received["Message-ID"]

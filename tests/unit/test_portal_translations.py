@@ -38,6 +38,10 @@ def _extract(tmp_path: Path):
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "_lp:1c,2",
+            "-k",
+            "lazy_pgettext:1c,2",
             "-o",
             str(out),
             ".",
@@ -51,7 +55,22 @@ def _extract(tmp_path: Path):
 
 
 def _ids(catalog) -> set:
-    return {message.id for message in catalog if message.id}
+    """Each message by its context and id: "Klien" the page (Clients) and "Klien" the
+    person (Client) are two messages, and a plural is one message of two forms."""
+    return {(message.context, message.id) for message in catalog if message.id}
+
+
+def _forms(string) -> tuple:
+    return tuple(string) if isinstance(string, (list, tuple)) else (string,)
+
+
+def _key(message) -> tuple:
+    return (message.context, _forms(message.id))
+
+
+def _untranslated(message) -> bool:
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    return message.fuzzy or not all(forms)
 
 
 def test_every_extracted_message_has_an_english_translation(tmp_path):
@@ -60,7 +79,7 @@ def test_every_extracted_message_has_an_english_translation(tmp_path):
     missing = sorted(str(i) for i in extracted - _ids(catalog))
     assert not missing, f"not in messages.po (run `make translations`): {missing}"
     untranslated = sorted(
-        str(m.id) for m in catalog if m.id in extracted and (not m.string or m.fuzzy)
+        str(m.id) for m in catalog if (m.context, m.id) in extracted and _untranslated(m)
     )
     assert not untranslated, f"no English translation in messages.po: {untranslated}"
     stale = sorted(str(i) for i in _ids(catalog) - extracted)
@@ -78,6 +97,6 @@ def test_compiled_catalogue_matches_the_po():
     catalog = _read_po(PO)
     with MO.open("rb") as fh:
         compiled = read_mo(fh)
-    expected = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
-    actual = {m.id: m.string for m in compiled if m.id}
+    expected = {_key(m): _forms(m.string) for m in catalog if m.id and not _untranslated(m)}
+    actual = {_key(m): _forms(m.string) for m in compiled if m.id}
     assert actual == expected, "messages.mo is out of date: run `make translations`"

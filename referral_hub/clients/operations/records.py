@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.clients.crypto import nik_index_candidates
-from referral_hub.clients.models import Client, local_today
+from referral_hub.clients.models import CHILD_AGE, Client, age_on, local_today
 from referral_hub.clients.operations.access import (
     NOT_A_UPTD,
     get_client_of,
@@ -83,6 +83,16 @@ def register_client(
             )
     else:
         org = require_uptd(actor)
+    if age_on(birth_date, local_today()) < CHILD_AGE and not guardian:  # CHILD_AGE is 18
+        # A child's consent comes from a parent or guardian (UU PDP Pasal 25): who that is
+        # is recorded with the child, or no consent for the child could be checked against
+        # the guardian (names.py) and no partner could be told whom to contact.
+        raise Problem(
+            422,
+            "validation-error",
+            "The client is under 18: record the parent or guardian.",
+            errors={"guardian": ["Required for a client under 18."]},
+        )
     if nik is not None:
         existing = find_by_nik(org.id, nik)
         if existing is not None:
