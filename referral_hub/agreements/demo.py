@@ -154,8 +154,8 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("complaint_intake", PPU)],
         ["identity", "contact", "case_summary"],
         24,
-        "Village PATBM volunteers and Puspaga report cases of violence they learn of to the "
-        "UPTD, which takes them in and tells them what became of each report.",
+        "Relawan PATBM desa dan Puspaga melaporkan kasus kekerasan yang mereka ketahui kepada "
+        "UPTD, yang menerimanya dan mengabarkan tindak lanjut setiap laporan.",
         None,
         60,
     ),
@@ -168,7 +168,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("complaint_intake", BALIKPAPAN), ("complaint_intake", PPU)],
         ["identity", "contact", "case_summary"],
         24,
-        "A report about a victim living in the other unit's area is handed to that unit.",
+        "Pengaduan tentang korban yang berdomisili di wilayah unit lain dilimpahkan ke unit itu.",
         None,
         60,
     ),
@@ -225,7 +225,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
         [("complaint_intake", BALIKPAPAN)],
         ["identity", "contact", "case_summary"],
         24,
-        'Reports citizens make in the office\'s "Lapor Pak!" app reach the UPTD.',
+        'Pengaduan warga lewat aplikasi "Lapor Pak!" milik dinas sampai ke UPTD.',
         None,
         60,
     ),

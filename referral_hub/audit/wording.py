@@ -148,6 +148,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "work_phone": (_l("Telepon kantor"), "text"),
     "locale": (_l("Bahasa"), "text"),
     "replaces": (_l("Undangan sebelumnya yang diganti"), "count"),
+    "report": (_l("Laporan"), "text"),
+    "format": (_l("Format berkas"), "text"),
+    "unit": (_l("Unit"), "text"),
+    "side": (_l("Sisi"), "text"),
+    "group_by": (_l("Dikelompokkan menurut"), "list"),
 }
 
 #: Yes-or-no details, said as a sentence (none: nothing to say).

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 from referral_hub.cases.schemas import CaseSummaryOut
 from referral_hub.clients.models import SEXES
-from referral_hub.clients.schemas import DOMICILE_REGION, PHONE
+from referral_hub.clients.schemas import DOMICILE_REGION, PHONE, GuardianIn
 from referral_hub.directory.schemas import KnownRegion
 from referral_hub.intake.models import CHANNELS, RELATIONSHIPS, RISK_LEVELS, STATUSES
 from referral_hub.pagination import PageArgs
@@ -118,6 +118,9 @@ class IntakeRegisterIn(Schema):
     sex = fields.String(validate=validate.OneOf(SEXES))
     domicile_region = fields.String(validate=validate.Regexp(DOMICILE_REGION))
     nik = fields.String(validate=validate.Regexp(r"^\d{16}$"))
+    guardian = fields.Nested(
+        GuardianIn, metadata={"description": "required when the victim is a child (under 18)"}
+    )
 
 
 class IntakeAcceptIn(Schema):

@@ -209,6 +209,12 @@ def act(intake_id: str, action: str):
             data: dict[str, Any] = {"client": (f.get("client") or "").strip() or None}
             if f.get("birth_date"):
                 data["register"] = {"birth_date": _date(f["birth_date"])}
+                guardian = {
+                    key: (f.get(f"guardian_{key}") or "").strip()
+                    for key in ("name", "relationship", "phone")
+                }
+                if guardian["name"]:
+                    data["register"]["guardian"] = {k: v for k, v in guardian.items() if v}
             _intake, _client, case = ops.accept_intake(actor, intake_id, data)
             flash(_("Aduan diterima; kasus %(number)s dibuka.", number=case.number), "success")
             return redirect(url_for("cases_portal.view", case_id=case.id))

@@ -192,7 +192,16 @@ def test_accept_registers_the_victim_and_opens_a_case_with_what_the_intake_told(
     missing = world.act(body["id"], "accept", {})
     assert missing.status_code == 422
     assert "register.birth_date" in problem(missing)["errors"]
-    response = world.act(body["id"], "accept", {"register": {"birth_date": "2014-03-02"}})
+    child = {"birth_date": "2014-03-02"}
+    no_guardian = world.act(body["id"], "accept", {"register": child})
+    assert no_guardian.status_code == 422  # a child is registered with a parent or guardian
+    assert "register.guardian" in problem(no_guardian)["errors"]
+    child["guardian"] = {
+        "name": "Ibu Korban",
+        "relationship": "ibu kandung",
+        "phone": "081234567891",
+    }
+    response = world.act(body["id"], "accept", {"register": child})
     assert response.status_code == 200, response.get_data(as_text=True)
     out = response.get_json()
     assert out["intake"]["status"] == "accepted"
@@ -204,7 +213,7 @@ def test_accept_registers_the_victim_and_opens_a_case_with_what_the_intake_told(
         assert case.incident_place_type == "household"
         assert case.summary == CANARY_SUMMARY
         assert case.client.full_name == CANARY_NAME
-    again = world.act(body["id"], "accept", {"register": {"birth_date": "2014-03-02"}})
+    again = world.act(body["id"], "accept", {"register": child})
     assert again.status_code == 409
     seen = world.get(body["id"], world.patbm).get_json()
     assert seen["status"] == "accepted"

@@ -123,7 +123,15 @@ def _client_for(actor: Actor, intake: Intake, data: dict[str, Any]) -> Any:
             "To register the victim as a client, give what the intake does not tell.",
             errors={f"register.{name}": ["Missing for a new client."] for name in missing},
         )
-    return clients.register_client(actor, nik=given.get("nik"), **details)
+    try:
+        return clients.register_client(
+            actor, nik=given.get("nik"), guardian=given.get("guardian"), **details
+        )
+    except Problem as problem:
+        # the registration's fields are the accept's `register.*` (a child's guardian too)
+        if problem.errors:
+            problem.errors = {f"register.{k}": v for k, v in problem.errors.items()}
+        raise
 
 
 def accept_intake(actor: Actor, intake_id: str, data: dict[str, Any]) -> tuple[Intake, Any, Any]:
