@@ -412,7 +412,12 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
     "intakes.create_intake": lambda s: INTAKE_BODY,
     "intakes.triage_intake": lambda s: {"risk_level": "high"},
     "intakes.forward_intake": lambda s: {"to": BALIKPAPAN},
-    "intakes.accept_intake": lambda s: {"register": {"birth_date": "2014-01-01"}},
+    "intakes.accept_intake": lambda s: {
+        "register": {
+            "birth_date": "2014-01-01",
+            "guardian": {"name": "Ibu Uji", "relationship": "ibu kandung", "phone": "081234567890"},
+        }
+    },
     "intakes.decline_intake": lambda s: REASON,
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
