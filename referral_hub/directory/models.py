@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral_hub.db import new_id
@@ -49,6 +49,9 @@ class Organization(db.Model):
     region_code: Mapped[str | None] = mapped_column(String(16), index=True)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     notes: Mapped[str | None] = mapped_column(String(1000))
+    #: A UPTD PPA's own retention of closed clients' records, in years after the last open
+    #: work ended; None: HUB_CLIENT_RETENTION_YEARS (docs/data-retention.md).
+    client_retention_years: Mapped[int | None] = mapped_column(Integer)
 
     parent: Mapped[Organization | None] = relationship(remote_side=[id], lazy="joined")
     #: Loaded when read, not with every organisation: the token check, referral lists and

@@ -103,21 +103,22 @@ def register_client(
         created_by_user_id=actor.user_id,
         created_by_client_id=actor.client_id,
     )
-    client.full_name = full_name
-    client.birth_date = birth_date
-    client.nik = nik
-    client.phone = phone
-    client.address = address
-    if guardian is not None:
-        client.guardian = {
-            "name": guardian["name"],
-            "relationship": guardian["relationship"],
-            "phone": guardian.get("phone"),
-            "is_alleged_perpetrator": bool(guardian.get("is_alleged_perpetrator")),
-        }
     try:
         with db.session.begin_nested():
+            # Added first: the client's own data key (made by the first value) refers to it.
             db.session.add(client)
+            client.full_name = full_name
+            client.birth_date = birth_date
+            client.nik = nik
+            client.phone = phone
+            client.address = address
+            if guardian is not None:
+                client.guardian = {
+                    "name": guardian["name"],
+                    "relationship": guardian["relationship"],
+                    "phone": guardian.get("phone"),
+                    "is_alleged_perpetrator": bool(guardian.get("is_alleged_perpetrator")),
+                }
     except IntegrityError:
         # The same NIK registered by a concurrent request: the unique index caught it.
         raise Problem(
