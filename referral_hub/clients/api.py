@@ -9,14 +9,17 @@ from referral_hub.apidoc import protected
 from referral_hub.clients import operations as ops
 from referral_hub.clients.schemas import (
     ClientCreatedOut,
+    ClientExportOut,
     ClientIn,
     ClientOut,
+    ClientPatchIn,
     ClientQueryArgs,
     ClientSearchIn,
     ClientSummaryOut,
     ConsentIn,
     ConsentOut,
     DisclosureOut,
+    EraseIn,
     WithdrawIn,
 )
 from referral_hub.extensions import db
@@ -86,6 +89,44 @@ def search_clients(actor, criteria, args):
 def get_client(actor, client_id):
     """One client with its personal data (owning organisation only); the read is logged."""
     client = ops.read_client(actor, client_id, _context())
+    db.session.commit()
+    return client
+
+
+@blp.route('/clients/<id("search"):client_id>', methods=["PATCH"])
+@blp.arguments(ClientPatchIn)
+@blp.response(200, ClientOut)
+@protected(blp, "clients:write", extra={**_NOT_FOUND, 409: "The client was erased"})
+def rectify_client(actor, data, client_id):
+    """Correct the client's record (UU PDP Pasal 6); before and after are kept encrypted."""
+    ops.rectify_client(actor, client_id, data)
+    client = ops.read_client(actor, client_id, _context())
+    db.session.commit()
+    return client
+
+
+@blp.route('/clients/<id("search"):client_id>/export')
+@blp.response(200, ClientExportOut)
+@protected(blp, "clients:read", extra=_NOT_FOUND)
+def export_client(actor, client_id):
+    """Everything held of the client with its processing history (UU PDP); logged."""
+    export = ops.export_client(actor, client_id, _context())
+    db.session.commit()
+    return export
+
+
+@blp.route('/clients/<id("search"):client_id>/erase', methods=["POST"])
+@blp.arguments(EraseIn)
+@blp.response(200, ClientOut)
+@protected(
+    blp,
+    "clients:write",
+    extra={**_NOT_FOUND, 409: "Work is still open for the client, or it was erased already"},
+)
+def erase_client(actor, data, client_id):
+    """Erase the client (supervisor or administrator): the client's key is destroyed, so the
+    personal data is unrecoverable; numbers, statuses and the audit chain stay."""
+    client = ops.erase_client(actor, client_id, data["reason"])
     db.session.commit()
     return client
 

@@ -22,6 +22,7 @@ from referral_hub.clients.models import (
     CONSENT_METHODS,
     DISABILITIES,
     DISCLOSURE_KINDS,
+    ERASURE_REASONS,
     SEXES,
 )
 from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
@@ -168,10 +169,13 @@ class ClientSummaryOut(ClientCreatedOut):
 
 
 class ClientOut(ClientSummaryOut):
+    """The owner's full read; once erased, the personal fields read "[erased]" or null."""
+
     organization = fields.Nested(OrganizationRefOut, required=True)
+    erased_at = fields.DateTime(allow_none=True)
     full_name = fields.String(required=True)
     nik = fields.String(allow_none=True)
-    birth_date = fields.Date(required=True)
+    birth_date = fields.Date(allow_none=True)
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     guardian = fields.Nested(GuardianOut, allow_none=True)
@@ -316,3 +320,47 @@ class DisclosureOut(Schema):
     categories = fields.List(fields.String(), required=True)
     basis = fields.String(required=True)
     context = fields.String(required=True)
+
+
+class ClientPatchIn(Schema):
+    """A rectification: only the fields sent change; null clears an optional one."""
+
+    full_name = fields.String(validate=_name)
+    nik = NikField(allow_none=True)
+    birth_date = fields.Date()
+    phone = fields.String(
+        allow_none=True, validate=validate.Regexp(PHONE, error="Not a phone number.")
+    )
+    address = fields.String(allow_none=True, validate=validate.Length(min=1, max=500))
+    guardian = fields.Nested(GuardianIn, allow_none=True)
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("full_name", "phone", "address"))
+
+    @validates_schema
+    def _something(self, data, **kwargs) -> None:
+        if not data:
+            raise ValidationError("Give at least one field to correct.", field_name="full_name")
+
+    _plausible_birth_date = ClientIn._plausible_birth_date
+
+
+class EraseIn(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(ERASURE_REASONS),
+        metadata={"description": "Why (a code: free text could name the person)"},
+    )
+
+
+class ClientExportOut(Schema):
+    """Everything held of a client and its processing history (UU PDP Pasal 7 and 32)."""
+
+    client = fields.Dict(required=True)
+    erased_at = fields.DateTime(allow_none=True)
+    consents = fields.List(fields.Dict(), required=True)
+    referrals = fields.List(fields.Dict(), required=True)
+    rectifications = fields.List(fields.Dict(), required=True)
+    disclosures = fields.List(fields.Dict(), required=True)
+    exported_at = fields.DateTime(required=True)

@@ -17,7 +17,7 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 
 
-def client_of_referral(obj: Any) -> str | None:
+def referral_client_id(obj: Any) -> str | None:
     """The client of the referral a timeline line or an appointment belongs to: what they say
     of the client is under that client's key (the referral may not be flushed yet)."""
     referral = None
@@ -149,7 +149,7 @@ class ReferralEvent(db.Model):
     #: its first timeline line, so that sending needs no flush of its own.
     referral: Mapped[Referral] = relationship(lazy="raise")
 
-    note = Encrypted("note_enc", client=client_of_referral)
+    note = Encrypted("note_enc", client=referral_client_id)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=kwargs.pop("id", None) or new_id())
@@ -178,8 +178,8 @@ class Appointment(db.Model):
 
     referral: Mapped[Referral] = relationship(back_populates="appointments")
 
-    location = Encrypted("location_enc", client=client_of_referral)
-    note = Encrypted("note_enc", client=client_of_referral)
+    location = Encrypted("location_enc", client=referral_client_id)
+    note = Encrypted("note_enc", client=referral_client_id)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=kwargs.pop("id", None) or new_id())

@@ -10,16 +10,19 @@ portal, CLI and referrals; callers use this package's names.
     consent       recording, reading and withdrawing consent
     sharing       what a consent allows a referral (consent_problems)
     keys          key rotation: re-encrypting what is still under an older key
+    rights        the client's UU PDP rights: export, rectification, erasure (key destroyed)
 
 Each module imports only from those above it in this list (and never another module's
 `_private` helpers), so they read top to bottom.
 """
 
 from referral_hub.clients.operations.access import (
+    CLIENT_ERASED,
     NOT_A_UPTD,
     find_client_of,
     get_client_of,
     may_read_clients,
+    require_not_erased,
     require_uptd,
 )
 from referral_hub.clients.operations.consent import (
@@ -63,6 +66,13 @@ from referral_hub.clients.operations.records import (
     read_client,
     register_client,
 )
+from referral_hub.clients.operations.rights import (
+    CLIENT_HAS_OPEN_WORK,
+    ERASING_ROLES,
+    erase_client,
+    export_client,
+    rectify_client,
+)
 from referral_hub.clients.operations.sharing import (
     CHILD_ASSENT_REFUSED,
     CONSENT_EXPIRED,
@@ -80,6 +90,8 @@ __all__ = [
     "CLIENT_ALREADY_REGISTERED",
     "CLIENT_CATEGORY_VIEWS",
     "CLIENT_CODE_PREFIX",
+    "CLIENT_ERASED",
+    "CLIENT_HAS_OPEN_WORK",
     "CONSENT_ALREADY_WITHDRAWN",
     "CONSENT_EXPIRED",
     "CONSENT_GIVER_NEEDS_CLEARANCE",
@@ -87,6 +99,7 @@ __all__ = [
     "CONSENT_NOT_COVERING",
     "CONSENT_WITHDRAWN",
     "DATA_CATEGORY_NOT_ALLOWED",
+    "ERASING_ROLES",
     "GUARDIAN_IS_ALLEGED_PERPETRATOR",
     "MAX_CONSENT_YEARS",
     "NOT_A_UPTD",
@@ -101,6 +114,8 @@ __all__ = [
     "consents_seen_by",
     "demographics",
     "disclosures_query",
+    "erase_client",
+    "export_client",
     "find_by_nik",
     "find_client_of",
     "get_client_of",
@@ -115,9 +130,11 @@ __all__ = [
     "record_consent_reads",
     "record_disclosure",
     "record_refusal",
+    "rectify_client",
     "register_client",
     "require_consent_covers",
     "require_consent_for",
+    "require_not_erased",
     "require_uptd",
     "rotate_keys_batch",
     "take_number",

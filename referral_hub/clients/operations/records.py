@@ -161,5 +161,6 @@ def read_client(actor: Actor, client_id: str, context: str) -> Client:
     """The owner's full read of a client, logged as a disclosure (PDP: history of processing)."""
     require_reader(actor)
     client = get_client_of(actor, client_id)
-    record_disclosure(actor, client, held_categories(client), "owner", context)
+    if not client.is_erased:  # an erased client's record discloses nothing any more
+        record_disclosure(actor, client, held_categories(client), "owner", context)
     return client
