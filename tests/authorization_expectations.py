@@ -244,8 +244,22 @@ EXPECTATIONS: dict[str, object] = {
         f"clients.{name}": api(
             "clients:read", "PPU's client: hidden from everyone else", HIDDEN, ppu=OK
         )
-        for name in ("get_client", "list_consents", "list_disclosures", "get_consent")
+        for name in (
+            "get_client",
+            "list_consents",
+            "list_disclosures",
+            "get_consent",
+            "export_client",
+        )
     },
+    "clients.rectify_client": api(
+        "clients:write", "PPU's client: hidden from everyone else", codes(404, 422), ppu=OK
+    ),
+    # A unit's system (client credentials) never erases: a supervisor or admin acting
+    # personally does (test_clients_rights).
+    "clients.erase_client": api(
+        "clients:write", "only a person (supervisor, admin) erases", codes(403, 404)
+    ),
     "clients.create_consent": api(
         "clients:write", "PPU's client: hidden from everyone else", HIDDEN, ppu=CREATED
     ),

@@ -95,12 +95,12 @@ def get_client(actor, client_id):
 
 @blp.route('/clients/<id("search"):client_id>', methods=["PATCH"])
 @blp.arguments(ClientPatchIn)
-@blp.response(200, ClientOut)
+@blp.response(200, ClientCreatedOut)
 @protected(blp, "clients:write", extra={**_NOT_FOUND, 409: "The client was erased"})
 def rectify_client(actor, data, client_id):
-    """Correct the client's record (UU PDP Pasal 6); before and after are kept encrypted."""
-    ops.rectify_client(actor, client_id, data)
-    client = ops.read_client(actor, client_id, _context())
+    """Correct the client's record (UU PDP Pasal 6); before and after are kept encrypted.
+    Like a registration, the answer echoes no personal data."""
+    client = ops.rectify_client(actor, client_id, data)
     db.session.commit()
     return client
 

@@ -289,6 +289,13 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             age=ASSENT_AGE,
         ),
         "consent-already-withdrawn": lambda f: _("Persetujuan ini sudah dicabut."),
+        "client-erased": lambda f: _(
+            "Data pribadi klien ini sudah dihapus; tidak ada yang dapat diubah lagi."
+        ),
+        "client-has-open-work": lambda f: _(
+            "Klien masih memiliki rujukan atau kasus yang terbuka; tutup atau batalkan dulu "
+            "sebelum menghapus data klien."
+        ),
         "consent-withdrawn": lambda f: _("Persetujuan klien ini sudah dicabut."),
         "consent-expired": lambda f: _(
             "Persetujuan klien hanya berlaku sampai %(day)s.", day=f["valid_until"]

@@ -257,6 +257,8 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
     "clients.search_clients": lambda s: {"code": "X-1"},
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
+    "clients.erase_client": lambda s: {"reason": "data_subject_request"},
+    "clients.rectify_client": lambda s: {"phone": "0812-0000-1111"},
     "portal.user_reset_second_factor": lambda s: {"confirmed": "1"},
     "portal.oauth_client_disable": lambda s: {"confirmed": "1"},
     "portal.oauth_client_rotate_secret": lambda s: {"confirmed": "1"},

@@ -148,7 +148,9 @@ def test_rectification_keeps_before_and_after_encrypted_and_audits_fields_only(
         f"/api/v1/clients/{cid}", json={"full_name": "Nama Yang Benar"}, headers=scenario.ppu
     )
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json()["full_name"] == "Nama Yang Benar"
+    assert "full_name" not in response.get_json()  # no personal data echoed
+    got = client.get(f"/api/v1/clients/{cid}", headers=scenario.ppu).get_json()
+    assert got["full_name"] == "Nama Yang Benar"
     with app.app_context():
         from referral_hub.clients.models import Rectification
 

@@ -97,7 +97,10 @@ def erase_client(actor: Actor, client_id: str, reason: str) -> Client:
     if reason not in ERASURE_REASONS:
         raise ValueError(f"unknown erasure reason {reason}")
     _require_eraser(actor)
-    client = db.session.get(Client, client_id, with_for_update=True)
+    # Locked, so that a referral sent meanwhile waits for the erasure (and then finds it).
+    client = db.session.scalar(
+        select(Client).where(Client.id == client_id).with_for_update(of=Client)
+    )
     if client is None or not (actor.is_system or client.organization_id == actor.organization_id):
         raise Problem(404, "not-found", f"No client '{client_id}'.")
     require_not_erased(client)
