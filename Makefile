@@ -11,7 +11,7 @@ EXTRAS ?= test,prod
 .PHONY: help venv run test lint worker bench services-start services-stop translations settings-table
 
 help:
-	@echo "make venv            create $(VENV) and install the project with [$(EXTRAS)]"
+	@echo "make venv            create $(VENV) and install the project with [$(EXTRAS)] (make run installs the hub alone)"
 	@echo "make run             migrate, load partners and demo data, serve on 127.0.0.1:\$${PORT:-5000}"
 	@echo "make test            the suite on SQLite then PostgreSQL, with Redis (scripts/test.sh)"
 	@echo "make lint            ruff check and ruff format --check"
@@ -31,9 +31,17 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install -e '.[$(EXTRAS)]'
 	touch $@
 
+# What running the hub needs, and nothing more (no test tools, no browser driver, no
+# gunicorn): the first page comes sooner on a new machine. A full venv serves as well.
+$(VENV)/.installed-run: setup.cfg pyproject.toml
+	@if [ -f $(VENV)/.installed ] && [ $(VENV)/.installed -nt setup.cfg ] \
+		&& [ $(VENV)/.installed -nt pyproject.toml ]; then touch $@; else \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/pip install --disable-pip-version-check -e . && touch $@; fi
+
 run worker: export FLASK_APP = wsgi
 
-run: venv
+run: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi hub load-partners
 	$(BIN)/flask --app wsgi hub demo
@@ -46,7 +54,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-worker: venv
+worker: $(VENV)/.installed-run
 	$(BIN)/flask --app wsgi hub worker
 
 bench: venv

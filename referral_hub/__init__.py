@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, Response, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from referral_hub.config import ConfigError, load_config
@@ -18,12 +17,22 @@ REPO_DIR = PACKAGE_DIR.parent
 DEFAULT_LOCALE = "id"
 
 
+class HubResponse(Response):
+    """Every `Location` is absolute (the request's scheme and host before a relative path):
+    partner clients and generated SDKs resolve it as is, without knowing the request URL."""
+
+    autocorrect_location_header = True
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions in a fixed order, blueprints, then start-up checks."""
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
         "HUB_INSTANCE_PATH", str(REPO_DIR / "instance")
     )
-    app = Flask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    from referral_hub.transaction import HubFlask
+
+    app = HubFlask(__name__, instance_path=str(instance_path), instance_relative_config=True)
+    app.response_class = HubResponse
     app.config.update(load_config(app.instance_path, config))
     if app.config["HUB_ENV"] == "production":
         # Behind a TLS-terminating proxy: trust one hop for scheme and host.
@@ -48,8 +57,10 @@ def _init_extensions(app: Flask) -> None:
     from referral_hub.apidoc import problem_schema_component
     from referral_hub.extensions import api, babel, csrf, db, migrate
     from referral_hub.idempotency.openapi import IdempotencyPlugin
+    from referral_hub.interchange.hsds import hsds_page_schema_component
     from referral_hub.oauth.scopes import SCOPES
     from referral_hub.oauth.server import init_oauth
+    from referral_hub.openapi_spec import ContractPlugin
     from referral_hub.paths import register_path_converters
     from referral_hub.security import read_bodies_as_the_edge_did
 
@@ -68,7 +79,7 @@ def _init_extensions(app: Flask) -> None:
                 "and their partner agencies. Errors are RFC 9457 problem details."
             },
             "servers": [{"url": base}],
-            "extra_plugins": [IdempotencyPlugin()],
+            "extra_plugins": [IdempotencyPlugin(), ContractPlugin()],
         },
     )
     if "oauth2" not in api.spec.components.security_schemes:
@@ -88,6 +99,7 @@ def _init_extensions(app: Flask) -> None:
             },
         )
         api.spec.components.schema("Problem", problem_schema_component())
+        api.spec.components.schema("HsdsPage", hsds_page_schema_component())
     init_oauth(app)
 
 
@@ -115,6 +127,8 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.agreements.api import blp as agreements_api
     from referral_hub.agreements.blueprint import bp as agreements_portal_bp
     from referral_hub.audit.api import blp as audit_api
+    from referral_hub.cases.api import blp as cases_api
+    from referral_hub.cases.views import bp as cases_portal_bp
     from referral_hub.clients.api import blp as clients_api
     from referral_hub.clients.views import bp as clients_portal_bp
     from referral_hub.delivery.api import blp as delivery_api
@@ -122,19 +136,33 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.directory.api import blp as directory_api
     from referral_hub.extensions import api, csrf
     from referral_hub.health import bp as health_bp
+    from referral_hub.interchange.fhir.views import bp as fhir_bp
+    from referral_hub.interchange.hsds import blp as hsds_api
     from referral_hub.oauth.views import bp as oauth_bp
     from referral_hub.portal.blueprint import bp as portal_bp
     from referral_hub.referrals.api import blp as referrals_api
     from referral_hub.referrals.blueprint import bp as referrals_portal_bp
 
-    apis = (directory_api, audit_api, clients_api, agreements_api, delivery_api, referrals_api)
+    apis = (
+        directory_api,
+        audit_api,
+        clients_api,
+        agreements_api,
+        delivery_api,
+        referrals_api,
+        cases_api,
+        hsds_api,
+    )
     for blp in apis:
         api.register_blueprint(blp)
         csrf.exempt(blp)  # bearer tokens, not cookies: CSRF cannot apply
     for bp in (health_bp, oauth_bp, accounts_bp, portal_bp, referrals_portal_bp, clients_portal_bp):
         app.register_blueprint(bp)
-    for bp in (agreements_portal_bp, delivery_portal_bp):
+    for bp in (agreements_portal_bp, delivery_portal_bp, cases_portal_bp):
         app.register_blueprint(bp)
+    # FHIR R4 (docs/interchange.md): bearer tokens too, and outside the JSON API's OpenAPI.
+    app.register_blueprint(fhir_bp)
+    csrf.exempt(fhir_bp)
 
 
 def _init_delivery(app: Flask) -> None:
@@ -153,12 +181,14 @@ def _register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
     from referral_hub.idempotency.hooks import init_idempotency
+    from referral_hub.interchange.fhir.outcome import render as render_operation_outcome
     from referral_hub.portal.errors import render_error_page
     from referral_hub.problems import (
         Problem,
         handle_problem,
         handle_unexpected,
         register_html_error_renderer,
+        register_problem_renderer,
     )
     from referral_hub.security import (
         HubJSONProvider,
@@ -166,37 +196,19 @@ def _register_request_hooks(app: Flask) -> None:
         check_api_request,
         set_security_headers,
     )
+    from referral_hub.transaction import init_transactions
 
     app.request_class = HubRequest
     app.json = HubJSONProvider(app)
     app.register_error_handler(Problem, handle_problem)
     app.register_error_handler(Exception, handle_unexpected)
     register_html_error_renderer(app, render_error_page)  # portal pages answer in the portal
+    register_problem_renderer(app, "/fhir", render_operation_outcome)  # FHIR's OperationOutcome
     app.before_request(check_api_request)
     app.after_request(set_security_headers)
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
-    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in
-    # reverse): the session is ended here, quietly when its connection died with the database.
-    app.teardown_appcontext(_end_session)
+    init_transactions(app)  # the request's unit of work ends with its session
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
-
-
-def _end_session(_error: BaseException | None) -> None:
-    """End the request's session; a connection that died (a database restart) is dropped.
-
-    Its closing rollback on a dead connection raised out of Flask's teardown, and gunicorn
-    replaced the answer already given (a 503 asking to come back) with a bare 500 page.
-    """
-    from sqlalchemy.exc import DBAPIError
-
-    from referral_hub.extensions import db
-
-    try:
-        db.session.remove()
-    except DBAPIError as error:
-        # The connection is invalidated by now and leaves the pool; nothing is left to undo.
-        logging.getLogger(__name__).warning("session ended on a dead connection: %s", error.orig)
-        db.session.registry.clear()
 
 
 def _register_cli(app: Flask) -> None:

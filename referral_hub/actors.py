@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from referral_hub.permissions import permits
+
+if TYPE_CHECKING:
+    from referral_hub.accounts.models import User
+    from referral_hub.directory.models import Organization
+    from referral_hub.oauth.models import OAuthClient
 
 
 @dataclass(frozen=True)
@@ -20,6 +26,43 @@ class Actor:
     kind: str = "user"
     label: str | None = None
     organization_type: str | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> Actor:
+        """A person signed in to the portal, acting for their organisation by their role."""
+        return cls(
+            organization_id=user.organization_id,
+            user_id=user.id,
+            role=user.role,
+            kind="user",
+            label=user.email,
+            organization_type=user.organization.type,
+        )
+
+    @classmethod
+    def for_client(cls, client: OAuthClient, user: User | None = None) -> Actor:
+        """An OAuth client with its registered scopes, acting for `user` when its grant has one
+        (then that person's role bounds it too)."""
+        return cls(
+            organization_id=client.organization_id,
+            user_id=user.id if user is not None else None,
+            client_id=client.client_id,
+            role=user.role if user is not None else None,
+            scopes=frozenset(client.scope.split()),
+            kind="client",
+            label=client.name,
+            organization_type=client.organization.type,
+        )
+
+    @classmethod
+    def for_organization(cls, organization: Organization, label: str) -> Actor:
+        """The hub acting inside one organisation (demo data, a recipient's preview)."""
+        return cls(
+            organization_id=organization.id,
+            kind="system",
+            label=label,
+            organization_type=organization.type,
+        )
 
     @classmethod
     def system(cls, label: str = "system") -> Actor:

@@ -47,6 +47,12 @@ def problem_schema_component() -> dict[str, Any]:
             "status": {"type": "integer"},
             "detail": {"type": "string"},
             "errors": {"type": "object"},
+            "reason": {
+                "type": "string",
+                "description": "Which refusal of its type this is, when a type covers several "
+                "(e.g. invalid-transition: status, sender-only, recipient-only, "
+                "changed-meanwhile, ...; not-found: no-referral, ...); a fixed vocabulary.",
+            },
         },
         "required": ["type", "title", "status"],
         "additionalProperties": True,

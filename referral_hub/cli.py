@@ -37,7 +37,13 @@ def _problem_message(problem: Problem) -> str:
 @click.argument("path", required=False)
 @with_appcontext
 def load_partners_command(path: str | None) -> None:
-    """Validate and load partners.yaml (idempotent; nothing is half-loaded)."""
+    """Validate and load partners.yaml (idempotent; nothing is half-loaded).
+
+    The file is the seed: it adds the services and organisations the hub lacks and updates
+    entries nobody changed in the hub. An organisation added or edited in the hub (portal
+    Mitra or the API) is kept as the hub has it and reported as =code; organisations only in
+    the hub are never removed.
+    """
     from referral_hub.directory.operations import load_partners
     from referral_hub.directory.partners_file import PartnersFileError
 
@@ -53,6 +59,8 @@ def load_partners_command(path: str | None) -> None:
         f"{path}: {total} change(s)"
         + (": " + " ".join(changes["services"] + changes["organizations"]) if total else "")
     )
+    if changes["kept"]:
+        click.echo(f"kept as maintained in the hub: {' '.join(changes['kept'])}")
 
 
 @hub.command("create-client")

@@ -359,7 +359,8 @@ SETTINGS: tuple[Setting, ...] = (
             "per organisation on the referral, agreement, audit, event and coverage lists "
             "(default `300/minute`)"),
     Setting("HUB_TIMEZONE", time_zone, "Asia/Makassar",
-            "time zone the portal shows times in (default `Asia/Makassar`, WITA)"),
+            "the hub's time zone: the portal's times and where each day begins (agreement dates, "
+            "consents, ages); default `Asia/Makassar` (WITA), `Asia/Jakarta` for WIB"),
     Setting("HUB_SESSION_IDLE_MINUTES", integer(5, 24 * 60), "480",
             "portal sign-in ends after this long without a request (default 480)"),
     Setting("HUB_DOCUMENT_MAX_BYTES", integer(1024, 100 * 1024 * 1024),

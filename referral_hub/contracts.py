@@ -49,6 +49,10 @@ _REFERRAL = {
         "enum": ["consent_withdrawn", "agreement_ended"],
         "description": "why the hub cancelled it: a code, never free text",
     },
+    "recorded_on_behalf": {
+        "type": "boolean",
+        "description": "the sender recorded this answer on behalf of a recipient not on the hub",
+    },
     "links": _LINKS,
 }
 _REFERRAL_REQUIRED = ["referral_id", "number", "status", "service", "sender", "recipient", "links"]
@@ -108,6 +112,14 @@ _CHECKPOINT = {
     },
     "links": _LINKS,
 }
+_CASE_FOLLOW_UP = {
+    "case_id": _STR,
+    "number": {"type": "string", "pattern": "^KS-[A-Z0-9]+-[0-9]{4}-[0-9]{6}$"},
+    "note_id": _STR,
+    "follow_up_on": _DATE,
+    "caseworker": {"type": ["string", "null"], "description": "the caseworker's user id"},
+    "links": _LINKS,
+}
 _CHECKPOINT_DESCRIPTION = (
     "A signed checkpoint of the audit chain, sent to every organisation: keep it. "
     "`flask hub audit-verify --checkpoint FILE` holds the hub's chain to it (FILE: this "
@@ -116,6 +128,16 @@ _CHECKPOINT_DESCRIPTION = (
     "signed text is UTF-8, these lines joined by a newline, none after the last: "
     "`referral_hub-audit-checkpoint:v1`, `entries` in decimal, `head`, `at`, `previous` "
     "(empty when null)."
+)
+
+_PING = {
+    "webhook_id": {"type": "string", "description": "the subscription pinged"},
+    "links": _LINKS,
+}
+_PING_DESCRIPTION = (
+    "A test delivery, sent to one subscription when its owner asks "
+    "(POST /api/v1/webhooks/{id}/ping), whatever the event types it receives; signed like "
+    "every delivery. Answer it 2xx. It is never in the events feed."
 )
 
 #: Event type -> (properties of `data`, required ones).
@@ -142,13 +164,21 @@ EVENT_DATA: dict[str, tuple[dict[str, Any], list[str]]] = {
         )
     },
     "consent.withdrawn": (_CONSENT, ["consent_id", "referral_ids"]),
+    "case.follow_up_due": (
+        _CASE_FOLLOW_UP,
+        ["case_id", "number", "note_id", "follow_up_on", "links"],
+    ),
     "audit.checkpoint": (
         _CHECKPOINT,
         ["entries", "head", "at", "key_id", "signature", "previous", "links"],
     ),
+    "webhook.ping": (_PING, ["webhook_id", "links"]),
 }
 #: Event type -> what its schema's description says instead of the general one.
-EVENT_DESCRIPTIONS = {"audit.checkpoint": _CHECKPOINT_DESCRIPTION}
+EVENT_DESCRIPTIONS = {
+    "audit.checkpoint": _CHECKPOINT_DESCRIPTION,
+    "webhook.ping": _PING_DESCRIPTION,
+}
 
 
 def event_schema(event_type: str) -> dict[str, Any]:

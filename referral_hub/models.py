@@ -10,6 +10,7 @@ from referral_hub.agreements.models import (
 )
 from referral_hub.attempts import AttemptCounter
 from referral_hub.audit.models import AuditEntry
+from referral_hub.cases.models import Case, CaseNote, PlanItem
 from referral_hub.clients.models import (
     Client,
     CodeCounter,
@@ -39,6 +40,8 @@ __all__ = [
     "Appointment",
     "AttemptCounter",
     "AuditEntry",
+    "Case",
+    "CaseNote",
     "Client",
     "CodeCounter",
     "Consent",
@@ -54,6 +57,7 @@ __all__ = [
     "OAuthToken",
     "Organization",
     "OrganizationService",
+    "PlanItem",
     "Referral",
     "ReferralEvent",
     "Service",

@@ -73,6 +73,9 @@ def _envelope(
     links = []
     if has_next:
         links.append(f'<{_page_url(page + 1)}>; rel="next"')
-    if page > 1:
-        links.append(f'<{_page_url(page - 1)}>; rel="prev"')
+    # A page asked for beyond the last points back to the last page that has items, never
+    # to an empty page before it; an empty list has no page to go back to.
+    last_page = -(-total // page_size)
+    if page > 1 and last_page >= 1:
+        links.append(f'<{_page_url(min(page - 1, last_page))}>; rel="prev"')
     return body, ({"Link": ", ".join(links)} if links else {})

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from flask import Response, current_app, json, render_template_string, request
+from flask import Response, current_app, has_request_context, json, render_template_string, request
 from flask_smorest import Api
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -61,7 +61,7 @@ _STATUS_SLUGS = {
 #: Refused by a referral's or an agreement's current status (both features raise it).
 INVALID_TRANSITION = "invalid-transition"
 
-API_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
+API_PREFIXES = ("/api/", "/hsds/", "/oauth/", "/.well-known/", "/openapi.json", "/healthz")
 
 
 class Problem(Exception):
@@ -93,6 +93,10 @@ def problem_type(slug: str) -> str:
     return f"{current_app.config['HUB_BASE_URL']}/problems/{slug}"
 
 
+#: The endpoints whose errors RFC 6749 5.2 shapes.
+OAUTH_ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
+
+
 def problem_response(problem: Problem) -> Response:
     """Render a Problem as an application/problem+json response."""
     body: dict[str, Any] = {
@@ -105,7 +109,14 @@ def problem_response(problem: Problem) -> Response:
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    response = Response(json.dumps(body), status=problem.status, mimetype=PROBLEM_MEDIA_TYPE)
+    # An OAuth error (one with an RFC 6749 `error` code) is application/json, as RFC 6749
+    # 5.2 requires of the token endpoint and RFC 7009 / 7662 of theirs; it still carries
+    # the problem members. Other refusals there (429, 413) stay problem+json.
+    oauth_error = (
+        "error" in problem.extra and has_request_context() and request.path in (OAUTH_ENDPOINTS)
+    )
+    media_type = "application/json" if oauth_error else PROBLEM_MEDIA_TYPE
+    response = Response(json.dumps(body), status=problem.status, mimetype=media_type)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response
@@ -134,6 +145,31 @@ HTML_ERROR_RENDERER = "referral_hub.html_error_page"
 def register_html_error_renderer(app: Any, render: Callable[[Problem], Response]) -> None:
     """Answer refusals on portal pages with `render` (called once by `create_app`)."""
     app.extensions[HTML_ERROR_RENDERER] = render
+
+
+#: Where `create_app` keeps the renderers of problems under a path prefix (app.extensions):
+#: an interchange standard answers its own error format (FHIR's OperationOutcome).
+PREFIX_RENDERERS = "referral_hub.problem_renderers"
+
+
+def register_problem_renderer(app: Any, prefix: str, render: Callable[[Problem], Response]) -> None:
+    """Answer every refusal on paths under `prefix` with `render`, whatever raised it."""
+    app.extensions.setdefault(PREFIX_RENDERERS, {})[prefix] = render
+
+
+def _prefix_renderer() -> Callable[[Problem], Response] | None:
+    for prefix, render in current_app.extensions.get(PREFIX_RENDERERS, {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return render
+    return None
+
+
+def _respond(problem: Problem) -> Response:
+    """The answer to a refusal: the path's own format, problem+json, or a page."""
+    render = _prefix_renderer()
+    if render is not None:
+        return render(problem)
+    return problem_response(problem) if wants_problem_json() else _html_response(problem)
 
 
 def _html_response(problem: Problem) -> Response:
@@ -219,7 +255,7 @@ class ProblemApi(Api):
         problem = from_http_exception(error)
         if problem.status >= 500:
             log.error("HTTP %s on %s %s", problem.status, request.method, request.path)
-        return problem_response(problem) if wants_problem_json() else _html_response(problem)
+        return _respond(problem)
 
 
 def _refuse_unknown_query_parameters() -> None:
@@ -241,7 +277,7 @@ def _refuse_unknown_query_parameters() -> None:
 
 def handle_problem(problem: Problem) -> Response:
     """Flask error handler for Problem."""
-    return problem_response(problem) if wants_problem_json() else _html_response(problem)
+    return _respond(problem)
 
 
 #: Seconds a client is asked to wait when the database is unavailable (PostgreSQL restarts

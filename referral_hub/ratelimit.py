@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext as _
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from referral_hub.config import setting
+from referral_hub.problems import from_http_exception, handle_problem
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,15 @@ def login_limit_message() -> str:
     return _("Terlalu banyak percobaan masuk. Tunggu sebentar, lalu coba lagi.")
 
 
+def _limit_reached(error: RateLimitExceeded) -> Response:
+    """A limit's 429, answered as any refusal; the sign-in's names its reason
+    (sign-in-attempts), which the sign-in page says."""
+    problem = from_http_exception(error)
+    if request.endpoint == "accounts.login":
+        problem.extra["reason"] = "sign-in-attempts"
+    return handle_problem(problem)
+
+
 def init_rate_limits(app: Flask) -> Limiter:
     """Bind a limiter to this app and attach the limits to their endpoints."""
     redis_url = app.config.get("HUB_REDIS_URL")
@@ -85,7 +96,20 @@ def init_rate_limits(app: Flask) -> Limiter:
     # until it answers again.
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(redis_url))
+
+    # Registered before the limiter's own hook, so that it runs after it (Flask runs
+    # after_request functions last registered first).
+    @app.after_request
+    def _no_retry_after_on_success(response):
+        # flask-limiter adds Retry-After to every limited answer; on a success it tells a
+        # client's retry logic to wait for nothing (RFC 9110 10.2.3: for 503 and 3xx only,
+        # and 429 by RFC 6585).
+        if response.status_code < 300:
+            response.headers.pop("Retry-After", None)
+        return response
+
     limiter = Limiter(get_remote_address, app=app)
+    app.register_error_handler(RateLimitExceeded, _limit_reached)
 
     def attach(endpoint: str, *limits: tuple[str, Callable[[], str], Callable[[], str]]) -> None:
         view = app.view_functions[endpoint]

@@ -16,6 +16,7 @@ def connect_receivers() -> None:
     """Connect every receiver to its signal (idempotent)."""
     from referral_hub.agreements.events import publish
     from referral_hub.agreements.signals import agreement_changed, agreement_ended
+    from referral_hub.cases.rights import cases_for_export, open_cases_of_client
     from referral_hub.clients.signals import (
         consent_withdrawn,
         erasure_requested,
@@ -38,3 +39,6 @@ def connect_receivers() -> None:
     erasure_requested.connect(open_referrals_of_client, weak=False)
     # The client's export lists their referrals as the sender sees them.
     export_requested.connect(referrals_for_export, weak=False)
+    # Nor while a case of the client is open; the export lists the cases, plan and notes.
+    erasure_requested.connect(open_cases_of_client, weak=False)
+    export_requested.connect(cases_for_export, weak=False)

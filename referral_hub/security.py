@@ -17,6 +17,8 @@ MULTIPART_ENDPOINTS: set[str] = set()
 #: Deepest nesting of arrays and objects in a JSON body; the hub reads three levels at most.
 MAX_JSON_DEPTH = 32
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
+#: Paths whose bodies are read at the edge: the JSON API and the FHIR interface.
+_BODY_PREFIXES = ("/api/", "/fhir/")
 #: Paths that read no parameters: junk in their query string is ignored, not refused.
 _PARAMETERLESS = ("/healthz", "/openapi.json", "/.well-known/")
 #: What no database stores as text: NUL, and surrogates (only ever lone ones in a parsed
@@ -177,8 +179,17 @@ def _refuse_unstorable_text(*, read_json: bool) -> None:
     if not errors:
         return
     if request.path.startswith("/oauth/"):  # RFC 6749 5.2: a 400 with an `error` member
-        raise Problem(400, "bad-request", TEXT_DETAIL, errors=errors, error="invalid_request")
-    raise Problem(422, "validation-error", TEXT_DETAIL, errors=errors)
+        raise Problem(
+            400,
+            "oauth-invalid-request",
+            TEXT_DETAIL,
+            title="OAuth: invalid_request",
+            errors=errors,
+            error="invalid_request",
+            error_description=TEXT_DETAIL,
+            reason="unstorable-text",
+        )
+    raise Problem(422, "validation-error", TEXT_DETAIL, errors=errors, reason="unstorable-text")
 
 
 def _undecodable_fields(raw: bytes) -> list[str]:
@@ -229,7 +240,7 @@ def _find_unstorable(value: Any, path: str, errors: dict[str, list[str]]) -> Non
 
 def _check_api_body_size() -> bool:
     """413 for an API body over its limit; True when a body to type-check follows."""
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(_BODY_PREFIXES):
         return False
     if request.method not in ("POST", "PUT", "PATCH"):
         return False
@@ -285,6 +296,6 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if current_app.config["HUB_BASE_URL"].startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith("/api/") or request.path.startswith("/oauth/"):
+    if request.path.startswith(("/api/", "/oauth/", "/fhir/")):
         headers.setdefault("Cache-Control", "no-store")
     return response

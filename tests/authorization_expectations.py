@@ -126,6 +126,8 @@ EXPECTATIONS: dict[str, object] = {
         "POST": Open(codes(422), "a sign-in with no credentials: the form again, with errors"),
     },
     "accounts.logout": Open(REDIRECT, "sign-out is harmless for anyone"),
+    # An invitation's link: an unknown token is 404 for everyone (the path's is made up).
+    "accounts.invitation": Open(HIDDEN, "an invitation link the hub never issued"),
     # The second step of an org_admin's or auditor's sign-in: only a session that has just
     # passed the password gets the form; everyone else is sent back to /login.
     "accounts.second_factor": Open(REDIRECT, "no password given in this session: to /login"),
@@ -144,6 +146,49 @@ EXPECTATIONS: dict[str, object] = {
     "directory.get_one_organization": api("directory:read", "public directory", OK),
     "directory.list_services": api("directory:read", "public directory", OK),
     "directory.list_regions": api("directory:read", "Kemendagri regions, reference data", OK),
+    # Adding partners: the hub operator's and UPTDs' admins (a token of Polres is refused).
+    "directory.create_one_organization": api(
+        "directory:write",
+        "the hub operator and UPTDs add partners",
+        CREATED,
+        polres=FORBIDDEN,
+    ),
+    # PPU's own entry: its own admin and the hub operator's (the path names PPU).
+    "directory.update_one_organization": api(
+        "directory:write", "its own admin or the hub operator's", FORBIDDEN, ppu=OK, op=OK
+    ),
+    # Inviting into PPU: its own admin and the hub operator; Balikpapan shares an agreement
+    # with PPU, but PPU has an admin of its own (409 partner-has-admin).
+    "directory.invite": api(
+        "directory:write",
+        "PPU itself, the hub operator; a UPTD with an agreement only for a first admin",
+        FORBIDDEN,
+        ppu=CREATED,
+        op=CREATED,
+        bpp=codes(409),
+    ),
+    "directory.list_invitations": api(
+        "directory:write",
+        "whoever may invite into PPU",
+        FORBIDDEN,
+        ppu=OK,
+        op=OK,
+        bpp=OK,
+    ),
+    "directory.revoke_one_invitation": api(
+        "directory:write",
+        "PPU's invitation: PPU and the hub operator revoke it; Balikpapan sees only its own",
+        FORBIDDEN,
+        ppu=OK,
+        op=OK,
+        bpp=HIDDEN,
+    ),
+    # --- the directory as HSDS 3.0 (the path names PPU's HSDS id and a service of it) ---------
+    "hsds.hsds_meta": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_organizations": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_organization": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_list_services": api("directory:read", "public directory, HSDS 3.0", OK),
+    "hsds.hsds_get_service": api("directory:read", "public directory, HSDS 3.0", OK),
     # --- agreements ----------------------------------------------------------------------
     "agreements.list_agreements": api("agreements:read", "own agreements only", OK),
     "agreements.export_agreements": api("agreements:read", "own agreements only", OK),
@@ -258,13 +303,51 @@ EXPECTATIONS: dict[str, object] = {
     # A unit's system (client credentials) never erases: a supervisor or admin acting
     # personally does (test_clients_rights).
     "clients.erase_client": api(
-        "clients:write", "only a person (supervisor, admin) erases", codes(403, 404)
+        "clients:erase", "only a person (supervisor, admin) erases", codes(403, 404)
     ),
     "clients.create_consent": api(
         "clients:write", "PPU's client: hidden from everyone else", HIDDEN, ppu=CREATED
     ),
     "clients.withdraw_consent": api(
         "clients:write", "PPU's consent: hidden from everyone else", HIDDEN, ppu=OK
+    ),
+    # --- cases: UPTDs only; another unit's case is hidden from everyone else ----------
+    "cases.create_case": api(
+        "cases:write",
+        "UPTDs open cases for their own clients (PPU's client: 422 for another unit)",
+        NOT_UPTD,
+        ppu=CREATED,
+        bpp=codes(422),
+        bontang=codes(422),
+    ),
+    "cases.list_cases": api("cases:read", "own cases", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK),
+    **{
+        f"cases.{name}": api("cases:read", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in ("get_case", "case_timeline", "list_notes")
+    },
+    **{
+        f"cases.{name}": api("cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
+        for name in (
+            "update_case",
+            "close_case",
+            "reopen_case",
+            "update_plan_item",
+            "complete_follow_up",
+        )
+    },
+    **{
+        f"cases.{name}": api(
+            "cases:write", "PPU's case: hidden from everyone else", HIDDEN, ppu=CREATED
+        )
+        for name in ("create_plan_item", "create_note")
+    },
+    # Referring is sending a referral: a token without referrals:write is refused by the
+    # send's own gate (403 forbidden), whatever its cases:write.
+    "cases.refer_plan_item": api(
+        "cases:write",
+        "PPU's case; the send needs referrals:write too",
+        HIDDEN,
+        ppu=codes(201, 403),
     ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
@@ -328,6 +411,39 @@ EXPECTATIONS: dict[str, object] = {
     "delivery.delete_one_webhook": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=NO_CONTENT),
     "delivery.list_webhook_deliveries": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
     "delivery.redeliver_one": api("webhooks:write", "PPU's delivery", HIDDEN, ppu=OK),
+    "delivery.rotate_secret": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    "delivery.ping": api("webhooks:write", "PPU's webhook", HIDDEN, ppu=OK),
+    # --- FHIR R4 (docs/interchange.md): the same tokens, scopes and parties --------------
+    "fhir.metadata": Open(OK, "the FHIR CapabilityStatement, public as every FHIR server's"),
+    **{
+        f"fhir.{name}": api(
+            "referrals:read",
+            "a referral's resources: sender and recipient only",
+            HIDDEN,
+            ppu=OK,
+            bpp=OK,
+        )
+        for name in ("read_task", "read_service_request", "read_patient", "read_consent")
+    },
+    "fhir.search_tasks": api("referrals:read", "own sent and received Tasks only", OK),
+    "fhir.read_organization": api("directory:read", "the public directory", OK),
+    # A status change: the recipient accepts (the matrix's JSON Patch); the sender is refused
+    # by the accept's own rule, everyone else does not see the Task.
+    "fhir.patch_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
+    # PUT of the Task as read with status accepted: the same rule as the PATCH.
+    "fhir.update_task": api(
+        "referrals:respond",
+        "the recipient accepts; the sender may not",
+        HIDDEN,
+        bpp=OK,
+        ppu=codes(403, 409),
+    ),
     # --- portal: everyone signed in ---------------------------------------------------
     "portal.home": page(frozenset(ROLES), ALL_KINDS, OK, "the start page of every user"),
     # --- portal: administration ---------------------------------------------------------
@@ -341,7 +457,7 @@ EXPECTATIONS: dict[str, object] = {
             "PPU's user: its own admin only",
             **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres", "op")},
         )
-        for action in ("deactivate", "reactivate", "unlock")
+        for action in ("work_phone", "deactivate", "reactivate", "unlock")
     },
     "portal.user_reset_second_factor": page(
         ADMIN,
@@ -349,6 +465,45 @@ EXPECTATIONS: dict[str, object] = {
         REDIRECT,
         "PPU's user: its own admin, or the hub operator's",
         **{f"{kind}__org_admin": HIDDEN for kind in ("bpp", "polres")},
+    ),
+    # Mitra: the entries an admin keeps, and invitations.
+    "portal.organizations": page(ADMIN, ALL_KINDS, OK, "partners an admin keeps"),
+    "portal.organization_new": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "UPTD and hub operator admins add partners",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization": page(
+        ADMIN,
+        ALL_KINDS,
+        OK,
+        "PPU's entry: its admin, the operator's, a UPTD with an agreement (invites)",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_edit": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "PPU's entry: its own admin or the operator's",
+        polres__org_admin=FORBIDDEN,
+        bpp__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_invite": page(
+        ADMIN,
+        ALL_KINDS,
+        FORM,
+        "into PPU: its admin, the operator's, a UPTD with an agreement (409 said on the page)",
+        polres__org_admin=FORBIDDEN,
+    ),
+    "portal.organization_invitation_revoke": page(
+        ADMIN,
+        ALL_KINDS,
+        REDIRECT,
+        "PPU's invitation: PPU's and the operator's admins; Balikpapan did not send it",
+        polres__org_admin=FORBIDDEN,
+        bpp__org_admin=HIDDEN,
     ),
     "portal.oauth_clients": page(ADMIN, ALL_KINDS, OK, "API clients: org admins"),
     "portal.oauth_client_new": page(ADMIN, ALL_KINDS, FORM, "API clients: org admins"),
@@ -379,6 +534,7 @@ EXPECTATIONS: dict[str, object] = {
         for name, ok in (
             ("webhook_detail", OK),
             ("webhook_delete", REDIRECT),
+            ("webhook_rotate_secret", OK),
             ("redeliver", REDIRECT),
         )
     },
@@ -452,6 +608,25 @@ EXPECTATIONS: dict[str, object] = {
             ("consent_withdraw", FORM),
         )
     },
+    # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
+    "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
+    "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    **{
+        f"cases_portal.{name}": page(
+            STAFF, UPTDS, ok, "PPU's case: PPU staff", **staff_of(frozenset({"bpp"}), HIDDEN)
+        )
+        for name, ok in (
+            ("view", OK),
+            ("edit", FORM),
+            ("close", FORM),
+            ("reopen", REDIRECT),
+            ("add_note", FORM),
+            ("follow_up_done", REDIRECT),
+            ("plan_item_new", FORM),
+            ("plan_item_status", REDIRECT),
+            ("plan_item_refer", FORM),
+        )
+    },
     # --- portal: referrals, sender side ---------------------------------------------------
     "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),
     "referrals_portal.sent": page(STAFF, UPTDS, OK, "sent referrals: UPTD staff"),
@@ -464,6 +639,18 @@ EXPECTATIONS: dict[str, object] = {
             **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
         )
         for name, ok in (("cancel", REDIRECT), ("enter_in_error", FORM))
+    },
+    # A partner not on the hub: its answers recorded by the sender's staff (the operation
+    # refuses them once the partner is on the hub); the recipient's staff never reach it.
+    **{
+        f"referrals_portal.{name}": page(
+            STAFF,
+            ALL_KINDS,
+            FORM,
+            "PPU's referral: its sender's staff record the partner's answer on its behalf",
+            **staff_of(frozenset({"bpp", "polres", "op"}), HIDDEN),
+        )
+        for name in ("on_behalf", "on_behalf_session", "on_behalf_session_update")
     },
     # The recipient's staff are sent on to their inbox view, and may print the letter.
     "referrals_portal.detail": page(

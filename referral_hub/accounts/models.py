@@ -13,7 +13,7 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.permissions import ROLES
 
-__all__ = ["LOCALES", "ROLES", "SECOND_FACTOR_ROLES", "User"]
+__all__ = ["LOCALES", "ROLES", "SECOND_FACTOR_ROLES", "Invitation", "User"]
 #: Roles that must sign in with a second factor (TOTP): they manage accounts or read
 #: every organisation's audit trail.
 SECOND_FACTOR_ROLES = ("org_admin", "auditor")
@@ -34,6 +34,9 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     active: Mapped[bool] = mapped_column(default=True, nullable=False)
     locale: Mapped[str | None] = mapped_column(String(8))
+    #: A work phone: shown, with the name, to partner organisations that share an agreement
+    #: with the user's (referrals.operations.contacts); a staff contact, never a client's.
+    work_phone: Mapped[str | None] = mapped_column(String(32))
     failed_logins: Mapped[int] = mapped_column(default=0, nullable=False)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -60,3 +63,41 @@ class User(db.Model):
     def get_user_id(self) -> str:
         """Authlib's hook: the id that tokens issued for this user carry."""
         return self.id
+
+
+class Invitation(db.Model):
+    """An invitation to join an organisation with a role, by a single-use e-mailed link.
+
+    Only the SHA-256 of the link's token is kept: a copy of the database opens no account.
+    Its state is read from the moments: accepted, revoked, expired, else open.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id"), nullable=False, index=True
+    )
+    #: Stored lower-case.
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    invited_by_organization_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    invited_by_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    accepted_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship(lazy="joined", foreign_keys=[organization_id])
+
+    def status_at(self, now: dt.datetime) -> str:
+        """accepted | revoked | expired | open"""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "open"

@@ -12,7 +12,6 @@ from sqlalchemy import case, func, or_, select, update
 
 from referral_hub.accounts import throttle
 from referral_hub.accounts.models import LOCALES, ROLES, User
-from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -20,6 +19,7 @@ from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.oauth.server import revoke_user_grants
 from referral_hub.problems import Problem, register_problem
+from referral_hub.transaction import commit_now
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation: 64 MiB, t=3).
 _PRODUCTION_HASHER = PasswordHasher()
@@ -49,6 +49,8 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A work phone as people write it: "+62 812-3456-7890", "(0542) 733 123", "0812 3456 7890".
+_WORK_PHONE = re.compile(r"^\+?[0-9(][0-9 ()\-.]{5,30}$")
 
 CANNOT_DEACTIVATE_SELF = register_problem(
     "cannot-deactivate-self", "Nobody can deactivate their own account"
@@ -72,7 +74,12 @@ def require_org_admin(actor: Actor, organization_id: str) -> None:
         or actor.role != "org_admin"
         or actor.organization_id != organization_id
     ):
-        raise Problem(403, "forbidden", "Only an administrator of this organisation may do this.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only an administrator of this organisation may do this.",
+            reason="admin-only",
+        )
 
 
 def list_users(actor: Actor) -> list[User]:
@@ -91,8 +98,50 @@ def _managed_user(actor: Actor, user_id: str) -> User:
     """A user the actor administers; another organisation's user is not found, not forbidden."""
     user = db.session.get(User, user_id)
     if user is None or (not actor.is_system and user.organization_id != actor.organization_id):
-        raise Problem(404, "not-found", "No such user.")
+        raise Problem(404, "not-found", "No such user.", reason="no-user")
     require_org_admin(actor, user.organization_id)
+    return user
+
+
+def clean_work_phone(value: str | None, errors: dict[str, list[str]]) -> str | None:
+    """A work phone as given (None when empty), or an error under `work_phone`. It is the
+    number other organisations sharing an agreement call about a referral: staff contact,
+    never a client's."""
+    phone = " ".join((value or "").split())
+    if not phone:
+        return None
+    if len(phone) > 32 or not _WORK_PHONE.match(phone) or sum(c.isdigit() for c in phone) < 6:
+        errors["work_phone"] = [
+            "Not a valid work phone: use digits, spaces, +, - and ( ), at most 32."
+        ]
+    return phone
+
+
+def set_work_phone(actor: Actor, user_id: str, work_phone: str | None) -> User:
+    """Set (or clear) a person's work phone, shown as the referral contact; the
+    organisation's admin keeps it. Audited."""
+    user = _managed_user(actor, user_id)
+    errors: dict[str, list[str]] = {}
+    phone = clean_work_phone(work_phone, errors)
+    if errors:
+        raise Problem(
+            422,
+            "validation-error",
+            "The work phone cannot be saved.",
+            errors=errors,
+        )
+    if phone == user.work_phone:
+        return user
+    user.work_phone = phone
+    db.session.flush()
+    audit.record(
+        actor,
+        "user.work_phone_changed",
+        "user",
+        user.id,
+        {"email": user.email, "work_phone": phone},
+        subject_organization_id=user.organization_id,
+    )
     return user
 
 
@@ -186,7 +235,7 @@ def second_factor_resettable(actor: Actor, user_id: str) -> User:
     if hub_admin:
         user = db.session.get(User, user_id)
         if user is None:
-            raise Problem(404, "not-found", "No such user.")
+            raise Problem(404, "not-found", "No such user.", reason="no-user")
     else:
         user = _managed_user(actor, user_id)
     if actor.user_id == user.id:
@@ -253,10 +302,12 @@ def create_user(
     role: str,
     password: str,
     name: str | None = None,
+    work_phone: str | None = None,
 ) -> User:
     """Create a staff account in an organisation; refuse weak passwords and duplicates."""
     email = email.strip().lower()
     errors: dict[str, list[str]] = {}
+    phone = clean_work_phone(work_phone, errors)
     if not _EMAIL.match(email):
         errors["email"] = ["Not a valid e-mail address."]
     if role not in ROLES:
@@ -278,6 +329,7 @@ def create_user(
         name=name or email.split("@")[0],
         role=role,
         password_hash=hash_password(password),
+        work_phone=phone,
     )
     db.session.add(user)
     db.session.flush()
@@ -328,7 +380,7 @@ def _count_attempt(user_id: str, now: dt.datetime) -> int | None:
         .returning(User.failed_logins)
         .execution_options(synchronize_session=False)
     ).scalar()
-    db.session.commit()  # counted even if the check below never finishes
+    commit_now()  # counted even if the check below never finishes
     return attempt
 
 
@@ -349,7 +401,7 @@ def sign_in(
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None and not user.active:
         user = None
-    actor = user_actor(user) if user is not None else Actor.system(label=source)
+    actor = Actor.for_user(user) if user is not None else Actor.system(label=source)
     subject = user.id if user is not None else None
     attempt = throttle.count_attempt(email, address, now)
     if attempt.refused:
@@ -362,11 +414,11 @@ def sign_in(
                 subject,
                 _signin_detail(user, email, address, held_until=attempt.held_until),
             )
-        db.session.commit()
+        commit_now()  # the count (and the hold's audit) stand with the refusal
         raise SignInHeld(attempt.held_until)
     # Read before the commit expires the row: no query on one path that the other lacks.
     stored = user.password_hash if user is not None else dummy
-    db.session.commit()  # counted even if the check below never finishes
+    commit_now()  # counted even if the check below never finishes
     try:
         hasher.verify(stored, password or "")
         if user is None:
@@ -380,7 +432,7 @@ def sign_in(
         if held_until is not None:
             detail["held_until"] = held_until.isoformat()
         audit.record(actor, "signin.failed", "user", subject, detail)
-        db.session.commit()
+        commit_now()  # the failure and its audit stand with the refusal
         if held_until is not None:
             raise SignInHeld(held_until) from None
         raise SignInRefused("E-mail atau kata sandi salah.") from None
@@ -388,7 +440,6 @@ def sign_in(
         user.password_hash = hash_password(password)
     throttle.sign_in_succeeded(email, address)
     audit.record(actor, "signin.succeeded", "user", user.id, {"source": source, "address": address})
-    db.session.commit()
     return user
 
 

@@ -8,7 +8,6 @@ from flask import g, session
 from sqlalchemy import update
 
 from referral_hub.accounts.models import User
-from referral_hub.actors import Actor
 from referral_hub.extensions import db
 
 #: However active, a session ends this long after sign-in (idle expiry is
@@ -79,15 +78,3 @@ def current_user() -> User | None:
             user = None
         g.current_user = user if user is not None and user.active else None
     return g.current_user
-
-
-def user_actor(user: User) -> Actor:
-    """The actor behind a portal user."""
-    return Actor(
-        organization_id=user.organization_id,
-        user_id=user.id,
-        role=user.role,
-        kind="user",
-        label=user.email,
-        organization_type=user.organization.type,
-    )

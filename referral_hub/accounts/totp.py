@@ -19,6 +19,7 @@ from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
+from referral_hub.transaction import commit_now
 
 ISSUER = "Referral hub"
 STEP_SECONDS = 30
@@ -44,16 +45,6 @@ def new_secret() -> str:
 def provisioning_uri(user: User, secret: str) -> str:
     """The otpauth:// URI an authenticator app reads."""
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-
-
-def _actor(user: User) -> Actor:
-    return Actor(
-        organization_id=user.organization_id,
-        user_id=user.id,
-        role=user.role,
-        label=user.email,
-        organization_type=user.organization.type,
-    )
 
 
 def _normalise(code: str) -> str:
@@ -90,8 +81,8 @@ def enrol(user: User, secret: str, code: str, *, now: float | None = None) -> li
     now = utcnow().timestamp() if now is None else now
     step = _matching_step(secret, _normalise(code), now)
     if step is None:
-        audit.record(_actor(user), "totp.enrolment_failed", "user", user.id, {})
-        db.session.commit()
+        audit.record(Actor.for_user(user), "totp.enrolment_failed", "user", user.id, {})
+        commit_now()  # the failed enrolment is audited, though refused
         raise SecondFactorRefused("mismatch", "The code does not match the secret.")
     codes = _new_recovery_codes()
     user.totp_secret = secret
@@ -102,7 +93,7 @@ def enrol(user: User, secret: str, code: str, *, now: float | None = None) -> li
     # password's attempts, kept running until then, starts afresh.
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(_actor(user), "totp.enrolled", "user", user.id, {})
+    audit.record(Actor.for_user(user), "totp.enrolled", "user", user.id, {})
     return codes
 
 
@@ -119,14 +110,14 @@ def verify_second_factor(user: User, code: str, *, now: float | None = None) -> 
     """Check a TOTP or recovery code; failures count towards the same lockout as passwords."""
     now_dt = utcnow()
     now = now_dt.timestamp() if now is None else now
-    actor = _actor(user)
+    actor = Actor.for_user(user)
     attempt = _count_attempt(user.id, now_dt)
     if attempt is None or attempt > MAX_FAILED_LOGINS:
         db.session.refresh(user)
         if user.locked_until is None or user.locked_until <= now_dt:
             user.locked_until = now_dt + LOCKOUT
         audit.record(actor, "signin.refused_locked", "user", user.id, {"step": "totp"})
-        db.session.commit()
+        commit_now()  # the lock and its audit stand with the refusal
         raise SignInRefused(
             "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
         )
@@ -148,7 +139,7 @@ def verify_second_factor(user: User, code: str, *, now: float | None = None) -> 
             user.locked_until = now_dt + LOCKOUT
             detail["locked_until"] = user.locked_until.isoformat()
         audit.record(actor, "signin.second_factor_failed", "user", user.id, detail)
-        db.session.commit()
+        commit_now()  # the failure (a lock, a used recovery code) stands with the refusal
         if user.locked_until is not None and user.locked_until > now_dt:
             raise SignInRefused(
                 "Akun dikunci sementara karena terlalu banyak percobaan.", user.locked_until
@@ -168,4 +159,3 @@ def verify_second_factor(user: User, code: str, *, now: float | None = None) -> 
         user.id,
         {"method": "totp" if step is not None else "recovery_code"},
     )
-    db.session.commit()

@@ -12,11 +12,10 @@ from flask_babel import gettext as _
 from referral_hub.accounts import operations as accounts
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.session import current_user
-from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import ROLE_LABELS
-from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import problem_message
+from referral_hub.portal.forms import flash_refusal, read_form, take_refusal
+from referral_hub.portal.messages import translate_errors
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -38,7 +37,7 @@ def users():
 @login_required(roles=ADMINS)
 def user_new():
     """Create an account in the administrator's organisation, with a first password."""
-    form = read_form(text=("name", "email", "role"))
+    form = read_form(text=("name", "email", "role", "work_phone"))
     if request.method == "GET":
         form.values["role"] = "caseworker"
     else:
@@ -56,14 +55,11 @@ def user_new():
                     role=str(form.values["role"]),
                     password=password,
                     name=str(form.values["name"]),
+                    work_phone=str(form.values["work_phone"]),
                 )
             except Problem as problem:
-                db.session.rollback()
-                if problem.status in (403, 404):
-                    raise
                 form.refused(problem)
             else:
-                db.session.commit()
                 flash(_("Akun %(email)s dibuat.", email=user.email), "success")
                 return redirect(url_for("portal.users"))
     return (
@@ -81,14 +77,35 @@ def _act(operation, done_message: str, user_id: str):
     try:
         user = operation(portal_actor(), user_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
     else:
-        db.session.commit()
         flash(done_message % {"email": user.email}, "success")
     return redirect(url_for("portal.users"))
+
+
+@login_required(roles=ADMINS)
+def user_work_phone(user_id: str):
+    """Set or clear a person's work phone (the referral contact partners call)."""
+    try:
+        user = accounts.set_work_phone(
+            portal_actor(), user_id, (request.form.get("work_phone") or "").strip()
+        )
+    except Problem as problem:
+        if problem.status == 422 and problem.errors:
+            # Said above the list: the field's own words, there being no field beside them.
+            take_refusal(problem)
+            flash(" ".join(translate_errors(problem.errors).get("work_phone", [])), "error")
+        else:
+            flash_refusal(problem)
+    else:
+        if user.work_phone:
+            flash(
+                _("Telepon kantor %(email)s: %(phone)s.", email=user.email, phone=user.work_phone),
+                "success",
+            )
+        else:
+            flash(_("Telepon kantor %(email)s dihapus.", email=user.email), "success")
+    return redirect(url_for("portal.users") + f"#user-{user_id}")
 
 
 @login_required(roles=ADMINS)
@@ -116,9 +133,7 @@ def user_reset_second_factor(user_id: str):
         try:
             user = accounts.second_factor_resettable(portal_actor(), user_id)
         except Problem as problem:
-            if problem.status in (403, 404):
-                raise
-            flash(problem_message(problem), "error")
+            flash_refusal(problem)
             return redirect(url_for("portal.users"))
         return render_template("portal/user_reset_second_factor.html", target=user)
     return _act(

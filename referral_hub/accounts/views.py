@@ -17,12 +17,11 @@ from referral_hub.accounts.session import (
     logout_user,
     pending_user,
     start_second_factor,
-    user_actor,
 )
+from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.clients.crypto import DecryptionError, decrypt, encrypt
 from referral_hub.db import utcnow
-from referral_hub.extensions import db
 
 bp = Blueprint("accounts", __name__)
 
@@ -117,8 +116,7 @@ def login():
     if chosen in LOCALES:
         # The language picked before signing in survives the new session and is remembered.
         session["locale"] = chosen
-        set_locale(user_actor(user), chosen)
-        db.session.commit()
+        set_locale(Actor.for_user(user), chosen)
     return redirect(safe_next(request.form.get("next")))
 
 
@@ -128,9 +126,8 @@ def logout():
     user = current_user()
     locale = session.get("locale")
     if user is not None:
-        audit.record(user_actor(user), "signout", "user", user.id, {})
+        audit.record(Actor.for_user(user), "signout", "user", user.id, {})
         logout_user(user)
-        db.session.commit()
     else:
         logout_user()
     if locale in LOCALES:
@@ -226,7 +223,6 @@ def enrol_totp():
             "accounts/totp_enrol.html", error=_code_message(refused), status=422, **context
         )
     _finish_sign_in(user)
-    db.session.commit()
     return render_template(
         "accounts/recovery_codes.html",
         codes=codes,
@@ -239,5 +235,13 @@ def _finish_sign_in(user) -> None:
     login_user(user)
     if chosen in LOCALES:
         session["locale"] = chosen
-        set_locale(user_actor(user), chosen)
-        db.session.commit()
+        set_locale(Actor.for_user(user), chosen)
+
+
+def _register_invitation_page() -> None:
+    from referral_hub.accounts.invitation_views import invitation
+
+    bp.add_url_rule("/invitations/<token>", "invitation", invitation, methods=["GET", "POST"])
+
+
+_register_invitation_page()

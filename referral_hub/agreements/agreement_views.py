@@ -21,10 +21,9 @@ from referral_hub.agreements.models import KINDS, Agreement
 from referral_hub.agreements.registry_views import party_choices, service_choices
 from referral_hub.agreements.schemas import AgreementIn
 from referral_hub.categories import SHAREABLE_CATEGORIES
-from referral_hub.extensions import db
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
-from referral_hub.portal.forms import FormState
+from referral_hub.portal.forms import FormState, take_refusal
 from referral_hub.portal.messages import problem_message, translate_message
 from referral_hub.problems import Problem
 
@@ -61,6 +60,7 @@ def _detail_page(
         renewal=renewal,
         states=states,
         may_write=ops.may_change(actor, agreement),
+        may_upload=ops.may_add_document(actor, agreement),
         actions=ops.allowed_actions(actor, agreement),
         max_bytes=ops.document_max_bytes(),
         paper_parties=paper_parties,
@@ -97,6 +97,7 @@ def _changed_elsewhere() -> str:
 
 def _refused(form: FormState, problem: Problem) -> int:
     """Show a refusal in the form; the page's status code for it."""
+    take_refusal(problem)
     if problem.status == 412:
         form.message = _changed_elsewhere()
         return 409
@@ -144,25 +145,24 @@ def act(agreement_id: str, action: str):
             agreement = ops.renew_agreement(actor, agreement_id, if_match=etag)
             done = _("Draf perpanjangan perjanjian %(number)s dibuat. Periksa lalu tandatangani.")
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "reason" in form.errors:
             form.errors[field] = form.errors.pop("reason")
         return _detail_page(agreement_id, states={action: form}, status=status)
-    db.session.commit()
     flash(done % {"number": agreement.number}, "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))
+
+
+def _party_staff_only(verb: str) -> Problem:
+    detail = f"Only an administrator or a supervisor of a party can {verb}."
+    return Problem(403, "forbidden", detail, reason="party-staff")
 
 
 def upload(agreement_id: str):
     """Keep a PDF with the agreement (the signed scan, annexes)."""
     # Who may attach is decided before the file is looked at (see edit).
-    if not ops.may_change(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can attach."
-        )
+    if not ops.may_add_document(portal_actor(), ops.get_agreement(portal_actor(), agreement_id)):
+        raise _party_staff_only("attach")
     form = FormState()
     upload_file = request.files.get("file")
     if upload_file is None or not upload_file.filename:
@@ -173,12 +173,8 @@ def upload(agreement_id: str):
             portal_actor(), agreement_id, filename=upload_file.filename, stream=upload_file.stream
         )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         return _detail_page(agreement_id, states={"upload": form}, status=status)
-    db.session.commit()
     flash(_("Dokumen %(name)s diunggah.", name=document.filename), "success")
     return redirect(url_for(".detail", agreement_id=agreement_id) + "#documents")
 
@@ -194,6 +190,7 @@ def paper(agreement_id: str):
             403,
             "forbidden",
             "Only an administrator of another party or of the hub operator records it.",
+            reason="paper-signature-recorders",
         )
     form = FormState(
         {
@@ -225,14 +222,10 @@ def paper(agreement_id: str):
             signatory_title=str(form.values["signatory_title"]) or None,
         )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "organization" in form.errors:
             form.errors["party"] = form.errors.pop("organization")
         return _detail_page(agreement_id, states={"paper": form}, status=status)
-    db.session.commit()
     flash(
         _(
             "Tanda tangan di atas kertas dicatat pada perjanjian %(number)s.",
@@ -248,9 +241,7 @@ def answer(agreement_id: str, party: str, answer: str):
     actor = portal_actor()
     agreement = ops.get_agreement(actor, agreement_id)
     if not ops.may_change(actor, agreement):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can answer."
-        )
+        raise _party_staff_only("answer")
     form = FormState({"dispute_reason": (request.form.get("dispute_reason") or "").strip()})
     try:
         if answer == "confirm":
@@ -268,14 +259,10 @@ def answer(agreement_id: str, party: str, answer: str):
                 "sanggahan selesai."
             )
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
         status = _refused(form, problem)
         if "reason" in form.errors:
             form.errors["dispute_reason"] = form.errors.pop("reason")
         return _detail_page(agreement_id, states={"dispute": form}, status=status)
-    db.session.commit()
     flash(done % {"number": agreement.number}, "success")
     return redirect(url_for(".detail", agreement_id=agreement.id) + "#signatures")
 
@@ -283,7 +270,6 @@ def answer(agreement_id: str, party: str, answer: str):
 def download(agreement_id: str, document_id: str):
     """The document's bytes; every download is audited."""
     document, data = ops.read_document(portal_actor(), agreement_id, document_id)
-    db.session.commit()
     return Response(
         data,
         mimetype="application/pdf",
@@ -486,6 +472,7 @@ def new():
             403,
             "forbidden",
             "Only an organisation administrator or a supervisor can change agreements.",
+            reason="agreement-writers",
         )
     if request.method == "GET":
         today = ops.local_date()
@@ -513,13 +500,10 @@ def new():
     try:
         agreement = ops.create_agreement(actor, data)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
+        take_refusal(problem)
         form.errors.update(_placed(problem.errors, service_rows, signatory_rows))
         form.message = problem_message(problem)
         return _form_page(form, status=problem.status if problem.status in (409, 422) else 422)
-    db.session.commit()
     flash(_("Draf perjanjian %(number)s disimpan.", number=agreement.number), "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))
 
@@ -559,9 +543,7 @@ def edit(agreement_id: str):
     # Refuse before reading the form: a reader must not get the editor, nor a 422 that
     # reads as if only the input were wrong.
     if not ops.may_change(actor, agreement):
-        raise Problem(
-            403, "forbidden", "Only an administrator or a supervisor of a party can edit."
-        )
+        raise _party_staff_only("edit")
     if request.method == "GET":
         return _form_page(FormState(_values_of(agreement)), agreement=agreement)
     form = _content_form()
@@ -574,9 +556,7 @@ def edit(agreement_id: str):
     try:
         agreement = ops.update_agreement(actor, agreement_id, data, if_match=etag)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
+        take_refusal(problem)
         if problem.status in (412, 428):
             # Keep what the user typed; show what is stored now, and take its ETag so that
             # sending again, after looking, is a deliberate overwrite.
@@ -591,6 +571,5 @@ def edit(agreement_id: str):
             agreement=agreement,
             status=problem.status if problem.status in (409, 422) else 422,
         )
-    db.session.commit()
     flash(_("Draf perjanjian %(number)s disimpan.", number=agreement.number), "success")
     return redirect(url_for(".detail", agreement_id=agreement.id))

@@ -31,7 +31,6 @@ from referral_hub.agreements.schemas import (
 )
 from referral_hub.apidoc import PROBLEM_RESPONSE, protected
 from referral_hub.audit.schemas import AuditEntryOut
-from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate, paginate_list
 from referral_hub.security import MULTIPART_ENDPOINTS
 
@@ -103,7 +102,6 @@ def list_agreements(actor, args):
 def create_agreement(actor, data):
     """Draft an agreement; the caller's organisation must be one of the parties."""
     agreement = ops.create_agreement(actor, data)
-    db.session.commit()
     return _with_etag(agreement, 201, Location=_location(agreement))
 
 
@@ -118,7 +116,6 @@ def create_agreement(actor, data):
 def export_agreements(actor, args):
     """The registry with the same filters as the list, as a CSV file (audited)."""
     filename, text = export_registry(actor, {k: args.get(k) for k in FILTERS})
-    db.session.commit()
     return Response(
         text,
         mimetype="text/csv",
@@ -162,7 +159,6 @@ def update_agreement(actor, changes, agreement_id):
     agreement = ops.update_agreement(
         actor, agreement_id, changes, if_match=request.headers.get("If-Match")
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -180,7 +176,6 @@ def sign_agreement(actor, data, agreement_id):
     agreement = ops.sign_agreement(
         actor, agreement_id, content_sha256_seen=data.get("content_sha256"), if_match=_if_match()
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -194,7 +189,6 @@ def suspend_agreement(actor, data, agreement_id):
     agreement = ops.suspend_agreement(
         actor, agreement_id, reason=data.get("reason"), if_match=_if_match()
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -208,7 +202,6 @@ def resume_agreement(actor, data, agreement_id):
     agreement = ops.resume_agreement(
         actor, agreement_id, reason=data.get("reason"), if_match=_if_match()
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -222,7 +215,6 @@ def terminate_agreement(actor, data, agreement_id):
     agreement = ops.terminate_agreement(
         actor, agreement_id, reason=data["reason"], if_match=_if_match()
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -233,7 +225,6 @@ def terminate_agreement(actor, data, agreement_id):
 def renew_agreement(actor, data, agreement_id):
     """A new draft (version + 1) that supersedes this agreement once in force."""
     renewal = ops.renew_agreement(actor, agreement_id, data, if_match=_if_match())
-    db.session.commit()
     return _with_etag(renewal, 201, Location=_location(renewal))
 
 
@@ -260,7 +251,6 @@ def record_paper_signature(actor, data, agreement_id):
         signatory_name=data.get("signatory_name"),
         signatory_title=data.get("signatory_title"),
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -270,7 +260,6 @@ def record_paper_signature(actor, data, agreement_id):
 def confirm_paper_signature(actor, agreement_id, organization):
     """The party confirms the paper signature recorded for it."""
     agreement = ops.confirm_paper_signature(actor, agreement_id, party=organization)
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -284,7 +273,6 @@ def dispute_paper_signature(actor, data, agreement_id, organization):
     agreement = ops.dispute_paper_signature(
         actor, agreement_id, party=organization, reason=data["reason"]
     )
-    db.session.commit()
     return _with_etag(agreement)
 
 
@@ -315,10 +303,13 @@ def agreement_history(actor, args, agreement_id):
     },
 )
 def upload_document(actor, files, agreement_id):
-    """Attach a PDF (multipart field `file`); its SHA-256 is recorded."""
+    """Attach a PDF (multipart field `file`); its SHA-256 is recorded.
+
+    A party's writer attaches in any status; whoever may record another party's paper
+    signature (the hub operator's admin too) attaches its scan while that party has not
+    signed, then names it in `POST /agreements/{id}/signatures`."""
     upload = files["file"]
     document = ops.add_document(actor, agreement_id, filename=upload.filename, stream=upload.stream)
-    db.session.commit()
     location = url_for(
         "agreements.download_document",
         agreement_id=agreement_id,
@@ -342,7 +333,6 @@ def upload_document(actor, files, agreement_id):
 def download_document(actor, agreement_id, document_id):
     """The document's bytes, for the parties and the hub operator; every download audited."""
     document, data = ops.read_document(actor, agreement_id, document_id)
-    db.session.commit()
     digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
     return Response(
         data,

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.session import user_actor
+from referral_hub.actors import Actor
 from referral_hub.agreements import agreement_views, registry_views
 from referral_hub.agreements import operations as ops
 from referral_hub.portal.access import Access, login_required, portal_actor
@@ -35,7 +35,7 @@ class RegistryAccess(Access):
     """Who may open a registry page (and see it in the menu): operations.may_read_registry."""
 
     def allows(self, user: User | None) -> bool:
-        return user is not None and ops.may_read_registry(user_actor(user))
+        return user is not None and ops.may_read_registry(Actor.for_user(user))
 
 
 def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,7 +44,9 @@ def registry_page(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
         if not ops.may_read_registry(portal_actor()):
-            raise Problem(403, "forbidden", "This page is not open to your role.")
+            raise Problem(
+                403, "forbidden", "This page is not open to your role.", reason="page-not-for-role"
+            )
         return view(*args, **kwargs)
 
     page = login_required(checked)

@@ -205,12 +205,7 @@ DEMO_AGREEMENTS: tuple[tuple[Any, ...], ...] = (
 def _organization_actor(code: str) -> Actor:
     org = find_organization(code)
     assert org is not None, f"partners.yaml lacks {code}"
-    return Actor(
-        organization_id=org.id,
-        kind="system",
-        label="cli:demo",
-        organization_type=org.type,
-    )
+    return Actor.for_organization(org, "cli:demo")
 
 
 def load_demo_agreements(today: dt.date | None = None) -> dict[str, list[str]]:

@@ -13,10 +13,12 @@ from referral_hub.agreements import operations as ops
 from referral_hub.agreements.export import export_registry
 from referral_hub.agreements.models import STATUSES
 from referral_hub.directory.models import PARTNER_TYPES, Organization, Service
+from referral_hub.directory.operations import on_hub_ids
 from referral_hub.extensions import db
 from referral_hub.portal.access import portal_actor
 from referral_hub.portal.code_names import label, service_name
 from referral_hub.portal.messages import translate_errors
+from referral_hub.portal.navigation import org_admins, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region
 from referral_hub.problems import Problem
@@ -120,7 +122,6 @@ def export():
             422, "validation-error", "One or more filters are invalid; see 'errors'.", errors=errors
         )
     filename, text = export_registry(actor, filters)
-    db.session.commit()
     return Response(
         text,
         mimetype="text/csv",
@@ -161,12 +162,28 @@ def coverage():
         (row["organization"], [cell["service"] for cell in row["cells"] if cell["state"] == "gap"])
         for row in matrix["rows"]
     ]
+    providers = {
+        c.provider.id for row in matrix["rows"] for cell in row["cells"] for c in cell["covered_by"]
+    }
     return render_template(
         "agreements/coverage.html",
         matrix=matrix,
+        off_hub=providers - on_hub_ids(providers),
         gaps=gaps,
         values=values,
         errors=errors,
         sees_region=sees_region,
         types=[(t, label("org_type", t)) for t in types],
     ), (422 if errors else 200)
+
+
+# --- the admins' start-page panel ----------------------------------------------------------
+
+
+register_panel(
+    "partners-off-hub",
+    "agreements/_off_hub_panel.html",
+    audience=org_admins,
+    data=ops.partners_not_on_hub,
+    order=30,
+)

@@ -365,7 +365,10 @@ class CoverageItemOut(Schema):
 class CoverageOut(Schema):
     organization = fields.Nested(OrganizationRefOut, required=True)
     service = fields.String(allow_none=True)
-    date = fields.Date(required=True, metadata={"description": "the day (WITA) it holds for"})
+    date = fields.Date(
+        required=True,
+        metadata={"description": "the day it holds for, in the hub's time zone (HUB_TIMEZONE)"},
+    )
     items = fields.List(fields.Nested(CoverageItemOut), required=True)
 
 

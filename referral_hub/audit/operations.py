@@ -482,7 +482,12 @@ def search_entries(
     """The entries an actor may read matching the filters, newest first (a select to page)."""
     # A person, or an app acting for one, reads no more than the person's role allows.
     if not actor.has_scope("audit:read"):
-        raise Problem(403, "forbidden", "Only auditors and administrators read the audit log.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Only auditors and administrators read the audit log.",
+            reason="audit-readers",
+        )
     query = entries_visible_to(actor).order_by(AuditEntry.seq.desc())
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)

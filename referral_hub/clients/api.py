@@ -22,7 +22,6 @@ from referral_hub.clients.schemas import (
     EraseIn,
     WithdrawIn,
 )
-from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate
 
 blp = Blueprint(
@@ -37,6 +36,14 @@ ConsentPage = page_schema(ConsentOut, "ConsentPage")
 DisclosurePage = page_schema(DisclosureOut, "DisclosurePage")
 
 _NOT_FOUND = {404: "No such client of the caller's organisation"}
+ETAG_HEADER = {"ETag": {"description": "entity tag; send it back in If-Match", "schema": {}}}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The client's ETag as last read (GET /clients/{id})",
+    "schema": {"type": "string"},
+}
 
 
 def _context() -> str:
@@ -50,8 +57,7 @@ def _context() -> str:
 def create_client(actor, data):
     """Register a client of the caller's UPTD PPA; personal fields are encrypted at rest."""
     client = ops.register_client(actor, **data)
-    db.session.commit()
-    location = url_for("clients.get_client", client_id=client.id)
+    location = url_for("clients.get_client", client_id=client.id, _external=True)
     return client, 201, {"Location": location}
 
 
@@ -84,25 +90,35 @@ def search_clients(actor, criteria, args):
 
 
 @blp.route('/clients/<id("search"):client_id>')
-@blp.response(200, ClientOut)
+@blp.response(200, ClientOut, headers=ETAG_HEADER)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
 def get_client(actor, client_id):
-    """One client with its personal data (owning organisation only); the read is logged."""
+    """One client with its personal data (owning organisation only); the read is logged.
+    The ETag is what a rectification (PATCH) sends back in If-Match."""
     client = ops.read_client(actor, client_id, _context())
-    db.session.commit()
-    return client
+    return client, 200, {"ETag": f'"{ops.etag_of(client)}"'}
 
 
 @blp.route('/clients/<id("search"):client_id>', methods=["PATCH"])
 @blp.arguments(ClientPatchIn)
-@blp.response(200, ClientCreatedOut)
-@protected(blp, "clients:write", extra={**_NOT_FOUND, 409: "The client was erased"})
+@blp.response(200, ClientCreatedOut, headers=ETAG_HEADER)
+@protected(
+    blp,
+    "clients:write",
+    extra={
+        **_NOT_FOUND,
+        409: "The client was erased",
+        412: "The client changed since the ETag you sent",
+        428: "If-Match is required",
+    },
+)
+@blp.doc(parameters=[IF_MATCH])
 def rectify_client(actor, data, client_id):
-    """Correct the client's record (UU PDP Pasal 6); before and after are kept encrypted.
-    Like a registration, the answer echoes no personal data."""
-    client = ops.rectify_client(actor, client_id, data)
-    db.session.commit()
-    return client
+    """Correct the client's record (UU PDP Pasal 6) against the ETag read (`If-Match`);
+    before and after are kept encrypted. Like a registration, the answer echoes no personal
+    data."""
+    client = ops.rectify_client(actor, client_id, data, if_match=request.headers.get("If-Match"))
+    return client, 200, {"ETag": f'"{ops.etag_of(client)}"'}
 
 
 @blp.route('/clients/<id("search"):client_id>/export')
@@ -111,7 +127,6 @@ def rectify_client(actor, data, client_id):
 def export_client(actor, client_id):
     """Everything held of the client with its processing history (UU PDP); logged."""
     export = ops.export_client(actor, client_id, _context())
-    db.session.commit()
     return export
 
 
@@ -120,14 +135,13 @@ def export_client(actor, client_id):
 @blp.response(200, ClientOut)
 @protected(
     blp,
-    "clients:write",
+    "clients:erase",
     extra={**_NOT_FOUND, 409: "Work is still open for the client, or it was erased already"},
 )
 def erase_client(actor, data, client_id):
     """Erase the client (supervisor or administrator): the client's key is destroyed, so the
     personal data is unrecoverable; numbers, statuses and the audit chain stay."""
     client = ops.erase_client(actor, client_id, data["reason"])
-    db.session.commit()
     return client
 
 
@@ -139,9 +153,12 @@ def create_consent(actor, data, client_id):
     """Record the consent of the client, a parent or a guardian to share data for services."""
     client = ops.get_client_of(actor, client_id)
     consent = ops.record_consent(actor, client, **data)
-    db.session.commit()
     (seen,) = ops.consents_seen_by(actor, [consent], _context(), record=False)
-    return seen, 201, {"Location": url_for("clients.get_consent", consent_id=consent.id)}
+    return (
+        seen,
+        201,
+        {"Location": url_for("clients.get_consent", consent_id=consent.id, _external=True)},
+    )
 
 
 @blp.route('/clients/<id("search"):client_id>/consents', methods=["GET"])
@@ -152,7 +169,6 @@ def list_consents(actor, args, client_id):
     """A client's consents, newest first."""
     body, headers = paginate(ops.consents_query(actor, client_id), args["page"], args["page_size"])
     body["items"] = ops.consents_seen_by(actor, body["items"], _context())
-    db.session.commit()
     return body, 200, headers
 
 
@@ -163,7 +179,6 @@ def get_consent(actor, consent_id):
     """One consent."""
     consent = ops.get_consent_of(actor, consent_id)
     (seen,) = ops.consents_seen_by(actor, [consent], _context())
-    db.session.commit()
     return seen
 
 
@@ -179,7 +194,6 @@ def withdraw_consent(actor, data, consent_id):
     """Withdraw a consent; it takes effect at once and open referrals resting on it end."""
     consent = ops.withdraw_consent(actor, consent_id, data["reason"])
     (seen,) = ops.consents_seen_by(actor, [consent], _context())
-    db.session.commit()
     return seen
 
 

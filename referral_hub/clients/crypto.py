@@ -51,6 +51,7 @@ from sqlalchemy.sql import ColumnElement
 
 from referral_hub.db import UTCDateTime, utcnow
 from referral_hub.extensions import db
+from referral_hub.problems import Problem
 
 FORMAT_VERSION = "v1"
 #: Values under the owning client's own data key.
@@ -65,8 +66,17 @@ class DecryptionError(RuntimeError):
     """A stored value cannot be decrypted: tampered, moved, or under a key not in the ring."""
 
 
-class ClientErased(RuntimeError):
-    """A value was to be written under the data key of a client who was erased."""
+class ClientErased(Problem):
+    """A value was to be written under the data key of a client who was erased: whatever
+    feature tried it (a case note, a referral), the answer is 409 client-erased, never a 500."""
+
+    def __init__(self, client_id: str) -> None:
+        super().__init__(
+            409,
+            "client-erased",
+            "The client was erased: nothing more is kept of them.",
+            client={"id": client_id},
+        )
 
 
 def key_ring() -> Mapping[str, bytes]:
@@ -324,7 +334,7 @@ def encrypt_for_client(
     """Encrypt text under the client's own data key, bound to its place and its client."""
     key = client_data_key(client_id, create=True)
     if key is None:
-        raise ClientErased(f"client {client_id} was erased: nothing more is kept of them")
+        raise ClientErased(client_id)
     return seal_for_client(
         plaintext, key, table=table, column=column, row_id=row_id, client_id=client_id
     )

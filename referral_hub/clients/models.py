@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
 from referral_hub.clients.crypto import ClientKey, Encrypted, nik_blind_index, reencrypt
+from referral_hub.clock import local_date
 from referral_hub.db import UTCDateTime, new_id, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
@@ -71,14 +72,12 @@ ERASURE_REASONS = (
 )
 #: The client's fields a rectification may correct (UU PDP Pasal 6).
 RECTIFIABLE_FIELDS = ("full_name", "nik", "birth_date", "phone", "address", "guardian")
-#: Dates ("today", a consent's last day) are those of WITA (UTC+8), the time of the province
-#: that runs the hub: one clock for every unit, so "is a child" never depends on the server.
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "WITA")
 
 
 def local_today(at: dt.datetime | None = None) -> dt.date:
-    """The calendar date in the hub's local time at `at` (default now)."""
-    return (at or utcnow()).astimezone(LOCAL_TZ).date()
+    """The calendar date in the hub's time zone (HUB_TIMEZONE) at `at` (default now): one
+    clock for every unit, so "is a child" never depends on the server."""
+    return local_date(at or utcnow())
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:

@@ -33,7 +33,7 @@ erasure_requested = _signals.signal(
     and changes nothing: `clients.operations.erase_client` refuses the erasure with 409
     `client-has-open-work` listing them all when any receiver returns one. Receivers:
     `referrals.operations.open_referrals_of_client` (referrals in OPEN_STATUSES or drafts
-    waiting for approval); the cases feature connects its open cases.
+    waiting for approval); `cases.rights.open_cases_of_client` (open cases).
     """,
 )
 
@@ -44,6 +44,6 @@ export_requested = _signals.signal(
     Sender: the client. Keyword argument: `actor`, the owning unit's reader. Each receiver
     returns a dict of sections to add to the export (e.g. `{"referrals": [...]}`), as the
     owning unit sees them, and changes nothing. Receivers:
-    `referrals.operations.referrals_for_export`; the cases feature adds its cases.
+    `referrals.operations.referrals_for_export`, `cases.rights.cases_for_export`.
     """,
 )

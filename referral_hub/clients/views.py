@@ -106,12 +106,6 @@ def schema_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-def _reraise_access(problem: Problem) -> None:
-    """A page that is not the user's (403, 404) answers as such, not as a form error."""
-    if problem.status in (401, 403, 404):
-        raise problem
-
-
 def _context(what: str) -> str:
     """What a read was for, as the disclosure history shows it (no personal data)."""
     return f"portal {what}"
@@ -252,8 +246,6 @@ def new():
             try:
                 client = ops.register_client(actor, **data)
             except Problem as problem:
-                db.session.rollback()
-                _reraise_access(problem)
                 form.refused(problem)
                 if problem.slug == ops.CLIENT_ALREADY_REGISTERED:
                     existing = problem.extra.get("client")
@@ -261,7 +253,6 @@ def new():
                         _("NIK ini sudah terdaftar sebagai klien lain di unit Anda.")
                     )
             else:
-                db.session.commit()
                 flash(_("Klien %(code)s terdaftar.", code=client.code), "success")
                 return redirect(url_for("clients_portal.view", client_id=client.id))
     return render_template(
@@ -292,7 +283,6 @@ def view(client_id: str):
     client = ops.read_client(actor, client_id, _context("client page"))
     consents = list(db.session.scalars(ops.consents_query(actor, client.id)))
     ops.record_consent_reads(actor, consents, _context("client page"))
-    db.session.commit()
     return render_template(
         "clients/view.html",
         client=client,
@@ -428,11 +418,8 @@ def consent_new(client_id: str):
             try:
                 consent = ops.record_consent(actor, client, **data)
             except Problem as problem:
-                db.session.rollback()
-                _reraise_access(problem)
                 form.refused(problem)
             else:
-                db.session.commit()
                 flash(_("Persetujuan dicatat."), "success")
                 return redirect(
                     url_for("clients_portal.view", client_id=client.id, _anchor=consent.id)
@@ -460,7 +447,7 @@ def consent_new(client_id: str):
 def _consent_of_client(actor, client_id: str, consent_id: str):
     consent = ops.get_consent_of(actor, consent_id)
     if consent.client_id != client_id:
-        raise Problem(404, "not-found", f"No consent '{consent_id}'.")
+        raise Problem(404, "not-found", f"No consent '{consent_id}'.", reason="no-consent")
     return consent
 
 
@@ -497,11 +484,8 @@ def consent_withdraw(client_id: str, consent_id: str):
             try:
                 ops.withdraw_consent(actor, consent.id, data["reason"])
             except Problem as problem:
-                db.session.rollback()
-                _reraise_access(problem)
                 form.refused(problem)
             else:
-                db.session.commit()
                 flash(
                     _("Persetujuan dicabut. Penerima tidak lagi melihat data pribadi klien."),
                     "success",

@@ -7,6 +7,8 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from referral_hub.apidoc import protected
+from referral_hub.delivery.dispatch import attempt_delivery
+from referral_hub.delivery.models import WebhookDelivery
 from referral_hub.delivery.operations import (
     create_webhook,
     delete_webhook,
@@ -14,7 +16,9 @@ from referral_hub.delivery.operations import (
     delivery_counts,
     events_after,
     get_webhook,
+    ping_webhook,
     redeliver,
+    rotate_webhook_secret,
     webhooks_of,
 )
 from referral_hub.delivery.schemas import (
@@ -26,9 +30,11 @@ from referral_hub.delivery.schemas import (
     WebhookCreatedOut,
     WebhookIn,
     WebhookOut,
+    WebhookRotatedOut,
 )
 from referral_hub.extensions import db
 from referral_hub.pagination import PageArgs, page_schema, paginate
+from referral_hub.transaction import commit_now
 
 blp = Blueprint(
     "delivery", __name__, url_prefix="/api/v1", description="Events feed and signed webhooks"
@@ -45,7 +51,7 @@ class DeliveryOverviewOut(DeliveryPage):
 @blp.route("/events")
 @blp.arguments(FeedArgs, location="query")
 @blp.response(200, FeedOut)
-@protected(blp, "events:read")
+@protected(blp, "events:read", extra={400: "A cursor this feed did not give"})
 def list_events(actor, args):
     """Events that concern the caller's organisation, oldest first; follow `next_cursor`.
 
@@ -67,7 +73,6 @@ def list_events(actor, args):
 def create_one_webhook(actor, args):
     """Subscribe to events; the response carries the signing secret, shown this once."""
     hook, secret = create_webhook(actor, url=args["url"], events=args["events"])
-    db.session.commit()
     body = {
         "id": hook.id,
         "url": hook.url,
@@ -103,7 +108,47 @@ def get_one_webhook(actor, webhook_id):
 def delete_one_webhook(actor, webhook_id):
     """End a subscription; pending deliveries are cancelled, the history stays."""
     delete_webhook(actor, webhook_id)
-    db.session.commit()
+
+
+@blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
+@blp.response(200, WebhookRotatedOut)
+@protected(blp, "webhooks:write", extra={404: "No such webhook"})
+def rotate_secret(actor, webhook_id):
+    """A new signing secret, shown this once; the old one keeps signing for 24 hours.
+
+    Until `previous_secret_valid_until` every delivery carries two signatures in
+    `webhook-signature` (`v1,<new> v1,<old>`, Standard Webhooks): switch the receiver to the
+    new secret within that time. Then the old secret is destroyed.
+    """
+    hook, secret = rotate_webhook_secret(actor, webhook_id)
+    return {
+        "id": hook.id,
+        "url": hook.url,
+        "events": hook.events,
+        "created_at": hook.created_at,
+        "secret_rotated_at": hook.secret_rotated_at,
+        "previous_secret_expires_at": hook.previous_secret_expires_at,
+        "secret": secret,
+    }
+
+
+@blp.route("/webhooks/<webhook_id>/ping", methods=["POST"])
+@blp.response(200, DeliveryOut)
+@protected(blp, "webhooks:write", extra={404: "No such webhook"})
+def ping(actor, webhook_id):
+    """Send a `webhook.ping` to the subscription now and report how the endpoint answered.
+
+    It goes the way every delivery goes (URL check, signatures, recorded attempt; retried
+    with backoff if it fails) and is listed with the subscription's deliveries. `status`
+    is `delivered` when the endpoint answered 2xx; else `last_status_code` / `last_error`
+    say why.
+    """
+    delivery = ping_webhook(actor, webhook_id)
+    # The delivery row must exist before the attempt, which leases it and records its result
+    # in transactions of its own (as a worker's attempt does).
+    commit_now()
+    attempt_delivery(delivery.id)
+    return db.session.get(WebhookDelivery, delivery.id, populate_existing=True)
 
 
 @blp.route("/webhooks/<webhook_id>/deliveries")
@@ -123,7 +168,6 @@ def list_webhook_deliveries(actor, args, webhook_id):
 def redeliver_one(actor, webhook_id, delivery_id):
     """Send a delivery again now (dead or not), with the same `webhook-id`."""
     delivery = redeliver(actor, webhook_id, delivery_id)
-    db.session.commit()
     return delivery
 
 

@@ -127,6 +127,24 @@ def payload(item: Event, base_url: str) -> str:
     )
 
 
+def signing_secrets(hook: Webhook, at: dt.datetime) -> tuple[str, ...]:
+    """The secrets a delivery at `at` is signed with: the current one, and the one a rotation
+    replaced until its overlap ends (then it no longer signs, whether or not the sweep has
+    destroyed it yet). SecretUnreadable if the current one does not decrypt; a previous one
+    that does not is left out (logged): the current signature still goes."""
+    found = [decrypt_secret(hook.secret_ciphertext, hook.id)]
+    if (
+        hook.previous_secret_ciphertext is not None
+        and hook.previous_secret_expires_at is not None
+        and at < hook.previous_secret_expires_at
+    ):
+        try:
+            found.append(decrypt_secret(hook.previous_secret_ciphertext, hook.id, previous=True))
+        except SecretUnreadable as error:
+            log.error("webhook %s, previous secret: %s", hook.id, error)
+    return tuple(found)
+
+
 def default_sender(conf: DeliverySettings) -> WebhookSender:
     """The app's sender: a test double if one was installed, else real HTTP."""
     override = current_app.extensions.get("hub_delivery", {}).get("sender")
@@ -150,7 +168,8 @@ class _Attempt:
     cycle_started_at: dt.datetime
     url: str = ""
     body: str = ""
-    secret: str = ""
+    #: The current secret, and the one a rotation replaced while their overlap lasts.
+    secrets: tuple[str, ...] = ()
     message_id: str = ""
     started_at: dt.datetime | None = None
     result: AttemptResult | None = None
@@ -219,7 +238,7 @@ def attempt_deliveries(
         else:
             attempt.body = payload(item, base_url)
             try:
-                attempt.secret = decrypt_secret(hook.secret_ciphertext, hook.id)
+                attempt.secrets = signing_secrets(hook, started_at)
             except SecretUnreadable as error:
                 log.error("webhook %s: %s", hook.id, error)
                 attempt.result = AttemptResult(
@@ -229,13 +248,13 @@ def attempt_deliveries(
         batch.append(attempt)
     # No transaction (nor pooled connection) is held while partners' servers answer.
     db.session.commit()
-    to_send = [a for a in batch if a.secret]
+    to_send = [a for a in batch if a.secrets]
     send = (sender or default_sender(conf)).send
 
     def post(attempt: _Attempt) -> None:
         attempt.started_at = utcnow()
         headers = signed_headers(
-            attempt.secret, attempt.message_id, attempt.body, attempt.started_at
+            attempt.secrets, attempt.message_id, attempt.body, attempt.started_at
         )
         attempt.result = send(attempt.url, attempt.body.encode(), headers)
 

@@ -103,6 +103,12 @@ class Webhook(db.Model):
     #: Read through signing.decrypt_secret; declared here so `flask hub rotate-keys`
     #: re-encrypts webhook secrets with every other encrypted value.
     _secret = Encrypted("secret_ciphertext")
+    #: After a rotation, the secret it replaced, kept (encrypted the same way) so deliveries
+    #: carry a signature under it too until `previous_secret_expires_at`; then destroyed.
+    previous_secret_ciphertext: Mapped[str | None] = mapped_column(String(300))
+    _previous_secret = Encrypted("previous_secret_ciphertext")
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    secret_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     #: Who created it: a user id, an OAuth client id or a system label.
     created_by: Mapped[str | None] = mapped_column(String(64))

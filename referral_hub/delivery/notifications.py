@@ -39,6 +39,7 @@ from referral_hub.permissions import roles_with
 log = logging.getLogger(__name__)
 
 KINDS = (
+    "invitation",
     "referral_received",
     "referral_answered",
     "referral_overdue",
@@ -223,6 +224,74 @@ def notify_signature_disputed(
     )
 
 
+#: Who is invited as what, in the invitation e-mail.
+ROLE_LABELS = {
+    "caseworker": "pendamping / petugas layanan",
+    "supervisor": "supervisor",
+    "org_admin": "admin lembaga",
+    "auditor": "auditor",
+}
+#: The sealed parts of an invitation's context: the address and the link with its token.
+#: They are sealed with the data key while the e-mail waits, and erased once it is sent, so
+#: that the hub keeps only the token's hash (accounts/invitations.py).
+_SEALED = ("recipient_sealed", "link_sealed")
+
+
+def _seal(value: str, column: str, note_id: str) -> str:
+    from referral_hub.clients.crypto import encrypt
+
+    return encrypt(value, table="notifications", column=column, row_id=note_id)
+
+
+def _unseal(context: dict[str, Any], column: str, note_id: str) -> str:
+    from referral_hub.clients.crypto import decrypt
+
+    return decrypt(context[column], table="notifications", column=column, row_id=note_id)
+
+
+def notify_invitation(
+    organization_id: str,
+    email: str,
+    link: str,
+    *,
+    role: str,
+    expires_at: dt.datetime,
+    second_factor: bool,
+) -> Notification:
+    """E-mail an invitation's single-use link to the invited address (not to users by role)."""
+    note_id = new_id()
+    note = Notification(
+        id=note_id,
+        kind="invitation",
+        organization_id=organization_id,
+        roles=[],
+        context={
+            "role": role,
+            "expires_at": expires_at.isoformat(),
+            "second_factor": second_factor,
+            "recipient_sealed": _seal(email, "recipient_sealed", note_id),
+            "link_sealed": _seal(_absolute(link), "link_sealed", note_id),
+        },
+        status="pending",
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(note)
+    enqueue_after_commit(SEND_NOTIFICATIONS, coalesce=True)
+    return note
+
+
+def _render_invitation(context: dict[str, Any], organization: str, note_id: str):
+    text = _templates.get_template("invitation.txt").render(
+        organization=organization,
+        role_label=ROLE_LABELS.get(context["role"], context["role"]),
+        link=_unseal(context, "link_sealed", note_id),
+        expires_at=_when(context["expires_at"]),
+        second_factor=context.get("second_factor", False),
+    )
+    subject, _, body = text.partition("\n")
+    return subject.strip(), body.lstrip("\n")
+
+
 def render(kind: str, context: dict[str, Any], organization: str) -> tuple[str, str]:
     """(subject, body) of a notification, in Indonesian."""
     values = {
@@ -338,8 +407,16 @@ def _deliver(
     error = None
     server_failed = False
     try:
-        users = recipients.users(note.organization_id, note.roles)
-        subject, body = render(note.kind, note.context, recipients.name(note.organization_id))
+        if note.kind == "invitation":
+            if not all(k in note.context for k in _SEALED):
+                raise ValueError("the invitation's link was erased")
+            users = [("invitee", _unseal(note.context, "recipient_sealed", note.id))]
+            subject, body = _render_invitation(
+                note.context, recipients.name(note.organization_id), note.id
+            )
+        else:
+            users = recipients.users(note.organization_id, note.roles)
+            subject, body = render(note.kind, note.context, recipients.name(note.organization_id))
         for user_id, email in users:
             if user_id in sent:
                 continue
@@ -361,6 +438,9 @@ def _deliver(
     if error is None:
         status = "sent"
         values.update(sent_at=now, next_attempt_at=None, last_error=None)
+        if note.kind == "invitation":
+            # Sent: the hub keeps no usable copy of the link (only the token's hash).
+            values["context"] = {k: v for k, v in note.context.items() if k not in _SEALED}
     else:
         status, due = next_state(note.attempts, note.created_at, utcnow(), conf)
         if note.attempts >= MAX_ATTEMPTS:

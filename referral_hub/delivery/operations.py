@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import hashlib
+import hmac
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, func, select, update
 
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
-from referral_hub.db import new_id, utcnow
+from referral_hub.db import isoformat, new_id, utcnow
 from referral_hub.delivery.jobs import DRAIN_WEBHOOK
 from referral_hub.delivery.models import (
     DELIVERY_STATUSES,
@@ -21,7 +25,12 @@ from referral_hub.delivery.models import (
 )
 from referral_hub.delivery.outbox import EVENT_TYPES, enqueue_after_commit
 from referral_hub.delivery.settings import settings
-from referral_hub.delivery.signing import encrypt_secret, new_secret
+from referral_hub.delivery.signing import (
+    SecretUnreadable,
+    decrypt_secret,
+    encrypt_secret,
+    new_secret,
+)
 from referral_hub.delivery.urlguard import UnsafeWebhookURL, checked_target
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
@@ -35,7 +44,12 @@ WEBHOOK_LIMIT_REACHED = register_problem(
 INVALID_CURSOR = register_problem("invalid-cursor", "The cursor is not one this feed gave")
 
 MAX_FEED_LIMIT = 100
-_CURSOR_PREFIX = "e1:"
+#: After a rotation, deliveries are signed with the old secret too for this long.
+SECRET_OVERLAP = dt.timedelta(hours=24)
+PING_EVENT = "webhook.ping"
+#: Cursors name their version; "e1:" (unsigned, before 2026-05) is no longer accepted.
+_CURSOR_PREFIX = "e2:"
+_CURSOR_MAC_BYTES = 12
 
 
 def _organization_of(actor: Actor) -> str:
@@ -47,27 +61,43 @@ def _organization_of(actor: Actor) -> str:
 # --- events feed ----------------------------------------------------------------------------
 
 
-def encode_cursor(seq: int) -> str:
-    """The opaque cursor of a feed position."""
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{seq}".encode()).rstrip(b"=").decode()
+def _cursor_mac(organization_id: str, seq: int) -> str:
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    message = f"feed|{organization_id}|{seq}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str | None) -> int:
-    """The feed position a cursor stands for (0 for none); Problem 422 if it is not one of ours."""
+def encode_cursor(organization_id: str, seq: int) -> str:
+    """The opaque cursor of a position in one organisation's feed.
+
+    It carries a MAC (the app's secret key) over the organisation and the position, so a
+    cursor the feed did not give (made up, edited, or another organisation's) is refused
+    instead of silently skipping events or reading from a position that never existed.
+    """
+    text = f"{_CURSOR_PREFIX}{seq}:{_cursor_mac(organization_id, seq)}"
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(organization_id: str, cursor: str | None) -> int:
+    """The feed position a cursor stands for (0 for none); Problem 400 if the feed did not
+    give it to this organisation."""
     if not cursor:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not text.startswith(_CURSOR_PREFIX):
             raise ValueError(text)
-        seq = int(text.removeprefix(_CURSOR_PREFIX))
-        if seq < 0:
+        position, mac = text.removeprefix(_CURSOR_PREFIX).split(":", 1)
+        seq = int(position)
+        if seq < 0 or not hmac.compare_digest(mac, _cursor_mac(organization_id, seq)):
             raise ValueError(text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Problem(
-            422,
+            400,
             INVALID_CURSOR,
-            "Pass back a `next_cursor` (or an item's `cursor`) exactly as the feed gave it.",
+            "Pass back a `next_cursor` (or an item's `cursor`) exactly as this feed gave it.",
             errors={"after": ["Not a cursor of this feed."]},
         ) from None
     return seq
@@ -76,7 +106,7 @@ def decode_cursor(cursor: str | None) -> int:
 def events_after(actor: Actor, after: str | None, limit: int) -> dict[str, Any]:
     """The caller's organisation's events after a cursor, oldest first, and where to go on."""
     org_id = _organization_of(actor)
-    position = decode_cursor(after)
+    position = decode_cursor(org_id, after)
     limit = max(1, min(limit, MAX_FEED_LIMIT))
     rows = db.session.execute(
         select(Event, EventAudience.event_seq)
@@ -88,9 +118,11 @@ def events_after(actor: Actor, after: str | None, limit: int) -> dict[str, Any]:
     has_more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][1] if rows else position
+    for item, seq in rows:
+        item.feed_cursor = encode_cursor(org_id, seq)  # read by EventOut (not stored)
     return {
         "items": [item for item, _ in rows],
-        "next_cursor": encode_cursor(last),
+        "next_cursor": encode_cursor(org_id, last),
         "has_more": has_more,
     }
 
@@ -163,7 +195,7 @@ def get_webhook(actor: Actor, webhook_id: str) -> Webhook:
     org_id = _organization_of(actor)
     hook = db.session.get(Webhook, webhook_id)
     if hook is None or hook.organization_id != org_id or hook.deleted_at is not None:
-        raise Problem(404, "not-found", "No such webhook.")
+        raise Problem(404, "not-found", "No such webhook.", reason="no-webhook")
     return hook
 
 
@@ -221,7 +253,7 @@ def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDeliver
     hook = get_webhook(actor, webhook_id)
     delivery = db.session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.webhook_id != hook.id:
-        raise Problem(404, "not-found", "No such delivery of this webhook.")
+        raise Problem(404, "not-found", "No such delivery of this webhook.", reason="no-delivery")
     now = utcnow()
     previous = delivery.status
     delivery.status = "pending"
@@ -240,4 +272,100 @@ def redeliver(actor: Actor, webhook_id: str, delivery_id: str) -> WebhookDeliver
     )
     db.session.flush()
     enqueue_after_commit(DRAIN_WEBHOOK, hook.id, coalesce=True)
+    return delivery
+
+
+# --- secret rotation and ping -------------------------------------------------------------
+
+
+def rotate_webhook_secret(actor: Actor, webhook_id: str) -> tuple[Webhook, str]:
+    """Give a subscription a new signing secret; return it (shown this once).
+
+    For SECRET_OVERLAP the secret it replaces still signs too (two `v1,` signatures), so the
+    receiver can switch at its own pace; then it is destroyed (destroy_expired_secrets). A
+    rotation during an overlap replaces the older pair: the secret in use until now is the
+    one kept, the one before it is destroyed at once.
+    """
+    hook = get_webhook(actor, webhook_id)
+    now = utcnow()
+    try:
+        current = decrypt_secret(hook.secret_ciphertext, hook.id)
+    except SecretUnreadable:
+        current = None  # nothing to keep: it signed nothing the receiver could verify
+    secret = new_secret()
+    hook.secret_ciphertext = encrypt_secret(secret, hook.id)
+    if current is not None:
+        hook.previous_secret_ciphertext = encrypt_secret(current, hook.id, previous=True)
+        hook.previous_secret_expires_at = now + SECRET_OVERLAP
+    else:
+        hook.previous_secret_ciphertext = None
+        hook.previous_secret_expires_at = None
+    hook.secret_rotated_at = now
+    audit.record(
+        actor,
+        "webhook.secret_rotated",
+        "webhook",
+        hook.id,
+        {
+            "previous_valid_until": isoformat(hook.previous_secret_expires_at)
+            if hook.previous_secret_expires_at
+            else None
+        },
+    )
+    db.session.flush()
+    return hook, secret
+
+
+def destroy_expired_secrets(now: dt.datetime | None = None) -> int:
+    """Destroy the previous secrets whose overlap has ended; how many."""
+    now = now or utcnow()
+    return db.session.execute(
+        update(Webhook)
+        .where(
+            Webhook.previous_secret_ciphertext.is_not(None),
+            Webhook.previous_secret_expires_at <= now,
+        )
+        .values(previous_secret_ciphertext=None, previous_secret_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def ping_webhook(actor: Actor, webhook_id: str) -> WebhookDelivery:
+    """Queue a `webhook.ping` to one subscription, as a delivery like any other.
+
+    It goes the normal way (URL guard, signatures, attempts recorded), to this subscription
+    only and whatever its `events`; it is not in any organisation's feed (the event has no
+    audience). The caller then attempts it (api: at once) and reads the result.
+    """
+    hook = get_webhook(actor, webhook_id)
+    now = utcnow()
+    item = Event(
+        id=new_id(),
+        type=PING_EVENT,
+        occurred_at=now,
+        recorded_at=now,
+        dispatched_at=now,  # its one delivery is made here, not by the dispatcher
+        subject_type="webhook",
+        subject_id=hook.id,
+        actor_organization_id=actor.organization_id,
+        data={"webhook_id": hook.id},
+    )
+    delivery = WebhookDelivery(
+        id=new_id(),
+        webhook_id=hook.id,
+        event_id=item.id,
+        status="pending",
+        next_attempt_at=now,
+        cycle_started_at=now,
+        created_at=now,
+    )
+    db.session.add_all([item, delivery])
+    db.session.flush()
+    audit.record(
+        actor,
+        "webhook.ping_requested",
+        "webhook_delivery",
+        delivery.id,
+        {"webhook_id": hook.id, "event_id": item.id},
+    )
     return delivery

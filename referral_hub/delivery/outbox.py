@@ -46,6 +46,10 @@ EVENT_TYPES = (
     "agreement.expired",
     "consent.withdrawn",
     "audit.checkpoint",
+    "case.follow_up_due",
+    # Sent to one subscription when its owner asks (POST /api/v1/webhooks/{id}/ping); never
+    # in the feed, whatever the subscription's `events`.
+    "webhook.ping",
 )
 
 #: Where the detail of a subject is fetched (the `links.self` of feed items and payloads).
@@ -53,8 +57,10 @@ SUBJECT_PATHS = {
     "referral": "/api/v1/referrals/{id}",
     "agreement": "/api/v1/agreements/{id}",
     "client": "/api/v1/clients/{id}",
+    "case": "/api/v1/cases/{id}",
     "consent": "/api/v1/consents/{id}",
     "audit_checkpoint": "/api/v1/audit/checkpoints",
+    "webhook": "/api/v1/webhooks/{id}",
 }
 
 #: Keys that name personal data; an event carrying one is refused (also as a suffix "_name"...).

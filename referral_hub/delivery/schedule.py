@@ -19,9 +19,14 @@ from typing import Any
 from referral_hub.accounts.tasks import purge_attempt_counters
 from referral_hub.agreements.tasks import sweep_agreement_expiry
 from referral_hub.audit.tasks import sign_audit_checkpoint
+from referral_hub.cases.tasks import announce_due_follow_ups
 from referral_hub.config import ConfigError
 from referral_hub.delivery.queues import HIGH, LOW, WEBHOOKS, task_path
-from referral_hub.delivery.tasks import retry_due_deliveries, sweep_outbox
+from referral_hub.delivery.tasks import (
+    destroy_rotated_secrets,
+    retry_due_deliveries,
+    sweep_outbox,
+)
 from referral_hub.idempotency.tasks import purge_idempotency_keys
 from referral_hub.oauth.tasks import purge_authorization_codes
 from referral_hub.referrals.tasks import sweep_overdue_referrals
@@ -56,12 +61,16 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("agreement-expiry", sweep_agreement_expiry, 3600, LOW, timeout=900),
     # referral.overdue and the e-mail to the sender's supervisors.
     Periodic("overdue-referrals", sweep_overdue_referrals, 300, LOW, timeout=900),
+    # case.follow_up_due, once per note whose follow-up day has come.
+    Periodic("case-follow-ups", announce_due_follow_ups, 900, LOW, timeout=600),
     # OAuth authorization codes a day past their use or expiry.
     Periodic("oauth-code-purge", purge_authorization_codes, 3600, LOW, timeout=300),
     # Idempotency keys (and the responses kept under them) past their 24 hours.
     Periodic("idempotency-key-purge", purge_idempotency_keys, 3600, LOW, timeout=300),
     # Counters of failed sign-ins and client authentications an hour quiet.
     Periodic("attempt-counter-purge", purge_attempt_counters, 3600, LOW, timeout=300),
+    # Webhook secrets a rotation replaced, once their 24-hour overlap is over.
+    Periodic("webhook-secret-expiry", destroy_rotated_secrets, 600, LOW, timeout=300),
     # A signed checkpoint of the audit chain, when it grew (audit/checkpoints.py).
     Periodic("audit-checkpoint", sign_audit_checkpoint, 300, LOW, timeout=600),
 )

@@ -26,10 +26,24 @@ class SubjectOut(Schema):
 
 class EventOut(Schema):
     id = fields.String(required=True)
-    type = fields.String(required=True)
+    type = fields.String(required=True, metadata={"enum": list(EVENT_TYPES)})
     occurred_at = fields.DateTime(required=True)
-    subject = fields.Method("get_subject", metadata={"type": "object"})
-    data = fields.Method("get_data", metadata={"type": "object"})
+    subject = fields.Method(
+        "get_subject",
+        metadata={
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "id": {"type": "string"}},
+            "required": ["type", "id"],
+        },
+    )
+    data = fields.Method(
+        "get_data",
+        metadata={
+            "description": "The event's payload, as its webhook carries it (`webhooks` in this "
+            "document; schemas/events/<type>.json): by `type`.",
+            "allOf": [{"$ref": "#/components/schemas/EventData"}],
+        },
+    )
     cursor = fields.Method("get_cursor", metadata={"type": "string"})
 
     def get_subject(self, item):
@@ -39,9 +53,8 @@ class EventOut(Schema):
         return event_payload_data(item, current_app.config["HUB_BASE_URL"])
 
     def get_cursor(self, item):
-        from referral_hub.delivery.operations import encode_cursor
-
-        return encode_cursor(item.seq)
+        # Set by events_after: a cursor is bound to the organisation whose feed it is.
+        return getattr(item, "feed_cursor", None)
 
 
 class FeedOut(Schema):
@@ -67,6 +80,17 @@ class WebhookOut(Schema):
     url = fields.String(required=True)
     events = fields.List(fields.String(), required=True)
     created_at = fields.DateTime(required=True)
+    secret_rotated_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the secret was last rotated"}
+    )
+    previous_secret_valid_until = fields.DateTime(
+        attribute="previous_secret_expires_at",
+        allow_none=True,
+        metadata={
+            "description": "until then deliveries also carry a signature under the secret "
+            "the last rotation replaced; null when there is none"
+        },
+    )
 
 
 class WebhookCreatedOut(WebhookOut):
@@ -74,6 +98,10 @@ class WebhookCreatedOut(WebhookOut):
         required=True,
         metadata={"description": "whsec_... signing secret; shown only in this response"},
     )
+
+
+class WebhookRotatedOut(WebhookCreatedOut):
+    """The subscription with its new secret, shown only in this response."""
 
 
 class AttemptOut(Schema):

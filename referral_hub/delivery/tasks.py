@@ -165,6 +165,15 @@ def retry_due_deliveries() -> int:
     return len(hooks)
 
 
+def destroy_rotated_secrets() -> int:
+    """Destroy the webhook secrets whose rotation overlap has ended (they sign no more)."""
+    from referral_hub.delivery.operations import destroy_expired_secrets
+
+    destroyed = destroy_expired_secrets()
+    db.session.commit()
+    return destroyed
+
+
 #: Jobs that lived here until their features got their own `tasks.py`: an rq job queued by
 #: the previous release names the old path (a periodic job waiting on `low` at the upgrade,
 #: or a failed one requeued within FAILURE_TTL), so `referral_hub.delivery.tasks.<name>`

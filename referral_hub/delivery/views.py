@@ -16,8 +16,7 @@ from referral_hub.delivery.urlguard import MAX_URL_LENGTH
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label
-from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import problem_message
+from referral_hub.portal.forms import flash_refusal, read_form
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.templating import MOMENTS, offer_to_templates
 from referral_hub.problems import Problem
@@ -63,12 +62,8 @@ def webhook_new():
                     events=list(form.values["events"]),  # type: ignore[call-overload]
                 )
             except Problem as problem:
-                db.session.rollback()
-                if problem.status in (403, 404):
-                    raise
                 form.refused(problem)
             else:
-                db.session.commit()
                 page = render_template("delivery/webhook_created.html", hook=hook, secret=secret)
                 return page, 201
     return (
@@ -84,9 +79,16 @@ def webhook_delete(webhook_id: str):
     hook = ops.get_webhook(portal_actor(), webhook_id)
     url = hook.url
     ops.delete_webhook(portal_actor(), webhook_id)
-    db.session.commit()
     flash(_("Webhook ke %(url)s dihapus.", url=url), "success")
     return redirect(url_for(".webhooks"))
+
+
+@bp.post("/webhooks/<webhook_id>/rotate-secret")
+@manager_page
+def webhook_rotate_secret(webhook_id: str):
+    """A new signing secret, shown once; the old one keeps signing for 24 hours."""
+    hook, secret = ops.rotate_webhook_secret(portal_actor(), webhook_id)
+    return render_template("delivery/webhook_created.html", hook=hook, secret=secret)
 
 
 @bp.get("/webhooks/<webhook_id>")
@@ -118,11 +120,7 @@ def redeliver(webhook_id: str, delivery_id: str):
     try:
         ops.redeliver(portal_actor(), webhook_id, delivery_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
     else:
-        db.session.commit()
         flash(_("Pengiriman dijadwalkan ulang sekarang."), "success")
     return redirect(url_for(".webhook_detail", webhook_id=webhook_id))

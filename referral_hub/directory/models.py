@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from referral_hub.db import new_id
+from referral_hub.db import UTCDateTime, new_id
 from referral_hub.extensions import db
 
 PARTNER_TYPES = (
@@ -52,8 +55,17 @@ class Organization(db.Model):
     #: A UPTD PPA's own retention of closed clients' records, in years after the last open
     #: work ended; None: HUB_CLIENT_RETENTION_YEARS (docs/data-retention.md).
     client_retention_years: Mapped[int | None] = mapped_column(Integer)
+    #: Work contacts (focal points): [{"name", "title", "phone", "email"}]; staff, never clients.
+    contacts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: The organisation whose admin added this one in the hub (None: from the partners file).
+    added_by_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    #: When the entry was last added or changed in the hub (portal or API). From then on the
+    #: hub keeps it: `load-partners` no longer changes it (directory.operations.load_partners).
+    maintained_in_hub_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    parent: Mapped[Organization | None] = relationship(remote_side=[id], lazy="joined")
+    parent: Mapped[Organization | None] = relationship(
+        remote_side=[id], lazy="joined", foreign_keys=[parent_id]
+    )
     #: Loaded when read, not with every organisation: the token check, referral lists and
     #: coverage load organisations by the dozen and never show their services. Lists that
     #: do show them load them with selectinload (directory API, partners loading, matrix).
@@ -63,6 +75,11 @@ class Organization(db.Model):
         order_by="OrganizationService.service_code",
         lazy="select",
     )
+
+    #: Set by the directory's readers, not stored: whether anyone answers for it on the hub
+    #: (directory.operations.on_hub_ids), and the focal points the reader may see.
+    on_hub = None
+    visible_contacts = None
 
     def offers(self, service_code: str) -> bool:
         return any(s.service_code == service_code for s in self.services)

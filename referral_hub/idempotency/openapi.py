@@ -73,4 +73,5 @@ class IdempotencyPlugin(BasePlugin):
             responses[409] = {
                 "description": "A request with this Idempotency-Key is still being processed",
                 "content": _PROBLEM,
+                "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
             }

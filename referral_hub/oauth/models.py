@@ -77,13 +77,15 @@ class OAuthClient(db.Model, ClientMixin):
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.disabled_at is not None:
             return False
-        if endpoint == "token":
+        if endpoint in ("token", "revocation"):
             # API.md promises both secret methods to every confidential client: they carry
-            # the same secret, so allowing the body form weakens nothing.
+            # the same secret, so allowing the body form weakens nothing. A public client
+            # presents its id alone, at the token endpoint and to revoke its own tokens
+            # (RFC 7009 2.1); what it can revoke is only what was issued to it.
             if self.client_secret_hash:
                 return method in ("client_secret_basic", "client_secret_post")
             return method == "none"
-        # revocation and introspection: confidential clients only
+        # introspection: confidential clients only
         return method in ("client_secret_basic", "client_secret_post") and bool(
             self.client_secret_hash
         )
@@ -129,7 +131,11 @@ class OAuthToken(db.Model, TokenMixin):
     )
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    #: The access token's scope.
     scope: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
+    #: The refresh token's: the grant as it was given, when a refresh asked for less for the
+    #: access token (RFC 6749 6); NULL when the two are the same.
+    grant_scope: Mapped[str | None] = mapped_column(String(1000))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     refresh_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -150,7 +156,9 @@ class OAuthToken(db.Model, TokenMixin):
         return self.client_id == client.client_id
 
     def get_scope(self) -> str:
-        return self.scope
+        """The grant's scope, which Authlib reads of a refresh token only: what a refresh may
+        ask for, and what it gets when it asks for nothing."""
+        return self.grant_scope if self.grant_scope is not None else self.scope
 
     def get_expires_in(self) -> int:
         return int((self.expires_at - self.issued_at).total_seconds())
@@ -172,7 +180,10 @@ class OAuthToken(db.Model, TokenMixin):
     def introspection(self, issuer: str) -> dict[str, Any]:
         """RFC 7662 members for an active token; for a token acting for a person, the scopes
         that person's role lets it use (what the hub's own API would let it do)."""
-        scopes = self.scope.split()
+        return self._introspection(issuer, self.scope)
+
+    def _introspection(self, issuer: str, scope: str) -> dict[str, Any]:
+        scopes = scope.split()
         if self.user is not None:
             scopes = grantable(scopes, self.user.role)
         out: dict[str, Any] = {
@@ -189,3 +200,11 @@ class OAuthToken(db.Model, TokenMixin):
         if self.user is not None:
             out["username"] = self.user.email
         return out
+
+    def refresh_introspection(self, issuer: str) -> dict[str, Any]:
+        """The RFC 7662 members of the refresh token: the grant's scope, its own lifetime."""
+        info = self._introspection(issuer, self.get_scope())
+        info["token_type"] = "refresh_token"  # noqa: S105 (a token type, not a secret)
+        if self.refresh_expires_at is not None:
+            info["exp"] = int(self.refresh_expires_at.timestamp())
+        return info

@@ -23,6 +23,7 @@ from referral_hub.oauth.models import (
 )
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.problems import Problem, register_problem
+from referral_hub.transaction import commit_now
 
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token")
 
@@ -145,7 +146,7 @@ def managed_client(actor: Actor, client_id: str) -> OAuthClient:
     """A client the actor administers; another organisation's is not found, not forbidden."""
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
     if client is None or (not actor.is_system and client.organization_id != actor.organization_id):
-        raise Problem(404, "not-found", "No such OAuth client.")
+        raise Problem(404, "not-found", "No such OAuth client.", reason="no-oauth-client")
     require_org_admin(actor, client.organization_id)
     return client
 
@@ -280,5 +281,5 @@ def note_failed_client_authentication(
         )
     else:
         pair.refused += 1
-    db.session.commit()
+    commit_now()  # after a refusal (401), which the request's unit of work rolls back
     return write

@@ -12,12 +12,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from referral_hub.extensions import db
 from referral_hub.oauth import operations as oauth
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.portal.access import login_required, portal_actor
-from referral_hub.portal.forms import read_form
-from referral_hub.portal.messages import problem_message
+from referral_hub.portal.forms import flash_refusal, read_form
 from referral_hub.problems import Problem
 
 ADMINS = ("org_admin",)
@@ -29,6 +27,7 @@ SCOPE_LABELS = {
     "agreements:write": _l("Menyusun, menandatangani, menangguhkan, memperpanjang, mengakhiri"),
     "clients:read": _l("Membaca klien dan persetujuan organisasi Anda"),
     "clients:write": _l("Mendaftarkan klien, mencatat atau mencabut persetujuan"),
+    "clients:erase": _l("Menghapus data pribadi klien (UU PDP)"),
     "referrals:read": _l("Membaca rujukan keluar dan masuk"),
     "referrals:write": _l("Mengirim dan membatalkan rujukan"),
     "referrals:respond": _l("Menerima, menolak, menjalankan, dan menyelesaikan rujukan masuk"),
@@ -82,12 +81,8 @@ def oauth_client_new():
                     public=bool(form.values["public"]),
                 )
             except Problem as problem:
-                db.session.rollback()
-                if problem.status in (403, 404):
-                    raise
                 form.refused(problem)
             else:
-                db.session.commit()
                 return (
                     render_template(
                         "portal/oauth_client_created.html", client=client, secret=secret
@@ -113,12 +108,8 @@ def oauth_client_disable(client_id: str):
     try:
         client = oauth.disable_client(portal_actor(), client_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
     else:
-        db.session.commit()
         flash(_("Klien %(name)s dinonaktifkan.", name=client.name), "success")
     return redirect(url_for("portal.oauth_clients"))
 
@@ -131,20 +122,14 @@ def oauth_client_rotate_secret(client_id: str):
         try:
             client = oauth.secret_rotatable(portal_actor(), client_id)
         except Problem as problem:
-            if problem.status in (403, 404):
-                raise
-            flash(problem_message(problem), "error")
+            flash_refusal(problem)
             return redirect(url_for("portal.oauth_clients"))
         return _confirm("rotate", client)
     try:
         client, secret = oauth.rotate_client_secret(portal_actor(), client_id)
     except Problem as problem:
-        db.session.rollback()
-        if problem.status in (403, 404):
-            raise
-        flash(problem_message(problem), "error")
+        flash_refusal(problem)
         return redirect(url_for("portal.oauth_clients"))
-    db.session.commit()
     return render_template(
         "portal/oauth_client_created.html", client=client, secret=secret, rotated=True
     )

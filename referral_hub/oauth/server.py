@@ -1,6 +1,6 @@
 """Authlib wiring: grants, token storage, revocation, introspection and the resource protector.
 
-The module is long (about 640 lines) because it is one Authlib server: the grants, the token
+The module is long (about 670 lines) because it is one Authlib server: the grants, the token
 store, revocation and introspection share the token families and the refresh-reuse rule, and
 `init_oauth` binds them with the resource side (the bearer-token check, `authenticate`,
 `requires`) on the same shared objects. The resource side could be a module of its own; it
@@ -28,11 +28,10 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy import Select, String, bindparam, func, or_, select, update
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.session import user_actor
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.db import utcnow
@@ -47,6 +46,7 @@ from referral_hub.oauth.models import (
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable, role_permits
 from referral_hub.problems import Problem
+from referral_hub.transaction import commit_request, has_writes
 
 REFRESH_TOKEN_LIFETIME = dt.timedelta(days=30)
 AUTHORIZATION_CODE_LIFETIME = dt.timedelta(minutes=5)
@@ -65,16 +65,7 @@ def query_client(client_id: str) -> OAuthClient | None:
 def client_actor(client: OAuthClient, user: User | None = None) -> Actor:
     """The acting party of a request to the token, revocation or introspection endpoint: the
     authenticated client, acting for `user` when its grant has one."""
-    return Actor(
-        organization_id=client.organization_id,
-        user_id=user.id if user is not None else None,
-        client_id=client.client_id,
-        role=user.role if user is not None else None,
-        scopes=frozenset(client.scope.split()),
-        kind="client",
-        label=client.name,
-        organization_type=client.organization.type,
-    )
+    return Actor.for_client(client, user)
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
@@ -103,6 +94,11 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     )
     if isinstance(previous, OAuthToken):
         row.family_id = previous.family_id
+        # RFC 6749 6: a refresh that asks for less narrows the access token, not the grant
+        # the new refresh token carries on.
+        grant = previous.get_scope()
+        if set(grant.split()) != set(row.scope.split()):
+            row.grant_scope = grant
     elif isinstance(getattr(request, "authorization_code", None), OAuthAuthorizationCode):
         # The code's id names the family, so a replayed code can revoke what it issued.
         row.family_id = request.authorization_code.id
@@ -175,7 +171,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             if reason is not None:
                 detail["reason"] = reason
             audit.record(
-                user_actor(person),
+                Actor.for_user(person),
                 "oauth.grant_denied" if grant_user is None else "oauth.grant_approved",
                 "oauth_client",
                 client.client_id,
@@ -376,11 +372,38 @@ def _query_any_token(token_string: str, hint: str | None) -> OAuthToken | None:
     return None
 
 
+def _check_token_params(request: Any) -> None:
+    """The `token` parameter is required; a `token_type_hint` the hub does not know is
+    ignored, as RFC 7662 2.1 and RFC 7009 2.1 let the server search every kind of token
+    (Authlib refuses it with unsupported_token_type)."""
+    if "token" not in request.form:
+        raise InvalidRequestError("Send the 'token' to look at.")
+
+
+def _known_hint(hint: str | None) -> str | None:
+    return hint if hint in ("access_token", "refresh_token") else None
+
+
 class RevocationEndpointImpl(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+    #: A public client (PKCE, no secret) may revoke its own tokens (RFC 7009 2.1: the
+    #: client authenticates as it does at the token endpoint, by its id when it has no
+    #: secret); introspection stays with confidential clients.
+    CLIENT_AUTH_METHODS = [*CONFIDENTIAL_METHODS, "none"]
+
+    def check_params(self, request: Any, client: OAuthClient) -> None:
+        _check_token_params(request)
+
+    def authenticate_token(self, request: Any, client: OAuthClient) -> OAuthToken | None:
+        """The token, if it was issued to this client; another client's token is treated as
+        an unknown one (RFC 7009 2.2: 200, nothing revoked, nothing revealed)."""
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is None or not token.check_client(client):
+            return None
+        return token
 
     def query_token(self, token_string: str, token_type_hint: str | None):
-        return _query_any_token(token_string, token_type_hint)
+        return _query_any_token(token_string, _known_hint(token_type_hint))
 
     def revoke_token(self, token: OAuthToken, request: Any) -> None:
         # Revoking either half ends the grant: the access token and its refresh token.
@@ -408,8 +431,11 @@ class RevocationEndpointImpl(RevocationEndpoint):
 class IntrospectionEndpointImpl(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
+    def check_params(self, request: Any, client: OAuthClient) -> None:
+        _check_token_params(request)
+
     def query_token(self, token_string: str, token_type_hint: str | None):
-        return _query_any_token(token_string, token_type_hint)
+        return _query_any_token(token_string, _known_hint(token_type_hint))
 
     def check_permission(self, token: OAuthToken, client: OAuthClient, request: Any) -> bool:
         # A client may introspect tokens of its own organisation only.
@@ -436,10 +462,7 @@ def _refresh_token_introspection(token: OAuthToken) -> dict[str, Any]:
         or (token.user is not None and not token.user.active)
     ):
         return {"active": False}
-    info = token.introspection(current_app.config["HUB_BASE_URL"])
-    info["token_type"] = "refresh_token"  # noqa: S105 (a token type, not a secret)
-    info["exp"] = int(token.refresh_expires_at.timestamp())
-    return info
+    return token.refresh_introspection(current_app.config["HUB_BASE_URL"])
 
 
 @dataclass(frozen=True)
@@ -560,9 +583,10 @@ def _problem_from_oauth_error(error: OAuth2Error) -> Problem:
             headers=headers or {"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
             error="insufficient_scope",
         )
-    if error.error == "missing_authorization":
-        # RFC 6750 3.1: a request without credentials gets the bare challenge, no error
-        # code (Authlib's own header names "missing_authorization", which is none).
+    if error.error in ("missing_authorization", "unsupported_token_type"):
+        # RFC 6750 3.1: a request without a bearer token (none at all, or other credentials
+        # such as Basic) gets the bare challenge, no error code (Authlib's own header names
+        # "missing_authorization" or "unsupported_token_type", which RFC 6750 does not have).
         return Problem(
             401,
             "unauthorized",
@@ -632,12 +656,26 @@ def requires(scope: str | None = None) -> Callable:
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            return view(authenticate(scope), *args, **kwargs)
+            result = view(authenticate(scope), *args, **kwargs)
+            if _answer_status(result) < 400 and has_writes():
+                # The request's unit of work, closed before flask-smorest serialises the
+                # result: the answer shows what was stored (transaction.py).
+                commit_request()
+            return result
 
         wrapped._required_scope = scope  # read by the OpenAPI security decoration
         return wrapped
 
     return decorate
+
+
+def _answer_status(result: Any) -> int:
+    """The status a view's return value answers with (200 unless it says otherwise)."""
+    if isinstance(result, Response):
+        return result.status_code
+    if isinstance(result, tuple) and len(result) > 1 and isinstance(result[1], int):
+        return result[1]
+    return 200
 
 
 __all__ = ["authenticate", "current_token", "init_oauth", "requires"]

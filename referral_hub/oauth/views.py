@@ -9,11 +9,12 @@ from authlib.oauth2.rfc6749.errors import InvalidScopeError, OAuth2Error
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from referral_hub.accounts.session import current_user
-from referral_hub.extensions import authorization, csrf, db
+from referral_hub.extensions import authorization, csrf
 from referral_hub.oauth.operations import note_failed_client_authentication
 from referral_hub.oauth.scopes import SCOPES
 from referral_hub.permissions import grantable
 from referral_hub.problems import Problem, problem_response
+from referral_hub.transaction import commit_now
 
 bp = Blueprint("oauth", __name__)
 
@@ -29,12 +30,15 @@ def _presented_client_id() -> str | None:
 def _finish(response, endpoint: str):
     """Persist what the grant wrote (tokens, codes, revocations, their audit), then answer.
 
-    RFC 6749 errors keep their `error` and `error_description` members and also
-    become RFC 9457 problem details, like every other API error. A failed client
-    authentication is audited after, in a transaction of its own.
+    RFC 6749 errors keep their `error` and `error_description` members and also carry the
+    RFC 9457 members (`type`, `title`, `status`) like every other API error, but are served
+    as `application/json`, which RFC 6749 5.2 prescribes and OAuth libraries check. A failed
+    client authentication is audited after, in a transaction of its own.
     """
-    if response.status_code < 500:
-        db.session.commit()
+    if 400 <= response.status_code < 500:
+        # An OAuth error is answered, not raised, and what the grant wrote before it stands:
+        # a replayed code or refresh token has revoked its family, and audited that.
+        commit_now()
     if response.status_code >= 400 and response.is_json:
         body = response.get_json(silent=True) or {}
         if body.get("error") == "invalid_client":
@@ -57,7 +61,7 @@ def _finish(response, endpoint: str):
                 },
                 **body,
             )
-            response = problem_response(problem)
+            response = problem_response(problem)  # application/json here (RFC 6749 5.2)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -71,8 +75,20 @@ def _refusal(status: int, error: str, description: str):
     return response
 
 
-def _refuse_malformed():
-    """Refuse what Authlib lets through: repeated parameters and undecodable credentials."""
+def _refuse_malformed(*, token_endpoint: bool = False):
+    """Refuse what Authlib lets through or misnames: a body that is not a form, a missing
+    `grant_type`, repeated parameters and undecodable credentials."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        # RFC 6749 3.2 / RFC 7009 2.1 / RFC 7662 2.1: parameters come as a form. A JSON
+        # body would otherwise read as "no grant_type" (unsupported_grant_type).
+        return _refusal(
+            400,
+            "invalid_request",
+            "Send the parameters as application/x-www-form-urlencoded, not "
+            f"{request.mimetype or 'an empty body'}.",
+        )
+    if token_endpoint and not request.form.get("grant_type"):
+        return _refusal(400, "invalid_request", "The 'grant_type' parameter is required.")
     repeated = sorted(name for name, values in request.form.lists() if len(values) > 1)
     if repeated:
         # RFC 6749 3.2: parameters MUST NOT be included more than once.
@@ -93,7 +109,7 @@ def _refuse_malformed():
 @csrf.exempt
 def issue_token():
     """RFC 6749 token endpoint: client_credentials, authorization_code (PKCE), refresh_token."""
-    refused = _refuse_malformed()
+    refused = _refuse_malformed(token_endpoint=True)
     if refused is not None:
         return _finish(refused, "token")
     return _finish(authorization.create_token_response(), "token")
@@ -162,7 +178,8 @@ def authorize():
     response = authorization.create_authorization_response(
         grant_user=user if approved else None, grant=grant
     )
-    db.session.commit()
+    if response.status_code >= 400:
+        commit_now()  # an OAuth error is answered, not raised: what the grant wrote stands
     return response
 
 

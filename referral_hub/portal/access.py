@@ -17,7 +17,7 @@ from typing import Any
 from flask import g, redirect, request, url_for
 
 from referral_hub.accounts.models import User
-from referral_hub.accounts.session import current_user, user_actor
+from referral_hub.accounts.session import current_user
 from referral_hub.actors import Actor
 from referral_hub.permissions import role_permits
 from referral_hub.problems import Problem
@@ -77,7 +77,12 @@ def login_required(
             if user is None:
                 return redirect(url_for("accounts.login", next=_return_path()))
             if not access.allows(user):
-                raise Problem(403, "forbidden", "This page is not open to your role.")
+                raise Problem(
+                    403,
+                    "forbidden",
+                    "This page is not open to your role.",
+                    reason="page-not-for-role",
+                )
             return view(*args, **kwargs)
 
         wrapped.portal_access = access  # type: ignore[attr-defined]
@@ -100,7 +105,7 @@ def portal_actor() -> Actor:
         user = current_user()
         if user is None:
             raise Problem(401, "unauthorized", "Sign in first.")
-        g.portal_actor = user_actor(user)
+        g.portal_actor = Actor.for_user(user)
     return g.portal_actor
 
 

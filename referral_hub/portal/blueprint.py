@@ -25,13 +25,14 @@ from referral_hub.accounts import users_views
 from referral_hub.accounts.session import current_user
 from referral_hub.audit import views as audit_views
 from referral_hub.db import utcnow
+from referral_hub.directory import views as directory_views
 from referral_hub.oauth import portal_views as oauth_views
 from referral_hub.portal import views
 from referral_hub.portal.code_names import role_label
 from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
-from referral_hub.portal.regions import region_label, region_options
+from referral_hub.portal.regions import region_hint, region_label, region_options
 from referral_hub.portal.templating import offer_to_templates
 
 bp = Blueprint("portal", __name__)
@@ -60,6 +61,7 @@ offer_to_templates(
         "portal_user": current_user,
         "page_url": page_url,
         "region_options": region_options,
+        "region_hint": region_hint,
     },
     # A region code as a person reads it: "Kota Balikpapan (64.71)".
     filters={"datetime": _datetime, "ago": _ago, "region": region_label},
@@ -78,6 +80,7 @@ def _no_store_for_signed_in(response: Response) -> Response:
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 USER = "/users/<user_id>"
 CLIENT = "/oauth-clients/<client_id>"
+ORG = "/organizations/<id_or_code>"
 RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     # Entry pages.
     ("/", "home", views.home, GET),
@@ -87,6 +90,7 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
     # Pengguna: an organisation administrator's accounts.
     ("/users", "users", users_views.users, GET),
     ("/users/new", "user_new", users_views.user_new, BOTH),
+    (f"{USER}/work-phone", "user_work_phone", users_views.user_work_phone, POST),
     (f"{USER}/deactivate", "user_deactivate", users_views.user_deactivate, POST),
     (f"{USER}/reactivate", "user_reactivate", users_views.user_reactivate, POST),
     (f"{USER}/unlock", "user_unlock", users_views.user_unlock, POST),
@@ -104,6 +108,18 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
         f"{CLIENT}/rotate-secret",
         "oauth_client_rotate_secret",
         oauth_views.oauth_client_rotate_secret,
+        POST,
+    ),
+    # Mitra: partners added and kept in the hub, and invitations.
+    ("/organizations", "organizations", directory_views.organizations, GET),
+    ("/organizations/new", "organization_new", directory_views.organization_new, BOTH),
+    (ORG, "organization", directory_views.organization, GET),
+    (f"{ORG}/edit", "organization_edit", directory_views.organization_edit, POST),
+    (f"{ORG}/invitations", "organization_invite", directory_views.organization_invite, POST),
+    (
+        f"{ORG}/invitations/<invitation_id>/revoke",
+        "organization_invitation_revoke",
+        directory_views.organization_invitation_revoke,
         POST,
     ),
     # Log audit.

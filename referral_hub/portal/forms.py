@@ -1,15 +1,41 @@
-"""Reading submitted forms and turning an operation's refusal into errors beside fields."""
+"""Reading submitted forms and turning an operation's refusal into errors beside fields.
+
+A page takes an operation's refusal (a `Problem`) in one way: `FormState.refused` puts it in
+the form, `flash_refusal` in a message above the next page. Both go through
+`take_refusal`: what the refused attempt wrote is rolled back there, at once (the page then
+built may log what it shows, and commit that), and a refusal that is not the form's (the
+record is another organisation's, the page is not open to the user) is raised again for the
+error page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flask import request
+from flask import flash, request
 from flask_babel import gettext as _
 
 from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
+from referral_hub.transaction import rollback
+
+#: Refusals no form shows: not signed in, not allowed, not there (or another organisation's).
+NOT_THE_FORMS = frozenset({401, 403, 404})
+
+
+def take_refusal(problem: Problem, *, shown_slugs: Iterable[str] = ()) -> Problem:
+    """Roll back what the refused attempt wrote; a 401, 403 or 404 goes to the error page
+    (raised again) unless its slug is one this page explains (`shown_slugs`)."""
+    rollback()
+    if problem.status in NOT_THE_FORMS and problem.slug not in shown_slugs:
+        raise problem
+    return problem
+
+
+def flash_refusal(problem: Problem) -> None:
+    """A refusal of a one-button action, said above the page the user is sent back to."""
+    flash(problem_message(take_refusal(problem)), "error")
 
 
 @dataclass
@@ -32,7 +58,9 @@ class FormState:
                 self.errors.setdefault(name, []).append(_("Wajib diisi."))
 
     def refused(self, problem: Problem) -> None:
-        """Show an operation's refusal: its field errors beside the fields, its detail above."""
+        """Show an operation's refusal: its field errors beside the fields, its detail above;
+        what the attempt wrote is rolled back, a refusal no form shows raised (take_refusal)."""
+        take_refusal(problem)
         self.errors.update(translate_errors(problem.errors))
         self.message = problem_message(problem)
 

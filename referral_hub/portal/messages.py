@@ -7,20 +7,18 @@ Indonesian text with placeholders filled from the problem's named fields; Englis
 catalogue), and falls back to a message per status, never to the English detail.
 
 Field-level messages (a problem's `errors`, marshmallow's own validation messages) are said
-by `translate_errors`, which still matches their text: they are per-field validation words,
-not the hub's refusals.
+by `translate_errors`, which matches their text: they are per-field validation words, not
+the hub's refusals, and the detail table below holds only them.
 
-A slug whose refusals differ carries a `reason` from a fixed vocabulary (not-a-uptd, the
-consent-giver slugs), and its message here is chosen by it. Still matched by their English
-detail (`_DETAIL_MATCHED`), until their raise sites name what differs between their
-refusals in fields: the generic slugs (not-found, forbidden, conflict, validation-error,
-...) and invalid-transition. A detail no rule matches there is said by the slug's (or the
-status's) message, never shown in English.
+A slug whose refusals differ carries a `reason` from a fixed vocabulary, and its message is
+chosen by it: not-a-uptd and the consent-giver slugs here, invalid-transition and the
+generic slugs (not-found, forbidden, ...) in `referral_hub.portal.reasons`. A generic
+slug's refusal without a reason there is said by its status's message; no refusal is ever
+matched by, or shown in, its English detail.
 
-The module is long (over 900 lines) because it holds the two tables whole, grouped by the
+The module is long (over 800 lines) because it holds the two tables whole, grouped by the
 pages that show them: every registered problem's message by slug, and the field messages
-and the not yet converted details by their text. Once the remaining slugs carry their
-fields, the detail table shrinks to the field messages.
+by their text.
 """
 
 from __future__ import annotations
@@ -36,18 +34,14 @@ from flask_babel import gettext as _
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.clients.models import ASSENT_AGE
+from referral_hub.portal.reasons import reasons_table
 from referral_hub.problems import Problem
-from referral_hub.security import TEXT_DETAIL
 
 log = logging.getLogger(__name__)
 
 
 def _exact() -> dict[str, str]:
-    from referral_hub.ratelimit import login_limit_message
-
     return {
-        # the sign-in limit's 429 is worded by the limiter in the reader's language already
-        login_limit_message(): login_limit_message(),
         **_inbox_and_registry_exact(),
         **_sender_exact(),
         # accounts
@@ -57,19 +51,25 @@ def _exact() -> dict[str, str]:
             "Minimal %(count)d karakter.", count=MIN_PASSWORD_LENGTH
         ),
         f"Must be one of: {', '.join(ROLES)}.": _("Pilih salah satu peran yang tersedia."),
-        "The user cannot be created.": _("Pengguna tidak dapat dibuat."),
-        "No such user.": _("Pengguna tidak ditemukan."),
-        "You cannot deactivate your own account.": _(
-            "Anda tidak dapat menonaktifkan akun Anda sendiri."
+        "Not a valid work phone: use digits, spaces, +, - and ( ), at most 32.": _(
+            "Telepon kantor tidak sah: gunakan angka, spasi, +, - dan ( ), paling banyak 32 "
+            "karakter."
         ),
-        "You cannot reset your own second factor.": _(
-            "Anda tidak dapat mengatur ulang faktor kedua Anda sendiri."
+        # the partner network: organisations and invitations
+        "Required.": _("Wajib diisi."),
+        "At most 200 characters.": _("Maksimal 200 karakter."),
+        "Lower-case letters, digits and hyphens, 3 to 64 characters.": _(
+            "Huruf kecil, angka dan tanda hubung, 3 sampai 64 karakter."
         ),
-        "Only an administrator of this organisation may do this.": _(
-            "Hanya admin organisasi ini yang dapat melakukannya."
+        "A Kemendagri region code, e.g. 64.09 or 64.09.01.": _(
+            "Isi kode wilayah Kemendagri, mis. 64.09 atau 64.09.01."
         ),
+        "An organisation with this code exists.": _("Sudah ada organisasi dengan kode ini."),
+        "A contact needs a name.": _("Setiap narahubung perlu nama."),
+        "A contact needs a phone or an e-mail.": _("Setiap narahubung perlu telepon atau e-mail."),
+        "Not a valid phone number.": _("Nomor telepon tidak sah."),
+        "Each contact is an object.": _("Isian narahubung tidak sah."),
         # OAuth clients
-        "The client cannot be registered.": _("Klien OAuth tidak dapat didaftarkan."),
         "At least one scope.": _("Pilih minimal satu cakupan akses."),
         "The code grant needs at least one redirect URI.": _(
             "Grant authorization_code memerlukan minimal satu URI pengalihan."
@@ -77,23 +77,9 @@ def _exact() -> dict[str, str]:
         "A public client cannot use client_credentials.": _(
             "Klien publik tidak dapat memakai grant client_credentials."
         ),
-        "No such OAuth client.": _("Klien OAuth tidak ditemukan."),
         # text the hub cannot store (security.py)
-        TEXT_DETAIL: _(
-            "Teks harus berupa UTF-8 dan tidak boleh memuat karakter NUL atau surrogate tunggal."
-        ),
-        "A public client uses no secret; it has none to rotate.": _(
-            "Klien publik tidak memakai rahasia, jadi tidak ada rahasia yang dapat diganti."
-        ),
-        "A disabled client cannot get a new secret.": _(
-            "Klien yang dinonaktifkan tidak dapat diberi rahasia baru."
-        ),
         # pages
-        "This page is not open to your role.": _("Akun Anda tidak memiliki akses ke halaman ini."),
         # audit
-        "Only auditors and administrators read the audit log.": _(
-            "Hanya auditor dan admin yang dapat membaca log audit."
-        ),
     }
 
 
@@ -102,6 +88,22 @@ def _patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
         *_inbox_and_registry_patterns(),
         *_sender_patterns(),
         *_region_patterns(),
+        (
+            re.compile(r"^Unknown service '(?P<code>.*)'\.$"),
+            lambda m: _("Layanan '%(code)s' tidak dikenal.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^'(?P<code>.*)' is not offered\.$"),
+            lambda m: _("Layanan '%(code)s' tidak ditawarkan.", code=m["code"]),
+        ),
+        (
+            re.compile(r"^(capacity_status m|M)ust be one of: .*\.$"),
+            lambda m: _("Pilih salah satu pilihan yang tersedia."),
+        ),
+        (
+            re.compile(r"^At most (?P<count>\d+) contacts\.$"),
+            lambda m: _("Maksimal %(count)s narahubung.", count=m["count"]),
+        ),
         (
             re.compile(r"^'(?P<uri>.+)' must be https \(http only on loopback\)\.$"),
             lambda m: _("'%(uri)s' harus memakai https (http hanya untuk loopback).", uri=m["uri"]),
@@ -167,15 +169,6 @@ def _detail_message(text: str) -> str | None:
 
 Fields = Mapping[str, Any]
 
-#: Slugs whose refusals are still told apart by their English detail (see the module's
-#: docstring); every other slug is said from the table alone.
-_DETAIL_MATCHED = frozenset(
-    {
-        # every generic slug of referral_hub.problems (see _GENERIC_SLUGS), and:
-        "invalid-transition",
-    }
-)
-
 
 def problem_message(problem: Problem) -> str:
     """A refusal in the reader's language, from its slug and fields (never its detail)."""
@@ -189,9 +182,21 @@ def problem_message(problem: Problem) -> str:
 def precise_problem_message(problem: Problem) -> str | None:
     """The refusal's own message; None when only its slug's generic one or its status's
     would say it (an error page that already explains its status shows nothing more)."""
-    if problem.slug in _DETAIL_MATCHED or problem.slug in _GENERIC_SLUGS:
-        return _detail_message(problem.detail) if problem.detail else None
+    if problem.slug in _GENERIC_SLUGS:
+        return reason_message(problem.slug, problem.extra)
     return slug_message(problem.slug, problem.extra)
+
+
+def reason_message(slug: str, fields: Fields) -> str | None:
+    """The message of `slug`'s refusal named by its `reason` member; None without one."""
+    render = reasons_table().get(slug, {}).get(str(fields.get("reason")))
+    if render is None:
+        return None
+    try:
+        return render(fields)
+    except (KeyError, TypeError, ValueError):
+        log.warning("portal message of %r, reason %r, lacks a field", slug, fields["reason"])
+        return None
 
 
 def slug_message(slug: str, fields: Fields) -> str | None:
@@ -262,13 +267,14 @@ _GENERIC_SLUGS = {
 def slug_messages_table() -> dict[str, Callable[[Fields], str]]:
     """Every registered problem's portal message, by slug (the table the portal says)."""
     generic: dict[str, Callable[[Fields], str]] = {
-        slug: functools.partial(_said_by_status, status) for slug, status in _GENERIC_SLUGS.items()
+        slug: functools.partial(_said_by_reason_or_status, slug, status)
+        for slug, status in _GENERIC_SLUGS.items()
     }
     return {**generic, **_sharing_by_slug(), **_registry_by_slug(), **_hub_by_slug()}
 
 
-def _said_by_status(status: int, fields: Fields) -> str:
-    return status_message(status)
+def _said_by_reason_or_status(slug: str, status: int, fields: Fields) -> str:
+    return reason_message(slug, fields) or status_message(status)
 
 
 def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
@@ -297,6 +303,13 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             "sebelum menghapus data klien."
         ),
         "consent-withdrawn": lambda f: _("Persetujuan klien ini sudah dicabut."),
+        "case-closed": lambda f: _("Kasus ini sudah ditutup; buka kembali lebih dulu."),
+        "plan-item-follows-referral": lambda f: _(
+            "Status rencana ini mengikuti rujukannya; ubah status di halaman rujukan."
+        ),
+        "plan-item-already-referred": lambda f: _(
+            "Rencana ini sudah dirujuk, dan rujukannya masih berjalan atau sudah selesai."
+        ),
         "consent-expired": lambda f: _(
             "Persetujuan klien hanya berlaku sampai %(day)s.", day=f["valid_until"]
         ),
@@ -322,13 +335,20 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
         "override-not-authorised": lambda f: _(
             "Hanya supervisor aktif unit pengirim yang dapat menyetujui rujukan ini."
         ),
-        "invalid-transition": lambda f: _(
-            "Tindakan ini tidak dapat dilakukan pada status saat ini; muat ulang halaman lalu "
-            "periksa lagi."
+        "invalid-transition": lambda f: (
+            reason_message("invalid-transition", f)
+            or _(
+                "Tindakan ini tidak dapat dilakukan pada status saat ini; muat ulang halaman lalu "
+                "periksa lagi."
+            )
         ),
         "agreement-ended": lambda f: _(
             "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
             "rujukan ini akan dibatalkan."
+        ),
+        "recipient-on-hub": lambda f: _(
+            "Mitra ini sudah memakai hub dan menjawab sendiri; jawaban tidak lagi dicatat atas "
+            "namanya."
         ),
     }
 
@@ -450,6 +470,24 @@ def _hub_by_slug() -> dict[str, Callable[[Fields], str]]:
     """Accounts, OAuth clients, the audit chain and repeated requests."""
     return {
         "cannot-deactivate-self": lambda f: _("Anda tidak dapat menonaktifkan akun Anda sendiri."),
+        "organization-not-maintainable": lambda f: _(
+            "Data organisasi ini dikelola oleh admin organisasi itu sendiri, admin operator "
+            "hub, atau UPTD yang menambahkannya selama mitra itu belum punya pengguna di hub."
+        ),
+        "organization-code-taken": lambda f: _("Sudah ada organisasi dengan kode ini."),
+        "invitation-not-allowed": lambda f: _(
+            "Anda tidak dapat mengundang orang ke organisasi ini."
+        ),
+        "partner-has-admin": lambda f: _(
+            "Organisasi ini sudah punya admin sendiri; admin itulah yang mengundang stafnya."
+        ),
+        "invitation-unknown": lambda f: _("Tautan undangan ini tidak dikenal."),
+        "invitation-expired": lambda f: _("Tautan undangan ini sudah kedaluwarsa."),
+        "invitation-used": lambda f: _("Tautan undangan ini sudah dipakai."),
+        "invitation-revoked": lambda f: _("Undangan ini sudah dicabut."),
+        "invitation-not-open": lambda f: _(
+            "Undangan ini sudah diterima, dicabut, atau kedaluwarsa."
+        ),
         "cannot-reset-own-second-factor": lambda f: _(
             "Anda tidak dapat mengatur ulang faktor kedua Anda sendiri."
         ),
@@ -503,37 +541,14 @@ def _inbox_and_registry_exact() -> dict[str, str]:
         "An outcome code is required to complete a referral.": _(
             "Pilih hasil layanan untuk menyelesaikan rujukan."
         ),
-        "The referral changed meanwhile; read it again.": _(
-            "Rujukan ini baru saja diubah; muat ulang halaman lalu periksa lagi."
-        ),
-        "Only the recipient schedules appointments.": _(
-            "Hanya organisasi penerima yang menjadwalkan sesi."
-        ),
-        "Only the recipient updates appointments.": _(
-            "Hanya organisasi penerima yang mencatat hasil sesi."
-        ),
         "Nothing to change.": _("Tidak ada yang diubah."),
-        "The agreement this referral was sent under is no longer in force; "
-        "the referral is being cancelled.": _(
-            "Perjanjian yang menjadi dasar rujukan ini sudah tidak berlaku; "
-            "rujukan ini akan dibatalkan."
-        ),
         "A session cannot start before the referral was sent.": _(
             "Sesi tidak dapat dimulai sebelum rujukan dikirim."
         ),
         "Not a time the hub can keep: give a date between the years 1 and 9999.": _(
             "Waktu ini tidak dapat disimpan; isi tanggal antara tahun 1 dan 9999."
         ),
-        "The session has not started yet: attendance is recorded once it has.": _(
-            "Sesi belum dimulai. Kehadiran baru dapat dicatat setelah sesi dimulai."
-        ),
-        "Only caseworkers and supervisors act on referrals.": _(
-            "Hanya pendamping dan supervisor yang dapat menindaklanjuti rujukan."
-        ),
         # agreements
-        "One or more fields are invalid; see 'errors'.": _(
-            "Beberapa isian tidak dapat diterima; lihat pesan di samping isian."
-        ),
         "An agreement needs at least two organisations.": _(
             "Perjanjian memerlukan minimal dua organisasi."
         ),
@@ -550,45 +565,12 @@ def _inbox_and_registry_exact() -> dict[str, str]:
         "Already used by another agreement between the same parties.": _(
             "Nomor ini sudah dipakai perjanjian lain antara pihak yang sama."
         ),
-        "The agreement has been signed, so its content can no longer change. "
-        "Terminate it or renew it instead.": _(
-            "Perjanjian sudah ditandatangani, jadi isinya tidak dapat diubah lagi. "
-            "Akhiri atau perpanjang perjanjian ini."
-        ),
-        "Your organisation has already signed this agreement.": _(
-            "Organisasi Anda sudah menandatangani perjanjian ini."
-        ),
-        "The agreement's end date has passed; change its dates before signing.": _(
-            "Tanggal berakhir perjanjian sudah lewat; ubah tanggalnya sebelum menandatangani."
-        ),
-        "The agreement's content changed since you reviewed it; read it again.": _(
-            "Isi perjanjian berubah sejak Anda memeriksanya; baca lagi sebelum menandatangani."
-        ),
-        "This agreement already has a renewal; change or terminate that draft instead.": _(
-            "Perjanjian ini sudah memiliki perpanjangan; ubah atau tarik draf perpanjangan itu."
-        ),
         "Give a reason.": _("Alasan wajib diisi."),
         "The file is empty.": _("Berkas kosong."),
-        "Only PDF documents are accepted; this file does not start like a PDF.": _(
-            "Hanya dokumen PDF yang diterima; berkas ini bukan PDF."
-        ),
         "Not a PDF (the content does not start with %PDF-).": _(
             "Bukan PDF: isinya tidak diawali tanda PDF."
         ),
-        "The hub operator can read and audit agreements only.": _(
-            "Operator hub hanya membaca dan mengaudit perjanjian."
-        ),
-        "Only an organisation administrator or a supervisor can change agreements.": _(
-            "Hanya admin organisasi atau supervisor yang dapat mengubah perjanjian."
-        ),
-        "Only the hub operator can see the coverage of a region.": _(
-            "Hanya operator hub yang dapat melihat cakupan satu wilayah."
-        ),
-        "The document cannot be read right now.": _("Dokumen tidak dapat dibaca saat ini."),
         # webhooks
-        "Unknown event types.": _("Jenis peristiwa tidak dikenal."),
-        "No such webhook.": _("Webhook tidak ditemukan."),
-        "No such delivery of this webhook.": _("Pengiriman tidak ditemukan."),
         "The URL must use https.": _("URL harus memakai https."),
     }
 
@@ -610,44 +592,7 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
             re.compile(r"^A reason is required to [\w-]+ a referral\.$"),
             lambda m: _("Alasan wajib diisi untuk tindakan ini."),
         ),
-        (
-            re.compile(r"^A referral that is '(?P<status>[^']+)' cannot be (?P<target>[\w-]+)\.$"),
-            lambda m: _(
-                'Rujukan berstatus "%(status)s" tidak dapat menjadi "%(target)s".',
-                status=_code_name("status", m["status"]),
-                target=_code_name("status", m["target"]),
-            ),
-        ),
-        (
-            re.compile(r"^Only the recipient organisation can [\w-]+ a referral\.$"),
-            lambda m: _("Tindakan ini hanya dapat dilakukan organisasi penerima."),
-        ),
-        (
-            re.compile(r"^Only the sender can [\w-]+ a referral\.$"),
-            lambda m: _("Tindakan ini hanya dapat dilakukan organisasi pengirim."),
-        ),
-        (
-            re.compile(r"^A referral that is '(?P<status>[^']+)' takes no appointments\.$"),
-            lambda m: _(
-                'Rujukan berstatus "%(status)s" tidak dapat diberi jadwal sesi.',
-                status=_code_name("status", m["status"]),
-            ),
-        ),
-        (
-            re.compile(r"^An appointment that is '(?P<status>[^']+)' cannot change status\.$"),
-            lambda m: _(
-                'Sesi yang sudah dicatat "%(status)s" tidak dapat diubah lagi.',
-                status=_code_name("appointment_status", m["status"]),
-            ),
-        ),
-        (re.compile(r"^No referral '.*'\.$"), lambda m: _("Rujukan tidak ditemukan.")),
-        (re.compile(r"^No appointment '.*'\.$"), lambda m: _("Sesi tidak ditemukan.")),
         # agreements
-        (re.compile(r"^No agreement '.*'\.$"), lambda m: _("Perjanjian tidak ditemukan.")),
-        (
-            re.compile(r"^No document '.*' on this agreement\.$"),
-            lambda m: _("Dokumen tidak ditemukan."),
-        ),
         (
             re.compile(r"^Unknown organisation '(?P<ref>.*)'\.$"),
             lambda m: _("Organisasi '%(ref)s' tidak dikenal.", ref=m["ref"]),
@@ -700,27 +645,6 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
             lambda m: _("Isi jumlah jam antara 1 dan %(count)s.", count=m["count"]),
         ),
         (
-            re.compile(
-                r"^An agreement numbered '(?P<number>.+)' between the same parties "
-                r"already exists\.$"
-            ),
-            lambda m: _(
-                "Sudah ada perjanjian bernomor '%(number)s' antara pihak yang sama.",
-                number=m["number"],
-            ),
-        ),
-        (
-            re.compile(r"^An agreement that is '(?P<status>[^']+)' cannot be \w+\.$"),
-            lambda m: _(
-                'Tindakan ini tidak dapat dilakukan pada perjanjian berstatus "%(status)s".',
-                status=_code_name("agreement_status", m["status"]),
-            ),
-        ),
-        (
-            re.compile(r"^A document may be at most (?P<count>\d+) bytes\.$"),
-            lambda m: _("Dokumen paling besar %(mb)s MB.", mb=_megabytes(m["count"])),
-        ),
-        (
             re.compile(r"^Larger than (?P<count>\d+) bytes\.$"),
             lambda m: _("Lebih besar dari %(mb)s MB.", mb=_megabytes(m["count"])),
         ),
@@ -741,16 +665,6 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
             re.compile(r"^The URL (is not a valid URL|must name a host)"),
             lambda m: _("URL tidak sah."),
         ),
-        (
-            re.compile(
-                r"^An organisation may hold (?P<count>\d+) webhooks; "
-                r"delete one it no longer uses\.$"
-            ),
-            lambda m: _(
-                "Organisasi paling banyak memiliki %(count)s webhook; hapus yang tidak dipakai.",
-                count=m["count"],
-            ),
-        ),
     ]
 
 
@@ -759,6 +673,10 @@ def _inbox_and_registry_patterns() -> list[tuple[re.Pattern[str], Callable[[re.M
 
 def _sender_exact() -> dict[str, str]:
     return {
+        # answers recorded on a partner's behalf (referrals.operations.access.answering_side)
+        "Say how the answer came (by phone, by letter) when recording it on behalf.": _(
+            "Tulis bagaimana jawaban diterima (mis. melalui telepon, surat)."
+        ),
         # the API's schemas (marshmallow and ours)
         "Missing data for required field.": _("Wajib diisi."),
         "Field may not be null.": _("Wajib diisi."),
@@ -785,9 +703,6 @@ def _sender_exact() -> dict[str, str]:
         ),
         "Required with a legal basis.": _("Wajib diisi bila memakai dasar hukum lain."),
         # clients and consent
-        "This NIK was just registered by another request.": _(
-            "NIK ini baru saja didaftarkan oleh pengguna lain."
-        ),
         "An alleged perpetrator can never give consent for the victim.": _(
             "Terduga pelaku tidak pernah dapat memberi persetujuan untuk korban."
         ),
@@ -816,13 +731,6 @@ def _sender_exact() -> dict[str, str]:
         ),
         "Required when the child did not agree.": _("Wajib diisi bila anak tidak setuju."),
         "Only recorded when the child did not agree.": _("Hanya dicatat bila anak tidak setuju."),
-        f"The child refused assent to this consent, and from age {ASSENT_AGE} a child's "
-        "refusal blocks sharing on consent; a supervisor may still send on a legal basis.": _(
-            "Anak tidak menyetujui persetujuan ini, dan sejak usia %(age)d tahun penolakan anak "
-            "menghalangi berbagi data atas dasar persetujuan; supervisor masih dapat merujuk "
-            "atas dasar hukum lain.",
-            age=ASSENT_AGE,
-        ),
         "The child refused assent.": _("Anak tidak setuju."),
         "Required when a parent or guardian gives consent.": _(
             "Wajib diisi bila persetujuan diberikan orang tua atau wali."
@@ -837,20 +745,11 @@ def _sender_exact() -> dict[str, str]:
         "Must be today or later: consent is recorded for the future.": _(
             "Harus hari ini atau sesudahnya."
         ),
-        "The consent cannot be recorded.": _("Persetujuan tidak dapat dicatat."),
-        "The client's consent was withdrawn.": _("Persetujuan klien ini sudah dicabut."),
         "The consent does not name this recipient.": _(
             "Persetujuan klien tidak mencakup penerima ini."
         ),
         "The consent does not cover this service.": _(
             "Persetujuan klien tidak mencakup layanan ini."
-        ),
-        "The consent does not cover this recipient or service.": _(
-            "Persetujuan klien tidak mencakup penerima atau layanan ini."
-        ),
-        "No such consent of this client.": _("Persetujuan ini bukan milik klien ini."),
-        "Auditors read records; they do not change them.": _(
-            "Auditor hanya membaca catatan, tidak mengubahnya."
         ),
         # sending referrals
         "A unit does not refer to itself.": _("Unit tidak merujuk ke dirinya sendiri."),
@@ -863,9 +762,6 @@ def _sender_exact() -> dict[str, str]:
             "menyebut namanya; rujukan menunggu persetujuan supervisor."
         ),
         # an override's approval
-        "Only an active supervisor of the sending unit approves an override.": _(
-            "Hanya supervisor aktif unit pengirim yang dapat menyetujui rujukan ini."
-        ),
         "A reason is required to decline an override.": _("Tuliskan alasan penolakan persetujuan."),
     }
 
@@ -900,10 +796,6 @@ def _sender_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], 
             lambda m: _("Pilih salah satu pilihan yang tersedia."),
         ),
         (
-            re.compile(r"^This NIK is already registered as client (?P<code>\S+)\.$"),
-            lambda m: _("NIK ini sudah terdaftar sebagai klien %(code)s.", code=m["code"]),
-        ),
-        (
             re.compile(r"^The client is under (?P<age>\d+): consent comes from a parent"),
             lambda m: _(
                 "Klien berumur di bawah %(age)s tahun: persetujuan diberikan orang tua atau wali "
@@ -919,42 +811,12 @@ def _sender_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], 
             ),
         ),
         (
-            re.compile(r"^The consent was withdrawn at .+\.$"),
-            lambda m: _("Persetujuan ini sudah dicabut."),
-        ),
-        (
-            re.compile(r"^The client's consent held until (?P<day>[\d-]+)\.$"),
-            lambda m: _("Persetujuan klien hanya berlaku sampai %(day)s.", day=m["day"]),
-        ),
-        (
-            re.compile(r"^The consent does not allow: (?P<codes>.+)\.$"),
-            lambda m: _(
-                "Persetujuan klien tidak mengizinkan: %(names)s.",
-                names=_names("category", m["codes"]),
-            ),
-        ),
-        (
             re.compile(r"^'(?P<code>[a-z_]+)' is outside the consent\.$"),
             lambda m: _("%(name)s di luar persetujuan klien.", name=_label("category", m["code"])),
         ),
         (
             re.compile(r"^'(?P<code>[a-z_]+)' is outside the agreement\.$"),
             lambda m: _("%(name)s di luar perjanjian.", name=_label("category", m["code"])),
-        ),
-        (
-            re.compile(r"^Agreement (?P<number>.+) does not allow sharing: (?P<codes>.+)\.$"),
-            lambda m: _(
-                "Perjanjian %(number)s tidak mengizinkan pembagian: %(names)s.",
-                number=m["number"],
-                names=_names("category", m["codes"]),
-            ),
-        ),
-        (
-            re.compile(r"^No agreement in force between \S+ and \S+ covers '.+' with \S+ as"),
-            lambda m: _(
-                "Tidak ada perjanjian berlaku antara unit Anda dan penerima ini yang mencakup "
-                "layanan ini dengan penerima sebagai penyedia."
-            ),
         ),
         (
             re.compile(r"^'.+' is not a consent of client \S+\.$"),
@@ -964,8 +826,6 @@ def _sender_patterns() -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], 
             re.compile(r"^No client '.*' of your organisation\.$"),
             lambda m: _("Klien ini tidak ada di unit Anda."),
         ),
-        (re.compile(r"^No client '.*'\.$"), lambda m: _("Klien tidak ditemukan.")),
-        (re.compile(r"^No consent '.*'\.$"), lambda m: _("Persetujuan tidak ditemukan.")),
         (
             re.compile(r"^'(?P<code>[a-z_]+)' is not among data_categories\.$"),
             lambda m: _(

@@ -16,6 +16,7 @@ Endpoint names the menu expects (a feature that names its page differently calls
     agreements_portal.index     Perjanjian       who may read the registry (the page's rule)
     agreements_portal.coverage  Cakupan          who may read the registry (the page's rule)
     portal.audit_log            Log audit        everyone who reads the audit log
+    portal.organizations        Mitra            org admins (directory:write)
     portal.users                Pengguna         org admins
     portal.oauth_clients        Klien OAuth      org admins
     delivery_portal.webhooks    Webhook          everyone who manages webhooks
@@ -117,6 +118,7 @@ for _order, (_endpoint, _label, _audience) in enumerate(
         ("agreements_portal.index", _l("Perjanjian"), everyone),
         ("agreements_portal.coverage", _l("Cakupan"), everyone),
         ("portal.audit_log", _l("Log audit"), audit_readers),
+        ("portal.organizations", _l("Mitra"), holders("directory:write")),
         ("portal.users", _l("Pengguna"), org_admins),
         ("portal.oauth_clients", _l("Klien OAuth"), org_admins),
         ("delivery_portal.webhooks", _l("Webhook"), webhook_managers),

@@ -24,7 +24,7 @@ from referral_hub.directory.regions import (
     search_regions,
 )
 
-__all__ = ["read_region", "region_label", "region_options"]
+__all__ = ["read_region", "region_example", "region_hint", "region_label", "region_options"]
 
 
 def _own_region() -> str | None:
@@ -54,6 +54,32 @@ def region_options(levels: tuple[int, ...] = LEVELS) -> list[Region]:
     return options
 
 
+def region_example() -> Region | None:
+    """A region to show in a hint, from the user's own part of the country (never a fixed
+    province): the user's regency or city, else the first in its province, else the first
+    province."""
+    own = get_region(_own_region())
+    if own is not None and own.level >= 2:
+        return get_region(".".join(own.code.split(".")[:2])) or own
+    if own is not None:
+        children = search_regions(parent=own.code, level=2)
+        return children[0] if children else own
+    provinces = search_regions(level=1)
+    return provinces[0] if provinces else None
+
+
+def region_hint() -> str:
+    """The hint under a region field: type a name or a code, with an example of each."""
+    example = region_example()
+    if example is None:
+        return _("Ketik nama atau kode Kemendagri wilayahnya.")
+    return _(
+        "Ketik nama atau kode Kemendagri, mis. %(name)s atau %(code)s.",
+        name=example.name,
+        code=example.code,
+    )
+
+
 def read_region(
     values: dict, errors: dict[str, list[str]], name: str, levels: tuple[int, ...] = LEVELS
 ) -> str | None:
@@ -72,11 +98,8 @@ def read_region(
                 names=names,
             )
         else:
-            message = _(
-                "Wilayah \u201c%(text)s\u201d tidak ditemukan. Ketik nama atau kode "
-                "Kemendagri, mis. Kota Balikpapan atau 64.71.",
-                text=text,
-            )
+            message = _("Wilayah \u201c%(text)s\u201d tidak ditemukan.", text=text)
+            message += " " + region_hint()
         errors.setdefault(name, []).append(message)
         return None
     values[name] = region.code

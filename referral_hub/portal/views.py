@@ -10,9 +10,9 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 
 from referral_hub.accounts.models import LOCALES
 from referral_hub.accounts.operations import set_locale
-from referral_hub.accounts.session import current_user, user_actor
+from referral_hub.accounts.session import current_user
 from referral_hub.accounts.views import safe_next
-from referral_hub.extensions import db
+from referral_hub.actors import Actor
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.navigation import nav_items, panels_for
 from referral_hub.problems import PROBLEM_TITLES
@@ -38,8 +38,7 @@ def set_language():
         session["locale"] = locale
         user = current_user()
         if user is not None:
-            set_locale(user_actor(user), locale)
-            db.session.commit()
+            set_locale(Actor.for_user(user), locale)
     return redirect(safe_next(request.form.get("next")))
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from referral_hub.apidoc import protected
-from referral_hub.extensions import db
 from referral_hub.pagination import page_schema, paginate
 from referral_hub.referrals import operations as ops
 from referral_hub.referrals.schemas import (
+    AnswerCompleteIn,
+    AnswerNoteIn,
+    AnswerReasonIn,
     AppointmentIn,
     AppointmentOut,
     AppointmentPatchIn,
-    ReferralCompleteIn,
+    OrgRefOut,
+    ReferralClientOut,
     ReferralIn,
     ReferralNoteIn,
     ReferralOut,
@@ -37,9 +41,9 @@ ReferralSummaryOut = Schema.from_dict(
         ),
         "service": fields.String(required=True),
         "urgency": fields.String(required=True),
-        "sender": fields.Dict(required=True),
-        "recipient": fields.Dict(required=True),
-        "client": fields.Dict(required=True),
+        "sender": fields.Nested(OrgRefOut, required=True),
+        "recipient": fields.Nested(OrgRefOut, required=True),
+        "client": fields.Nested(ReferralClientOut, required=True),
         "respond_by": fields.DateTime(required=True),
         "overdue": fields.Boolean(required=True),
         "created_at": fields.DateTime(required=True),
@@ -50,12 +54,10 @@ ReferralSummaryOut = Schema.from_dict(
 )
 ReferralPage = page_schema(ReferralSummaryOut, "ReferralPage")
 REFUSALS = {404: "Not found (or another organisation's)", 409: "Invalid transition"}
-
-
-def _detail(actor, referral):
-    view = ops.referral_view(actor, referral)
-    db.session.commit()  # the read of personal data is logged before it is answered
-    return view
+ANSWER_REFUSALS = {
+    404: "Not found (or another organisation's)",
+    409: "Invalid transition, or recorded on behalf of a recipient on the hub",
+}
 
 
 @blp.route("/referrals", methods=["POST"])
@@ -70,8 +72,11 @@ def send_one_referral(actor, data):
     # the request's time). The view holds nothing the commit changes; what it shows of the
     # client (only with the right to read clients) is logged in the same commit.
     view = ops.referral_view(actor, referral)
-    db.session.commit()
-    return view, 201, {"Location": f"/api/v1/referrals/{view['id']}"}
+    return (
+        view,
+        201,
+        {"Location": url_for("referrals.get_one_referral", referral_id=view["id"], _external=True)},
+    )
 
 
 @blp.route("/referrals", methods=["GET"])
@@ -90,6 +95,8 @@ def list_referrals(actor, args):
         args.get("service"),
         args.get("overdue"),
         sender_reference=args.get("sender_reference"),
+        updated_since=args.get("updated_since"),
+        order=args["sort"],
     )
     body, headers = paginate(query, args["page"], args["page_size"])
     body["items"] = [ops.referral_summary(actor, r) for r in body["items"]]
@@ -101,7 +108,7 @@ def list_referrals(actor, args):
 @protected(blp, "referrals:read", extra=REFUSALS)
 def get_one_referral(actor, referral_id):
     """One referral: everything for the sender, the allowed categories for the recipient."""
-    return _detail(actor, ops.get_referral_for(actor, referral_id))
+    return ops.referral_view(actor, ops.get_referral_for(actor, referral_id))
 
 
 @blp.route("/referrals/<referral_id>/events")
@@ -112,7 +119,7 @@ def referral_timeline(actor, referral_id):
     return ops.timeline(actor, referral_id)
 
 
-def _action_view(action, schema, scope):
+def _action_view(action, schema, scope, refusals=REFUSALS):
     def view(actor, data, referral_id):
         referral = ops.act_on_referral(
             actor,
@@ -122,28 +129,28 @@ def _action_view(action, schema, scope):
             outcome=data.get("outcome"),
             summary=data.get("summary"),
             note=data.get("note"),
+            on_behalf=data.get("recorded_on_behalf", False),
         )
-        db.session.commit()
-        return _detail(actor, referral)
+        return ops.referral_view(actor, referral)
 
     view.__name__ = f"{action.replace('-', '_')}_referral"
     view.__doc__ = f"{action.capitalize()} a referral."
-    decorated = protected(blp, scope, extra=REFUSALS)(view)
+    decorated = protected(blp, scope, extra=refusals)(view)
     decorated = blp.response(200, ReferralOut)(decorated)
     decorated = blp.arguments(schema)(decorated)
     blp.route(f"/referrals/<referral_id>/{action}", methods=["POST"])(decorated)
 
 
 for _action, _schema in (
-    ("accept", ReferralNoteIn),
-    ("reject", ReferralReasonIn),
-    ("start", ReferralNoteIn),
-    ("hold", ReferralReasonIn),
-    ("resume", ReferralNoteIn),
-    ("complete", ReferralCompleteIn),
-    ("fail", ReferralReasonIn),
+    ("accept", AnswerNoteIn),
+    ("reject", AnswerReasonIn),
+    ("start", AnswerNoteIn),
+    ("hold", AnswerReasonIn),
+    ("resume", AnswerNoteIn),
+    ("complete", AnswerCompleteIn),
+    ("fail", AnswerReasonIn),
 ):
-    _action_view(_action, _schema, "referrals:respond")
+    _action_view(_action, _schema, "referrals:respond", ANSWER_REFUSALS)
 for _action in ("cancel", "enter-in-error"):
     _action_view(_action, ReferralReasonIn, "referrals:write")
 
@@ -160,8 +167,7 @@ def approve_referral(actor, data, referral_id):
     """Approve a waiting override (an active supervisor of the sending unit, personally): it is
     sent now, through every gate again."""
     referral = ops.approve_override(actor, referral_id, note=data.get("note"))
-    db.session.commit()
-    return _detail(actor, referral)
+    return ops.referral_view(actor, referral)
 
 
 @blp.route("/referrals/<referral_id>/decline-approval", methods=["POST"])
@@ -175,27 +181,29 @@ def approve_referral(actor, data, referral_id):
 def decline_referral_approval(actor, data, referral_id):
     """Decline a waiting override: it is cancelled, and the recipient never learns of it."""
     referral = ops.decline_override(actor, referral_id, data.get("reason"))
-    db.session.commit()
-    return _detail(actor, referral)
+    return ops.referral_view(actor, referral)
 
 
 @blp.route("/referrals/<referral_id>/appointments", methods=["POST"])
 @blp.arguments(AppointmentIn)
 @blp.response(201, AppointmentOut)
-@protected(blp, "referrals:respond", extra=REFUSALS)
+@protected(blp, "referrals:respond", extra=ANSWER_REFUSALS)
 def create_appointment(actor, data, referral_id):
-    """Schedule a session (recipient)."""
-    appointment = ops.schedule_appointment(actor, referral_id, data)
-    db.session.commit()
+    """Schedule a session (recipient; or the sender on behalf of a recipient not on the hub)."""
+    on_behalf = data.pop("recorded_on_behalf", False)
+    appointment = ops.schedule_appointment(actor, referral_id, data, on_behalf=on_behalf)
     return ops.appointment_view(appointment), 201
 
 
 @blp.route("/referrals/<referral_id>/appointments/<appointment_id>", methods=["PATCH"])
 @blp.arguments(AppointmentPatchIn)
 @blp.response(200, AppointmentOut)
-@protected(blp, "referrals:respond", extra=REFUSALS)
+@protected(blp, "referrals:respond", extra=ANSWER_REFUSALS)
 def patch_appointment(actor, data, referral_id, appointment_id):
-    """Record attendance, a no-show, a cancellation or a new time (recipient)."""
-    appointment = ops.update_appointment(actor, referral_id, appointment_id, data)
-    db.session.commit()
+    """Record attendance, a no-show, a cancellation or a new time (recipient; or the sender
+    on behalf of a recipient not on the hub)."""
+    on_behalf = data.pop("recorded_on_behalf", False)
+    appointment = ops.update_appointment(
+        actor, referral_id, appointment_id, data, on_behalf=on_behalf
+    )
     return ops.appointment_view(appointment)

@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext as _l
 
 from referral_hub.accounts.models import User
 from referral_hub.clients import operations as clients
-from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.navigation import register_nav_entry, uptd_supervisors
@@ -28,6 +27,7 @@ from referral_hub.referrals.lifecycle import DRAFT, SENDER
 from referral_hub.referrals.listing import count_of
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.wizard import recipient_view, shown_personal_categories
+from referral_hub.transaction import commit_now
 
 supervisor_page = login_required(roles=("supervisor",), org_types=("uptd_ppa",))
 PAGE_SIZE = 25
@@ -65,7 +65,7 @@ def _sent_by_unit(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != SENDER:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 
@@ -82,7 +82,7 @@ def _approval_page(
         clients.record_disclosure(
             actor, referral.client, shown, "owner", f"referral:{referral.number} approval"
         )
-    db.session.commit()
+    commit_now()  # the read is logged also when the page answers a refusal (4xx)
     forms = dict(forms or {})
     forms.setdefault("approve", FormState())
     forms.setdefault("decline", FormState())
@@ -106,9 +106,6 @@ def approval(referral_id: str):
 
 
 def _refused(referral_id: str, name: str, form: FormState, problem: Problem):
-    db.session.rollback()
-    if problem.status in (401, 403, 404):
-        raise problem
     form.refused(problem)
     if "reason" in form.errors:
         form.errors["decline_reason"] = form.errors.pop("reason")
@@ -125,7 +122,6 @@ def approve(referral_id: str):
         ops.approve_override(portal_actor(), referral.id)
     except Problem as problem:
         return _refused(referral_id, "approve", form, problem)
-    db.session.commit()
     flash(
         _(
             "Rujukan %(number)s disetujui dan dikirim ke %(to)s.",
@@ -153,7 +149,6 @@ def decline(referral_id: str):
         ops.decline_override(portal_actor(), referral.id, str(form.values["decline_reason"]))
     except Problem as problem:
         return _refused(referral_id, "decline", form, problem)
-    db.session.commit()
     flash(
         _(
             "Persetujuan rujukan %(number)s ditolak: rujukan dibatalkan dan tidak pernah "

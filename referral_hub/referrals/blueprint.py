@@ -36,6 +36,20 @@ RULES: tuple[tuple[str, str, Callable[..., Any], tuple[str, ...]], ...] = (
         POST,
     ),
     ("/referrals/<referral_id>/letter", "letter", sender_views.letter, GET),
+    # A partner not on the hub: its answers and sessions, recorded by the sender for it.
+    ("/referrals/<referral_id>/on-behalf", "on_behalf", sender_views.on_behalf, POST),
+    (
+        "/referrals/<referral_id>/on-behalf/session",
+        "on_behalf_session",
+        sender_views.on_behalf_session,
+        POST,
+    ),
+    (
+        "/referrals/<referral_id>/on-behalf/session/<appointment_id>",
+        "on_behalf_session_update",
+        sender_views.on_behalf_session_update,
+        POST,
+    ),
     # The recipient's side (Rujukan masuk).
     ("/referrals/received", "received", inbox_views.received, GET),
     (RECEIVED, "received_detail", inbox_views.received_detail, GET),

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.clients.models import Client, Consent
 from referral_hub.clients.operations import find_by_nik
@@ -77,12 +78,19 @@ DEMO_REFERRALS: tuple[tuple[Any, ...], ...] = (
 
 def _actor_of(code: str) -> Actor:
     org = find_organization(code)
-    return Actor(
-        organization_id=org.id,
-        kind="system",
-        label=f"demo:{code}",
-        organization_type=org.type,
+    return Actor.for_organization(org, f"demo:{code}")
+
+
+#: The demo caseworker who sends the demo referrals, when the demo accounts exist: the
+#: recipient then sees her name and work phone as the referral's contact.
+DEMO_SENDER_EMAIL = "caseworker@ppu.demo"
+
+
+def _sender() -> Actor:
+    user = db.session.scalar(
+        select(User).where(User.email == DEMO_SENDER_EMAIL, User.active.is_(True))
     )
+    return Actor.for_user(user) if user is not None else _actor_of("uptd-ppa-ppu")
 
 
 def _consent_for(client: Client, recipient_id: str, service: str) -> Consent | None:
@@ -94,7 +102,7 @@ def _consent_for(client: Client, recipient_id: str, service: str) -> Consent | N
 
 def load_demo_referrals(today: dt.date | None = None) -> dict[str, Any]:
     """Create the demo referrals that are missing (matched by sender reference)."""
-    sender = _actor_of("uptd-ppa-ppu")
+    sender = _sender()
     created = []
     for marker, nik, to, service, categories, case, urgency, reason, steps in DEMO_REFERRALS:
         exists = db.session.scalar(select(Referral).where(Referral.sender_reference == marker))

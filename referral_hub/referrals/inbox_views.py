@@ -36,6 +36,7 @@ from referral_hub.referrals.lifecycle import (
 )
 from referral_hub.referrals.listing import count_of, list_filters
 from referral_hub.referrals.models import Referral
+from referral_hub.transaction import commit_now
 
 #: Every organisation that can be sent a referral; the hub operator only audits.
 RECEIVING_TYPES = tuple(t for t in PARTNER_TYPES if t != "hub_operator")
@@ -104,7 +105,7 @@ def _recipient_referral(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != RECIPIENT:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 
@@ -118,7 +119,9 @@ def _detail_page(
     referral = _recipient_referral(referral_id)
     view = ops.referral_view(actor, referral)
     events = ops.timeline(actor, referral.id)
-    db.session.commit()  # the read of personal data is logged before it is shown
+    # The read of personal data is logged before it is shown, also when the page answers a
+    # refusal (4xx), which the request's unit of work rolls back.
+    commit_now()
     forms = dict(forms or {})
     for action in RECIPIENT_ACTIONS:
         forms.setdefault(action, FormState())
@@ -182,15 +185,11 @@ def received_act(referral_id: str, action: str):
                 summary=(str(form.values["summary"] or "") or None) if completing else None,
             )
         except Problem as problem:
-            db.session.rollback()
-            if problem.status in (403, 404):
-                raise
             status = _refused(form, problem)
             # The operation names its field `reason`; on this page it is the action's own.
             if "reason" in form.errors:
                 form.errors[reason_field] = form.errors.pop("reason")
         else:
-            db.session.commit()
             flash(_done_messages()[action] % {"number": referral.number}, "success")
             return redirect(url_for(".received_detail", referral_id=referral_id))
     return _detail_page(referral_id, forms={action: form}, status=status)
@@ -199,7 +198,7 @@ def received_act(referral_id: str, action: str):
 # --- appointments --------------------------------------------------------------------------
 
 
-def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
+def parse_local_time(form: FormState, name: str) -> dt.datetime | None:
     """A datetime-local value, meant in the hub's time zone, as an aware time."""
     text = str(form.values.get(name) or "")
     if not text:
@@ -227,7 +226,7 @@ def _parse_local_time(form: FormState, name: str) -> dt.datetime | None:
 def received_schedule(referral_id: str):
     """Schedule a session of an accepted or running referral."""
     form = read_form(text=("starts_at", "duration_minutes", "mode", "location", "practitioner"))
-    starts_at = _parse_local_time(form, "starts_at")
+    starts_at = parse_local_time(form, "starts_at")
     if form.values["mode"] not in APPOINTMENT_MODES:
         form.errors.setdefault("mode", []).append(_("Pilih cara sesi dari daftar."))
     data: dict[str, Any] = {"starts_at": starts_at, "mode": form.values["mode"]}
@@ -252,12 +251,8 @@ def received_schedule(referral_id: str):
         try:
             appointment = ops.schedule_appointment(portal_actor(), referral_id, data)
         except Problem as problem:
-            db.session.rollback()
-            if problem.status in (403, 404):
-                raise
             status = _refused(form, problem)
         else:
-            db.session.commit()
             flash(
                 _("Sesi dijadwalkan pada %(time)s.", time=moment(appointment.starts_at)),
                 "success",
@@ -281,12 +276,8 @@ def received_appointment(referral_id: str, appointment_id: str):
         try:
             ops.update_appointment(portal_actor(), referral_id, appointment_id, data)
         except Problem as problem:
-            db.session.rollback()
-            if problem.status in (403, 404):
-                raise
             status = _refused(form, problem)
         else:
-            db.session.commit()
             flash(
                 _(
                     "Sesi dicatat: %(status)s.",

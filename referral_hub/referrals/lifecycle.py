@@ -116,24 +116,32 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 class TransitionRefused(Exception):
-    """The action is not possible: wrong side (`side`) or wrong status (`status`)."""
+    """The action is not possible. `reason` says why, in invalid-transition's vocabulary:
+    unknown-action, recipient-only or sender-only (the other side takes it), status (not
+    from this status); `fields` name the action (and the status it would reach)."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, **fields: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.reason = reason
+        self.fields = fields
 
 
 def plan_transition(action: str, side: str | None, status: str) -> Transition:
     """The transition for `action` taken by `side` from `status`, or TransitionRefused."""
     transition = TRANSITIONS.get(action)
     if transition is None:
-        raise TransitionRefused("unknown", f"Unknown action '{action}'.")
+        raise TransitionRefused("unknown-action", f"Unknown action '{action}'.", action=action)
     if side != transition.side:
         who = "the recipient organisation" if transition.side == RECIPIENT else "the sender"
-        raise TransitionRefused("side", f"Only {who} can {action} a referral.")
+        raise TransitionRefused(
+            f"{transition.side}-only", f"Only {who} can {action} a referral.", action=action
+        )
     if status not in transition.sources:
         raise TransitionRefused(
-            "status", f"A referral that is '{status}' cannot be {transition.target}."
+            "status",
+            f"A referral that is '{status}' cannot be {transition.target}.",
+            action=action,
+            target=transition.target,
         )
     return transition
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral_hub.accounts.models import User
@@ -67,6 +67,8 @@ class Referral(db.Model):
     #: {category: data} for case_summary, health, legal, perpetrator; encrypted.
     case_data_enc: Mapped[str | None] = mapped_column(Text)
     sender_reference: Mapped[str | None] = mapped_column(String(100))
+    #: The case whose plan item this referral carries (cases/): its number is the sender's.
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
     status: Mapped[str] = mapped_column(String(24), nullable=False)
     status_reason_enc: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -99,6 +101,8 @@ class Referral(db.Model):
     appointments: Mapped[list[Appointment]] = relationship(
         back_populates="referral", order_by="Appointment.starts_at", lazy="selectin"
     )
+    #: Named by string: cases/ builds on referrals, never the other way round.
+    case: Mapped[Any] = relationship("Case", foreign_keys=[case_id], lazy="select")
 
     reason = Encrypted("reason_enc", client="client_id")
     override_justification = Encrypted("override_justification_enc", client="client_id")
@@ -143,6 +147,10 @@ class ReferralEvent(db.Model):
     user_id: Mapped[str | None] = mapped_column(String(32))
     oauth_client_id: Mapped[str | None] = mapped_column(String(64))
     note_enc: Mapped[str | None] = mapped_column(Text)
+    #: Recorded by the sender on the recipient's behalf (a partner not on the hub answered
+    #: by phone or letter); `on_behalf_note` says how the answer came.
+    on_behalf: Mapped[bool] = mapped_column(default=False, server_default=false(), nullable=False)
+    on_behalf_note_enc: Mapped[str | None] = mapped_column(Text)
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     #: Never loaded through here; it tells the unit of work to insert a new referral before
@@ -150,6 +158,7 @@ class ReferralEvent(db.Model):
     referral: Mapped[Referral] = relationship(lazy="raise")
 
     note = Encrypted("note_enc", client=referral_client_id)
+    on_behalf_note = Encrypted("on_behalf_note_enc", client=referral_client_id)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=kwargs.pop("id", None) or new_id())
@@ -173,6 +182,10 @@ class Appointment(db.Model):
     practitioner: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
     note_enc: Mapped[str | None] = mapped_column(Text)
+    #: Scheduled by the sender for a recipient not on the hub (the timeline says how it came).
+    recorded_on_behalf: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), nullable=False
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
 

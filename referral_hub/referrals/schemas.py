@@ -121,8 +121,58 @@ class ReferralCompleteIn(Schema):
     summary = fields.String(validate=_text)
 
 
+def _on_behalf_flag() -> fields.Boolean:
+    return fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the sender records the recipient's answer on its behalf: only while "
+            "the recipient has no one on the hub (else 409 recipient-on-hub), with `note`"
+        },
+    )
+
+
+def _how_it_came() -> fields.String:
+    return fields.String(
+        validate=_text,
+        metadata={"description": "with recorded_on_behalf: how the answer came (phone, letter)"},
+    )
+
+
+class OnBehalfIn(Schema):
+    """A recipient's answer the sender records on its behalf (a partner not on the hub)."""
+
+    recorded_on_behalf = _on_behalf_flag()
+    note = _how_it_came()
+
+
+class AnswerNoteIn(OnBehalfIn):
+    """accept, start, resume."""
+
+
+class AnswerReasonIn(OnBehalfIn):
+    """reject, hold, fail."""
+
+    reason = fields.String(required=True, validate=_text)
+
+
+class AnswerCompleteIn(OnBehalfIn, ReferralCompleteIn):
+    """complete."""
+
+
 class ReferralQueryArgs(PageArgs):
     box = fields.String(load_default="sent", validate=validate.OneOf(("sent", "received")))
+    sort = fields.String(
+        load_default="respond_by",
+        validate=validate.OneOf(("respond_by", "updated_at")),
+        metadata={
+            "description": "`respond_by` (default: the most urgent first) or `updated_at` "
+            "(for syncing: least recently changed first, ties by id; a stable order to page "
+            "through with `updated_since`)"
+        },
+    )
+    updated_since = fields.AwareDateTime(
+        metadata={"description": "only referrals changed at or after this instant (RFC 3339)"}
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
     service = fields.String(validate=validate.Length(min=1, max=64))
     overdue = fields.Boolean()
@@ -165,6 +215,8 @@ class AppointmentIn(Schema):
     location = fields.String(validate=validate.Length(min=1, max=500))
     practitioner = fields.String(validate=_short)
     duration_minutes = fields.Integer(validate=validate.Range(min=5, max=600))
+    recorded_on_behalf = _on_behalf_flag()
+    note = _how_it_came()
 
 
 class AppointmentPatchIn(Schema):
@@ -173,6 +225,7 @@ class AppointmentPatchIn(Schema):
     )
     note = fields.String(validate=_text)
     starts_at = fields.AwareDateTime()
+    recorded_on_behalf = _on_behalf_flag()
 
 
 class AppointmentOut(Schema):
@@ -184,6 +237,7 @@ class AppointmentOut(Schema):
     practitioner = fields.String(allow_none=True)
     status = fields.String(required=True)
     note = fields.String(allow_none=True)
+    recorded_on_behalf = fields.Boolean(required=True)
 
 
 class TimelineEntryOut(Schema):
@@ -193,6 +247,140 @@ class TimelineEntryOut(Schema):
     to_status = fields.String(allow_none=True)
     organization = fields.Nested(OrgRefOut, allow_none=True)
     note = fields.String(allow_none=True)
+    recorded_on_behalf = fields.Boolean(
+        required=True,
+        metadata={"description": "recorded by the sender on the recipient's behalf"},
+    )
+    on_behalf_note = fields.String(
+        allow_none=True, metadata={"description": "how the answer came (phone, letter)"}
+    )
+
+
+class CaseworkerContactOut(Schema):
+    name = fields.String(required=True)
+    work_phone = fields.String(allow_none=True, required=True)
+
+
+class FocalPointOut(Schema):
+    name = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True)
+    phone = fields.String(allow_none=True, required=True)
+    email = fields.String(allow_none=True, required=True)
+
+
+class ContactsOut(Schema):
+    """The other party's staff contacts (never a client's)."""
+
+    organization = fields.Nested(OrgRefOut, required=True)
+    caseworker = fields.Nested(
+        CaseworkerContactOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "the sending caseworker (the recipient's view only)"},
+    )
+    focal_points = fields.List(fields.Nested(FocalPointOut), required=True)
+
+
+class ReferralCaseOut(Schema):
+    """The case a referral was made from: the sender's; the recipient's only when shared."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+
+
+class DemographicsOut(Schema):
+    """Shared with every recipient: no one is identified by these."""
+
+    age_band = fields.String(allow_none=True)
+    sex = fields.String(allow_none=True)
+    disability = fields.List(fields.String(), required=True)
+    domicile_region = fields.String(
+        allow_none=True, metadata={"description": "Kemendagri region code"}
+    )
+
+
+class IdentityOut(Schema):
+    full_name = fields.String(required=True)
+    nik = fields.String(allow_none=True, metadata={"description": "NIK (national id number)"})
+    birth_date = fields.String(required=True, metadata={"format": "date"})
+
+
+class ContactOut(Schema):
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+
+
+class GuardianContactOut(Schema):
+    """The guardian as someone to contact (never the alleged perpetrator)."""
+
+    name = fields.String(required=True)
+    relationship = fields.String(required=True)
+    phone = fields.String(allow_none=True)
+
+
+class ReferralCaseSummaryOut(Schema):
+    violence_types = fields.List(
+        fields.String(metadata={"enum": list(VIOLENCE_TYPES)}), required=True
+    )
+    incident_place_type = fields.String(metadata={"enum": list(INCIDENT_PLACES)})
+    chronology = fields.String()
+
+
+class HealthOut(Schema):
+    notes = fields.String(required=True)
+
+
+class LegalOut(Schema):
+    police_report_number = fields.String()
+    court_case_number = fields.String()
+
+
+class PerpetratorOut(Schema):
+    relationship = fields.String(required=True)
+    details = fields.String()
+
+
+class ReferralClientOut(Schema):
+    """The client as this reader may see it (one minimising function builds it).
+
+    `code` and `demographics` always; every other part only when its data category is
+    shared with the reader (the agreement, the consent, the referral's status and the
+    reader's own scopes decide), and absent otherwise. Lists show `code` and `demographics`
+    only. `guardian` is null when the guardian is the alleged perpetrator.
+    """
+
+    code = fields.String(required=True)
+    demographics = fields.Nested(DemographicsOut, required=True)
+    identity = fields.Nested(IdentityOut)
+    contact = fields.Nested(ContactOut)
+    guardian = fields.Nested(GuardianContactOut, allow_none=True)
+    case_summary = fields.Nested(ReferralCaseSummaryOut)
+    health = fields.Nested(HealthOut)
+    legal = fields.Nested(LegalOut)
+    perpetrator = fields.Nested(PerpetratorOut)
+
+
+class ReferralAgreementOut(Schema):
+    """The agreement a referral rests on."""
+
+    id = fields.String(required=True)
+    number = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["mou", "pks", "contract"]})
+
+
+class UserRefOut(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class OverrideOut(Schema):
+    """A referral sent without consent, on a legal basis a supervisor approves."""
+
+    legal_basis = fields.String(required=True, metadata={"enum": list(LEGAL_BASES)})
+    approved_by = fields.Nested(UserRefOut, allow_none=True)
+    justification = fields.String(
+        metadata={"description": "the sender's only, with the client's personal data"}
+    )
 
 
 class ReferralOut(Schema):
@@ -207,18 +395,46 @@ class ReferralOut(Schema):
     reason = fields.String(allow_none=True)
     sender = fields.Nested(OrgRefOut, required=True)
     recipient = fields.Nested(OrgRefOut, required=True)
-    agreement = fields.Dict(required=True)
+    agreement = fields.Nested(ReferralAgreementOut, required=True)
     legal_basis = fields.String(required=True)
-    override = fields.Dict(allow_none=True)
+    override = fields.Nested(OverrideOut, allow_none=True)
     data_categories = fields.List(fields.String(), required=True)
-    client = fields.Dict(required=True)
+    client = fields.Nested(ReferralClientOut, required=True)
     respond_by = fields.DateTime(required=True)
     overdue = fields.Boolean(required=True)
     outcome = fields.String(allow_none=True)
     outcome_summary = fields.String(allow_none=True)
     sender_reference = fields.String(allow_none=True)
+    case = fields.Nested(ReferralCaseOut, allow_none=True)
     approval = fields.Nested(ApprovalOut, allow_none=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
     appointments = fields.List(fields.Nested(AppointmentOut), required=True)
+    recipient_on_hub = fields.Boolean(
+        required=True,
+        metadata={"description": "someone answers for the recipient on the hub"},
+    )
+    recorded_on_behalf = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the current status was recorded by the sender on the recipient's behalf"
+        },
+    )
+    on_behalf_actions = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "the recipient's answers the sender may record on its behalf now "
+            "(empty unless the caller is the sender and the recipient is not on the hub)"
+        },
+    )
+    contacts = fields.Nested(
+        ContactsOut,
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "the other party's staff contacts; null unless the two "
+            "organisations share an agreement"
+        },
+    )

@@ -1,4 +1,5 @@
-"""The sender's referral pages: the sent list, the referral wizard, the detail, the letter.
+"""The sender's referral pages: the sent list, the referral wizard, the detail, the letter,
+and the answers of a partner not on the hub, recorded on its behalf.
 
 Their URLs are in `blueprint.py`, with the recipient's (inbox_views.py) and the
 supervisors' (approval_views.py); this module never imports it.
@@ -22,15 +23,31 @@ from sqlalchemy import func, select
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.clients import operations as clients
+from referral_hub.directory.operations import is_on_hub
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
-from referral_hub.portal.code_names import options, service_name
+from referral_hub.portal.code_names import label, options, service_name
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.navigation import register_panel, uptd_staff
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
-from referral_hub.referrals.lifecycle import DRAFT, OPEN_STATUSES, RECIPIENT, SENDER, STATUSES
+from referral_hub.referrals.inbox_views import (
+    APPOINTMENT_MODES,
+    APPOINTMENT_OUTCOMES,
+    RECIPIENT_ACTIONS,
+    TEXT_MAX,
+    parse_local_time,
+)
+from referral_hub.referrals.lifecycle import (
+    DRAFT,
+    OPEN_STATUSES,
+    OUTCOMES,
+    RECIPIENT,
+    SENDER,
+    STATUSES,
+    appointment_schedulable,
+)
 from referral_hub.referrals.listing import count_of, list_filters
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.schemas import (
@@ -49,6 +66,7 @@ from referral_hub.referrals.wizard import (
     step_before,
     visible_in_order,
 )
+from referral_hub.transaction import commit_now
 
 UPTD = ("uptd_ppa",)
 #: Who sends referrals: the roles with the right to (permissions.py), of a UPTD PPA.
@@ -65,12 +83,6 @@ def _status_counts(actor: Actor) -> dict[str, int]:
     rows = db.session.execute(select(sent.c.status, func.count()).group_by(sent.c.status))
     counts = dict(rows.all())
     return {status: counts[status] for status in STATUSES if counts.get(status)}
-
-
-def _reraise_access(problem: Problem) -> None:
-    """Another organisation's referral, or a page not open to the user, is not a form error."""
-    if problem.status in (401, 403, 404):
-        raise problem
 
 
 # ============================================================================================
@@ -117,7 +129,7 @@ def _wizard_page(wizard: Wizard, step: str, status: int = 200):
             clients.record_disclosure(
                 wizard.actor, wizard.client, shown, "owner", "portal referral review"
             )
-        db.session.commit()
+        commit_now()  # the read is logged also when the page answers a refusal (422)
     carried = [
         (name, value)
         for name, current in wizard.values.items()
@@ -164,7 +176,6 @@ def new():
         referral = wizard.send()
         if referral is None:
             return _wizard_page(wizard, wizard.first_error_step(), 422)
-        db.session.commit()
         if referral.status == DRAFT:
             flash(
                 _(
@@ -203,19 +214,28 @@ def _detail_page(referral: Referral, *, forms: dict[str, FormState] | None = Non
     actor = portal_actor()
     view = ops.referral_view(actor, referral)  # the sender's read is logged as the owner's
     events = ops.timeline(actor, referral.id)
-    db.session.commit()
+    commit_now()  # the read is logged also when the page answers a refusal (4xx)
     creator = (
         db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
     )
     forms = dict(forms or {})
-    for action in ("cancel", "enter-in-error"):
+    for action in ("cancel", "enter-in-error", "on-behalf"):
         forms.setdefault(action, FormState())
+    forms.setdefault("on-behalf-session", FormState({"mode": "in_person"}))
     return render_template(
         "referrals/detail.html",
         referral=view,
         events=events,
         states=forms,
         creator=creator,
+        answers=[(a, label("action", a)) for a in view["on_behalf_actions"]],
+        outcomes=[(o, label("outcome", o)) for o in OUTCOMES],
+        modes=[(m, label("mode", m)) for m in APPOINTMENT_MODES],
+        can_record_session=bool(
+            not view["recipient_on_hub"] and appointment_schedulable(RECIPIENT, view["status"])
+        ),
+        # A scheduled session's attendance, told by a recipient not on the hub.
+        can_update_sessions=not view["recipient_on_hub"] and ops.reached_recipient(referral),
         # A draft, or an override declined before it was sent, reached no one.
         recipient_sees=visible_in_order(referral) if ops.reached_recipient(referral) else [],
         client_id=referral.client_id,
@@ -228,7 +248,7 @@ def _sender_referral(referral_id: str) -> Referral:
     actor = portal_actor()
     referral = ops.get_referral_for(actor, referral_id)
     if ops.side_of(actor, referral) != SENDER:
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return referral
 
 
@@ -241,7 +261,7 @@ def detail(referral_id: str):
         # Notifications link both sides here; the recipient reads the minimised page.
         if "referrals_portal.received_detail" in current_app.view_functions:
             return redirect(url_for(".received_detail", referral_id=referral.id))
-        raise Problem(404, "not-found", f"No referral '{referral_id}'.")
+        raise Problem(404, "not-found", f"No referral '{referral_id}'.", reason="no-referral")
     return _detail_page(referral)
 
 
@@ -273,21 +293,130 @@ def _sender_act(referral_id: str, action: str):
     try:
         ops.act_on_referral(portal_actor(), referral.id, action, reason=str(form.values["reason"]))
     except Problem as problem:
-        db.session.rollback()
-        _reraise_access(problem)
         form.refused(problem)
         return _detail_page(
             _sender_referral(referral_id),
             forms={action: form},
             status=problem.status if problem.status in (409, 422) else 422,
         )
-    db.session.commit()
     done = {
         "cancel": _("Rujukan %(number)s dibatalkan; penerima diberi tahu."),
         "enter-in-error": _("Rujukan %(number)s ditandai salah input."),
     }[action]
     flash(done % {"number": referral.number}, "success")
     return redirect(url_for(".detail", referral_id=referral.id))
+
+
+# --- a partner not on the hub: its answers recorded on its behalf --------------------------
+
+
+def _refused_on_behalf(form: FormState, problem: Problem, names: dict[str, str]) -> int:
+    """An operation's refusal in the on-behalf form (its fields renamed to the form's)."""
+    form.refused(problem)
+    for field, name in names.items():
+        if field in form.errors:
+            form.errors[name] = form.errors.pop(field)
+    return problem.status if problem.status in (409, 422) else 422
+
+
+def _check_how(form: FormState, name: str) -> None:
+    form.require(name)
+    for field in (name, "answer_reason", "summary"):
+        if len(str(form.values.get(field) or "")) > TEXT_MAX:
+            form.errors.setdefault(field, []).append(
+                _("Paling banyak %(count)d karakter.", count=TEXT_MAX)
+            )
+
+
+@either_side_page
+def on_behalf(referral_id: str):
+    """Record the answer of a recipient not on the hub (by phone, by letter) on its behalf."""
+    referral = _sender_referral(referral_id)
+    form = read_form(text=("answer", "how", "answer_reason", "outcome", "summary"))
+    answer = str(form.values["answer"] or "")
+    if answer not in RECIPIENT_ACTIONS:
+        form.errors.setdefault("answer", []).append(_("Pilih jawaban mitra dari daftar."))
+    _check_how(form, "how")
+    outcome = str(form.values["outcome"] or "")
+    if answer == "complete" and outcome not in OUTCOMES:
+        form.errors.setdefault("outcome", []).append(_("Pilih hasil dari daftar."))
+    if form.errors:
+        return _detail_page(referral, forms={"on-behalf": form}, status=422)
+    try:
+        ops.act_on_referral(
+            portal_actor(),
+            referral.id,
+            answer,
+            reason=str(form.values["answer_reason"] or "") or None,
+            outcome=outcome or None if answer == "complete" else None,
+            summary=(str(form.values["summary"] or "") or None) if answer == "complete" else None,
+            note=str(form.values["how"]),
+            on_behalf=True,
+        )
+    except Problem as problem:
+        status = _refused_on_behalf(form, problem, {"note": "how", "reason": "answer_reason"})
+        return _detail_page(_sender_referral(referral_id), forms={"on-behalf": form}, status=status)
+    flash(
+        _(
+            "Jawaban %(partner)s dicatat atas namanya: %(answer)s.",
+            partner=referral.recipient.name,
+            answer=label("action", answer),
+        ),
+        "success",
+    )
+    return redirect(url_for(".detail", referral_id=referral.id))
+
+
+@either_side_page
+def on_behalf_session(referral_id: str):
+    """Record a session a recipient not on the hub scheduled (told by phone, by letter)."""
+    referral = _sender_referral(referral_id)
+    form = read_form(text=("starts_at", "mode", "session_how"))
+    starts_at = parse_local_time(form, "starts_at")
+    if form.values["mode"] not in APPOINTMENT_MODES:
+        form.errors.setdefault("mode", []).append(_("Pilih cara sesi dari daftar."))
+    _check_how(form, "session_how")
+    if form.errors:
+        return _detail_page(referral, forms={"on-behalf-session": form}, status=422)
+    data = {"starts_at": starts_at, "mode": form.values["mode"], "note": form.values["session_how"]}
+    try:
+        ops.schedule_appointment(portal_actor(), referral.id, data, on_behalf=True)
+    except Problem as problem:
+        status = _refused_on_behalf(form, problem, {"note": "session_how"})
+        return _detail_page(
+            _sender_referral(referral_id), forms={"on-behalf-session": form}, status=status
+        )
+    flash(_("Sesi dicatat atas nama %(partner)s.", partner=referral.recipient.name), "success")
+    return redirect(url_for(".detail", referral_id=referral.id))
+
+
+@either_side_page
+def on_behalf_session_update(referral_id: str, appointment_id: str):
+    """Record what a recipient not on the hub said of a session: the client attended, did
+    not come, or the session was cancelled (told by phone, by letter)."""
+    referral = _sender_referral(referral_id)
+    key = f"on-behalf-session-{appointment_id}"
+    form = read_form(text=("status", "update_how"))
+    if form.values["status"] not in APPOINTMENT_OUTCOMES:
+        form.errors.setdefault("status", []).append(_("Pilih hasil sesi dari daftar."))
+    _check_how(form, "update_how")
+    if form.errors:
+        return _detail_page(referral, forms={key: form}, status=422)
+    data = {"status": form.values["status"], "note": form.values["update_how"]}
+    try:
+        ops.update_appointment(portal_actor(), referral.id, appointment_id, data, on_behalf=True)
+    except Problem as problem:
+        status = _refused_on_behalf(form, problem, {"note": "update_how"})
+        return _detail_page(_sender_referral(referral_id), forms={key: form}, status=status)
+    flash(
+        _(
+            "Sesi dicatat atas nama %(partner)s: %(status)s.",
+            partner=referral.recipient.name,
+            status=label("appointment_status", str(form.values["status"])),
+        ),
+        "success",
+    )
+    return redirect(url_for(".detail", referral_id=referral.id) + "#appointments-heading")
 
 
 # --- Surat Rujukan -------------------------------------------------------------------------
@@ -309,16 +438,19 @@ def letter(referral_id: str):
         # The recipient prints its own view; its read is logged like any other.
         view = ops.referral_view(actor, referral)
         view["visible_categories"] = visible_in_order(referral)
-    db.session.commit()
     creator = (
         db.session.get(User, referral.created_by_user_id) if referral.created_by_user_id else None
     )
+    answered_for = [e for e in ops.timeline(actor, referral.id) if e["recorded_on_behalf"]]
     return render_template(
         "referrals/letter.html",
         referral=view,
         still_open=view["status"] in OPEN_STATUSES,
         creator=creator,
         sender_org=referral.sender,
+        recipient_on_hub=is_on_hub(referral.recipient),
+        answered_for=answered_for,
+        sender_focal_points=ops.focal_points(referral.sender),
     )
 
 

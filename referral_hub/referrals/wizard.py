@@ -28,8 +28,10 @@ from referral_hub.clients.models import Client, Consent
 from referral_hub.clients.views import schema_errors
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, OrganizationService, Service
+from referral_hub.directory.operations import on_hub_ids
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_name
+from referral_hub.portal.forms import take_refusal
 from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
@@ -98,6 +100,9 @@ class Partner:
     organization: Organization
     agreement: Agreement
     capacity: str | None
+    #: Someone answers for it on the hub; if not, the sender prints the letter and records
+    #: the partner's answers on its behalf.
+    on_hub: bool = True
 
 
 @dataclass
@@ -197,6 +202,7 @@ class Wizard:
                 .where(OrganizationService.organization_id.in_(list(seen)))
             ).all()
         )
+        answering = on_hub_ids(set(seen))
         out = []
         for provider in sorted(seen.values(), key=lambda o: o.name):
             agreements = active_agreements_covering(
@@ -204,7 +210,11 @@ class Wizard:
             )
             if not agreements:
                 continue
-            out.append(Partner(provider, agreements[0], capacity.get(provider.id)))
+            out.append(
+                Partner(
+                    provider, agreements[0], capacity.get(provider.id), provider.id in answering
+                )
+            )
         return out
 
     @property
@@ -455,10 +465,8 @@ class Wizard:
         try:
             return ops.send_referral(self.actor, data)
         except Problem as problem:
-            db.session.rollback()
-            if problem.status in (401, 403, 404) and problem.slug != ops.OVERRIDE_NOT_AUTHORISED:
-                raise
-            self.refused(problem)
+            # A supervisor's approval refused is the wizard's to explain, not an error page.
+            self.refused(take_refusal(problem, shown_slugs=(ops.OVERRIDE_NOT_AUTHORISED,)))
             return None
 
     def refused(self, problem: Problem) -> None:

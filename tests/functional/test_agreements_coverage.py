@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from referral_hub.agreements import operations as ops
+from referral_hub.clock import hub_zone
 from tests.agreements_support import (
     BALIKPAPAN,
     BONTANG,
@@ -142,7 +142,7 @@ def test_after_its_last_day_the_api_reports_expired_and_nothing_covers(client, h
     agreement = _active_agreement(client, tokens)
     day_after = dt.date.fromisoformat(agreement["expires_on"]) + dt.timedelta(days=1)
     with time_machine.travel(
-        dt.datetime.combine(day_after, dt.time(0, 5), tzinfo=ops.WITA), tick=False
+        dt.datetime.combine(day_after, dt.time(0, 5), tzinfo=hub_zone()), tick=False
     ):
         later = Tokens(hub)  # tokens live an hour: fetch them in the future
         url = f"/api/v1/agreements/{agreement['id']}"

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from referral_hub.agreements import operations as ops
+from referral_hub.clock import hub_zone
 from referral_hub.delivery.models import Event
 from referral_hub.extensions import db
 from tests.agreements_support import BALIKPAPAN, BONTANG, PPU, Tokens, as_json, build, content
@@ -53,7 +54,7 @@ def test_signing_and_expiry_are_announced_to_both_parties(app, client, tokens):
     with app.app_context():
         end = dt.date.fromisoformat(created["expires_on"])
         ops.sweep_agreement_expiry(
-            dt.datetime.combine(end - dt.timedelta(days=20), dt.time(8), tzinfo=ops.WITA)
+            dt.datetime.combine(end - dt.timedelta(days=20), dt.time(8), tzinfo=hub_zone())
         )
         db.session.commit()
     expiring = [e for e in _feed(client, tokens, BALIKPAPAN) if e["type"] == "agreement.expiring"]

@@ -114,6 +114,36 @@ def test_the_hub_operator_records_a_paper_signature_too(client, tokens, draft):
     assert paper[0]["recorded_by"]["code"] == OPERATOR
 
 
+def test_the_hub_operator_uploads_the_scan_of_a_paper_signature_it_records(client, tokens, draft):
+    """Whoever may record a paper signature may upload its scan; once every party has
+    signed, there is none left to record and the operator attaches nothing."""
+    _sign(client, tokens, draft)
+    scan = _scan(client, tokens, draft, org=OPERATOR)
+    response = _record(client, tokens, draft, scan, org=OPERATOR)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["status"] == "active"
+    late = client.post(
+        f"{URL}/{draft}/documents",
+        data={"file": (io.BytesIO(PDF), "lampiran.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+        headers=tokens(OPERATOR),
+    )
+    assert late.status_code == 403
+    assert problem(late)["type"].endswith("agreement-read-only")
+    # A party still attaches in any status.
+    assert _scan(client, tokens, draft, org=PPU)
+
+
+def test_an_outsider_uploads_no_scan(client, tokens, draft):
+    refused = client.post(
+        f"{URL}/{draft}/documents",
+        data={"file": (io.BytesIO(PDF), "pks.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+        headers=tokens(BONTANG),
+    )
+    assert refused.status_code == 404
+
+
 def test_own_party_on_paper_is_refused_a_party_on_the_hub_signs_there(client, tokens, draft):
     scan = _scan(client, tokens, draft)
     refused = _record(client, tokens, draft, scan, party=PPU)

@@ -50,7 +50,7 @@ _numbers = itertools.count(1)
 
 
 def _is_api(rule) -> bool:
-    return rule.rule.startswith("/api/")
+    return rule.rule.startswith(("/api/", "/hsds/"))
 
 
 class Seed:
@@ -88,7 +88,29 @@ class Seed:
             db.session.commit()
             db.session.remove()
         self.target_user = hub.user(PPU, "caseworker", email="target@test.example")["id"]
+        self.ppu_cases = hub.headers(PPU, "cases:read cases:write clients:read referrals:write")
+        self.case_id = self.case()
+        self.item_id = self.plan_item(self.case_id)
+        self.note_id = self.note(self.case_id)
         self.oauth_client_id = hub.oauth_client(PPU, "directory:read")["client_id"]
+        self.invitation_id = self.invitation()
+
+    def invitation(self) -> str:
+        """An open invitation into PPU, sent by PPU's side (the system here)."""
+        from referral_hub.accounts.invitations import create_invitation
+        from referral_hub.actors import Actor
+
+        with self.app.app_context():
+            made, _token = create_invitation(
+                Actor.system("matrix"),
+                PPU,
+                email=f"inv{next(_numbers)}@ppu.example",
+                role="caseworker",
+            )
+            db.session.commit()
+            invitation_id = made.id
+            db.session.remove()
+        return invitation_id
 
     @staticmethod
     def _number() -> str:
@@ -124,8 +146,56 @@ class Seed:
         assert got.status_code == 200, got.get_data(as_text=True)
         return got.headers["ETag"]
 
+    def put_target(self, referral_id: str) -> str:
+        """The Task a PUT names: its body must carry the id of its path."""
+        self.put_id = referral_id
+        return referral_id
+
     def referral(self, status: str) -> str:
         return self.s.in_status(status)["id"]
+
+    def case(self, status: str = "open") -> str:
+        made = self.http.post(
+            "/api/v1/cases",
+            json={"client": self.s.client["id"], "risk_level": "medium"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        case_id = made.get_json()["id"]
+        if status == "closed":
+            closed = self.http.post(
+                f"/api/v1/cases/{case_id}/close", json={"reason": "other"}, headers=self.ppu_cases
+            )
+            assert closed.status_code == 200, closed.get_data(as_text=True)
+        return case_id
+
+    def plan_item(self, case_id: str) -> str:
+        made = self.http.post(
+            f"/api/v1/cases/{case_id}/plan-items",
+            json={"service": "psychological_counseling", "provider": BALIKPAPAN, "note": "x"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def note(self, case_id: str) -> str:
+        made = self.http.post(
+            f"/api/v1/cases/{case_id}/notes",
+            json={"text": "matrix", "follow_up_on": "2030-01-01"},
+            headers=self.ppu_cases,
+        )
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def case_etag(self, case_id: str) -> str:
+        got = self.http.get(f"/api/v1/cases/{case_id}", headers=self.ppu_cases)
+        assert got.status_code == 200, got.get_data(as_text=True)
+        return got.headers["ETag"]
+
+    def client_etag(self, client_id: str) -> str:
+        got = self.http.get(f"/api/v1/clients/{client_id}", headers=self.ppu_cases)
+        assert got.status_code == 200, got.get_data(as_text=True)
+        return got.headers["ETag"]
 
     def consent(self) -> str:
         made = self.http.post(
@@ -149,7 +219,12 @@ class Seed:
             "delivery_id": self.delivery_id,
             "id_or_code": PPU,
             "user_id": self.target_user,
+            "invitation_id": self.invitation_id,
+            "token": "not-a-token-the-hub-issued-xxxxxxxxxxxxxxxxxx",
             "slug": "insufficient-scope",
+            "case_id": self.case_id,
+            "item_id": self.item_id,
+            "note_id": self.note_id,
             "filename": "hub.css",
         }
 
@@ -186,7 +261,9 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals.create_appointment": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_schedule": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_appointment": lambda s: {"referral_id": s.accepted["id"]},
+    "referrals_portal.on_behalf_session_update": lambda s: {"referral_id": s.accepted["id"]},
     "referrals_portal.received_act": lambda s: {"action": "accept"},
+    "fhir.update_task": lambda s: {"referral_id": s.put_target(s.requested["id"])},
     # An override waiting for its supervisor: hidden from the recipient as from outsiders.
     "referrals.approve_referral": lambda s: {"referral_id": s.referral("draft")},
     "referrals.decline_referral_approval": lambda s: {"referral_id": s.referral("draft")},
@@ -196,6 +273,8 @@ OVERRIDES: dict[str, Callable[[Seed], dict[str, str]]] = {
     "portal.oauth_client_disable": lambda s: {"client_id": s.oauth_client_id},
     "portal.oauth_client_rotate_secret": lambda s: {"client_id": s.oauth_client_id},
     "static": lambda s: {"filename": _static_file(s.app)},
+    "hsds.hsds_get_organization": lambda s: {"id": _hsds_id(s, "organization")},
+    "hsds.hsds_get_service": lambda s: {"id": _hsds_id(s, "service", "case_management")},
 }
 
 # endpoint -> fresh path parameters for a caller expected to change the object
@@ -217,6 +296,8 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
     "referrals.complete_referral": lambda s: {"referral_id": s.referral("accepted")},
     "referrals.fail_referral": lambda s: {"referral_id": s.referral("accepted")},
     "referrals.resume_referral": lambda s: {"referral_id": s.referral("on-hold")},
+    "fhir.patch_task": lambda s: {"referral_id": s.referral("requested")},
+    "fhir.update_task": lambda s: {"referral_id": s.put_target(s.referral("requested"))},
     "referrals_portal.cancel": lambda s: {"referral_id": s.referral("requested")},
     "referrals_portal.enter_in_error": lambda s: {"referral_id": s.referral("requested")},
     "referrals_portal.received_act": lambda s: {
@@ -224,6 +305,12 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
         "action": "accept",
     },
     "delivery.delete_one_webhook": lambda s: {"webhook_id": s.webhook()},
+    "directory.revoke_one_invitation": lambda s: {"invitation_id": s.invitation()},
+    "portal.organization_invitation_revoke": lambda s: {"invitation_id": s.invitation()},
+    "cases.close_case": lambda s: {"case_id": s.case()},
+    "cases.reopen_case": lambda s: {"case_id": s.case("closed")},
+    "cases.refer_plan_item": lambda s: {"item_id": s.plan_item(s.case_id)},
+    "cases.complete_follow_up": lambda s: {"note_id": s.note(s.case_id)},
     "delivery_portal.webhook_delete": lambda s: {"webhook_id": s.webhook()},
     "portal.user_deactivate": lambda s: {"user_id": s.hub_user()},
     "portal.oauth_client_rotate_secret": lambda s: {
@@ -233,7 +320,7 @@ FRESH: dict[str, Callable[[Seed], dict[str, str]]] = {
 
 REASON = {"reason": "client moved to another district"}
 # endpoint -> JSON body (API) or form fields (portal) that pass validation
-BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
+BODIES: dict[str, Callable[[Seed], Any]] = {
     "agreements.create_agreement": lambda s: _agreement_body(s),
     "agreements.update_agreement": lambda s: {"notes": "reviewed by the legal unit"},
     "agreements.upload_document": lambda s: {
@@ -255,6 +342,16 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
         "domicile_region": "64.09",
     },
     "clients.search_clients": lambda s: {"code": "X-1"},
+    "directory.create_one_organization": lambda s: {
+        "code": f"matrix-partner-{next(_numbers)}",
+        "name": "Mitra Matriks",
+        "type": "legal_aid",
+    },
+    "directory.update_one_organization": lambda s: {"name": "UPTD PPA Penajam Paser Utara"},
+    "directory.invite": lambda s: {
+        "email": f"invitee{next(_numbers)}@ppu.example",
+        "role": "caseworker",
+    },
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
     "clients.erase_client": lambda s: {"reason": "data_subject_request"},
@@ -275,7 +372,24 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
         "mode": "phone",
     },
     "referrals.patch_appointment": lambda s: {"note": "moved to the afternoon"},
+    "fhir.patch_task": lambda s: [{"op": "replace", "path": "/status", "value": "accepted"}],
+    "fhir.update_task": lambda s: {
+        "resourceType": "Task",
+        "id": s.put_id,
+        "status": "accepted",
+        "intent": "order",
+    },
     "delivery.create_one_webhook": lambda s: {"url": "http://127.0.0.1:9/other"},
+    "cases.create_case": lambda s: {"client": s.s.client["id"], "risk_level": "low"},
+    "cases.update_case": lambda s: {"risk_level": "high"},
+    "cases.close_case": lambda s: {"reason": "other"},
+    "cases.create_plan_item": lambda s: {"service": "outreach"},
+    "cases.update_plan_item": lambda s: {"note": "matrix"},
+    "cases.refer_plan_item": lambda s: {
+        "consent": s.s.consent["id"],
+        "data_categories": ["identity"],
+    },
+    "cases.create_note": lambda s: {"text": "matrix"},
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
     "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},
@@ -285,6 +399,9 @@ BODIES: dict[str, Callable[[Seed], dict[str, Any]]] = {
 # endpoint -> request headers a valid call needs (an If-Match for optimistic locking)
 HEADERS: dict[str, Callable[[Seed, dict[str, str]], dict[str, str]]] = {
     "agreements.update_agreement": lambda s, p: {"If-Match": s.etag(p["agreement_id"])},
+    "cases.update_case": lambda s, p: {"If-Match": s.case_etag(p["case_id"])},
+    "clients.rectify_client": lambda s, p: {"If-Match": s.client_etag(p["client_id"])},
+    "fhir.patch_task": lambda s, p: {"Content-Type": "application/json-patch+json"},
 }
 
 
@@ -301,6 +418,12 @@ def _static_file(app) -> str:
 
     folder = Path(app.static_folder)
     return next(p for p in sorted(folder.rglob("*")) if p.is_file()).relative_to(folder).as_posix()
+
+
+def _hsds_id(seed: Seed, kind: str, *more: str) -> str:
+    from referral_hub.interchange.hsds import hsds_id
+
+    return hsds_id(kind, seed.hub.org(PPU)["id"], *more)
 
 
 def _hub_user(self: Seed) -> str:

@@ -25,12 +25,20 @@ def scenario(app, client, hub) -> Scenario:
 
 def _supervisor(app, hub, org: str = PPU, role: str = "supervisor"):
     user = hub.user(org, role, email=f"{role}.rights.{org}@test.example")
-    return user_headers(app, hub, org, user["id"], RW)
+    return user_headers(app, hub, org, user["id"], RW + " clients:erase")
 
 
 def _erase(client, headers, client_id, reason="data_subject_request"):
     return client.post(
         f"/api/v1/clients/{client_id}/erase", json={"reason": reason}, headers=headers
+    )
+
+
+def _patch(client, headers, client_id, changes):
+    """A rectification against the record as read (its ETag in If-Match)."""
+    etag = client.get(f"/api/v1/clients/{client_id}", headers=headers).headers["ETag"]
+    return client.patch(
+        f"/api/v1/clients/{client_id}", json=changes, headers={**headers, "If-Match": etag}
     )
 
 
@@ -51,13 +59,13 @@ def test_an_open_referral_refuses_the_erasure(app, client, hub, scenario):
 
 def test_a_caseworker_may_not_erase_and_another_unit_finds_no_client(app, client, hub, scenario):
     caseworker = hub.user(PPU, "caseworker", email="cw.rights@test.example")
-    headers = user_headers(app, hub, PPU, caseworker["id"], RW)
+    headers = user_headers(app, hub, PPU, caseworker["id"], RW + " clients:erase")
     assert _erase(client, headers, scenario.client["id"]).status_code == 403
     from tests.orgs import KUKAR
 
     other = _supervisor(app, hub, KUKAR)
     assert _erase(client, other, scenario.client["id"]).status_code == 404
-    machine = hub.headers(PPU, RW)  # a unit's system, not a person: never erases
+    machine = hub.headers(PPU, RW + " clients:erase")  # a unit's system, not a person: never erases
     assert _erase(client, machine, scenario.client["id"]).status_code == 403
 
 
@@ -68,9 +76,7 @@ def test_after_erasure_nothing_yields_the_client_and_the_chain_still_verifies(
     cid = scenario.client["id"]
     referral = scenario.in_status("completed")
     # rectified before: the before/after is the client's data too
-    patched = client.patch(
-        f"/api/v1/clients/{cid}", json={"address": "CANARY-ADDRESS-7731 baru"}, headers=scenario.ppu
-    )
+    patched = _patch(client, scenario.ppu, cid, {"address": "CANARY-ADDRESS-7731 baru"})
     assert patched.status_code == 200, patched.get_data(as_text=True)
     export = client.get(f"/api/v1/clients/{cid}/export", headers=scenario.ppu)
     assert export.status_code == 200
@@ -144,9 +150,7 @@ def test_rectification_keeps_before_and_after_encrypted_and_audits_fields_only(
     app, client, hub, scenario
 ):
     cid = scenario.client["id"]
-    response = client.patch(
-        f"/api/v1/clients/{cid}", json={"full_name": "Nama Yang Benar"}, headers=scenario.ppu
-    )
+    response = _patch(client, scenario.ppu, cid, {"full_name": "Nama Yang Benar"})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert "full_name" not in response.get_json()  # no personal data echoed
     got = client.get(f"/api/v1/clients/{cid}", headers=scenario.ppu).get_json()
@@ -163,3 +167,31 @@ def test_rectification_keeps_before_and_after_encrypted_and_audits_fields_only(
         text = json.dumps([dict(e) for e in entries], default=str)
         assert "Nama Yang Benar" not in text
         assert CANARY["full_name"] not in text
+
+
+def test_a_rectification_needs_the_etag_read_and_a_stale_one_is_refused(client, scenario):
+    cid = scenario.client["id"]
+    url = f"/api/v1/clients/{cid}"
+    etag = client.get(url, headers=scenario.ppu).headers["ETag"]
+    missing = client.patch(url, json={"phone": "081234567890"}, headers=scenario.ppu)
+    assert missing.status_code == 428
+    assert missing.get_json()["type"].endswith("/precondition-required")
+    first = client.patch(
+        url, json={"phone": "081234567890"}, headers={**scenario.ppu, "If-Match": etag}
+    )
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert first.headers["ETag"] != etag
+    stale = client.patch(
+        url, json={"phone": "081299999999"}, headers={**scenario.ppu, "If-Match": etag}
+    )
+    assert stale.status_code == 412
+    assert stale.headers["ETag"] == first.headers["ETag"]
+    assert client.get(url, headers=scenario.ppu).get_json()["phone"] == "081234567890"
+
+
+def test_an_organisation_admin_may_erase_a_client_without_open_work(app, client, hub, scenario):
+    admin = hub.user(PPU, "org_admin", email="admin.rights@test.example")
+    headers = user_headers(app, hub, PPU, admin["id"], "clients:erase")
+    response = _erase(client, headers, scenario.client["id"], "duplicate_record")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["full_name"] == "[erased]"

@@ -49,7 +49,7 @@ def _row(app, user_id: str) -> User:
 def _assert_not_signed_in(client) -> None:
     home = client.get("/")
     assert home.status_code == 302
-    assert home.headers["Location"].startswith("/login")
+    assert home.headers["Location"].startswith("http://localhost/login")
     authorize = client.get("/oauth/authorize?response_type=code&client_id=x")
     assert authorize.status_code in (302, 400)
     if authorize.status_code == 302:
@@ -63,7 +63,7 @@ def test_first_sign_in_enrols_with_a_confirmed_code_and_stores_the_secret_encryp
     org = "dp3a-kaltim" if role == "auditor" else "uptd-ppa-ppu"
     user = hub.user(org, role, enrolled=False)
     response = _password(client, user["email"])
-    assert response.headers["Location"].startswith("/login/enrol")
+    assert response.headers["Location"].startswith("http://localhost/login/enrol")
     _assert_not_signed_in(client)
 
     page = client.get("/login/enrol").get_data(as_text=True)
@@ -118,13 +118,13 @@ def test_the_candidate_secret_is_sealed_in_the_session_cookie(app, client, hub):
 
 def test_a_caseworker_signs_in_with_the_password_alone(client, hub):
     user = hub.user("uptd-ppa-ppu", "caseworker")
-    assert _password(client, user["email"]).headers["Location"] == "/"
+    assert _password(client, user["email"]).headers["Location"] == "http://localhost/"
 
 
 def test_the_code_step_signs_in_and_refuses_a_wrong_or_reused_code(app, client, hub):
     user = hub.user("uptd-ppa-ppu", "org_admin")
     response = _password(client, user["email"])
-    assert response.headers["Location"].startswith("/login/code")
+    assert response.headers["Location"].startswith("http://localhost/login/code")
     _assert_not_signed_in(client)
 
     wrong = _code(client, "12345")
@@ -135,7 +135,7 @@ def test_the_code_step_signs_in_and_refuses_a_wrong_or_reused_code(app, client, 
     code = totp_code()
     ok = _code(client, code)
     assert ok.status_code == 302
-    assert ok.headers["Location"] == "/"
+    assert ok.headers["Location"] == "http://localhost/"
     assert client.get("/").status_code == 200
 
     # The same code, seen over a shoulder, does not open a second session.
@@ -198,4 +198,4 @@ def test_the_password_step_runs_out(app, client, hub, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: later)
     response = client.get("/login/code")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login")
+    assert response.headers["Location"].startswith("http://localhost/login")

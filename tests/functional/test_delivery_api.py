@@ -83,20 +83,33 @@ def test_the_feed_pages_by_cursor_without_gaps_or_repeats(app, client, hub):
     assert body["items"] == []
 
 
-@pytest.mark.parametrize("query", ["limit=101", "limit=0", "after=not-a-cursor", "after=ZTE6LTU"])
+@pytest.mark.parametrize("query", ["limit=101", "limit=0"])
 def test_bad_feed_arguments_are_422(client, hub, query):
     response = client.get(f"/api/v1/events?{query}", headers=hub.headers(BPP, "events:read"))
     assert response.status_code == 422
     assert "errors" in problem(response)
 
 
+@pytest.mark.parametrize("after", ["not-a-cursor", "ZTE6LTU"])
+def test_a_cursor_the_feed_did_not_give_is_400(client, hub, after):
+    response = client.get(f"/api/v1/events?after={after}", headers=hub.headers(BPP, "events:read"))
+    assert response.status_code == 400
+    assert "errors" in problem(response)
+
+
 def test_a_forged_cursor_cannot_reach_other_organisations_events(app, client, hub):
     _emit(app, "agreement.signed", [PPU, POLRES], agreement_id="a1")
-    forged = base64.urlsafe_b64encode(b"e1:0").rstrip(b"=").decode()
+    # BPP's own cursor from the start of its feed shows none of PPU's and Polres' events.
+    start = client.get("/api/v1/events", headers=hub.headers(BPP, "events:read")).get_json()
+    assert start["items"] == []
     body = client.get(
-        f"/api/v1/events?after={forged}", headers=hub.headers(BPP, "events:read")
+        f"/api/v1/events?after={start['next_cursor']}", headers=hub.headers(BPP, "events:read")
     ).get_json()
     assert body["items"] == []
+    # A cursor made up to start before everything is refused, not followed.
+    forged = base64.urlsafe_b64encode(b"e2:0:AAAAAAAAAAAAAAAA").rstrip(b"=").decode()
+    response = client.get(f"/api/v1/events?after={forged}", headers=hub.headers(BPP, "events:read"))
+    assert response.status_code == 400
 
 
 def test_the_feed_needs_the_events_read_scope(client, hub):

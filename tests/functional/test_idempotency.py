@@ -15,6 +15,7 @@ import io
 import json
 import threading
 
+import flask_smorest.response
 import pytest
 import requests
 from sqlalchemy import func, select, update
@@ -388,11 +389,12 @@ def test_a_request_that_committed_and_then_failed_is_not_run_again(app, client, 
     referral = s.send()
     url = f"{REFERRALS}/{referral['id']}/accept"
 
-    def broken_view(*args, **kwargs):
+    def broken_answer(*args, **kwargs):
         raise RuntimeError("the answer could not be built after the commit")
 
     with monkeypatch.context() as patch:
-        patch.setattr(referral_ops, "referral_view", broken_view)
+        # The handler's work is committed before its result is serialised (transaction.py).
+        patch.setattr(flask_smorest.response, "jsonify", broken_answer)
         failed = client.post(url, json={}, headers=keyed(s.balikpapan, "accept-lost"))
     assert failed.status_code == 500
     after = counts(app)

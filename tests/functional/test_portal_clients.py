@@ -115,7 +115,7 @@ def test_search_by_nik_goes_to_the_client_without_the_nik_in_any_url(app, hub, w
     browser = signed_in(app, hub, PPU)
     response = post(browser, "/clients/search", {"nik": CANARY["nik"]})
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/clients/{world.client_id}"
+    assert response.headers["Location"] == f"http://localhost/clients/{world.client_id}"
     missing = post(browser, "/clients/search", {"nik": "6409999999999999"})
     html = missing.get_data(as_text=True)
     assert missing.status_code == 200
@@ -132,7 +132,7 @@ def test_search_by_nik_goes_to_the_client_without_the_nik_in_any_url(app, hub, w
 def test_search_by_code(app, hub, world):
     browser = signed_in(app, hub, PPU)
     response = post(browser, "/clients/search", {"code": world.client_code.lower()})
-    assert response.headers["Location"] == f"/clients/{world.client_id}"
+    assert response.headers["Location"] == f"http://localhost/clients/{world.client_id}"
 
 
 def test_reading_a_client_shows_everything_and_is_logged(app, hub, world):
@@ -161,7 +161,7 @@ def test_register_a_child_with_a_guardian_flagged_as_alleged_perpetrator(app, hu
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     with app.app_context():
         client = db.session.scalars(select(Client)).one()
-        assert response.headers["Location"] == f"/clients/{client.id}"
+        assert response.headers["Location"] == f"http://localhost/clients/{client.id}"
         assert client.nik == "6409011234567890"
         assert client.guardian["is_alleged_perpetrator"] is True
         assert client.is_child()

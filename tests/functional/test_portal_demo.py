@@ -8,7 +8,14 @@ from sqlalchemy import func, select
 
 from referral_hub import create_app
 from referral_hub.accounts.models import User
-from referral_hub.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS, load_demo
+from referral_hub.demo import (
+    DEMO_FOCAL_POINTS,
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    DEMO_USERS,
+    DEMO_WORK_PHONES,
+    load_demo,
+)
 from referral_hub.extensions import db
 from tests.conftest import REPO
 
@@ -68,8 +75,30 @@ def test_every_demo_account_signs_in_with_the_one_password(app, hub):
         # org_admin and auditor give a code of the published demo secret as well
         response = hub.login(browser, email, DEMO_PASSWORD, DEMO_TOTP_SECRET)
         assert response.status_code == 302, email
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == "http://localhost/"
     psychologist = app.test_client()
     hub.login(psychologist, "psikolog@balikpapan.demo", DEMO_PASSWORD)
     inbox = psychologist.get("/referrals/received").get_data(as_text=True)
     assert "Menunggu jawaban" in inbox  # the demo holds a referral waiting for Balikpapan
+
+
+def test_the_demo_partners_can_reach_each_other(app, hub):
+    """The demo's received referral names the sending caseworker with her work phone, and
+    the sending unit's focal point; the sender sees the recipient's."""
+    with app.app_context():
+        load_demo()
+        db.session.commit()
+        db.session.remove()
+    psychologist = app.test_client()
+    hub.login(psychologist, "psikolog@balikpapan.demo", DEMO_PASSWORD)
+    inbox = psychologist.get("/referrals/received").get_data(as_text=True)
+    first = re.search(r'href="(/referrals/received/[^"]+)"', inbox).group(1)
+    page = psychologist.get(first).get_data(as_text=True)
+    assert "Demo Pendamping PPU" in page
+    assert DEMO_WORK_PHONES["caseworker@ppu.demo"] in page
+    assert DEMO_FOCAL_POINTS["uptd-ppa-ppu"][0]["phone"] in page
+    caseworker = app.test_client()
+    hub.login(caseworker, "caseworker@ppu.demo", DEMO_PASSWORD)
+    referral_id = first.rsplit("/", 1)[1]
+    sent = caseworker.get(f"/referrals/{referral_id}").get_data(as_text=True)
+    assert DEMO_FOCAL_POINTS["uptd-ppa-balikpapan"][0]["phone"] in sent

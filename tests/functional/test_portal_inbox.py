@@ -130,7 +130,7 @@ def test_accept_then_the_page_shows_it_accepted(app, world):
     _s, referral, browser = world
     response = _post(browser, f"{_detail(referral)}/accept", {}, _detail(referral))
     assert response.status_code == 302
-    assert response.headers["Location"] == _detail(referral)
+    assert response.headers["Location"] == "http://localhost" + _detail(referral)
     html = _page(browser, _detail(referral))
     assert re.search(r'<span class="badge badge-accepted">Diterima</span>', html)
     assert f"Rujukan {referral['number']} diterima." in html

@@ -50,7 +50,7 @@ def test_sign_in_returns_to_the_page_asked_for(app, hub):
         },
     )
     # An org_admin gives a code next; the page asked for survives that step too.
-    assert response.headers["Location"] == "/login/code?next=/users"
+    assert response.headers["Location"] == "http://localhost/login/code?next=/users"
     code_page = browser.get(response.headers["Location"])
     response = browser.post(
         "/login/code",
@@ -60,7 +60,7 @@ def test_sign_in_returns_to_the_page_asked_for(app, hub):
             "next": "/users",
         },
     )
-    assert response.headers["Location"] == "/users"
+    assert response.headers["Location"] == "http://localhost/users"
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
@@ -77,7 +77,7 @@ def test_sign_in_never_redirects_off_site(app, hub, target):
             "next": target,
         },
     )
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "http://localhost/"
 
 
 def test_session_cookie_is_httponly_lax_and_expires_when_idle(app, hub):
@@ -145,7 +145,7 @@ def test_sign_out_ends_the_session_and_is_audited(app, hub):
     browser, user = _signed_in(app, hub, "uptd-ppa-ppu", "caseworker")
     token = _token(browser, "/")
     response = browser.post("/logout", data={"csrf_token": token})
-    assert response.headers["Location"] == "/login"
+    assert response.headers["Location"] == "http://localhost/login"
     assert browser.get("/").status_code == 302
     from sqlalchemy import select
 
@@ -199,14 +199,14 @@ def test_login_without_csrf_token_shows_the_login_form_again(client, hub):
 def test_expired_session_on_a_form_asks_to_sign_in_again(client):
     response = client.post("/users/new", data={"csrf_token": "stale"})
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/login")
+    assert response.headers["Location"].startswith("http://localhost/login")
 
 
 @pytest.mark.parametrize(
     ("org", "role", "expected"),
     [
-        ("uptd-ppa-ppu", "caseworker", ["Beranda"]),
-        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Pengguna", "Klien OAuth"]),
+        ("uptd-ppa-ppu", "caseworker", ["Beranda", "Kasus"]),
+        ("uptd-ppa-ppu", "org_admin", ["Beranda", "Log audit", "Mitra", "Pengguna", "Klien OAuth"]),
         ("uptd-ppa-ppu", "auditor", ["Beranda", "Log audit"]),
         ("polres-ppu", "caseworker", ["Beranda"]),
     ],
@@ -223,16 +223,19 @@ def test_menu_follows_role_and_shows_only_existing_pages(app, hub, org, role, ex
         assert label in (
             "Beranda",
             "Klien",
+            "Kasus",
             "Rujukan keluar",
             "Rujukan masuk",
             "Perjanjian",
             "Cakupan",
             "Log audit",
+            "Mitra",
             "Pengguna",
             "Klien OAuth",
             "Webhook",
         )
     if role != "org_admin":
+        assert "Mitra" not in menu
         assert "Pengguna" not in menu
         assert "Klien OAuth" not in menu
     if role == "caseworker":
@@ -267,7 +270,7 @@ def test_english_switch_is_kept_in_session_and_account(app, hub):
     response = browser.post(
         "/language", data={"locale": "en", "next": "/users", "csrf_token": token}
     )
-    assert response.headers["Location"] == "/users"
+    assert response.headers["Location"] == "http://localhost/users"
     html = browser.get("/users").get_data(as_text=True)
     assert '<html lang="en">' in html
     assert "Users" in html

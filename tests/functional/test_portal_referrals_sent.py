@@ -129,7 +129,7 @@ def test_wizard_walks_every_step_and_sends(app, hub, world):
     sent = post(browser, "/referrals/new", {**state, "step": "review", "go": "send"})
     assert sent.status_code == 302
     [referral] = _referrals(app)
-    assert sent.headers["Location"] == f"/referrals/{referral.id}"
+    assert sent.headers["Location"] == f"http://localhost/referrals/{referral.id}"
     assert referral.status == "requested"
     assert referral.urgency == "urgent"
     assert referral.consent_id == world.consent_id
@@ -333,9 +333,8 @@ def test_overdue_referrals_come_first_and_are_marked(app, hub, world):
     browser, _ = _sent(app, hub, world)
     with app.app_context():
         from referral_hub.accounts.models import User
-        from referral_hub.accounts.session import user_actor
 
-        actor = user_actor(db.session.get(User, browser.user["id"]))
+        actor = Actor.for_user(db.session.get(User, browser.user["id"]))
         late = send_referral(
             actor,
             {
@@ -388,7 +387,7 @@ def test_the_recipient_is_sent_to_its_own_minimised_page(app, hub, world):
     recipient = signed_in(app, hub, BALIKPAPAN)
     response = recipient.get(f"/referrals/{referral_id}")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/referrals/received/{referral_id}"
+    assert response.headers["Location"] == f"http://localhost/referrals/received/{referral_id}"
     cancel = post(recipient, f"/referrals/{referral_id}/cancel", {"reason": "not mine"})
     assert cancel.status_code == 404
 

@@ -203,3 +203,30 @@ def test_only_administrators_manage_webhooks(app, hub):
     for role in ("caseworker", "supervisor", "auditor"):
         browser = _browser(app, hub, PPU, role)
         assert browser.get("/webhooks").status_code == 403, role
+
+
+def test_rotating_the_secret_shows_the_new_one_once_and_keeps_the_old_for_a_day(app, hub):
+    from referral_hub.delivery.dispatch import signing_secrets
+
+    hook_id, _delivery_id = _webhook_with_a_failing_delivery(app)
+    with app.app_context():
+        old = signing_secrets(db.session.get(Webhook, hook_id), utcnow())
+        db.session.remove()
+    browser = _browser(app, hub)
+    page = browser.get(f"/webhooks/{hook_id}").get_data(as_text=True)
+    assert f"/webhooks/{hook_id}/rotate-secret" in page
+    response = _post(browser, f"/webhooks/{hook_id}/rotate-secret", {}, f"/webhooks/{hook_id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    secret = re.search(r'<code id="webhook-secret">(whsec_[^<]+)</code>', html).group(1)
+    assert "Rahasia webhook diganti" in html
+    assert "dua tanda tangan" in html
+    detail = browser.get(f"/webhooks/{hook_id}").get_data(as_text=True)
+    assert secret not in detail
+    assert "Rahasia lama" in detail
+    with app.app_context():
+        hook = db.session.get(Webhook, hook_id)
+        assert signing_secrets(hook, utcnow()) == (secret, *old)
+        later = utcnow() + dt.timedelta(hours=24, seconds=1)
+        assert signing_secrets(hook, later) == (secret,)
+        db.session.remove()

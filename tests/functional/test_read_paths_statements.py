@@ -22,8 +22,9 @@ INBOX_STATEMENTS = 3
 #: Token check, the organisation asked about, the covering agreements (the service is
 #: looked up only when nothing covers it: a covered service exists).
 COVERAGE_STATEMENTS = 3
-#: Token check, count, the page (parents joined), the services of the page's organisations.
-DIRECTORY_STATEMENTS = 4
+#: Token check, count, the page (parents joined), the services of the page's organisations,
+#: and which of them are on the hub (one union of users and clients).
+DIRECTORY_STATEMENTS = 5
 
 
 @contextlib.contextmanager
@@ -113,6 +114,7 @@ def test_directory_list_loads_the_services_of_a_page_at_once(app, client, hub):
     assert len(many) == DIRECTORY_STATEMENTS, "\n".join(many)
 
 
+@pytest.mark.commits  # counts statements: savepoints would add theirs
 def test_a_send_reads_its_agreement_and_consent_once_under_their_lock(app, client, scenario):
     # The lock that keeps an ending agreement or a withdrawal from missing the new referral is
     # taken by the query that finds them (FOR SHARE on PostgreSQL), not by a second look-up.

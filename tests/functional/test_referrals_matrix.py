@@ -72,6 +72,11 @@ def test_matrix(app, client, hub, status):
                     409: "invalid-transition",
                 }[expected]
                 assert details["type"].endswith(slug), details
+                if expected == 409:  # which refusal it is, for the portal to say
+                    side = "sender" if party in ("sender", "supervisor") else party
+                    owner = TRANSITIONS[action].side
+                    reason = "status" if side == owner else f"{owner}-only"
+                    assert details["reason"] == reason, details
     # The refused attempts changed nothing.
     after = client.get(f"/api/v1/referrals/{standing['id']}", headers=s.ppu).get_json()
     assert after["status"] == status

@@ -35,17 +35,20 @@ _CASEWORK = _READS | {
     "referrals:read",
     "referrals:write",
     "referrals:respond",
+    "cases:read",
+    "cases:write",
 }
 #: What a person of each role may do, and so what an app acting for them may do.
 EXPECTED = {
     "caseworker": _CASEWORK,
     "supervisor": _CASEWORK | {"agreements:write"},
-    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read"},
+    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read", "directory:write"},
     "auditor": _READS | {"audit:read"},
 }
 #: One call per scope, as a PPU user, and what it answers when the scope is allowed.
 PROBES = {
     "directory:read": ("GET", "/api/v1/services", None, 200),
+    "directory:write": ("POST", "/api/v1/organizations", {}, 422),
     "agreements:read": ("GET", "/api/v1/agreements", None, 200),
     "agreements:write": ("POST", "/api/v1/agreements", {}, 422),
     "clients:read": ("GET", "/api/v1/clients", None, 200),
@@ -56,6 +59,8 @@ PROBES = {
     "events:read": ("GET", "/api/v1/events", None, 200),
     "webhooks:write": ("GET", "/api/v1/webhooks", None, 200),
     "audit:read": ("GET", "/api/v1/audit", None, 200),
+    "cases:read": ("GET", "/api/v1/cases", None, 200),
+    "cases:write": ("POST", "/api/v1/cases", {}, 422),
 }
 #: The portal's pages for the same permissions (GET), as a PPU user.
 PAGES = {
@@ -69,6 +74,8 @@ PAGES = {
     "/agreements/new": "agreements:write",
     "/webhooks": "webhooks:write",
     "/audit": "audit:read",
+    "/cases": "cases:read",
+    "/cases/new": "cases:write",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _emails = itertools.count(1)

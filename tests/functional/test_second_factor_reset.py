@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from referral_hub.accounts.models import User
 from referral_hub.accounts.operations import reset_second_factor
-from referral_hub.accounts.session import user_actor
+from referral_hub.actors import Actor
 from referral_hub.audit.models import AuditEntry
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
@@ -38,7 +38,7 @@ def _code(client, code: str, path: str = "/login/code", token_from: str | None =
 def _enrol(app, email: str):
     """Sign in through the real enrolment; the secret, the recovery codes and the browser."""
     client = app.test_client()
-    assert _password(client, email).headers["Location"].startswith("/login/enrol")
+    assert _password(client, email).headers["Location"].startswith("http://localhost/login/enrol")
     page = client.get("/login/enrol").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([^<]+)<', page).group(1).replace(" ", "")
     done = _code(client, pyotp.TOTP(secret).now(), "/login/enrol")
@@ -112,11 +112,15 @@ def test_after_a_reset_the_user_enrols_afresh_and_the_old_codes_stop_working(app
 
     # Neither the old authenticator nor an old recovery code gets past the password now.
     client = app.test_client()
-    assert _password(client, colleague["email"]).headers["Location"].startswith("/login/enrol")
+    assert (
+        _password(client, colleague["email"])
+        .headers["Location"]
+        .startswith("http://localhost/login/enrol")
+    )
     for code in (pyotp.TOTP(old_secret).now(), old_codes[0]):
         refused = _code(client, code, token_from="/login/enrol")
         assert refused.status_code == 302
-        assert refused.headers["Location"].startswith("/login/enrol")
+        assert refused.headers["Location"].startswith("http://localhost/login/enrol")
         assert client.get("/").status_code == 302  # not signed in
     # Enrolment offers a new secret; the old one's code does not confirm it.
     page = client.get("/login/enrol").get_data(as_text=True)
@@ -133,7 +137,11 @@ def test_after_a_reset_the_user_enrols_afresh_and_the_old_codes_stop_working(app
     for code in (pyotp.TOTP(old_secret).now(), old_codes[1]):
         _forget_failed_sign_ins(app, colleague["id"])  # each wrong code counts towards a lock
         other = app.test_client()
-        assert _password(other, colleague["email"]).headers["Location"].startswith("/login/code")
+        assert (
+            _password(other, colleague["email"])
+            .headers["Location"]
+            .startswith("http://localhost/login/code")
+        )
         assert _code(other, code).status_code == 401
     recovering = app.test_client()
     _password(recovering, colleague["email"])
@@ -187,7 +195,7 @@ def test_a_caseworker_is_refused(app, hub):
     assert _state(app, admin["id"]) == before
     # The rule lives in the operation, so the API and the command line get it too.
     with app.app_context():
-        actor = user_actor(db.session.get(User, caseworker["id"]))
+        actor = Actor.for_user(db.session.get(User, caseworker["id"]))
         with pytest.raises(Problem) as refused:
             reset_second_factor(actor, admin["id"])
         assert refused.value.status == 403
@@ -207,7 +215,7 @@ def test_nobody_resets_their_own_second_factor(app, hub, org):
     assert _state(app, me["id"]) == before
     assert _resets(app, me["id"]) == []
     with app.app_context():
-        actor = user_actor(db.session.get(User, me["id"]))
+        actor = Actor.for_user(db.session.get(User, me["id"]))
         with pytest.raises(Problem) as refused:
             reset_second_factor(actor, me["id"])
         assert refused.value.status == 409

@@ -12,11 +12,12 @@ from referral_hub.agreements import operations as ops
 from referral_hub.agreements.models import STATUSES, Agreement
 from referral_hub.agreements.signals import agreement_changed
 from referral_hub.audit.models import AuditEntry
+from referral_hub.clock import hub_zone
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from tests.agreements_support import BALIKPAPAN, PPU, actor, build, content, sign_all, stored
 
-WITA = ops.WITA
+WITA = hub_zone()  # the default zone, Asia/Makassar
 
 
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

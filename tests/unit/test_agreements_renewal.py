@@ -11,6 +11,7 @@ from sqlalchemy import select
 from referral_hub.agreements import operations as ops
 from referral_hub.agreements.operations.terms import renewal_term
 from referral_hub.audit.models import AuditEntry
+from referral_hub.clock import hub_zone
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 from tests.agreements_support import (
@@ -65,7 +66,7 @@ def test_the_old_agreement_ends_when_the_renewal_comes_into_force(app_ctx):
     assert ops.effective_status(stored(renewal.id)) == "signed"
     assert _covering() == [old_id]
 
-    start = dt.datetime.combine(today() + dt.timedelta(days=5), dt.time(0, 1), tzinfo=ops.WITA)
+    start = dt.datetime.combine(today() + dt.timedelta(days=5), dt.time(0, 1), tzinfo=hub_zone())
     with time_machine.travel(start, tick=False):
         # No sweep has run: the effective statuses already say so.
         assert ops.effective_status(stored(old_id)) == "superseded"
@@ -160,7 +161,7 @@ def test_the_sweep_reports_a_predecessor_ended_by_its_renewal_in_any_order(app_c
     )
     sign_all(renewal.id)
     db.session.commit()
-    found = ops.sweep_agreement_expiry(dt.datetime.combine(start, dt.time(3), tzinfo=ops.WITA))
+    found = ops.sweep_agreement_expiry(dt.datetime.combine(start, dt.time(3), tzinfo=hub_zone()))
     assert found["activated"] == [renewal.id]
     assert found["superseded"] == [old_id]
     assert stored(old_id).status == "superseded"

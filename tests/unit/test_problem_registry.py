@@ -16,7 +16,7 @@ import pytest
 from flask_babel import force_locale
 
 from referral_hub import problems
-from referral_hub.portal import messages
+from referral_hub.portal import messages, reasons
 from referral_hub.problems import Problem, register_problem
 
 PACKAGE = Path(problems.__file__).resolve().parent
@@ -129,6 +129,55 @@ REASONED = [
     (Problem(422, "consent-giver-needs-clearance", reason="relationship"), "Hubungan pemberi"),
     (Problem(422, "consent-giver-needs-clearance", reason="supervisor-only"), "supervisor aktif"),
     (Problem(422, "webhook-url-not-allowed"), "URL ini tidak diizinkan"),
+    # invalid-transition: a referral's
+    (
+        Problem(
+            409, "invalid-transition", reason="status", status_now="completed", target="failed"
+        ),
+        'Rujukan berstatus "Selesai" tidak dapat menjadi "Gagal"',
+    ),
+    (Problem(409, "invalid-transition", reason="sender-only", action="cancel"), "pengirim."),
+    (Problem(409, "invalid-transition", reason="recipient-only", action="accept"), "penerima."),
+    (
+        Problem(409, "invalid-transition", reason="recipient-only", action="schedule-appointment"),
+        "menjadwalkan sesi",
+    ),
+    (
+        Problem(409, "invalid-transition", reason="recipient-only", action="update-appointment"),
+        "mencatat hasil sesi",
+    ),
+    (Problem(409, "invalid-transition", reason="unknown-action", action="x"), "tidak dikenal"),
+    (Problem(409, "invalid-transition", reason="changed-meanwhile"), "baru saja diubah"),
+    (Problem(409, "invalid-transition", reason="override-approval"), "halaman persetujuan"),
+    (
+        Problem(409, "invalid-transition", reason="not-schedulable", status_now="requested"),
+        "tidak dapat diberi jadwal sesi",
+    ),
+    (Problem(409, "invalid-transition", reason="session-not-started"), "Sesi belum dimulai"),
+    (
+        Problem(
+            409, "invalid-transition", reason="appointment-recorded", appointment_status="attended"
+        ),
+        "tidak dapat diubah lagi",
+    ),
+    # invalid-transition: an agreement's
+    (
+        Problem(409, "invalid-transition", reason="agreement-status", status_now="terminated"),
+        "perjanjian berstatus",
+    ),
+    (Problem(409, "invalid-transition", reason="party-only"), "menjadi pihak"),
+    (Problem(409, "invalid-transition", reason="end-date-passed"), "Tanggal berakhir"),
+    # generic slugs
+    (Problem(404, "not-found", reason="no-referral"), "Rujukan tidak ditemukan."),
+    (Problem(404, "not-found", reason="no-oauth-client"), "Klien OAuth tidak ditemukan."),
+    (Problem(403, "forbidden", reason="admin-only"), "Hanya admin organisasi ini"),
+    (Problem(403, "forbidden", reason="audit-readers"), "log audit"),
+    (Problem(403, "forbidden", reason="agreement-writers"), "mengubah perjanjian"),
+    (Problem(422, "validation-error", reason="unstorable-text"), "UTF-8"),
+    (Problem(400, "bad-request", reason="unstorable-text"), "UTF-8"),
+    (Problem(413, "payload-too-large", reason="document-too-large", limit=2097152), "2.0 MB"),
+    (Problem(503, "service-unavailable", reason="document-unreadable"), "Dokumen tidak dapat"),
+    (Problem(429, "too-many-requests", reason="sign-in-attempts"), "percobaan masuk"),
 ]
 
 
@@ -139,16 +188,103 @@ def test_a_refusal_is_told_apart_by_its_reason_not_its_detail(app, problem, frag
         assert fragment in messages.problem_message(problem)
 
 
-def test_only_the_generic_slugs_and_invalid_transition_are_still_matched_by_detail(app):
-    """What is left to convert (docs/design.md); the list may only shrink."""
-    assert set(messages._DETAIL_MATCHED) == {"invalid-transition"}
-    # The converted refusals' details are no longer keys of the detail table (words that are
-    # also a field's message, in `errors`, stay: field messages are matched by their text).
+def test_every_reason_has_its_own_message_in_both_languages(app):
+    untranslated, unsaid = [], []
+    with app.test_request_context("/"):
+        with force_locale("id"):
+            table = reasons.reasons_table()
+        for slug, said in table.items():
+            for reason in said:
+                fields = _AnyFields(
+                    reason=reason,
+                    status_now="accepted",
+                    target="completed",
+                    appointment_status="attended",
+                    limit="1048576",
+                    number="KS-PPU-2026-000001",
+                )
+                with force_locale("id"):
+                    indonesian = messages.problem_message(Problem(400, slug, **fields))
+                with force_locale("en"):
+                    english = messages.problem_message(Problem(400, slug, **fields))
+                if indonesian == messages.slug_message(slug, {}):
+                    unsaid.append((slug, reason))
+                if indonesian == english:
+                    untranslated.append((slug, reason))
+    assert unsaid == []
+    assert untranslated == []
+
+
+def test_messages_never_read_a_problems_detail():
+    """The portal's words come from slug, reason and fields: messages.py and reasons.py
+    never look at `detail` (the API's English)."""
+    for module in (messages, reasons):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        reads = [n.lineno for n in ast.walk(tree) if getattr(n, "attr", None) == "detail"]
+        assert reads == [], module.__name__
+
+
+def _sample(node: ast.AST | None) -> str | None:
+    """A string literal as written, an f-string with 'x' for each placeholder."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else "x" for v in node.values)
+    return None
+
+
+def _problem_details() -> tuple[list[tuple[str, str]], set[str]]:
+    """(where, detail) of every `Problem(...)` raise site with a written detail, and every
+    other text the package writes (field messages among them)."""
+    details, elsewhere = [], set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.parent.name == "portal" and path.name in ("messages.py", "reasons.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        detail_nodes = set()
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "Problem"
+                and len(node.args) > 2
+                and (detail := _sample(node.args[2])) is not None
+            ):
+                details.append((f"{path.relative_to(PACKAGE)}:{node.lineno}", detail))
+                detail_nodes.add(id(node.args[2]))
+        for node in ast.walk(tree):
+            if id(node) not in detail_nodes and (text := _sample(node)) is not None:
+                elsewhere.add(text)
+    return details, elsewhere
+
+
+def test_no_message_is_keyed_by_a_refusals_english_detail(app):
+    """The detail table holds field messages only: no refusal's detail is a key of it,
+    unless the same words are also written elsewhere, as a field's message (`errors`)."""
+    details, elsewhere = _problem_details()
+    assert len(details) > 100  # every raise site is seen
     with app.test_request_context("/"), force_locale("id"):
-        table = messages._exact()
-    for detail in (
-        "Only UPTD PPA units send referrals.",
-        "A consent giver is cleared by an active supervisor of the client's unit "
-        "personally, who records the consent.",
-    ):
-        assert detail not in table
+        keyed = [
+            (where, detail)
+            for where, detail in details
+            if detail not in elsewhere and messages.translate_message(detail) != detail
+        ]
+    assert keyed == []
+
+
+def test_a_referral_transition_names_why_it_is_refused():
+    from referral_hub.referrals.lifecycle import TransitionRefused, plan_transition
+
+    cases = [
+        (("accept", "sender", "requested"), "recipient-only", {"action": "accept"}),
+        (("cancel", "recipient", "requested"), "sender-only", {"action": "cancel"}),
+        (
+            ("accept", "recipient", "completed"),
+            "status",
+            {"action": "accept", "target": "accepted"},
+        ),
+        (("dance", "recipient", "requested"), "unknown-action", {"action": "dance"}),
+    ]
+    for args, reason, fields in cases:
+        with pytest.raises(TransitionRefused) as refused:
+            plan_transition(*args)
+        assert (refused.value.reason, refused.value.fields) == (reason, fields)

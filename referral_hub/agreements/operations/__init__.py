@@ -1,6 +1,6 @@
 """The rules of the MoU registry, one module per concern; callers use this package's names.
 
-    status      an agreement's status at a moment (the calendar in WITA, renewals)
+    status      an agreement's status at a moment (the calendar in the hub's time zone, renewals)
     access      who sees an agreement, who may change it
     terms       what a renewal proposes: the term in months, the next number
     content     what the parties agree to: validation, hash, ETag, number
@@ -40,12 +40,14 @@ from referral_hub.agreements.operations.coverage import (
     coverage_for,
     coverage_matrix,
     covering_agreements_for,
+    partners_not_on_hub,
 )
 from referral_hub.agreements.operations.documents import (
     NOT_A_PDF,
     add_document,
     clean_filename,
     document_max_bytes,
+    may_add_document,
     read_document,
 )
 from referral_hub.agreements.operations.lifecycle import (
@@ -66,6 +68,10 @@ from referral_hub.agreements.operations.lifecycle import (
     terminate_agreement,
     update_agreement,
 )
+from referral_hub.agreements.operations.paper_access import (
+    may_record_paper,
+    paper_signature_parties,
+)
 from referral_hub.agreements.operations.record import ENDING_EVENT_TYPES, EVENT_TYPES
 from referral_hub.agreements.operations.registry import (
     agreement_history,
@@ -76,13 +82,10 @@ from referral_hub.agreements.operations.signatures import (
     answerable_signature,
     confirm_paper_signature,
     dispute_paper_signature,
-    may_record_paper,
-    paper_signature_parties,
     record_paper_signature,
 )
 from referral_hub.agreements.operations.status import (
     LIVE_STATUSES,
-    WITA,
     covers_at,
     effective_status,
     effective_status_clause,
@@ -108,7 +111,6 @@ __all__ = [
     "NOT_A_PDF",
     "READ_ONLY",
     "TRANSITIONS",
-    "WITA",
     "Coverage",
     "Transition",
     "active_agreements_covering",
@@ -132,11 +134,13 @@ __all__ = [
     "etag_of",
     "get_agreement",
     "local_date",
+    "may_add_document",
     "may_change",
     "may_read_registry",
     "may_record_paper",
     "number_key",
     "paper_signature_parties",
+    "partners_not_on_hub",
     "plan_transition",
     "read_document",
     "record_export",

@@ -59,7 +59,7 @@ def visible_agreements(actor: Actor) -> Select:
 
 
 def not_found(agreement_id: str) -> Problem:
-    return Problem(404, "not-found", f"No agreement '{agreement_id}'.")
+    return Problem(404, "not-found", f"No agreement '{agreement_id}'.", reason="no-agreement")
 
 
 def get_agreement(actor: Actor, agreement_id: str, *, lock: bool = False) -> Agreement:
@@ -93,6 +93,7 @@ def require_writer(actor: Actor) -> None:
         403,
         "forbidden",
         "Only an organisation administrator or a supervisor can change agreements.",
+        reason="agreement-writers",
     )
 
 

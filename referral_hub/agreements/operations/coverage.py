@@ -19,7 +19,7 @@ from referral_hub.agreements.models import (
 from referral_hub.agreements.operations.access import sees_every_agreement
 from referral_hub.agreements.operations.status import covers_at, effective_status_clause, local_date
 from referral_hub.directory.models import Organization, Service
-from referral_hub.directory.operations import find_organization
+from referral_hub.directory.operations import find_organization, on_hub_ids
 from referral_hub.extensions import db
 from referral_hub.problems import Problem
 
@@ -182,7 +182,9 @@ def _coverage_subject(actor: Actor, for_org: str | None) -> Organization:
         )
     if not (sees_every_agreement(actor) or org.id == actor.organization_id):
         # Another organisation's agreements are not the caller's to see.
-        raise Problem(404, "not-found", f"No coverage for '{for_org}' that you may see.")
+        raise Problem(
+            404, "not-found", f"No coverage for '{for_org}' that you may see.", reason="no-coverage"
+        )
     return org
 
 
@@ -232,7 +234,10 @@ def coverage_matrix(
     if region:
         if not (sees_every_agreement(actor)):
             raise Problem(
-                403, "forbidden", "Only the hub operator can see the coverage of a region."
+                403,
+                "forbidden",
+                "Only the hub operator can see the coverage of a region.",
+                reason="hub-operator-only",
             )
         query = select(Organization).where(
             or_(Organization.region_code == region, Organization.region_code.like(region + ".%")),
@@ -273,3 +278,36 @@ def coverage_matrix(
         "rows": rows,
         "gaps": gaps,
     }
+
+
+#: Agreements whose parties still work together (a draft too: its partner must sign it).
+_LIVE_STATUSES = ("draft", "signed", "active", "suspended")
+
+
+def partners_not_on_hub(actor: Actor) -> list[dict[str, Any]]:
+    """Partners with a live agreement and no one on the hub (no active user, no OAuth
+    client): their answers come by phone or letter until someone joins. For the hub
+    operator every such party of any agreement; for an organisation, its own partners."""
+    parties = (
+        select(AgreementParty.organization_id, Agreement.number)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(Agreement.status.in_(_LIVE_STATUSES))
+    )
+    if not sees_every_agreement(actor):
+        mine = select(AgreementParty.agreement_id).where(
+            AgreementParty.organization_id == actor.organization_id
+        )
+        parties = parties.where(
+            AgreementParty.agreement_id.in_(mine),
+            AgreementParty.organization_id != actor.organization_id,
+        )
+    numbers: dict[str, set[str]] = {}
+    for org_id, number in db.session.execute(parties):
+        numbers.setdefault(org_id, set()).add(number)
+    off = set(numbers) - on_hub_ids(set(numbers))
+    if not off:
+        return []
+    orgs = db.session.scalars(
+        select(Organization).where(Organization.id.in_(off)).order_by(Organization.name)
+    )
+    return [{"organization": org, "agreements": sorted(numbers[org.id])} for org in orgs]

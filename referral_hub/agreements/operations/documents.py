@@ -1,7 +1,10 @@
 """PDFs kept with an agreement (the signed scan, annexes).
 
 Documents are not content: the signed scan is usually uploaded after signing, so parties
-may add PDFs in any status. Every read is audited.
+may add PDFs in any status. Whoever may record a party's paper signature may also upload its
+scan beforehand (`may_add_document`): the hub operator's admin, who changes no agreement,
+records paper signatures and so needs the scan kept first (the API's paper signature names
+a document by id). Every read is audited.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from werkzeug.utils import secure_filename
 
 from referral_hub.actors import Actor
 from referral_hub.agreements.models import Agreement, AgreementDocument
-from referral_hub.agreements.operations.access import get_agreement, require_change
+from referral_hub.agreements.operations.access import (
+    READ_ONLY,
+    get_agreement,
+    may_change,
+    not_found,
+    require_writer,
+)
+from referral_hub.agreements.operations.paper_access import paper_signature_parties
 from referral_hub.agreements.operations.record import audit_change, touch
 from referral_hub.agreements.storage import DocumentNotFound, document_store
 from referral_hub.config import setting
@@ -45,12 +55,27 @@ def clean_filename(name: str | None) -> str:
     return f"{stem}.pdf"
 
 
+def may_add_document(actor: Actor, agreement: Agreement) -> bool:
+    """Who attaches a PDF: a party's writer, in any status; or whoever may record another
+    party's paper signature on it now (the hub operator's admin too), for that scan."""
+    return may_change(actor, agreement) or bool(paper_signature_parties(actor, agreement))
+
+
 def add_document(
     actor: Actor, agreement_id: str, *, filename: str | None, stream: BinaryIO
 ) -> AgreementDocument:
     """Keep a PDF with the agreement (the bytes decide, not the name); SHA-256 recorded."""
     agreement = get_agreement(actor, agreement_id, lock=True)
-    require_change(actor, agreement)
+    if not may_add_document(actor, agreement):
+        if not actor.is_hub_operator:
+            require_writer(actor)  # 403 for a reader
+            raise not_found(agreement.id)  # a writer of no party of it
+        raise Problem(
+            403,
+            READ_ONLY,
+            "The hub operator attaches only the scan of a paper signature it may still "
+            "record, while a party has not signed.",
+        )
     return keep_document(actor, agreement, filename=filename, stream=stream)
 
 
@@ -67,6 +92,8 @@ def keep_document(
             "payload-too-large",
             f"A document may be at most {limit} bytes.",
             errors={"file": [f"Larger than {limit} bytes."]},
+            reason="document-too-large",
+            limit=limit,
         )
     if not data:
         raise Problem(
@@ -116,13 +143,21 @@ def read_document(
     agreement = get_agreement(actor, agreement_id)
     document = next((d for d in agreement.documents if d.id == document_id), None)
     if document is None:
-        raise Problem(404, "not-found", f"No document '{document_id}' on this agreement.")
+        raise Problem(
+            404,
+            "not-found",
+            f"No document '{document_id}' on this agreement.",
+            reason="no-document",
+        )
     try:
         data = document_store().get(document.storage_key)
     except DocumentNotFound:
         log.error("document %s of agreement %s is missing", document.id, agreement.id)
         raise Problem(
-            503, "service-unavailable", "The document cannot be read right now."
+            503,
+            "service-unavailable",
+            "The document cannot be read right now.",
+            reason="document-unreadable",
         ) from None
     if hashlib.sha256(data).hexdigest() != document.sha256:
         log.error("document %s of agreement %s fails its SHA-256", document.id, agreement.id)

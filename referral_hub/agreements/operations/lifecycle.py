@@ -177,11 +177,15 @@ def for_change(
 
 
 def refuse_transition(agreement: Agreement, action: str, status: str) -> Problem:
+    """409 invalid-transition, `reason` agreement-status: `action` (signed, terminated, ...)
+    is not taken from `status_now`."""
     return Problem(
         409,
         INVALID_TRANSITION,
         f"An agreement that is '{status}' cannot be {action}.",
+        reason="agreement-status",
         status_now=status,
+        action=action,
     )
 
 
@@ -266,7 +270,9 @@ def sign_agreement(
     """The actor's organisation signs; the last signature makes it active (or signed)."""
     agreement, now = for_change(actor, agreement_id, if_match)
     if actor.organization_id not in agreement.party_ids:
-        raise Problem(409, INVALID_TRANSITION, "Only a party's organisation signs.")
+        raise Problem(
+            409, INVALID_TRANSITION, "Only a party's organisation signs.", reason="party-only"
+        )
     status = effective_status(agreement, now)
     plan_transition(actor, agreement, "sign", status)
     if local_date(now) > agreement.expires_on:
@@ -274,6 +280,7 @@ def sign_agreement(
             409,
             INVALID_TRANSITION,
             "The agreement's end date has passed; change its dates before signing.",
+            reason="end-date-passed",
             status_now=status,
         )
     digest = content_sha256(agreement)

@@ -33,6 +33,9 @@ from referral_hub.agreements.operations.lifecycle import (
     plan_transition,
     refuse_transition,
 )
+from referral_hub.agreements.operations.paper_access import (
+    may_record_paper,
+)
 from referral_hub.agreements.operations.record import audit_change, emit, touch
 from referral_hub.agreements.operations.status import effective_status, local_date
 from referral_hub.db import utcnow
@@ -60,32 +63,6 @@ ANSWERED = register_problem(
 
 #: Statuses in which a party may still dispute its paper signature.
 DISPUTABLE = frozenset({"draft", "signed", "active", "suspended"})
-
-
-def may_record_paper(actor: Actor) -> bool:
-    """An organisation administrator (or a partner system with `agreements:write`, or the
-    hub itself); which parties it may record for is `paper_signature_parties`'."""
-    if actor.is_system:
-        return True
-    if not actor.has_scope("agreements:write"):
-        return False
-    return (actor.kind == "client" and actor.user_id is None) or actor.role == "org_admin"
-
-
-def paper_signature_parties(actor: Actor, agreement: Agreement, at: dt.datetime | None = None):
-    """The parties whose paper signature the actor may record now (for the portal's form)."""
-    if not may_record_paper(actor):
-        return []
-    if not (actor.is_system or actor.is_hub_operator or may_change(actor, agreement)):
-        return []
-    if effective_status(agreement, at) not in TRANSITIONS["sign"].sources:
-        return []
-    signed = {s.organization_id for s in agreement.signatures}
-    return [
-        p.organization
-        for p in agreement.parties
-        if p.organization_id not in signed and p.organization_id != actor.organization_id
-    ]
 
 
 def answerable_signature(actor: Actor, agreement: Agreement) -> AgreementSignature | None:
@@ -245,7 +222,12 @@ def _own_paper_signature(actor: Actor, agreement: Agreement, party: str) -> Agre
         None,
     )
     if signature is None:
-        raise Problem(404, "not-found", "No paper signature of this organisation.")
+        raise Problem(
+            404,
+            "not-found",
+            "No paper signature of this organisation.",
+            reason="no-paper-signature",
+        )
     return signature
 
 

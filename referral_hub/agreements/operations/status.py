@@ -1,8 +1,8 @@
 """An agreement's status at a moment: the calendar and renewals applied to what is stored.
 
-Dates: `effective_from` and `expires_on` are calendar days in Kalimantan Timur's time
-(WITA, UTC+8, no daylight saving), both inclusive: an agreement expiring on 31 March
-covers referrals until the end of 31 March WITA and is `expired` from 1 April.
+Dates: `effective_from` and `expires_on` are calendar days in the hub's time zone
+(HUB_TIMEZONE, see referral_hub/clock.py), both inclusive: an agreement expiring on 31 March
+covers referrals until the end of 31 March there and is `expired` from 1 April.
 
 Status: the stored status is what the last change or sweep wrote; what every reader and
 every check uses is `effective_status()`, which also applies the calendar (a `signed`
@@ -21,27 +21,12 @@ from sqlalchemy.orm import aliased
 from referral_hub.agreements.models import (
     Agreement,
 )
-from referral_hub.db import utcnow
 
-WITA = dt.timezone(dt.timedelta(hours=8), "WITA")
+# The hub's calendar, re-exported for the agreement operations.
+from referral_hub.clock import local_date as local_date
+from referral_hub.clock import start_of_day as start_of_day
 
 LIVE_STATUSES = ("signed", "active", "suspended")
-
-
-def local_date(at: dt.datetime | dt.date | None = None) -> dt.date:
-    """The calendar day in WITA at a moment (now by default); dates pass through."""
-    if at is None:
-        at = utcnow()
-    if isinstance(at, dt.datetime):
-        if at.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware time")
-        return at.astimezone(WITA).date()
-    return at
-
-
-def start_of_day(day: dt.date) -> dt.datetime:
-    """The UTC moment a WITA calendar day begins."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=WITA).astimezone(dt.UTC)
 
 
 def has_taken_over(renewal: Agreement, day: dt.date) -> bool:

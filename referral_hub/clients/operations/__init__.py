@@ -68,8 +68,9 @@ from referral_hub.clients.operations.records import (
 )
 from referral_hub.clients.operations.rights import (
     CLIENT_HAS_OPEN_WORK,
-    ERASING_ROLES,
+    check_if_match,
     erase_client,
+    etag_of,
     export_client,
     rectify_client,
 )
@@ -99,13 +100,13 @@ __all__ = [
     "CONSENT_NOT_COVERING",
     "CONSENT_WITHDRAWN",
     "DATA_CATEGORY_NOT_ALLOWED",
-    "ERASING_ROLES",
     "GUARDIAN_IS_ALLEGED_PERPETRATOR",
     "MAX_CONSENT_YEARS",
     "NOT_A_UPTD",
     "NOT_ON_RECORD",
     "ConsentWithoutGiver",
     "assent_blocks_sharing",
+    "check_if_match",
     "client_view",
     "clients_query",
     "consent_allows",
@@ -115,6 +116,7 @@ __all__ = [
     "demographics",
     "disclosures_query",
     "erase_client",
+    "etag_of",
     "export_client",
     "find_by_nik",
     "find_client_of",

@@ -29,7 +29,12 @@ def require_writer(actor: Actor) -> None:
     """The right to change clients' records and consent (permissions.py: caseworkers and
     supervisors, or a token with clients:write acting for one of them, or for its unit)."""
     if not actor.has_scope("clients:write"):
-        raise Problem(403, "forbidden", "Your role does not change clients' records or consent.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Your role does not change clients' records or consent.",
+            reason="client-writers",
+        )
 
 
 def may_read_clients(actor: Actor) -> bool:
@@ -40,7 +45,12 @@ def may_read_clients(actor: Actor) -> bool:
 
 def require_reader(actor: Actor) -> None:
     if not may_read_clients(actor):
-        raise Problem(403, "forbidden", "Your role does not read clients' personal data.")
+        raise Problem(
+            403,
+            "forbidden",
+            "Your role does not read clients' personal data.",
+            reason="client-readers",
+        )
 
 
 def require_uptd(actor: Actor) -> Organization:
@@ -73,7 +83,7 @@ def get_client_of(actor: Actor, client_id: str) -> Client:
     """The client of the actor's organisation, or 404 (another unit's client does not exist)."""
     client = find_client_of(actor, client_id)
     if client is None:
-        raise Problem(404, "not-found", f"No client '{client_id}'.")
+        raise Problem(404, "not-found", f"No client '{client_id}'.", reason="no-client")
     return client
 
 

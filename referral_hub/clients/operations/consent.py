@@ -73,7 +73,7 @@ def record_consent(
     """
     require_writer(actor)
     if not sees_client(actor, client):
-        raise Problem(404, "not-found", f"No client '{client.id}'.")
+        raise Problem(404, "not-found", f"No client '{client.id}'.", reason="no-client")
     require_not_erased(client)
     if given_by not in CONSENT_GIVERS or method not in CONSENT_METHODS:
         raise ValueError("given_by and method are validated by the schema")
@@ -200,7 +200,7 @@ def get_consent_of(actor: Actor, consent_id: str) -> Consent:
     """A consent of the actor's organisation's client, or 404."""
     consent = db.session.get(Consent, consent_id) if isinstance(consent_id, str) else None
     if consent is None or not (actor.is_system or consent.organization_id == actor.organization_id):
-        raise Problem(404, "not-found", f"No consent '{consent_id}'.")
+        raise Problem(404, "not-found", f"No consent '{consent_id}'.", reason="no-consent")
     return consent
 
 

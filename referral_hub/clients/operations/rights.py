@@ -11,9 +11,11 @@ timeline notes, appointments, rectifications) reads as `ERASED`.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import delete, select
+from werkzeug.http import parse_etags
 
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
@@ -38,20 +40,21 @@ from referral_hub.clients.operations.records import find_by_nik
 from referral_hub.clients.signals import erasure_requested
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
+from referral_hub.permissions import permits
 from referral_hub.problems import Problem, register_problem
 
 CLIENT_HAS_OPEN_WORK = register_problem(
     "client-has-open-work", "The client still has open work: erasure waits until it is closed"
 )
-#: Who may erase: a supervisor or an organisation's administrator of the owning unit, acting
-#: personally (an app acting for one of them too); the hub itself from the command line.
-ERASING_ROLES = ("supervisor", "org_admin")
 
 
 def _require_eraser(actor: Actor) -> None:
+    """Who may erase: a supervisor or an organisation's administrator of the owning unit
+    (`clients:erase`), in person or through an app acting for one of them (a partner
+    system's own token never: erasure is a person's decision); the hub itself from the CLI."""
     if actor.is_system:
         return
-    if actor.role not in ERASING_ROLES or (actor.kind == "client" and not actor.acts_for_user):
+    if not permits(actor, "clients:erase") or (actor.kind == "client" and not actor.acts_for_user):
         raise Problem(
             403, "forbidden", "Only a supervisor or an administrator of the unit erases a client."
         )
@@ -240,12 +243,40 @@ def export_client(actor: Actor, client_id: str, context: str) -> dict[str, Any]:
     return export
 
 
-def rectify_client(actor: Actor, client_id: str, changes: dict[str, Any]) -> Client:
-    """Correct fields of a client's record; the before and after are kept under the client's
-    key, the audit entry names only the fields."""
+def etag_of(client: Client) -> str:
+    """The client record's entity tag (unquoted): a digest of the stored ciphertexts of the
+    fields a rectification may change (each write seals anew), never of the values."""
+    seed = "|".join(
+        [client.id, str(client.erased_at)]
+        + [str(getattr(client, f"{name}_enc", None)) for name in RECTIFIABLE_FIELDS]
+    )
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def check_if_match(client: Client, if_match: str | None) -> None:
+    """A rectification is made against the record as read: 428 without If-Match, 412 stale."""
+    if not if_match:
+        raise Problem(
+            428, "precondition-required", "Send If-Match with the client's ETag (GET it first)."
+        )
+    if not parse_etags(if_match).contains(etag_of(client)):
+        raise Problem(
+            412,
+            "precondition-failed",
+            "The client's record changed since you read it; read it again and retry.",
+            headers={"ETag": f'"{etag_of(client)}"'},
+        )
+
+
+def rectify_client(
+    actor: Actor, client_id: str, changes: dict[str, Any], *, if_match: str | None
+) -> Client:
+    """Correct fields of a client's record against the version read (`if_match`); the
+    before and after are kept under the client's key, the audit entry names only the fields."""
     require_writer(actor)
     client = get_client_of(actor, client_id)
     require_not_erased(client)
+    check_if_match(client, if_match)
     unknown = set(changes) - set(RECTIFIABLE_FIELDS)
     if unknown:
         raise ValueError(f"not rectifiable: {sorted(unknown)}")

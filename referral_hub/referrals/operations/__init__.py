@@ -1,6 +1,8 @@
 """The rules of referrals, one module per concern; callers use this package's names.
 
-    access         who acts on referrals, on which side, the referral they may reach
+    access         who acts on referrals, on which side, the referral they may reach (and
+                   who answers for a recipient not on the hub)
+    contacts       the staff contacts the two parties see of each other
     record         what a change leaves: the timeline, events' data, links; a status change
     gates          an agreement in force, and what a referral may share (shareable_categories)
     sending        sending a referral, on consent or as an override, and sharing it
@@ -22,7 +24,9 @@ from referral_hub.referrals.operations.access import (
     APPROVAL_APPROVED,
     APPROVAL_DECLINED,
     APPROVAL_PENDING,
+    RECIPIENT_ON_HUB,
     acting_supervisor,
+    answering_side,
     client_of_referral,
     get_referral_for,
     may_approve,
@@ -48,6 +52,7 @@ from referral_hub.referrals.operations.client_rights import (
     open_referrals_of_client,
     referrals_for_export,
 )
+from referral_hub.referrals.operations.contacts import focal_points, referral_contacts
 from referral_hub.referrals.operations.gates import (
     DATA_CATEGORY_NOT_ALLOWED,
     GUARDIAN_IS_ALLEGED_PERPETRATOR,
@@ -74,6 +79,7 @@ from referral_hub.referrals.operations.visibility import (
     personal_categories_in,
     referral_summary,
     referral_view,
+    status_recorded_on_behalf,
     timeline,
     visible_categories,
 )
@@ -95,9 +101,11 @@ __all__ = [
     "OVERRIDE_NOT_AUTHORISED",
     "READ_RIGHT",
     "RECIPIENT_KEEPS_DATA",
+    "RECIPIENT_ON_HUB",
     "URGENCY_CAP_HOURS",
     "act_on_referral",
     "acting_supervisor",
+    "answering_side",
     "appointment_view",
     "approval_link",
     "approval_view",
@@ -106,6 +114,7 @@ __all__ = [
     "cancel_referrals_under_ended_agreement",
     "client_of_referral",
     "decline_override",
+    "focal_points",
     "get_referral_for",
     "is_overdue",
     "may_approve",
@@ -113,6 +122,7 @@ __all__ = [
     "pending_approvals_query",
     "personal_categories_in",
     "reached_recipient",
+    "referral_contacts",
     "referral_summary",
     "referral_view",
     "referrals_for_export",
@@ -122,6 +132,7 @@ __all__ = [
     "send_referral",
     "shareable_categories",
     "side_of",
+    "status_recorded_on_behalf",
     "sweep_overdue_referrals",
     "timeline",
     "update_appointment",

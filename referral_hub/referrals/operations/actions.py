@@ -17,11 +17,11 @@ from referral_hub.problems import INVALID_TRANSITION, Problem, register_problem
 from referral_hub.referrals.lifecycle import CLOSED_STATUSES, NOT_STARTED_STATUSES, RECIPIENT
 from referral_hub.referrals.models import Referral
 from referral_hub.referrals.operations.access import (
+    answering_side,
     field_error,
     get_referral_for,
     reached_recipient,
     require_staff,
-    side_of,
 )
 from referral_hub.referrals.operations.gates import still_covered
 from referral_hub.referrals.operations.record import (
@@ -47,16 +47,25 @@ def act_on_referral(
     outcome: str | None = None,
     summary: str | None = None,
     note: str | None = None,
+    on_behalf: bool = False,
 ) -> Referral:
-    """Take one lifecycle action; exactly one of concurrent actions wins, the others get 409."""
+    """Take one lifecycle action; exactly one of concurrent actions wins, the others get 409.
+
+    `on_behalf`: the sender records the answer of a recipient not on the hub (`note`: how
+    it came); the line, the audit and the event say so (access.answering_side has the rule).
+    """
     require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
-    side = side_of(actor, referral)
+    side = answering_side(actor, referral, on_behalf=on_behalf, note=note)
     transition = plan(action, side, referral)
     if transition.by_approver:
         # Approving shares and declining hides: approve_override / decline_override do that.
         raise Problem(
-            409, INVALID_TRANSITION, f"'{action}' is an override's approval, not a status change."
+            409,
+            INVALID_TRANSITION,
+            f"'{action}' is an override's approval, not a status change.",
+            reason="override-approval",
+            action=action,
         )
     _refuse_start_without_agreement(referral, action)
     if transition.needs_reason and not (reason or "").strip():
@@ -73,28 +82,43 @@ def act_on_referral(
     if transition.needs_outcome:
         referral.outcome = outcome
         referral.outcome_summary = summary
-    add_to_timeline(actor, referral, action, before, transition.target, reason or summary or note)
+    behalf_note = note.strip() if on_behalf and note else None
+    add_to_timeline(
+        actor,
+        referral,
+        action,
+        before,
+        transition.target,
+        reason or summary or (None if on_behalf else note),
+        on_behalf_note=behalf_note,
+    )
     flush_change()
     audit.record(
         actor,
         f"referral.{action}",
         "referral",
         referral.id,
-        {"number": referral.number, "from": before, "to": transition.target, "outcome": outcome},
+        {
+            "number": referral.number,
+            "from": before,
+            "to": transition.target,
+            "outcome": outcome,
+            **({"recorded_on_behalf": True} if on_behalf else {}),
+        },
         subject_organization_id=(
             referral.sender_organization_id
-            if side == RECIPIENT
+            if side == RECIPIENT and not on_behalf
             # An override declined before it was sent stays the sender's alone.
             else referral.recipient_organization_id
             if reached_recipient(referral)
             else None
         ),
     )
-    _announce(actor, referral, before)
+    _announce(actor, referral, before, on_behalf=on_behalf)
     return referral
 
 
-def _announce(actor: Actor, referral: Referral, before: str) -> None:
+def _announce(actor: Actor, referral: Referral, before: str, *, on_behalf: bool) -> None:
     event_type = _ANSWER_EVENTS.get(referral.status)
     if event_type is None:
         event_type = (
@@ -109,11 +133,11 @@ def _announce(actor: Actor, referral: Referral, before: str) -> None:
         subject_type="referral",
         subject_id=referral.id,
         organizations=told,
-        data=event_data(referral, previous_status=before),
+        data=event_data(referral, previous_status=before, recorded_on_behalf=on_behalf),
     )
-    if referral.status in ("accepted", "rejected") or (
-        referral.status in CLOSED_STATUSES
-        and actor.organization_id != referral.sender_organization_id
+    # The sender is told of an answer, unless it recorded the answer itself.
+    if actor.organization_id != referral.sender_organization_id and (
+        referral.status in ("accepted", "rejected") or referral.status in CLOSED_STATUSES
     ):
         notify_referral_answered(
             referral.number, referral.sender_organization_id, referral.status, portal_link(referral)

@@ -1,4 +1,5 @@
-"""Appointments: the recipient schedules the sessions of a referral and records them."""
+"""Appointments: the recipient schedules the sessions of a referral and records them (or,
+for a recipient not on the hub, the sender on its behalf: access.answering_side)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from referral_hub.problems import INVALID_TRANSITION, Problem
 from referral_hub.referrals.lifecycle import RECIPIENT, appointment_schedulable
 from referral_hub.referrals.models import Appointment, Referral
 from referral_hub.referrals.operations.access import (
+    answering_side,
     field_error,
     get_referral_for,
     require_staff,
-    side_of,
 )
 from referral_hub.referrals.operations.record import add_to_timeline, event_data
 
@@ -32,6 +33,7 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
         "practitioner": appointment.practitioner,
         "status": appointment.status,
         "note": appointment.note,
+        "recorded_on_behalf": appointment.recorded_on_behalf,
     }
 
 
@@ -54,18 +56,29 @@ def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
         )
 
 
-def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -> Appointment:
-    """The recipient schedules a session of an accepted or running referral."""
+def schedule_appointment(
+    actor: Actor, referral_id: str, data: dict[str, Any], *, on_behalf: bool = False
+) -> Appointment:
+    """The recipient schedules a session of an accepted or running referral (`on_behalf`:
+    the sender for a recipient not on the hub, `data["note"]` saying how it came)."""
     require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
-    side = side_of(actor, referral)
+    side = answering_side(actor, referral, on_behalf=on_behalf, note=data.get("note"))
     if side != RECIPIENT:
-        raise Problem(409, INVALID_TRANSITION, "Only the recipient schedules appointments.")
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "Only the recipient schedules appointments.",
+            reason="recipient-only",
+            action="schedule-appointment",
+        )
     if not appointment_schedulable(side, referral.status):
         raise Problem(
             409,
             INVALID_TRANSITION,
             f"A referral that is '{referral.status}' takes no appointments.",
+            reason="not-schedulable",
+            status_now=referral.status,
         )
     _check_session_time(referral, data["starts_at"])
     appointment = Appointment(
@@ -75,19 +88,27 @@ def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -
         mode=data["mode"],
         practitioner=data.get("practitioner"),
         status="scheduled",
+        recorded_on_behalf=on_behalf,
     )
     appointment.location = data.get("location")
     db.session.add(appointment)
     referral.updated_at = utcnow()
     db.session.flush()
-    add_to_timeline(actor, referral, "appointment_scheduled", None, None, None)
+    behalf_note = data["note"].strip() if on_behalf else None
+    add_to_timeline(
+        actor, referral, "appointment_scheduled", None, None, None, on_behalf_note=behalf_note
+    )
     audit.record(
         actor,
         "appointment.scheduled",
         "referral",
         referral.id,
-        {"appointment": appointment.id, "starts_at": appointment.starts_at.isoformat()},
-        subject_organization_id=referral.sender_organization_id,
+        {
+            "appointment": appointment.id,
+            "starts_at": appointment.starts_at.isoformat(),
+            **({"recorded_on_behalf": True} if on_behalf else {}),
+        },
+        subject_organization_id=_other_party(actor, referral),
     )
     emit(
         actor,
@@ -100,22 +121,45 @@ def schedule_appointment(actor: Actor, referral_id: str, data: dict[str, Any]) -
             appointment_id=appointment.id,
             starts_at=appointment.starts_at.isoformat(),
             mode=appointment.mode,
+            recorded_on_behalf=on_behalf,
         ),
     )
     return appointment
 
 
+def _other_party(actor: Actor, referral: Referral) -> str:
+    """The party an appointment's change concerns besides the actor's own."""
+    if actor.organization_id == referral.sender_organization_id:
+        return referral.recipient_organization_id
+    return referral.sender_organization_id
+
+
 def update_appointment(
-    actor: Actor, referral_id: str, appointment_id: str, data: dict[str, Any]
+    actor: Actor,
+    referral_id: str,
+    appointment_id: str,
+    data: dict[str, Any],
+    *,
+    on_behalf: bool = False,
 ) -> Appointment:
-    """The recipient records attendance, a no-show, a cancellation or a new time."""
+    """The recipient records attendance, a no-show, a cancellation or a new time (or the
+    sender on its behalf, `data["note"]` saying how it came)."""
     require_staff(actor)
     referral = get_referral_for(actor, referral_id, lock=True)
-    if side_of(actor, referral) != RECIPIENT:
-        raise Problem(409, INVALID_TRANSITION, "Only the recipient updates appointments.")
+    side = answering_side(actor, referral, on_behalf=on_behalf, note=data.get("note"))
+    if side != RECIPIENT:
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            "Only the recipient updates appointments.",
+            reason="recipient-only",
+            action="update-appointment",
+        )
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.referral_id != referral.id:
-        raise Problem(404, "not-found", f"No appointment '{appointment_id}'.")
+        raise Problem(
+            404, "not-found", f"No appointment '{appointment_id}'.", reason="no-appointment"
+        )
     if not data:
         raise field_error("status", "Nothing to change.")
     if "starts_at" in data:
@@ -126,6 +170,7 @@ def update_appointment(
             409,
             INVALID_TRANSITION,
             "The session has not started yet: attendance is recorded once it has.",
+            reason="session-not-started",
             starts_at=starts_at.isoformat(),
         )
     changes: dict[str, Any] = {}
@@ -135,6 +180,8 @@ def update_appointment(
                 409,
                 INVALID_TRANSITION,
                 f"An appointment that is '{appointment.status}' cannot change status.",
+                reason="appointment-recorded",
+                appointment_status=appointment.status,
             )
         changes["status"] = [appointment.status, data["status"]]
         appointment.status = data["status"]
@@ -146,15 +193,24 @@ def update_appointment(
         changes["note"] = True
     appointment.updated_at = utcnow()
     referral.updated_at = appointment.updated_at
+    behalf_note = data["note"].strip() if on_behalf else None
     add_to_timeline(
-        actor, referral, f"appointment_{appointment.status}", None, None, data.get("note")
+        actor,
+        referral,
+        f"appointment_{appointment.status}",
+        None,
+        None,
+        None if on_behalf else data.get("note"),
+        on_behalf_note=behalf_note,
     )
+    if on_behalf:
+        changes["recorded_on_behalf"] = True
     audit.record(
         actor,
         "appointment.updated",
         "referral",
         referral.id,
         {"appointment": appointment.id, **changes},
-        subject_organization_id=referral.sender_organization_id,
+        subject_organization_id=_other_party(actor, referral),
     )
     return appointment

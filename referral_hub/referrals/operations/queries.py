@@ -87,8 +87,14 @@ def referrals_query(
     overdue: bool | None = None,
     *,
     sender_reference: str | None = None,
+    updated_since: dt.datetime | None = None,
+    order: str = "respond_by",
 ) -> Select:
     """Sent or received referrals of the actor's organisation: overdue first, then newest.
+
+    `order="updated_at"` is the order for syncing: least recently changed first, ties by id,
+    so a partner paging through with `updated_since` (its last sync) sees each change once,
+    in a stable order whatever the clock's resolution.
 
     `sender_reference` finds the sender's referrals by its own reference (after a timeout:
     was it made?). It is the sender's: a recipient's box refuses it, whether or not such a
@@ -118,6 +124,10 @@ def referrals_query(
         query = query.where(late)
     elif overdue is False:
         query = query.where(~late)
+    if updated_since is not None:
+        query = query.where(Referral.updated_at >= updated_since)
+    if order == "updated_at":
+        query = query.order_by(None).order_by(Referral.updated_at, Referral.id)
     return query
 
 

@@ -1,10 +1,10 @@
 """What every change of a referral leaves behind, and how a status change is made.
 
 A change is planned against lifecycle.py's table (`plan`: 409 invalid-transition for the
-rest), written at once so that of two concurrent changes one loses with 409
-(`flush_change`), and put on the referral's timeline (`add_to_timeline`). Events and
-webhooks carry `event_data` (ids, numbers, statuses, links; never personal data); e-mails
-carry the portal's links.
+rest, its `reason` the table's), written at once so that of two concurrent changes one loses
+with 409 (`flush_change`, reason changed-meanwhile), and put on the referral's timeline
+(`add_to_timeline`). Events and webhooks carry `event_data` (ids, numbers, statuses, links;
+never personal data); e-mails carry the portal's links.
 """
 
 from __future__ import annotations
@@ -53,7 +53,11 @@ def add_to_timeline(
     from_status: str | None,
     to_status: str | None,
     note: str | None = None,
+    *,
+    on_behalf_note: str | None = None,
 ) -> None:
+    """One timeline line; `on_behalf_note` marks it as recorded by the sender on the
+    recipient's behalf, saying how the answer came."""
     db.session.add(
         ReferralEvent(
             referral_id=referral.id,
@@ -64,6 +68,8 @@ def add_to_timeline(
             user_id=actor.user_id,
             oauth_client_id=actor.client_id,
             note=note,
+            on_behalf=on_behalf_note is not None,
+            on_behalf_note=on_behalf_note,
             at=utcnow(),
         )
     )
@@ -77,7 +83,14 @@ def plan(action: str, side: str | None, referral: Referral) -> Transition:
     try:
         return plan_transition(action, side, referral.status)
     except TransitionRefused as refused:
-        raise Problem(409, INVALID_TRANSITION, str(refused), status_now=referral.status) from None
+        raise Problem(
+            409,
+            INVALID_TRANSITION,
+            str(refused),
+            reason=refused.reason,
+            status_now=referral.status,
+            **refused.fields,
+        ) from None
 
 
 def flush_change() -> None:
@@ -87,5 +100,8 @@ def flush_change() -> None:
     except StaleDataError:
         db.session.rollback()
         raise Problem(
-            409, INVALID_TRANSITION, "The referral changed meanwhile; read it again."
+            409,
+            INVALID_TRANSITION,
+            "The referral changed meanwhile; read it again.",
+            reason="changed-meanwhile",
         ) from None

@@ -17,6 +17,7 @@ from referral_hub.actors import Actor
 from referral_hub.categories import CASE_CATEGORIES, PERSONAL_CATEGORIES
 from referral_hub.clients import operations as clients
 from referral_hub.db import utcnow
+from referral_hub.directory.operations import is_on_hub
 from referral_hub.extensions import db
 from referral_hub.oauth.models import OAuthClient
 from referral_hub.referrals.lifecycle import (
@@ -34,6 +35,7 @@ from referral_hub.referrals.operations.access import (
     side_of,
 )
 from referral_hub.referrals.operations.appointments import appointment_view
+from referral_hub.referrals.operations.contacts import referral_contacts
 from referral_hub.referrals.operations.gates import respond_by_for
 from referral_hub.referrals.operations.queries import is_overdue
 from referral_hub.referrals.operations.record import basis_of
@@ -135,6 +137,16 @@ def approval_view(referral: Referral) -> dict[str, Any] | None:
     }
 
 
+def case_reference(referral: Referral, side: str | None, categories: set) -> dict | None:
+    """The case a referral was made from (cases/): its number is the sender's, and reaches
+    the recipient only with the case data itself (`case_summary` among what it sees)."""
+    if referral.case_id is None:
+        return None
+    if side == SENDER or (side == RECIPIENT and "case_summary" in categories):
+        return {"id": referral.case_id, "number": referral.case.number}
+    return None
+
+
 def referral_view(
     actor: Actor, referral: Referral, *, record: bool = True, as_sent: bool = False
 ) -> dict[str, Any]:
@@ -179,6 +191,7 @@ def referral_view(
     if as_sent:
         respond_by = respond_by_for(utcnow(), agreement.response_hours, referral.urgency)
     approver = side == SENDER and may_approve(actor, referral)
+    recipient_on_hub = is_on_hub(referral.recipient)
     return {
         "id": referral.id,
         "number": referral.number,
@@ -199,12 +212,32 @@ def referral_view(
         "outcome": referral.outcome,
         "outcome_summary": referral.outcome_summary,
         "sender_reference": referral.sender_reference if side == SENDER else None,
+        "case": case_reference(referral, side, categories),
         "approval": approval_view(referral) if side == SENDER else None,
         "created_at": referral.created_at,
         "updated_at": referral.updated_at,
         "allowed_actions": allowed_actions(side, status, approver=approver),
         "appointments": [appointment_view(a) for a in referral.appointments],
+        "recipient_on_hub": recipient_on_hub,
+        "recorded_on_behalf": status_recorded_on_behalf(referral),
+        "on_behalf_actions": (
+            allowed_actions(RECIPIENT, status) if side == SENDER and not recipient_on_hub else []
+        ),
+        "contacts": referral_contacts(actor, referral),
     }
+
+
+def status_recorded_on_behalf(referral: Referral) -> bool:
+    """Whether the referral's last change of status was recorded by the sender on the
+    recipient's behalf."""
+    return bool(
+        db.session.scalar(
+            select(ReferralEvent.on_behalf)
+            .where(ReferralEvent.referral_id == referral.id, ReferralEvent.to_status.is_not(None))
+            .order_by(ReferralEvent.at.desc(), ReferralEvent.id.desc())
+            .limit(1)
+        )
+    )
 
 
 def referral_summary(actor: Actor, referral: Referral) -> dict[str, Any]:
@@ -251,6 +284,8 @@ def timeline(actor: Actor, referral_id: str) -> list[dict[str, Any]]:
             "to_status": row.to_status,
             "organization": _org_ref(row.organization) if row.organization else None,
             "note": row.note,
+            "recorded_on_behalf": row.on_behalf,
+            "on_behalf_note": row.on_behalf_note,
         }
         for row in rows
     ]

@@ -1,6 +1,6 @@
 """Paper signatures: a party's signature recorded from the signed scan, confirmed or disputed
 
-Revision ID: 0017_paper_signatures
+Revision ID: 0015_paper_signatures
 Revises: 0014_signin_throttle
 Create Date: 2026-12-02 12:00:00
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0017_paper_signatures"
+revision = "0015_paper_signatures"
 down_revision = "0014_signin_throttle"
 branch_labels = None
 depends_on = None

@@ -1,8 +1,8 @@
 """Per-client data keys, erasure, rectifications and a unit's retention: a client's personal
 data moves from the key ring to the client's own key (wrapped by the ring)
 
-Revision ID: 0021_client_keys
-Revises: 0017_paper_signatures
+Revision ID: 0020_client_keys
+Revises: 0019_webhook_rotation
 Create Date: 2026-12-10 12:00:00
 
 The data step runs with the app's key ring (``flask db upgrade`` inside the app): each client
@@ -21,8 +21,8 @@ from flask import current_app
 from referral_hub.clients import crypto
 
 # revision identifiers, used by Alembic.
-revision = "0021_client_keys"
-down_revision = "0017_paper_signatures"
+revision = "0020_client_keys"
+down_revision = "0019_webhook_rotation"
 branch_labels = None
 depends_on = None
 
@@ -47,7 +47,7 @@ CLIENT_DATA = {
         "SELECT id, client_id, {cols} FROM referrals",
     ),
     "referral_events": (
-        ("note_enc",),
+        ("note_enc", "on_behalf_note_enc"),
         "SELECT e.id, r.client_id, {cols} FROM referral_events e "
         "JOIN referrals r ON r.id = e.referral_id",
     ),
@@ -55,6 +55,18 @@ CLIENT_DATA = {
         ("location_enc", "note_enc"),
         "SELECT a.id, r.client_id, {cols} FROM appointments a "
         "JOIN referrals r ON r.id = a.referral_id",
+    ),
+    "cases": (
+        ("summary_enc", "close_summary_enc"),
+        "SELECT id, client_id, {cols} FROM cases",
+    ),
+    "case_plan_items": (
+        ("note_enc",),
+        "SELECT p.id, c.client_id, {cols} FROM case_plan_items p JOIN cases c ON c.id = p.case_id",
+    ),
+    "case_notes": (
+        ("text_enc",),
+        "SELECT n.id, c.client_id, {cols} FROM case_notes n JOIN cases c ON c.id = n.case_id",
     ),
 }
 

@@ -1,0 +1,1 @@
+"""Cases and service plans: a UPTD PPA's case file around a client, its plan and follow-ups."""
