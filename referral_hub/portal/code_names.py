@@ -254,6 +254,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "user.work_phone_changed": _l("Telepon kantor diubah"),
         "organization.created": _l("Mitra ditambahkan"),
         "organization.updated": _l("Data organisasi diubah"),
+        "organization.retention_changed": _l("Masa simpan data klien diubah"),
         "invitation.created": _l("Undangan dikirim"),
         "invitation.revoked": _l("Undangan dicabut"),
         "invitation.accepted": _l("Undangan diterima"),
