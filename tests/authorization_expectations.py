@@ -606,8 +606,19 @@ EXPECTATIONS: dict[str, object] = {
             ("disclosures", OK),
             ("consent_new", FORM),
             ("consent_withdraw", FORM),
+            ("export", OK),
+            ("edit", FORM),
         )
     },
+    # Erasure: a supervisor or an administrator of the owning unit (clients:erase).
+    "clients_portal.erase": page(
+        WRITERS,
+        UPTDS,
+        FORM,
+        "PPU's client: PPU's supervisor or admin",
+        bpp__supervisor=HIDDEN,
+        bpp__org_admin=HIDDEN,
+    ),
     # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
     "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
     "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
