@@ -121,9 +121,11 @@ def upgrade():
 
 def downgrade():
     _to_key_ring(op.get_bind())
-    with op.batch_alter_table("organizations", schema=None) as batch_op:
+    # Dropped in place (SQLite 3.35+ drops a plain column): copying these tables, as a batch
+    # would on SQLite, fails on the foreign keys that point at them.
+    with op.batch_alter_table("organizations", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("client_retention_years")
-    with op.batch_alter_table("clients", schema=None) as batch_op:
+    with op.batch_alter_table("clients", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("erased_age_band")
         batch_op.drop_column("erasure_reason")
         batch_op.drop_column("erased_by_user_id")
