@@ -21,8 +21,17 @@ from tests.conftest import REPO
 MIGRATIONS = str(REPO / "migrations")
 
 
-def _columns(row_sql: str) -> list[str]:
-    return [v for v in db.session.execute(text(row_sql)).one() if v is not None]
+def _stored(client_id: str, case_id: str) -> list[str]:
+    """The client's name, the case's summary and its note, as stored."""
+    row = db.session.execute(
+        text(
+            "SELECT c.full_name_enc, k.summary_enc, n.text_enc FROM clients c "
+            "JOIN cases k ON k.client_id = c.id JOIN case_notes n ON n.case_id = k.id "
+            "WHERE c.id = :client AND k.id = :case"
+        ),
+        {"client": client_id, "case": case_id},
+    ).one()
+    return list(row)
 
 
 def test_personal_data_moves_to_the_clients_key_and_back(app_config, tmp_path):
@@ -50,16 +59,12 @@ def test_personal_data_moves_to_the_clients_key_and_back(app_config, tmp_path):
         db.session.remove()
 
         downgrade(directory=MIGRATIONS, revision="0019_webhook_rotation")
-        values = _columns(f"SELECT full_name_enc FROM clients WHERE id = '{ids[0]}'")
-        values += _columns(f"SELECT summary_enc FROM cases WHERE id = '{ids[1]}'")
-        values += _columns(f"SELECT text_enc FROM case_notes WHERE case_id = '{ids[1]}'")
-        assert len(values) == 3 and all(v.startswith("v1.") for v in values), values
+        values = _stored(*ids)
+        assert all(v.startswith("v1.") for v in values), values
         db.session.remove()
 
         upgrade(directory=MIGRATIONS, revision="heads")
-        values = _columns(f"SELECT full_name_enc FROM clients WHERE id = '{ids[0]}'")
-        values += _columns(f"SELECT summary_enc FROM cases WHERE id = '{ids[1]}'")
-        values += _columns(f"SELECT text_enc FROM case_notes WHERE case_id = '{ids[1]}'")
+        values = _stored(*ids)
         assert all(v.startswith("c1.") for v in values), values
         assert db.session.get(Client, ids[0]).full_name == "Nama Migrasi"
         assert db.session.get(Case, ids[1]).summary == "Ringkas"

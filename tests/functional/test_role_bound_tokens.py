@@ -41,8 +41,9 @@ _CASEWORK = _READS | {
 #: What a person of each role may do, and so what an app acting for them may do.
 EXPECTED = {
     "caseworker": _CASEWORK,
-    "supervisor": _CASEWORK | {"agreements:write"},
-    "org_admin": _READS | {"agreements:write", "webhooks:write", "audit:read", "directory:write"},
+    "supervisor": _CASEWORK | {"agreements:write", "clients:erase"},
+    "org_admin": _READS
+    | {"agreements:write", "webhooks:write", "audit:read", "directory:write", "clients:erase"},
     "auditor": _READS | {"audit:read"},
 }
 #: One call per scope, as a PPU user, and what it answers when the scope is allowed.
@@ -53,6 +54,12 @@ PROBES = {
     "agreements:write": ("POST", "/api/v1/agreements", {}, 422),
     "clients:read": ("GET", "/api/v1/clients", None, 200),
     "clients:write": ("POST", "/api/v1/clients", {}, 422),
+    "clients:erase": (
+        "POST",
+        "/api/v1/clients/no-such-client/erase",
+        {"reason": "duplicate_record"},
+        404,
+    ),
     "referrals:read": ("GET", "/api/v1/referrals?box=sent", None, 200),
     "referrals:write": ("POST", "/api/v1/referrals", {}, 422),
     "referrals:respond": ("POST", "/api/v1/referrals/no-such-referral/accept", {}, 404),
