@@ -135,7 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from referral_hub.cases.api import blp as cases_api
     from referral_hub.cases.views import bp as cases_portal_bp
     from referral_hub.clients.api import blp as clients_api
-    from referral_hub.clients.views import bp as clients_portal_bp
+    from referral_hub.clients.rights_views import bp as clients_portal_bp  # with its routes
     from referral_hub.delivery.api import blp as delivery_api
     from referral_hub.delivery.views import bp as delivery_portal_bp
     from referral_hub.directory.api import blp as directory_api
@@ -200,6 +200,7 @@ def _register_request_hooks(app: Flask) -> None:
     from referral_hub.idempotency.hooks import init_idempotency
     from referral_hub.interchange.fhir.outcome import render as render_operation_outcome
     from referral_hub.portal.errors import render_error_page
+    from referral_hub.portal.templating import show_erased
     from referral_hub.problems import (
         Problem,
         handle_problem,
@@ -226,6 +227,8 @@ def _register_request_hooks(app: Flask) -> None:
     init_idempotency(app)  # after the token check: a key belongs to the authenticated caller
     init_transactions(app)  # the request's unit of work ends with its session
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or DEFAULT_LOCALE)
+    # Wherever a page prints an erased client's personal text, it says so in words.
+    app.jinja_env.finalize = show_erased
 
 
 def _register_cli(app: Flask) -> None:

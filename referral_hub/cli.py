@@ -235,6 +235,50 @@ def rotate_keys_command(batch_size: int) -> None:
     click.echo(json.dumps({"current_kid": kid, **totals}))
 
 
+@hub.command("retention-due")
+@click.option("--unit", "unit_code", help="Only this unit (its code)")
+@with_appcontext
+def retention_due_command(unit_code: str | None) -> None:
+    """List the clients past their unit's retention period (numbers only: unit, client code,
+    date of the last work); a supervisor or administrator then erases them."""
+    from referral_hub.directory.operations import find_organization
+    from referral_hub.retention import retention_due
+
+    unit = None
+    if unit_code:
+        unit = find_organization(unit_code)
+        if unit is None:
+            _fail(f"no organisation '{unit_code}'")
+    rows = retention_due(unit)
+    for row in rows:
+        click.echo(f"{row['unit']}\t{row['client']}\t{row['last_work'].isoformat()}")
+    click.echo(f"{len(rows)} client(s) past their retention period", err=True)
+
+
+@hub.command("retention-set")
+@click.argument("unit_code")
+@click.argument("years")
+@with_appcontext
+def retention_set_command(unit_code: str, years: str) -> None:
+    """Give a unit its own retention period in years (1-100), or `default` for
+    HUB_CLIENT_RETENTION_YEARS; audited."""
+    from referral_hub.directory.operations import find_organization
+    from referral_hub.retention import retention_years, set_retention_years
+
+    unit = find_organization(unit_code)
+    if unit is None:
+        _fail(f"no organisation '{unit_code}'")
+    if years == "default":
+        value = None
+    elif years.isdigit() and 1 <= int(years) <= 100:
+        value = int(years)
+    else:
+        _fail("years: a whole number from 1 to 100, or 'default'")
+    set_retention_years(Actor.system("cli:retention-set"), unit, value)
+    db.session.commit()
+    click.echo(f"{unit.code}: {retention_years(unit)} year(s)")
+
+
 @hub.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty")
 @with_appcontext

@@ -388,6 +388,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HUB_MAIL_FROM", text, _mail_from,
             "sender address of notifications (default `noreply@<host of HUB_BASE_URL>`; "
             "without `HUB_SMTP_URL` mail is written under `instance/mail/`)"),
+    Setting("HUB_CLIENT_RETENTION_YEARS", integer(1, 100), "5",
+            "years a client's record is kept after the client's last work closed (default 5); "
+            "a unit's own period (`flask hub retention-set`) overrides it; "
+            "`flask hub retention-due` lists the records past it (docs/data-retention.md)"),
 )  # fmt: skip
 SETTING = {s.name: s for s in SETTINGS}
 

@@ -75,4 +75,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed in the file, so a destroyed client key leaves
+    # no copy in free pages (clients' erasure, docs/data-retention.md).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -55,9 +55,12 @@ _CASEWORK = frozenset(
 #: moves a client's personal data; an auditor reads the record and changes nothing.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "caseworker": _CASEWORK,
-    "supervisor": _CASEWORK | {"agreements:write", "reports:read"},
+    # Erasing a client (UU PDP) is a supervisor's or an administrator's act (API.md); the
+    # administrator erases without reading: the confirmation shows the client's code only.
+    "supervisor": _CASEWORK | {"agreements:write", "reports:read", "clients:erase"},
     "org_admin": frozenset(
         {
+            "clients:erase",
             "directory:read",
             "directory:write",
             "agreements:read",

@@ -16,10 +16,17 @@ def connect_receivers() -> None:
     """Connect every receiver to its signal (idempotent)."""
     from referral_hub.agreements.events import publish
     from referral_hub.agreements.signals import agreement_changed, agreement_ended
-    from referral_hub.clients.signals import consent_withdrawn
+    from referral_hub.cases.rights import cases_for_export, open_cases_of_client
+    from referral_hub.clients.signals import (
+        consent_withdrawn,
+        erasure_requested,
+        export_requested,
+    )
     from referral_hub.referrals.operations import (
         cancel_referrals_on_withdrawn_consent,
         cancel_referrals_under_ended_agreement,
+        open_referrals_of_client,
+        referrals_for_export,
     )
 
     # Partners hear of agreement events through the outbox (events feed, webhooks).
@@ -28,3 +35,10 @@ def connect_receivers() -> None:
     agreement_ended.connect(cancel_referrals_under_ended_agreement, weak=False)
     # Open referrals resting on a withdrawn consent are cancelled, recipients told.
     consent_withdrawn.connect(cancel_referrals_on_withdrawn_consent, weak=False)
+    # A client is not erased while a referral holding their data is open.
+    erasure_requested.connect(open_referrals_of_client, weak=False)
+    # The client's export lists their referrals as the sender sees them.
+    export_requested.connect(referrals_for_export, weak=False)
+    # Nor while a case of the client is open; the export lists the cases, plan and notes.
+    erasure_requested.connect(open_cases_of_client, weak=False)
+    export_requested.connect(cases_for_export, weak=False)

@@ -298,8 +298,22 @@ EXPECTATIONS: dict[str, object] = {
         f"clients.{name}": api(
             "clients:read", "PPU's client: hidden from everyone else", HIDDEN, ppu=OK
         )
-        for name in ("get_client", "list_consents", "list_disclosures", "get_consent")
+        for name in (
+            "get_client",
+            "list_consents",
+            "list_disclosures",
+            "get_consent",
+            "export_client",
+        )
     },
+    "clients.rectify_client": api(
+        "clients:write", "PPU's client: hidden from everyone else", codes(404, 422), ppu=OK
+    ),
+    # A unit's system (client credentials) never erases: a supervisor or admin acting
+    # personally does (test_clients_rights).
+    "clients.erase_client": api(
+        "clients:erase", "only a person (supervisor, admin) erases", codes(403, 404)
+    ),
     "clients.create_consent": api(
         "clients:write", "PPU's client: hidden from everyone else", HIDDEN, ppu=CREATED
     ),
@@ -640,8 +654,19 @@ EXPECTATIONS: dict[str, object] = {
             ("disclosures", OK),
             ("consent_new", FORM),
             ("consent_withdraw", FORM),
+            ("export", OK),
+            ("edit", FORM),
         )
     },
+    # Erasure: a supervisor or an administrator of the owning unit (clients:erase).
+    "clients_portal.erase": page(
+        WRITERS,
+        UPTDS,
+        FORM,
+        "PPU's client: PPU's supervisor or admin",
+        bpp__supervisor=HIDDEN,
+        bpp__org_admin=HIDDEN,
+    ),
     # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
     "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
     "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),

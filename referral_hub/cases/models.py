@@ -3,7 +3,8 @@
 What a report counts stays in clear (risk level, violence types, the incident's date, place
 type and region, the relationship to the alleged perpetrator: codes of DOMAIN.md); what a
 caseworker writes (the summary, notes, a plan item's note, the closing summary) names people
-and is kept only as ciphertext, through the same key ring as clients (`rotate-keys` walks it).
+and is kept only as ciphertext under the client's own data key (clients/crypto.py), so that
+erasing the client makes it unreadable too; reads after erasure give the erased marker.
 """
 
 from __future__ import annotations
@@ -49,6 +50,20 @@ UNIT_SERVICES = (
     "mediation",
     "accompaniment",
 )
+
+
+def case_client_id(obj: Any) -> str | None:
+    """The client of the case a plan item or a note belongs to: what it says is under that
+    client's key (the case may not be flushed yet)."""
+    case = None
+    if obj.case_id:
+        with db.session.no_autoflush:
+            case = db.session.get(Case, obj.case_id)
+    if case is None:
+        case = next(
+            (o for o in db.session.new if isinstance(o, Case) and o.id == obj.case_id), None
+        )
+    return case.client_id if case is not None else None
 
 
 class _WithId:
@@ -102,8 +117,8 @@ class Case(_WithId, db.Model):
         back_populates="case", order_by="PlanItem.created_at", lazy="selectin"
     )
 
-    summary = Encrypted("summary_enc")
-    close_summary = Encrypted("close_summary_enc")
+    summary = Encrypted("summary_enc", client="client_id")
+    close_summary = Encrypted("close_summary_enc", client="client_id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (Index("ix_cases_unit_status", "organization_id", "status", "opened_at"),)
@@ -138,7 +153,7 @@ class PlanItem(_WithId, db.Model):
     provider: Mapped[Organization] = relationship(lazy="joined")
     referral: Mapped[Referral | None] = relationship(lazy="joined")
 
-    note = Encrypted("note_enc")
+    note = Encrypted("note_enc", client=case_client_id)
 
     __table_args__ = (Index("ix_case_plan_items_due", "status", "due_on"),)
 
@@ -164,6 +179,6 @@ class CaseNote(_WithId, db.Model):
 
     author: Mapped[User | None] = relationship(lazy="joined")
 
-    text = Encrypted("text_enc")
+    text = Encrypted("text_enc", client=case_client_id)
 
     __table_args__ = (Index("ix_case_notes_follow_up", "follow_up_on", "follow_up_done_at"),)

@@ -8,8 +8,11 @@ from flask_smorest import Blueprint
 from referral_hub.apidoc import protected
 from referral_hub.clients import operations as ops
 from referral_hub.clients.schemas import (
+    ClientCreatedOut,
+    ClientExportOut,
     ClientIn,
     ClientOut,
+    ClientPatchIn,
     ClientQueryArgs,
     ClientRegisteredOut,
     ClientSearchIn,
@@ -17,6 +20,7 @@ from referral_hub.clients.schemas import (
     ConsentIn,
     ConsentOut,
     DisclosureOut,
+    EraseIn,
     MatchListOut,
     MatchQueryIn,
     WithdrawIn,
@@ -35,6 +39,14 @@ ConsentPage = page_schema(ConsentOut, "ConsentPage")
 DisclosurePage = page_schema(DisclosureOut, "DisclosurePage")
 
 _NOT_FOUND = {404: "No such client of the caller's organisation"}
+ETAG_HEADER = {"ETag": {"description": "entity tag; send it back in If-Match", "schema": {}}}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The client's ETag as last read (GET /clients/{id})",
+    "schema": {"type": "string"},
+}
 
 
 def _context() -> str:
@@ -112,11 +124,58 @@ def search_clients(actor, criteria, args):
 
 
 @blp.route('/clients/<id("search", "matches"):client_id>')
-@blp.response(200, ClientOut)
+@blp.response(200, ClientOut, headers=ETAG_HEADER)
 @protected(blp, "clients:read", extra=_NOT_FOUND)
 def get_client(actor, client_id):
-    """One client with its personal data (owning organisation only); the read is logged."""
+    """One client with its personal data (owning organisation only); the read is logged.
+    The ETag is what a rectification (PATCH) sends back in If-Match."""
     client = ops.read_client(actor, client_id, _context())
+    return client, 200, {"ETag": f'"{ops.etag_of(client)}"'}
+
+
+@blp.route('/clients/<id("search"):client_id>', methods=["PATCH"])
+@blp.arguments(ClientPatchIn)
+@blp.response(200, ClientCreatedOut, headers=ETAG_HEADER)
+@protected(
+    blp,
+    "clients:write",
+    extra={
+        **_NOT_FOUND,
+        409: "The client was erased",
+        412: "The client changed since the ETag you sent",
+        428: "If-Match is required",
+    },
+)
+@blp.doc(parameters=[IF_MATCH])
+def rectify_client(actor, data, client_id):
+    """Correct the client's record (UU PDP Pasal 6) against the ETag read (`If-Match`);
+    before and after are kept encrypted. Like a registration, the answer echoes no personal
+    data."""
+    client = ops.rectify_client(actor, client_id, data, if_match=request.headers.get("If-Match"))
+    return client, 200, {"ETag": f'"{ops.etag_of(client)}"'}
+
+
+@blp.route('/clients/<id("search"):client_id>/export')
+@blp.response(200, ClientExportOut)
+@protected(blp, "clients:read", extra=_NOT_FOUND)
+def export_client(actor, client_id):
+    """Everything held of the client with its processing history (UU PDP); logged."""
+    export = ops.export_client(actor, client_id, _context())
+    return export
+
+
+@blp.route('/clients/<id("search"):client_id>/erase', methods=["POST"])
+@blp.arguments(EraseIn)
+@blp.response(200, ClientOut)
+@protected(
+    blp,
+    "clients:erase",
+    extra={**_NOT_FOUND, 409: "Work is still open for the client, or it was erased already"},
+)
+def erase_client(actor, data, client_id):
+    """Erase the client (supervisor or administrator): the client's key is destroyed, so the
+    personal data is unrecoverable; numbers, statuses and the audit chain stay."""
+    client = ops.erase_client(actor, client_id, data["reason"])
     return client
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
-from referral_hub.clients.crypto import Encrypted, nik_blind_index, reencrypt
+from referral_hub.clients.crypto import ClientKey, Encrypted, nik_blind_index, reencrypt
 from referral_hub.clients.name_index import padded_rows
 from referral_hub.clock import local_date
 from referral_hub.db import UTCDateTime, new_id, utcnow
@@ -65,6 +65,17 @@ AGE_BANDS = (
     ("45-59", 45, 59),
     ("60+", 60, None),
 )
+CHILD_AGE_BANDS = ("0-5", "6-12", "13-17")
+#: Why a client was erased (a code, never free text: the audit log keeps it).
+ERASURE_REASONS = (
+    "data_subject_request",
+    "retention_period_ended",
+    "consent_withdrawn",
+    "unlawful_processing",
+    "duplicate_record",
+)
+#: The client's fields a rectification may correct (UU PDP Pasal 6).
+RECTIFIABLE_FIELDS = ("full_name", "nik", "birth_date", "phone", "address", "guardian")
 
 
 def local_today(at: dt.datetime | None = None) -> dt.date:
@@ -119,19 +130,30 @@ class Client(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     created_by_user_id: Mapped[str | None] = mapped_column(String(32))
     created_by_client_id: Mapped[str | None] = mapped_column(String(64))
+    #: Erasure (UU PDP Pasal 8, 16): the client's data key was destroyed at this moment, so
+    #: every personal value reads as ERASED; the code, demographics in clear and the age band
+    #: at erasure stay for the numbers.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    erased_by_user_id: Mapped[str | None] = mapped_column(String(32))
+    #: One of ERASURE_REASONS (a code: free text could name the person).
+    erasure_reason: Mapped[str | None] = mapped_column(String(32))
+    erased_age_band: Mapped[str | None] = mapped_column(String(8))
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     #: The keyed index of the name's terms (name_index.py); rebuilt with the name.
     name_terms: Mapped[list[ClientNameTerm]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="select"
     )
+    #: The client's wrapped data key: lists of many clients load it with them (joinedload),
+    #: so that decrypting a page's values needs no query per client (crypto finds it loaded).
+    key_row: Mapped[ClientKey | None] = relationship(ClientKey, lazy="raise", viewonly=True)
 
-    full_name = Encrypted("full_name_enc")
-    birth_date = Encrypted("birth_date_enc", "date")
-    phone = Encrypted("phone_enc")
-    address = Encrypted("address_enc")
-    guardian = Encrypted("guardian_enc", "json")
-    _nik = Encrypted("nik_enc")
+    full_name = Encrypted("full_name_enc", client="id")
+    birth_date = Encrypted("birth_date_enc", "date", client="id")
+    phone = Encrypted("phone_enc", client="id")
+    address = Encrypted("address_enc", client="id")
+    guardian = Encrypted("guardian_enc", "json", client="id")
+    _nik = Encrypted("nik_enc", client="id")
 
     __table_args__ = (
         # One registration per person and unit; concurrent duplicates fail here.
@@ -189,13 +211,24 @@ class Client(db.Model):
             indexes += 1
         return values, indexes
 
-    def age(self, day: dt.date | None = None) -> int:
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def age(self, day: dt.date | None = None) -> int | None:
+        """Completed years on `day`; None once erased (the birth date is gone)."""
+        if self.is_erased:
+            return None
         return age_on(self.birth_date, day or local_today())
 
     def age_band(self, day: dt.date | None = None) -> str:
+        if self.is_erased:
+            return self.erased_age_band or "unknown"
         return age_band(self.age(day))
 
     def is_child(self, day: dt.date | None = None) -> bool:
+        if self.is_erased:
+            return self.erased_age_band in CHILD_AGE_BANDS
         return self.age(day) < CHILD_AGE
 
 
@@ -271,10 +304,10 @@ class Consent(db.Model):
         secondary="consent_recipients", lazy="selectin", order_by=Organization.code
     )
 
-    giver_name = Encrypted("giver_name_enc")
+    giver_name = Encrypted("giver_name_enc", client="client_id")
     #: Free text a caseworker writes often names people: kept encrypted, out of the audit log.
-    withdrawal_reason = Encrypted("withdrawal_reason_enc")
-    child_assent_refusal_reason = Encrypted("child_assent_refusal_reason_enc")
+    withdrawal_reason = Encrypted("withdrawal_reason_enc", client="client_id")
+    child_assent_refusal_reason = Encrypted("child_assent_refusal_reason_enc", client="client_id")
 
     def __init__(self, **kwargs: Any) -> None:
         self.id = kwargs.pop("id", None) or new_id()
@@ -337,3 +370,28 @@ class Disclosure(db.Model):
     )
 
     __table_args__ = (Index("ix_disclosures_client_at", "client_id", "at"),)
+
+
+class Rectification(db.Model):
+    """A correction of a client's record (UU PDP Pasal 6): which fields, by whom, when, and the
+    values before and after, kept under the client's key (erased with the client)."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), nullable=False, index=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), nullable=False)
+    #: The names of the fields corrected (never their values).
+    fields: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    before_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    after_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    oauth_client_id: Mapped[str | None] = mapped_column(String(64))
+
+    before = Encrypted("before_enc", "json", client="client_id")
+    after = Encrypted("after_enc", "json", client="client_id")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.id = kwargs.pop("id", None) or new_id()
+        super().__init__(**kwargs)

@@ -22,11 +22,18 @@ from referral_hub.clients.models import (
     CONSENT_METHODS,
     DISABILITIES,
     DISCLOSURE_KINDS,
+    ERASURE_REASONS,
     SEXES,
 )
 from referral_hub.clients.name_index import MATCH_REASONS, search_words
 from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
 from referral_hub.pagination import PageArgs
+from referral_hub.referrals.schemas import (
+    HealthOut,
+    LegalOut,
+    PerpetratorOut,
+    ReferralCaseSummaryOut,
+)
 
 #: Regency ("64.09") or district ("64.09.01"): the village belongs in the (encrypted) address.
 DOMICILE_REGION = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
@@ -215,10 +222,13 @@ class ClientSummaryOut(ClientCreatedOut):
 
 
 class ClientOut(ClientSummaryOut):
+    """The owner's full read; once erased, the personal fields read "[erased]" or null."""
+
     organization = fields.Nested(OrganizationRefOut, required=True)
+    erased_at = fields.DateTime(allow_none=True)
     full_name = fields.String(required=True)
     nik = fields.String(allow_none=True)
-    birth_date = fields.Date(required=True)
+    birth_date = fields.Date(allow_none=True)
     phone = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     guardian = fields.Nested(GuardianOut, allow_none=True)
@@ -387,3 +397,188 @@ class DisclosureOut(Schema):
     categories = fields.List(fields.String(), required=True)
     basis = fields.String(required=True)
     context = fields.String(required=True)
+
+
+class ClientPatchIn(Schema):
+    """A rectification: only the fields sent change; null clears an optional one."""
+
+    full_name = fields.String(validate=_name)
+    nik = NikField(allow_none=True)
+    birth_date = fields.Date()
+    phone = fields.String(
+        allow_none=True, validate=validate.Regexp(PHONE, error="Not a phone number.")
+    )
+    address = fields.String(allow_none=True, validate=validate.Length(min=1, max=500))
+    guardian = fields.Nested(GuardianIn, allow_none=True)
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        return _strip_strings(data, ("full_name", "phone", "address"))
+
+    @validates_schema
+    def _something(self, data, **kwargs) -> None:
+        if not data:
+            raise ValidationError("Give at least one field to correct.", field_name="full_name")
+
+    _plausible_birth_date = ClientIn._plausible_birth_date
+
+
+class EraseIn(Schema):
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(ERASURE_REASONS),
+        metadata={"description": "Why (a code: free text could name the person)"},
+    )
+
+
+class ExportClientOut(Schema):
+    """The client's record in an export; after erasure only `id`, `code` and `erased`."""
+
+    id = fields.String(required=True)
+    code = fields.String(required=True)
+    erased = fields.Boolean(required=True)
+    organization = fields.Nested(OrganizationRefOut)
+    full_name = fields.String()
+    nik = fields.String(allow_none=True)
+    birth_date = fields.String(allow_none=True)
+    sex = fields.String()
+    disability = fields.List(fields.String())
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    domicile_region = fields.String(allow_none=True)
+    guardian = fields.Nested(GuardianOut, allow_none=True)
+    simfoni_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ExportConsentOut(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    given_by = fields.String(required=True)
+    giver_name = fields.String(allow_none=True)
+    giver_relationship = fields.String(allow_none=True)
+    recipients = fields.List(fields.String(), required=True)
+    services = fields.List(fields.String(), required=True)
+    data_categories = fields.List(fields.String(), required=True)
+    method = fields.String(required=True)
+    valid_until = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
+
+
+class ExportOrganizationOut(Schema):
+    code = fields.String(required=True)
+    name = fields.String()
+
+
+class ExportCaseDataOut(Schema):
+    """A referral's copy of the case, by data category."""
+
+    case_summary = fields.Nested(ReferralCaseSummaryOut)
+    health = fields.Nested(HealthOut)
+    legal = fields.Nested(LegalOut)
+    perpetrator = fields.Nested(PerpetratorOut)
+
+
+class ExportAppointmentOut(Schema):
+    starts_at = fields.DateTime(required=True)
+    mode = fields.String(required=True)
+    location = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    note = fields.String(allow_none=True)
+
+
+class ExportReferralOut(Schema):
+    number = fields.String(required=True)
+    sender = fields.String(required=True)
+    recipient = fields.Nested(ExportOrganizationOut, required=True)
+    service = fields.String(required=True)
+    status = fields.String(required=True)
+    urgency = fields.String(required=True)
+    legal_basis = fields.String(allow_none=True)
+    data_categories = fields.List(fields.String(), required=True)
+    reason = fields.String(allow_none=True)
+    case_data = fields.Nested(ExportCaseDataOut, allow_none=True)
+    status_reason = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    outcome_summary = fields.String(allow_none=True)
+    appointments = fields.List(fields.Nested(ExportAppointmentOut), required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ExportPlanItemOut(Schema):
+    service = fields.String(required=True)
+    provider = fields.Nested(ExportOrganizationOut, required=True)
+    due_on = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    note = fields.String(allow_none=True)
+    referral = fields.String(allow_none=True, metadata={"description": "The referral's number"})
+    created_at = fields.DateTime(required=True)
+
+
+class ExportCaseNoteOut(Schema):
+    at = fields.DateTime(required=True)
+    text = fields.String(allow_none=True)
+    follow_up_on = fields.String(allow_none=True)
+    follow_up_done_at = fields.DateTime(allow_none=True)
+
+
+class ExportCaseOut(Schema):
+    number = fields.String(required=True)
+    status = fields.String(required=True)
+    risk_level = fields.String(required=True)
+    violence_types = fields.List(fields.String(), required=True)
+    incident_occurred_on = fields.String(allow_none=True)
+    incident_place_type = fields.String(allow_none=True)
+    incident_region_code = fields.String(allow_none=True)
+    perpetrator_relationship = fields.String(allow_none=True)
+    summary = fields.String(allow_none=True)
+    close_reason = fields.String(allow_none=True)
+    close_summary = fields.String(allow_none=True)
+    opened_at = fields.DateTime(required=True)
+    closed_at = fields.DateTime(allow_none=True)
+    plan = fields.List(fields.Nested(ExportPlanItemOut), required=True)
+    notes = fields.List(fields.Nested(ExportCaseNoteOut), required=True)
+
+
+class ExportRectifiedFieldsOut(Schema):
+    """The fields a rectification changed, as they were or became."""
+
+    full_name = fields.String()
+    nik = fields.String(allow_none=True)
+    birth_date = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    guardian = fields.Nested(GuardianOut, allow_none=True)
+
+
+class ExportRectificationOut(Schema):
+    at = fields.DateTime(required=True)
+    fields_ = fields.List(fields.String(), required=True, data_key="fields", attribute="fields")
+    before = fields.Nested(ExportRectifiedFieldsOut, allow_none=True)
+    after = fields.Nested(ExportRectifiedFieldsOut, allow_none=True)
+
+
+class ExportDisclosureOut(Schema):
+    at = fields.DateTime(required=True)
+    kind = fields.String(required=True)
+    organization = fields.Nested(ExportOrganizationOut, allow_none=True)
+    actor = fields.String(allow_none=True)
+    categories = fields.List(fields.String(), required=True)
+    basis = fields.String(required=True)
+    context = fields.String(required=True)
+
+
+class ClientExportOut(Schema):
+    """Everything held of a client and its processing history (UU PDP Pasal 7 and 32)."""
+
+    client = fields.Nested(ExportClientOut, required=True)
+    erased_at = fields.DateTime(allow_none=True)
+    consents = fields.List(fields.Nested(ExportConsentOut), required=True)
+    referrals = fields.List(fields.Nested(ExportReferralOut), required=True)
+    cases = fields.List(fields.Nested(ExportCaseOut), required=True)
+    rectifications = fields.List(fields.Nested(ExportRectificationOut), required=True)
+    disclosures = fields.List(fields.Nested(ExportDisclosureOut), required=True)
+    exported_at = fields.DateTime(required=True)

@@ -23,3 +23,27 @@ consent_withdrawn = _signals.signal(
     it are cancelled, recipients told).
     """,
 )
+
+erasure_requested = _signals.signal(
+    "erasure-requested",
+    doc="""A client's erasure was asked for: what still holds the client's data open refuses it.
+
+    Sender: the client (not yet erased). Keyword argument: `actor`, who asks. Each receiver
+    returns a list of refusals, `{"reason": <code>, "count": <int>}` (empty: nothing open),
+    and changes nothing: `clients.operations.erase_client` refuses the erasure with 409
+    `client-has-open-work` listing them all when any receiver returns one. Receivers:
+    `referrals.operations.open_referrals_of_client` (referrals in OPEN_STATUSES or drafts
+    waiting for approval); `cases.rights.open_cases_of_client` (open cases).
+    """,
+)
+
+export_requested = _signals.signal(
+    "export-requested",
+    doc="""A client's full export (UU PDP) is being built: each feature adds what it holds.
+
+    Sender: the client. Keyword argument: `actor`, the owning unit's reader. Each receiver
+    returns a dict of sections to add to the export (e.g. `{"referrals": [...]}`), as the
+    owning unit sees them, and changes nothing. Receivers:
+    `referrals.operations.referrals_for_export`, `cases.rights.cases_for_export`.
+    """,
+)

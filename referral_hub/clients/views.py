@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -33,7 +34,7 @@ from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label, options, service_name
-from referral_hub.portal.forms import FormState, read_form
+from referral_hub.portal.forms import FormState, flash_refusal, read_form
 from referral_hub.portal.messages import translate_message
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region
@@ -51,6 +52,14 @@ UPTD = ("uptd_ppa",)
 reader_page = login_required(permission="clients:read", org_types=UPTD)
 writer_page = login_required(permission="clients:write", org_types=UPTD)
 PAGE_SIZE = 25
+#: The reasons an erasure names, as the confirmation page offers them.
+ERASURE_REASON_NAMES = {
+    "data_subject_request": _l("Permintaan klien sendiri (hak subjek data)"),
+    "retention_period_ended": _l("Masa simpan data telah berakhir"),
+    "consent_withdrawn": _l("Persetujuan klien dicabut"),
+    "unlawful_processing": _l("Data diproses tanpa dasar hukum"),
+    "duplicate_record": _l("Klien terdaftar ganda"),
+}
 #: Categories a consent may name; demographics always goes with a referral and is implied.
 CONSENT_CATEGORIES = (
     "identity",
@@ -332,6 +341,7 @@ def view(client_id: str):
         assent_age=ASSENT_AGE,
         referrals=_client_referrals(actor, client.id),
         now=utcnow(),
+        erasure_reasons=ERASURE_REASON_NAMES,
     )
 
 
@@ -438,6 +448,11 @@ def consent_new(client_id: str):
     """Record consent: who gave it, to whom, for what, how, until when, with its evidence."""
     actor = portal_actor()
     client = ops.get_client_of(actor, client_id)
+    try:
+        ops.require_not_erased(client)
+    except Problem as problem:  # an erased client takes no consent any more
+        flash_refusal(problem)
+        return redirect(url_for("clients_portal.view", client_id=client_id))
     is_child = client.is_child()
     form = read_form(
         text=CONSENT_TEXT,
@@ -555,6 +570,11 @@ def consent_withdraw(client_id: str, consent_id: str):
     """Withdraw a consent: a reason, then a confirmation that says what will happen."""
     actor = portal_actor()
     consent = _consent_of_client(actor, client_id, consent_id)
+    try:
+        ops.require_not_erased(consent.client)
+    except Problem as problem:  # an erased client takes no consent any more
+        flash_refusal(problem)
+        return redirect(url_for("clients_portal.view", client_id=client_id))
     form = read_form(text=("reason",), flags=("confirmed",))
     confirming = False
     if request.method == "POST":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from referral_hub.db import UTCDateTime, new_id
@@ -52,6 +52,9 @@ class Organization(db.Model):
     region_code: Mapped[str | None] = mapped_column(String(16), index=True)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
     notes: Mapped[str | None] = mapped_column(String(1000))
+    #: A UPTD PPA's own retention of closed clients' records, in years after the last open
+    #: work ended; None: HUB_CLIENT_RETENTION_YEARS (docs/data-retention.md).
+    client_retention_years: Mapped[int | None] = mapped_column(Integer)
     #: Work contacts (focal points): [{"name", "title", "phone", "email"}]; staff, never clients.
     contacts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: The organisation whose admin added this one in the hub (None: from the partners file).

@@ -27,6 +27,7 @@ SCOPE_LABELS = {
     "agreements:write": _l("Menyusun, menandatangani, menangguhkan, memperpanjang, mengakhiri"),
     "clients:read": _l("Membaca klien dan persetujuan organisasi Anda"),
     "clients:write": _l("Mendaftarkan klien, mencatat atau mencabut persetujuan"),
+    "clients:erase": _l("Menghapus data pribadi klien (UU PDP)"),
     "referrals:read": _l("Membaca rujukan keluar dan masuk"),
     "referrals:write": _l("Mengirim dan membatalkan rujukan"),
     "referrals:respond": _l("Menerima, menolak, menjalankan, dan menyelesaikan rujukan masuk"),

@@ -7,6 +7,7 @@ SCOPES = {
     "agreements:write": "Draft, sign, suspend, renew and terminate agreements",
     "clients:read": "Read your organisation's clients and consents",
     "clients:write": "Register clients and record or withdraw consent",
+    "clients:erase": "Erase a client's personal data (UU PDP; a supervisor or administrator)",
     "referrals:read": "Read sent and received referrals",
     "referrals:write": "Send and cancel referrals",
     "referrals:respond": "Accept, reject, progress and complete received referrals",

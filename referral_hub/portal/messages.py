@@ -295,6 +295,13 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             age=ASSENT_AGE,
         ),
         "consent-already-withdrawn": lambda f: _("Persetujuan ini sudah dicabut."),
+        "client-erased": lambda f: _(
+            "Data pribadi klien ini sudah dihapus; tidak ada yang dapat diubah lagi."
+        ),
+        "client-has-open-work": lambda f: _(
+            "Klien masih memiliki rujukan atau kasus yang terbuka; tutup atau batalkan dulu "
+            "sebelum menghapus data klien."
+        ),
         "consent-withdrawn": lambda f: _("Persetujuan klien ini sudah dicabut."),
         "case-closed": lambda f: _("Kasus ini sudah ditutup; buka kembali lebih dulu."),
         "plan-item-follows-referral": lambda f: _(

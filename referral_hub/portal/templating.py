@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import gettext
 
+from referral_hub.clients.crypto import ERASED
 from referral_hub.portal.code_names import label, service_label
 from referral_hub.portal.moments import day, moment
 
@@ -36,3 +38,11 @@ def offer_to_templates(
         bp.add_app_template_global(helper, name)
     for name, helper in (filters or {}).items():
         bp.add_app_template_filter(helper, name)
+
+
+def show_erased(value: Any) -> Any:
+    """The app's Jinja `finalize`: an erased client's text (the `ERASED` marker a read gives
+    once the client's key is destroyed) is printed as words, on every page."""
+    if isinstance(value, str) and value == ERASED:
+        return gettext("Data pribadi telah dihapus")
+    return value

@@ -17,6 +17,21 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 
 
+def referral_client_id(obj: Any) -> str | None:
+    """The client of the referral a timeline line or an appointment belongs to: what they say
+    of the client is under that client's key (the referral may not be flushed yet)."""
+    referral = None
+    if obj.referral_id:
+        with db.session.no_autoflush:
+            referral = db.session.get(Referral, obj.referral_id)
+    if referral is None:
+        referral = next(
+            (o for o in db.session.new if isinstance(o, Referral) and o.id == obj.referral_id),
+            None,
+        )
+    return referral.client_id if referral is not None else None
+
+
 class Referral(db.Model):
     __tablename__ = "referrals"
 
@@ -89,11 +104,11 @@ class Referral(db.Model):
     #: Named by string: cases/ builds on referrals, never the other way round.
     case: Mapped[Any] = relationship("Case", foreign_keys=[case_id], lazy="select")
 
-    reason = Encrypted("reason_enc")
-    override_justification = Encrypted("override_justification_enc")
-    case_data = Encrypted("case_data_enc", "json")
-    status_reason = Encrypted("status_reason_enc")
-    outcome_summary = Encrypted("outcome_summary_enc")
+    reason = Encrypted("reason_enc", client="client_id")
+    override_justification = Encrypted("override_justification_enc", client="client_id")
+    case_data = Encrypted("case_data_enc", "json", client="client_id")
+    status_reason = Encrypted("status_reason_enc", client="client_id")
+    outcome_summary = Encrypted("outcome_summary_enc", client="client_id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -145,8 +160,8 @@ class ReferralEvent(db.Model):
     #: its first timeline line, so that sending needs no flush of its own.
     referral: Mapped[Referral] = relationship(lazy="raise")
 
-    note = Encrypted("note_enc")
-    on_behalf_note = Encrypted("on_behalf_note_enc")
+    note = Encrypted("note_enc", client=referral_client_id)
+    on_behalf_note = Encrypted("on_behalf_note_enc", client=referral_client_id)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=kwargs.pop("id", None) or new_id())
@@ -179,8 +194,8 @@ class Appointment(db.Model):
 
     referral: Mapped[Referral] = relationship(back_populates="appointments")
 
-    location = Encrypted("location_enc")
-    note = Encrypted("note_enc")
+    location = Encrypted("location_enc", client=referral_client_id)
+    note = Encrypted("note_enc", client=referral_client_id)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(id=kwargs.pop("id", None) or new_id())

@@ -206,6 +206,11 @@ class Seed:
         assert got.status_code == 200, got.get_data(as_text=True)
         return got.headers["ETag"]
 
+    def client_etag(self, client_id: str) -> str:
+        got = self.http.get(f"/api/v1/clients/{client_id}", headers=self.ppu_cases)
+        assert got.status_code == 200, got.get_data(as_text=True)
+        return got.headers["ETag"]
+
     def consent(self) -> str:
         made = self.http.post(
             f"/api/v1/clients/{self.s.client['id']}/consents",
@@ -375,6 +380,8 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
     },
     "clients.create_consent": lambda s: _consent_body(s.s.consent),
     "clients.withdraw_consent": lambda s: REASON,
+    "clients.erase_client": lambda s: {"reason": "data_subject_request"},
+    "clients.rectify_client": lambda s: {"phone": "0812-0000-1111"},
     "portal.user_reset_second_factor": lambda s: {"confirmed": "1"},
     "portal.oauth_client_disable": lambda s: {"confirmed": "1"},
     "portal.oauth_client_rotate_secret": lambda s: {"confirmed": "1"},
@@ -429,6 +436,7 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
 HEADERS: dict[str, Callable[[Seed, dict[str, str]], dict[str, str]]] = {
     "agreements.update_agreement": lambda s, p: {"If-Match": s.etag(p["agreement_id"])},
     "cases.update_case": lambda s, p: {"If-Match": s.case_etag(p["case_id"])},
+    "clients.rectify_client": lambda s, p: {"If-Match": s.client_etag(p["client_id"])},
     "fhir.patch_task": lambda s, p: {"Content-Type": "application/json-patch+json"},
 }
 

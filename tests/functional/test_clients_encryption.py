@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from referral_hub.clients.crypto import DecryptionError
+from referral_hub.clients.crypto import ClientKey, DecryptionError
 from referral_hub.clients.models import Client, Consent
 from referral_hub.extensions import db
 from tests.clients_support import (
@@ -130,10 +130,11 @@ def test_one_changed_byte_does_not_decrypt_and_the_api_says_nothing_of_it(client
     headers = hub.headers(PPU, RW)
     one = create_client(client, headers, adult_body(full_name="Nama Satu"))
     token = _client_row(app, one["id"])["full_name_enc"]
-    version, kid, body = token.split(".")
+    version, body = token.split(".")  # under the client's own key: c1.<body>
+    assert version == "c1"
     raw = bytearray(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     raw[len(raw) // 2] ^= 0x80
-    tampered = f"{version}.{kid}.{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
+    tampered = f"{version}.{base64.urlsafe_b64encode(bytes(raw)).rstrip(b'=').decode()}"
     _set_column(app, one["id"], "full_name_enc", tampered)
     with pytest.raises(DecryptionError):
         _read(app, one["id"], "full_name")
@@ -178,9 +179,16 @@ def test_rotation_keeps_every_record_readable_and_moves_it_to_the_new_key(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["current_kid"] == "new"
-    assert summary["rows"] == 4  # three clients and one consent
-    assert summary["indexes"] == 6  # three NIK indexes (the canary has one), three names
-    assert all(t.startswith("v1.new.") for t in _every_token(app))
+    # Three clients' keys re-wrapped, three NIK indexes and three name indexes recomputed;
+    # the data under the clients' own keys (the consent's giver too) is not touched at all.
+    assert summary["rows"] == 6
+    assert summary["indexes"] == 6
+    assert all(t.startswith("c1.") for t in _every_token(app))
+    with app.app_context():
+        wrapped = list(db.session.scalars(select(ClientKey.wrapped_key)))
+        assert len(wrapped) == 3
+        assert all(t.startswith("v1.new.") for t in wrapped)
+        assert set(db.session.scalars(select(ClientKey.kid))) == {"new"}
 
     # The old key can now go: everything reads under the new key alone.
     monkeypatch.setitem(app.config, "HUB_DATA_KEY_RING", {"new": NEW_KEY})
@@ -207,11 +215,21 @@ def test_rotation_stops_on_a_value_it_cannot_read_and_changes_nothing(
 ):
     headers = hub.headers(PPU, RW)
     created = create_client(client, headers, adult_body(full_name="Nama"))
-    old_token = _client_row(app, created["id"])["full_name_enc"]
-    _set_column(app, created["id"], "full_name_enc", old_token.replace("v1.test1.", "v1.gone."))
+    before = _client_row(app, created["id"])
+    with app.app_context():
+        db.session.execute(
+            text(
+                "UPDATE client_keys SET wrapped_key = replace(wrapped_key, 'v1.test1.', "
+                "'v1.gone.') WHERE client_id = :id"
+            ),
+            {"id": created["id"]},
+        )
+        db.session.commit()
     old_ring = dict(app.config["HUB_DATA_KEY_RING"])
     monkeypatch.setitem(app.config, "HUB_DATA_KEY_RING", {"new": NEW_KEY, **old_ring})
     result = app.test_cli_runner().invoke(args=["hub", "rotate-keys"])
     assert result.exit_code == 2
     assert "gone" in result.output
-    assert _client_row(app, created["id"])["birth_date_enc"].startswith("v1.test1.")
+    assert _client_row(app, created["id"]) == before
+    with app.app_context():
+        assert db.session.get(ClientKey, created["id"]).wrapped_key.startswith("v1.gone.")

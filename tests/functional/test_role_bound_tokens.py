@@ -43,9 +43,16 @@ _CASEWORK = _READS | {
 #: What a person of each role may do, and so what an app acting for them may do.
 EXPECTED = {
     "caseworker": _CASEWORK,
-    "supervisor": _CASEWORK | {"agreements:write", "reports:read"},
+    "supervisor": _CASEWORK | {"agreements:write", "reports:read", "clients:erase"},
     "org_admin": _READS
-    | {"agreements:write", "webhooks:write", "audit:read", "directory:write", "reports:read"},
+    | {
+        "agreements:write",
+        "webhooks:write",
+        "audit:read",
+        "directory:write",
+        "reports:read",
+        "clients:erase",
+    },
     "auditor": _READS | {"audit:read", "reports:read"},
 }
 #: One call per scope, as a PPU user, and what it answers when the scope is allowed.
@@ -56,6 +63,12 @@ PROBES = {
     "agreements:write": ("POST", "/api/v1/agreements", {}, 422),
     "clients:read": ("GET", "/api/v1/clients", None, 200),
     "clients:write": ("POST", "/api/v1/clients", {}, 422),
+    "clients:erase": (
+        "POST",
+        "/api/v1/clients/no-such-client/erase",
+        {"reason": "duplicate_record"},
+        404,
+    ),
     "referrals:read": ("GET", "/api/v1/referrals?box=sent", None, 200),
     "referrals:write": ("POST", "/api/v1/referrals", {}, 422),
     "referrals:respond": ("POST", "/api/v1/referrals/no-such-referral/accept", {}, 404),

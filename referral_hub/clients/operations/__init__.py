@@ -12,16 +12,19 @@ portal, CLI and referrals; callers use this package's names.
     consent       recording, reading and withdrawing consent
     sharing       what a consent allows a referral (consent_problems)
     keys          key rotation: re-encrypting what is still under an older key
+    rights        the client's UU PDP rights: export, rectification, erasure (key destroyed)
 
 Each module imports only from those above it in this list (and never another module's
 `_private` helpers), so they read top to bottom.
 """
 
 from referral_hub.clients.operations.access import (
+    CLIENT_ERASED,
     NOT_A_UPTD,
     find_client_of,
     get_client_of,
     may_read_clients,
+    require_not_erased,
     require_uptd,
 )
 from referral_hub.clients.operations.consent import (
@@ -72,6 +75,14 @@ from referral_hub.clients.operations.records import (
     read_client,
     register_client,
 )
+from referral_hub.clients.operations.rights import (
+    CLIENT_HAS_OPEN_WORK,
+    check_if_match,
+    erase_client,
+    etag_of,
+    export_client,
+    rectify_client,
+)
 from referral_hub.clients.operations.sharing import (
     CHILD_ASSENT_REFUSED,
     CONSENT_EXPIRED,
@@ -89,6 +100,8 @@ __all__ = [
     "CLIENT_ALREADY_REGISTERED",
     "CLIENT_CATEGORY_VIEWS",
     "CLIENT_CODE_PREFIX",
+    "CLIENT_ERASED",
+    "CLIENT_HAS_OPEN_WORK",
     "CONSENT_ALREADY_WITHDRAWN",
     "CONSENT_EXPIRED",
     "CONSENT_GIVER_NEEDS_CLEARANCE",
@@ -103,6 +116,7 @@ __all__ = [
     "ConsentWithoutGiver",
     "Match",
     "assent_blocks_sharing",
+    "check_if_match",
     "client_view",
     "clients_query",
     "consent_allows",
@@ -111,6 +125,9 @@ __all__ = [
     "consents_seen_by",
     "demographics",
     "disclosures_query",
+    "erase_client",
+    "etag_of",
+    "export_client",
     "find_by_nik",
     "find_client_of",
     "get_client_of",
@@ -129,9 +146,11 @@ __all__ = [
     "record_disclosure",
     "record_name_reads",
     "record_refusal",
+    "rectify_client",
     "register_client",
     "require_consent_covers",
     "require_consent_for",
+    "require_not_erased",
     "require_uptd",
     "rotate_keys_batch",
     "take_number",

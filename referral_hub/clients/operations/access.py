@@ -14,6 +14,9 @@ from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
 
 NOT_A_UPTD = register_problem("not-a-uptd", "Only a UPTD PPA registers clients")
+CLIENT_ERASED = register_problem(
+    "client-erased", "The client was erased: nothing personal is kept of them"
+)
 
 
 def _acting_organization(actor: Actor) -> Organization | None:
@@ -82,3 +85,14 @@ def get_client_of(actor: Actor, client_id: str) -> Client:
     if client is None:
         raise Problem(404, "not-found", f"No client '{client_id}'.", reason="no-client")
     return client
+
+
+def require_not_erased(client: Client) -> None:
+    """Refuse to change an erased client's record or consent (409 client-erased)."""
+    if client.is_erased:
+        raise Problem(
+            409,
+            CLIENT_ERASED,
+            f"Client {client.code} was erased on {client.erased_at.date().isoformat()}.",
+            client={"id": client.id, "code": client.code},
+        )

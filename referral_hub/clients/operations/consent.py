@@ -27,6 +27,7 @@ from referral_hub.clients.models import (
 from referral_hub.clients.operations.access import (
     get_client_of,
     may_read_clients,
+    require_not_erased,
     require_reader,
     require_writer,
     sees_client,
@@ -73,6 +74,7 @@ def record_consent(
     require_writer(actor)
     if not sees_client(actor, client):
         raise Problem(404, "not-found", f"No client '{client.id}'.", reason="no-client")
+    require_not_erased(client)
     if given_by not in CONSENT_GIVERS or method not in CONSENT_METHODS:
         raise ValueError("given_by and method are validated by the schema")
     now = utcnow()

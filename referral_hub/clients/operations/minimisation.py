@@ -29,7 +29,8 @@ def _identity_view(client: Client) -> dict[str, Any]:
     return {
         "full_name": client.full_name,
         "nik": client.nik,
-        "birth_date": client.birth_date.isoformat(),
+        # None once the client is erased (the other fields read as the ERASED marker)
+        "birth_date": client.birth_date.isoformat() if client.birth_date else None,
     }
 
 

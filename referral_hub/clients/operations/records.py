@@ -114,22 +114,23 @@ def register_client(
         created_by_user_id=actor.user_id,
         created_by_client_id=actor.client_id,
     )
-    client.full_name = full_name
-    index_client_name(client)
-    client.birth_date = birth_date
-    client.nik = nik
-    client.phone = phone
-    client.address = address
-    if guardian is not None:
-        client.guardian = {
-            "name": guardian["name"],
-            "relationship": guardian["relationship"],
-            "phone": guardian.get("phone"),
-            "is_alleged_perpetrator": bool(guardian.get("is_alleged_perpetrator")),
-        }
     try:
         with db.session.begin_nested():
+            # Added first: the client's own data key (made by the first value) refers to it.
             db.session.add(client)
+            client.full_name = full_name
+            index_client_name(client)
+            client.birth_date = birth_date
+            client.nik = nik
+            client.phone = phone
+            client.address = address
+            if guardian is not None:
+                client.guardian = {
+                    "name": guardian["name"],
+                    "relationship": guardian["relationship"],
+                    "phone": guardian.get("phone"),
+                    "is_alleged_perpetrator": bool(guardian.get("is_alleged_perpetrator")),
+                }
     except IntegrityError:
         # The same NIK registered by a concurrent request: the unique index caught it.
         raise Problem(
@@ -177,5 +178,6 @@ def read_client(actor: Actor, client_id: str, context: str) -> Client:
     """The owner's full read of a client, logged as a disclosure (PDP: history of processing)."""
     require_reader(actor)
     client = get_client_of(actor, client_id)
-    record_disclosure(actor, client, held_categories(client), "owner", context)
+    if not client.is_erased:  # an erased client's record discloses nothing any more
+        record_disclosure(actor, client, held_categories(client), "owner", context)
     return client

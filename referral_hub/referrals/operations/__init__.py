@@ -12,6 +12,7 @@
     approval       a supervisor approves or declines a waiting override
     actions        the closed loop: accept, reject, start, complete and the other actions
     cancellations  the hub's own cancellations: consent withdrawn, agreement ended
+    client_rights  a client's data rights: open referrals hold an erasure, the export's part
     sweep          the scheduled sweep of overdue referrals
 
 Each module imports only from those above it in this list (and never another module's
@@ -46,6 +47,10 @@ from referral_hub.referrals.operations.approval import (
 from referral_hub.referrals.operations.cancellations import (
     cancel_referrals_on_withdrawn_consent,
     cancel_referrals_under_ended_agreement,
+)
+from referral_hub.referrals.operations.client_rights import (
+    open_referrals_of_client,
+    referrals_for_export,
 )
 from referral_hub.referrals.operations.contacts import focal_points, referral_contacts
 from referral_hub.referrals.operations.gates import (
@@ -113,12 +118,14 @@ __all__ = [
     "get_referral_for",
     "is_overdue",
     "may_approve",
+    "open_referrals_of_client",
     "pending_approvals_query",
     "personal_categories_in",
     "reached_recipient",
     "referral_contacts",
     "referral_summary",
     "referral_view",
+    "referrals_for_export",
     "referrals_query",
     "respond_by_for",
     "schedule_appointment",

@@ -43,6 +43,8 @@ _LINE_CLIENT_COLUMNS = (
     Client.sex,
     Client.disability,
     Client.domicile_region,
+    Client.erased_at,
+    Client.erased_age_band,
 )
 
 
@@ -68,7 +70,10 @@ def _lines_statement() -> Select:
             lazyload(Referral.approval_decided_by),
             lazyload(Referral.appointments),
             joinedload(Referral.client).options(
-                load_only(*_LINE_CLIENT_COLUMNS), lazyload(Client.organization)
+                load_only(*_LINE_CLIENT_COLUMNS),
+                lazyload(Client.organization),
+                # The birth date is under the client's own key: loaded with it.
+                joinedload(Client.key_row),
             ),
         )
         .order_by(Referral.respond_by.asc(), Referral.created_at.desc(), Referral.id)

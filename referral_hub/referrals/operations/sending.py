@@ -79,6 +79,7 @@ def send_referral(actor: Actor, data: dict[str, Any], at: dt.datetime | None = N
     client = clients.find_client_of(actor, data["client"])
     if client is None:
         raise field_error("client", f"No client '{data['client']}' of your organisation.")
+    clients.require_not_erased(client)
     recipient = require_organization(data["to"], "to")
     if recipient.id == sender.id:
         raise field_error("to", "A unit does not refer to itself.")
