@@ -45,6 +45,7 @@ SILENT = frozenset(
         "item",
         "note",
         "intake",
+        "rectification",
         "grant_id",
         "event_id",
         "webhook_id",
@@ -153,11 +154,16 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "unit": (_l("Unit"), "text"),
     "side": (_l("Sisi"), "text"),
     "group_by": (_l("Dikelompokkan menurut"), "list"),
+    "fields": (_l("Isian yang dikoreksi"), "list"),
+    "before": (_l("Sebelum"), "text"),
+    "after": (_l("Sesudah"), "text"),
+    "stored_responses_purged": (_l("Jawaban API tersimpan yang dihapus"), "text"),
 }
 
 #: Yes-or-no details, said as a sentence (none: nothing to say).
 FLAGS: dict[str, tuple[Any, Any]] = {
     "recorded_on_behalf": (_l("Dicatat oleh pengirim atas nama mitra."), None),
+    "erased": (_l("Data pribadi klien telah dihapus."), None),
     "has_nik": (_l("Dengan NIK."), _l("Tanpa NIK.")),
     "has_guardian": (_l("Dengan data orang tua atau wali."), None),
     "client_was_child": (_l("Klien masih anak saat itu."), None),

@@ -45,7 +45,7 @@ def test_personal_data_moves_to_the_clients_key_and_back(app_config, tmp_path):
             unit,
             organization="uptd-ppa-ppu",
             full_name="Nama Migrasi",
-            birth_date=dt.date(2012, 1, 2),
+            birth_date=dt.date(1992, 1, 2),
             sex="female",
             domicile_region="64.09",
         )

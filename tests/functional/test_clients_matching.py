@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 
 from referral_hub.clients import operations as ops
 from referral_hub.clients.models import Client, ClientNameTerm, Disclosure
@@ -218,19 +215,43 @@ def test_rotation_rebuilds_the_name_index_under_the_new_key(client, hub, app, mo
     assert post(browser, "/clients/search", {"name": "Amin"}).status_code == 302
 
 
-def test_the_migration_indexes_the_names_already_registered(client, hub, app):
-    her = _register(client, hub, full_name="Siti Aminah")
-    migration = Path(__file__).parents[2] / "migrations/versions/0020_name_index.py"
-    spec = importlib.util.spec_from_file_location("name_index_migration", migration)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with app.app_context():
-        db.session.execute(delete(ClientNameTerm))
-        assert _matches_here(full_name="Siti Aminnah") == set()
-        with Operations.context(MigrationContext.configure(db.session.connection())):
-            module._index_existing_names(ClientNameTerm.__table__)
-        assert _matches_here(full_name="Siti Aminnah") == {her["id"]}
-        db.session.rollback()
+def test_the_migration_indexes_the_names_already_registered(app_config, tmp_path):
+    """0020_name_index indexes the names registered before it (here: the database taken back
+    to 0019 with its clients, then upgraded again, as a deployment would run it)."""
+    import datetime as dt
+
+    from flask_migrate import downgrade, upgrade
+
+    from referral_hub import create_app
+    from referral_hub.actors import Actor
+    from referral_hub.clients.operations import register_client
+    from referral_hub.directory.operations import load_partners
+    from tests.conftest import REPO
+
+    migrations = str(REPO / "migrations")
+    config = {**app_config, "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'names.sqlite3'}"}
+    other = create_app(config)
+    with other.app_context():
+        upgrade(directory=migrations, revision="heads")
+        load_partners(Actor.system("tests"), other.config["HUB_PARTNERS_FILE"])
+        her = register_client(
+            Actor.system("tests"),
+            organization=PPU,
+            full_name="Siti Aminah",
+            birth_date=dt.date(1990, 5, 1),
+            sex="female",
+            domicile_region="64.09",
+        )
+        db.session.commit()
+        her_id = her.id
+        db.session.remove()
+        downgrade(directory=migrations, revision="0019_webhook_rotation")
+        db.session.remove()
+        upgrade(directory=migrations, revision="heads")
+        assert db.session.query(ClientNameTerm).filter_by(client_id=her_id).count() > 0
+        assert _matches_here(full_name="Siti Aminnah") == {her_id}
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _matches_here(**criteria) -> set[str]:

@@ -142,7 +142,7 @@ def _export_client(client: Client) -> dict[str, Any]:
     return {
         "id": client.id,
         "code": client.code,
-        "organization": {"id": client.organization.id, "code": client.organization.code},
+        "organization": _org_ref(client.organization),
         "full_name": client.full_name,
         "nik": client.nik,
         "birth_date": client.birth_date.isoformat() if client.birth_date else None,
@@ -175,12 +175,17 @@ def _export_consent(consent: Consent) -> dict[str, Any]:
     }
 
 
+def _org_ref(org: Any) -> dict[str, Any]:
+    """An organisation as every answer names it (OrganizationRefOut)."""
+    return {"id": org.id, "code": org.code, "name": org.name, "type": org.type}
+
+
 def _export_disclosure(disclosure: Disclosure) -> dict[str, Any]:
     org = disclosure.organization
     return {
         "at": disclosure.at,
         "kind": disclosure.kind,
-        "organization": {"code": org.code, "name": org.name} if org else None,
+        "organization": _org_ref(org) if org else None,
         "actor": disclosure.actor_label,
         "categories": list(disclosure.categories),
         "basis": disclosure.basis,
