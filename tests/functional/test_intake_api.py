@@ -361,3 +361,61 @@ def test_before_accepting_the_unit_sees_who_may_be_the_same_person(world):
         ).status_code
         == 404
     )
+
+
+def test_every_intake_event_obeys_its_contract_and_the_openapi_webhook(app, world, hub):
+    """A real intake.* of each type, as delivered, validates against schemas/events/ and the
+    OpenAPI document's webhook; the feed's copy against its EventData."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    from referral_hub.contracts import SCHEMAS_DIR, openapi_document
+    from referral_hub.delivery.dispatch import payload
+
+    guardian = {"name": "Ibu Korban", "relationship": "ibu kandung", "phone": "081234567891"}
+    accepted = world.sent()
+    world.act(accepted["id"], "triage", {"risk_level": "low"})
+    answer = {"register": {"birth_date": "2014-03-02", "guardian": guardian}}
+    assert world.act(accepted["id"], "accept", answer).status_code == 200
+    declined = world.sent()
+    assert world.act(declined["id"], "decline", {"reason": "bukan kewenangan"}).status_code == 200
+    forwarded = world.sent()
+    with app.app_context():
+        agreement(PPU, BALIKPAPAN, "case_management")
+        db.session.remove()
+    assert world.act(forwarded["id"], "forward", {"to": BALIKPAPAN}).status_code == 200
+    world.sent(immediate_danger=True)
+    with (
+        app.app_context(),
+        time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(hours=2), tick=False),
+    ):
+        assert sweep_overdue_intakes()
+        db.session.commit()
+    document = openapi_document(app)
+    check = FormatChecker()
+    with app.app_context():
+        events = db.session.scalars(select(Event).where(Event.type.like("intake.%"))).all()
+        bodies = [json.loads(payload(e, app.config["HUB_BASE_URL"])) for e in events]
+        db.session.remove()
+    assert {b["type"] for b in bodies} == {
+        "intake.received",
+        "intake.triaged",
+        "intake.accepted",
+        "intake.declined",
+        "intake.forwarded",
+        "intake.overdue",
+    }
+    for body in bodies:
+        assert "CANARY" not in json.dumps(body)
+        contract = json.loads((SCHEMAS_DIR / "events" / f"{body['type']}.json").read_text())
+        Draft202012Validator(contract, format_checker=check).validate(body)
+        webhook = document["webhooks"][body["type"]]["post"]["requestBody"]["content"]
+        ref = webhook["application/json"]["schema"]["$ref"]
+        Draft202012Validator({"$ref": ref, **document}, format_checker=check).validate(body)
+    reader = hub.headers(PPU, "events:read")
+    feed = world.http.get("/api/v1/events?limit=100", headers=reader).get_json()["items"]
+    served = [e for e in feed if e["type"].startswith("intake.")]
+    assert served
+    for event in served:
+        Draft202012Validator(
+            {"$ref": "#/components/schemas/EventData", **document}, format_checker=check
+        ).validate(event["data"])
