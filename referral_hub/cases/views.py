@@ -33,13 +33,12 @@ from referral_hub.cases.schemas import (
     PlanItemReferIn,
 )
 from referral_hub.clients import operations as clients
-from referral_hub.clients.views import schema_errors
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options, service_label, service_name
-from referral_hub.portal.forms import FormState, flash_refusal, read_form
+from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
 from referral_hub.portal.navigation import register_nav_entry, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates

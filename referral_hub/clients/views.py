@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -34,8 +33,7 @@ from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label, options, service_name
-from referral_hub.portal.forms import FormState, flash_refusal, read_form
-from referral_hub.portal.messages import translate_message
+from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region
 from referral_hub.portal.templating import CODE_NAMES, MOMENTS, offer_to_templates
@@ -74,32 +72,6 @@ CHUNK = 64 * 1024
 
 
 # --- shared helpers -------------------------------------------------------------------------
-
-
-def schema_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """A marshmallow error dict as {form field: [messages]} in the reader's language.
-
-    Nested fields become `<outer>_<inner>` (guardian.name -> guardian_name); list items
-    report under the list's own field.
-    """
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            # An item of a list reports under the list itself.
-            name = (prefix.rstrip("_") or "_form") if isinstance(key, int) else f"{prefix}{key}"
-            if isinstance(value, Mapping):
-                inner_prefix = prefix if isinstance(key, int) else f"{name}_"
-                for inner, texts in schema_errors(value, inner_prefix).items():
-                    out.setdefault(inner, []).extend(texts)
-            else:
-                texts = [value] if isinstance(value, str) else list(value)
-                out.setdefault(name, []).extend(translate_message(str(t)) for t in texts)
-    elif messages:
-        texts = [messages] if isinstance(messages, str) else list(messages)
-        out.setdefault(prefix.rstrip("_") or "_form", []).extend(
-            translate_message(str(t)) for t in texts
-        )
-    return out
 
 
 def _context(what: str) -> str:

@@ -17,7 +17,6 @@ from marshmallow import ValidationError
 
 from referral_hub.accounts.models import User
 from referral_hub.agreements.operations import covering_agreements_for
-from referral_hub.clients.views import schema_errors
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.intake import operations as ops
@@ -26,7 +25,7 @@ from referral_hub.intake.schemas import IntakeIn
 from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options
-from referral_hub.portal.forms import FormState, flash_refusal, read_form
+from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
 from referral_hub.portal.navigation import register_nav_entry, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region

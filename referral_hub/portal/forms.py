@@ -10,13 +10,14 @@ error page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import flash, request
 from flask_babel import gettext as _
 
-from referral_hub.portal.messages import problem_message, translate_errors
+from referral_hub.portal.messages import problem_message, translate_errors, translate_message
 from referral_hub.problems import Problem
 from referral_hub.transaction import rollback
 
@@ -75,3 +76,29 @@ def read_form(text: Iterable[str] = (), lists: Iterable[str] = (), flags: Iterab
     for name in flags:
         values[name] = request.form.get(name) in ("1", "on", "true", "yes")
     return FormState(values)
+
+
+def schema_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """A marshmallow error dict as {form field: [messages]} in the reader's language.
+
+    Nested fields become `<outer>_<inner>` (guardian.name -> guardian_name); list items
+    report under the list's own field.
+    """
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            # An item of a list reports under the list itself.
+            name = (prefix.rstrip("_") or "_form") if isinstance(key, int) else f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                inner_prefix = prefix if isinstance(key, int) else f"{name}_"
+                for inner, texts in schema_errors(value, inner_prefix).items():
+                    out.setdefault(inner, []).extend(texts)
+            else:
+                texts = [value] if isinstance(value, str) else list(value)
+                out.setdefault(name, []).extend(translate_message(str(t)) for t in texts)
+    elif messages:
+        texts = [messages] if isinstance(messages, str) else list(messages)
+        out.setdefault(prefix.rstrip("_") or "_form", []).extend(
+            translate_message(str(t)) for t in texts
+        )
+    return out

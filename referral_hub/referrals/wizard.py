@@ -25,13 +25,12 @@ from referral_hub.agreements.operations import active_agreements_covering, cover
 from referral_hub.categories import ALWAYS_SHARED, CASE_CATEGORIES, DATA_CATEGORIES
 from referral_hub.clients import operations as clients
 from referral_hub.clients.models import Client, Consent
-from referral_hub.clients.views import schema_errors
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, OrganizationService, Service
 from referral_hub.directory.operations import on_hub_ids
 from referral_hub.extensions import db
 from referral_hub.portal.code_names import label, service_name
-from referral_hub.portal.forms import take_refusal
+from referral_hub.portal.forms import schema_errors, take_refusal
 from referral_hub.portal.messages import problem_message, translate_errors
 from referral_hub.problems import Problem
 from referral_hub.referrals import operations as ops
