@@ -147,3 +147,9 @@ def sign_in(
 def no_horizontal_scroll(page) -> bool:
     """Whether the page fits the viewport's width."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.fixture(autouse=True)
+def _directory_as_the_file(restore_directory) -> None:
+    """A browser test commits through a live server, the demo adds partners and focal points:
+    afterwards the directory is partners.yaml's again (restore_directory's teardown)."""

@@ -88,6 +88,8 @@ def _crawl(page, live_server: str, start: str = "/") -> tuple[list[str], dict[st
         if response is None or response.status >= 500:
             found[path] = [{"status": response.status if response else None}]
             continue
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            continue  # a JSON document linked from a page (/fhir/metadata, /openapi.json)
         visited.append(path)
         _check_both_widths(page, path, found)
         queue.extend(_links(page, live_server))

@@ -74,7 +74,7 @@ def sent_referral(app, hub):
     return caseworker
 
 
-def test_the_format_itself(app):
+def test_the_format_itself(app, monkeypatch):
     import datetime as dt
 
     at = dt.datetime(2026, 12, 3, 4, 58, tzinfo=dt.UTC)
@@ -82,7 +82,7 @@ def test_the_format_itself(app):
         assert moment(at) == "3 Des 2026, 12.58 WITA"
         assert day(at.date()) == "3 Des 2026"
         assert moment(at, "en") == "3 Dec 2026, 12:58 WITA"
-    app.config["HUB_TIMEZONE"] = "Asia/Jakarta"
+    monkeypatch.setitem(app.config, "HUB_TIMEZONE", "Asia/Jakarta")  # this test only
     with app.test_request_context():
         assert moment(at) == "3 Des 2026, 11.58 WIB"
 
