@@ -183,7 +183,8 @@ def test_the_audit_log_keeps_number_time_and_actor_readable_on_a_desktop(page, h
     expect(row).to_contain_text(admin["email"])
     screenshot(page, "audit-log-desktop")
     seq, time, actor = row.evaluate(_LINES_PER_CELL)[:3]
-    assert (seq, time) == (1, 1)
+    assert seq == 1
+    assert time <= 2  # the date, then the time below it when the row is full; never a letter
     assert actor <= 2  # the test address may break at its hyphen, never letter by letter
     assert no_horizontal_scroll(page)
 
