@@ -100,6 +100,8 @@ def disclosure_purpose(context: str) -> str:
         return _("Pencarian klien menurut nama")
     if context == "portal possible matches":
         return _("Pemeriksaan klien yang mungkin sama saat pendaftaran")
+    if context == "portal intake matches":
+        return _("Pemeriksaan klien yang mungkin sama sebelum menerima aduan")
     if context == "portal referral review":
         return _("Pemeriksaan rujukan sebelum dikirim")
     if context.startswith(("GET ", "POST ")):

@@ -7,6 +7,7 @@ dropped connection finds the intake it already made and shows the same receipt.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
@@ -17,11 +18,12 @@ from marshmallow import ValidationError
 
 from referral_hub.accounts.models import User
 from referral_hub.agreements.operations import covering_agreements_for
+from referral_hub.clients.views import match_reasons
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.intake import operations as ops
-from referral_hub.intake.models import OWN_CHANNELS, RISK_LEVELS
-from referral_hub.intake.schemas import IntakeIn
+from referral_hub.intake.models import OPEN_STATUSES, OWN_CHANNELS, RISK_LEVELS
+from referral_hub.intake.schemas import IntakeAcceptIn, IntakeIn
 from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options
@@ -32,6 +34,7 @@ from referral_hub.portal.regions import read_region
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
 from referral_hub.problems import Problem
 from referral_hub.referrals.schemas import VIOLENCE_TYPES
+from referral_hub.transaction import commit_now
 
 bp = Blueprint("intake_portal", __name__)
 offer_to_templates(bp, globals=CODE_NAMES)
@@ -52,6 +55,7 @@ FORM_TEXT = (
     "reporter_phone",
     "form_token",
 )
+NIK = re.compile(r"^\d{16}$")
 FORM_FLAGS = ("immediate_danger", "reporter_is_victim", "may_contact")
 
 
@@ -176,17 +180,99 @@ def index():
     return render_template("intake/index.html", page=page, views=views, box=box)
 
 
-@reader_page
-def view(intake_id: str):
-    actor = portal_actor()
+ACCEPT_TEXT = (
+    "client",
+    "full_name",
+    "sex",
+    "nik",
+    "birth_date",
+    "guardian_name",
+    "guardian_relationship",
+    "guardian_phone",
+)
+#: What the unit chooses instead of an existing client.
+NEW_CLIENT = "new"
+
+
+def _page(actor, intake_id: str, accept: FormState | None = None, status: int = 200):
+    """The intake's page; for its unit, while open, the clients who may be the victim (each
+    shown is a logged read) and the forms of triage, accept, forward and decline."""
     intake = ops.get_intake_for(actor, intake_id)
+    unit = ops.side_of(actor, intake) == "unit"
+    accept = accept or FormState(dict.fromkeys(ACCEPT_TEXT, ""))
+    matches: list = []
+    targets: list = []
+    if unit and intake.status in OPEN_STATUSES and role_permits(actor.role, "intakes:write"):
+        nik = str(accept.values.get("nik") or "")
+        matches = ops.show_intake_matches(
+            actor, intake.id, "portal intake matches", nik if NIK.match(nik) else None
+        )
+        targets = [(u.code, u.name) for u in ops.forward_targets(actor, intake.id)]
+        if matches and status >= 400:
+            # the reads are logged also when the page answers a refusal (the refused accept
+            # was rolled back by form.refused; nothing else was written)
+            commit_now()
     return render_template(
         "intake/view.html",
         intake=ops.intake_view(actor, intake),
-        unit=ops.side_of(actor, intake) == "unit",
+        unit=unit,
         receipt=request.args.get("receipt") == "1",
         risks=options("risk", RISK_LEVELS),
-    )
+        accept=accept,
+        matches=matches,
+        new_client=NEW_CLIENT,
+        targets=targets,
+        sexes=[("female", _("Perempuan")), ("male", _("Laki-laki"))],
+        match_reasons=match_reasons,
+    ), status
+
+
+@reader_page
+def view(intake_id: str):
+    return _page(portal_actor(), intake_id)
+
+
+def _accept_body(form: FormState) -> dict[str, Any]:
+    """The accept's body from the form: a chosen client, or what registers a new one."""
+    v = form.values
+    if v["client"] != NEW_CLIENT:
+        return {"client": v["client"]}
+    register: dict[str, Any] = {
+        key: v[key] for key in ("full_name", "sex", "nik", "birth_date") if v[key]
+    }
+    guardian = {key: v[f"guardian_{key}"] for key in ("name", "relationship", "phone")}
+    if any(guardian.values()):
+        register["guardian"] = {k: value for k, value in guardian.items() if value}
+    return {"register": register}
+
+
+def _accept(actor, intake_id: str):
+    """Link the chosen client or register a new one; on an error the page comes back with
+    what was typed and the matches (a NIK typed for a new client is checked too)."""
+    form = read_form(text=ACCEPT_TEXT)
+    form.require("client")
+    data = None
+    if not form.errors:
+        try:
+            data = IntakeAcceptIn().load(_accept_body(form))
+        except ValidationError as error:
+            for name, texts in schema_errors(error.messages).items():
+                form.errors.setdefault(name.removeprefix("register_"), texts)
+    if data is not None:
+        try:
+            _intake, _client, case = ops.accept_intake(actor, intake_id, data)
+        except Problem as problem:
+            form.refused(problem)
+            form.errors = {
+                name.removeprefix("register.").replace(".", "_"): texts
+                for name, texts in form.errors.items()
+            }
+        else:
+            flash(_("Aduan diterima; kasus %(number)s dibuka.", number=case.number), "success")
+            return redirect(url_for("cases_portal.view", case_id=case.id))
+    if "client" in form.errors and not form.values["client"]:
+        form.errors["client"] = [_("Pilih klien yang sama, atau daftarkan sebagai klien baru.")]
+    return _page(actor, intake_id, form, 422)
 
 
 @writer_page
@@ -194,6 +280,8 @@ def act(intake_id: str, action: str):
     """Triage, forward, decline or accept from the intake's page (one form each)."""
     actor = portal_actor()
     f = request.form
+    if action == "accept":
+        return _accept(actor, intake_id)
     try:
         if action == "triage":
             ops.triage_intake(actor, intake_id, f.get("risk_level", ""), f.get("note") or None)
@@ -204,38 +292,11 @@ def act(intake_id: str, action: str):
         elif action == "decline":
             ops.decline_intake(actor, intake_id, f.get("reason") or "")
             flash(_("Aduan ditolak."), "success")
-        elif action == "accept":
-            data: dict[str, Any] = {"client": (f.get("client") or "").strip() or None}
-            if f.get("birth_date"):
-                data["register"] = {"birth_date": _date(f["birth_date"])}
-                guardian = {
-                    key: (f.get(f"guardian_{key}") or "").strip()
-                    for key in ("name", "relationship", "phone")
-                }
-                if guardian["name"]:
-                    data["register"]["guardian"] = {k: v for k, v in guardian.items() if v}
-            _intake, _client, case = ops.accept_intake(actor, intake_id, data)
-            flash(_("Aduan diterima; kasus %(number)s dibuka.", number=case.number), "success")
-            return redirect(url_for("cases_portal.view", case_id=case.id))
         else:
             raise Problem(404, "not-found", "No such action.")
     except Problem as problem:
         flash_refusal(problem)
     return redirect(url_for("intake_portal.view", intake_id=intake_id))
-
-
-def _date(text: str):
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise Problem(
-            422,
-            "validation-error",
-            "Not a date.",
-            errors={"register.birth_date": ["Not a date."]},
-        ) from None
 
 
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")

@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from referral_hub.cases.models import Case
+from referral_hub.clients.models import Client, Disclosure
 from referral_hub.extensions import db
 from referral_hub.intake.models import Intake
 from tests.conftest import _csrf_from
-from tests.intake_support import PATBM, PPU, agreement
+from tests.intake_support import BALIKPAPAN, BONTANG, PATBM, PPU, SCOPES, agreement, intake_body
 
 
 def _form(browser):
@@ -97,3 +100,165 @@ def test_the_supervisor_sees_overdue_intakes_on_the_home_page(app, client, hub):
         home = other.get("/").get_data(as_text=True)
     assert "Aduan terlambat" in home
     assert number in home
+
+
+# --- before accepting: who may be the same person, link or register -----------------------
+
+
+class Desk:
+    """PATBM PPU reports over the API; a caseworker of UPTD PPA PPU answers in the portal."""
+
+    def __init__(self, app, client, hub) -> None:
+        from tests.clients_support import child_body, create_client, years_ago
+
+        self.app, self.http = app, client
+        with app.app_context():
+            agreement(PATBM, PPU)
+            db.session.remove()
+        self.patbm = hub.headers(PATBM, SCOPES)
+        ppu = hub.headers(PPU, SCOPES)
+        self.same = create_client(
+            client,
+            ppu,
+            child_body(full_name="Siti Aminnah", birth_date=years_ago(12).isoformat()),
+        )
+        self.nik = "6409015203120001"
+        self.by_nik = create_client(client, ppu, child_body(full_name="Dewi Lestari", nik=self.nik))
+        self.browser = app.test_client()
+        caseworker = hub.user(PPU, "caseworker", "cw.accept@ppu.example")
+        hub.login(self.browser, caseworker["email"])
+
+    def intake(self, **victim) -> str:
+        body = intake_body(
+            victim={"name": "Siti Aminah", "age_years": 12, "sex": "female", "region_code": "64.09"}
+            | victim
+        )
+        made = self.http.post("/api/v1/intakes", json=body, headers=self.patbm)
+        assert made.status_code == 201, made.get_data(as_text=True)
+        return made.get_json()["id"]
+
+    def page(self, intake_id: str) -> str:
+        page = self.browser.get(f"/intakes/{intake_id}")
+        assert page.status_code == 200
+        return page.get_data(as_text=True)
+
+    def accept(self, intake_id: str, html: str, **fields):
+        return self.browser.post(
+            f"/intakes/{intake_id}/accept", data={"csrf_token": _csrf_from(html), **fields}
+        )
+
+    def reads(self, client_id: str) -> list[str]:
+        with self.app.app_context():
+            return list(
+                db.session.scalars(
+                    select(Disclosure.context).where(Disclosure.client_id == client_id)
+                )
+            )
+
+
+@pytest.fixture
+def desk(app, client, hub):
+    return Desk(app, client, hub)
+
+
+def test_the_intake_page_shows_who_may_be_the_victim_with_why_and_logs_the_read(desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    # The near spelling, by its number and what the unit may see, and why in words.
+    assert desk.same["code"] in html
+    assert "Siti Aminnah" in html
+    assert "nama mirip, umur cocok, wilayah sama" in html
+    assert f'name="client" value="{desk.same["id"]}"' in html
+    assert 'name="client" value="new"' in html
+    # A client of other name is not shown (nor read).
+    assert "Dewi Lestari" not in html
+    assert desk.reads(desk.same["id"]) == ["portal intake matches"]
+    assert desk.reads(desk.by_nik["id"]) == []
+
+
+def test_nothing_is_chosen_for_the_unit_and_a_typed_nik_finds_its_client(app, desk):
+    intake_id = desk.intake(name="Rina Wati")
+    html = desk.page(intake_id)
+    assert "Tidak ada klien unit Anda yang mirip" in html
+    nothing = desk.accept(intake_id, html)
+    assert nothing.status_code == 422
+    assert "Pilih klien yang sama, atau daftarkan sebagai klien baru." in nothing.get_data(
+        as_text=True
+    )
+    # "New", but the NIK typed is a client's already: shown with why, everything kept.
+    typed = {
+        "client": "new",
+        "nik": desk.nik,
+        "birth_date": "2013-02-12",
+        "guardian_name": "Ibu Rina",
+        "guardian_relationship": "ibu kandung",
+    }
+    again = desk.accept(intake_id, html, **typed)
+    assert again.status_code == 422
+    page = again.get_data(as_text=True)
+    assert desk.by_nik["code"] in page
+    assert "NIK sama" in page
+    assert "Ibu Rina" in page
+    assert "2013-02-12" in page
+    assert 'value="new" checked' in page
+    # The read is logged although the page answers 422; nothing else stands.
+    assert desk.reads(desk.by_nik["id"]) == ["portal intake matches"]
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).status == "received"
+        assert db.session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_accepting_links_the_chosen_client_or_registers_a_new_one(app, desk):
+    linked = desk.intake()
+    html = desk.page(linked)
+    done = desk.accept(linked, html, client=desk.same["id"])
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert "/cases/" in done.headers["Location"]
+    with app.app_context():
+        assert db.session.get(Intake, linked).client_id == desk.same["id"]
+    new = desk.intake(name="Putri Ayu")
+    html = desk.page(new)
+    # A child registered without a guardian: refused beside the field, values kept.
+    missing = desk.accept(new, html, client="new", birth_date=years_ago_iso(9))
+    assert missing.status_code == 422
+    page = missing.get_data(as_text=True)
+    assert 'id="f-guardian-error"' in page
+    assert years_ago_iso(9) in page
+    registered = desk.accept(
+        new,
+        html,
+        client="new",
+        birth_date=years_ago_iso(9),
+        guardian_name="Ibu Putri",
+        guardian_relationship="ibu kandung",
+    )
+    assert registered.status_code == 302, registered.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(Intake, new)
+        assert row.status == "accepted"
+        assert row.client_id not in (desk.same["id"], desk.by_nik["id"])
+        assert db.session.get(Client, row.client_id).full_name == "Putri Ayu"
+
+
+def test_the_unit_forwards_to_a_unit_named_by_the_agreements(app, desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    assert "Belum ada perjanjian berlaku dengan UPTD PPA lain" in html
+    with app.app_context():
+        agreement(PPU, BALIKPAPAN, "case_management")
+        db.session.remove()
+    html = desk.page(intake_id)
+    assert f'name="to" value="{BALIKPAPAN}"' in html
+    assert f'value="{BONTANG}"' not in html
+    sent = desk.browser.post(
+        f"/intakes/{intake_id}/forward", data={"csrf_token": _csrf_from(html), "to": BALIKPAPAN}
+    )
+    assert sent.status_code == 302
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).organization.code == BALIKPAPAN
+
+
+def years_ago_iso(years: int) -> str:
+    from tests.clients_support import years_ago
+
+    return years_ago(years).isoformat()

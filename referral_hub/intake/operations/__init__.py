@@ -34,6 +34,7 @@ from referral_hub.intake.operations.answers import (
     accept_intake,
     decline_intake,
     forward_intake,
+    forward_targets,
     triage_intake,
 )
 from referral_hub.intake.operations.clock import (
@@ -48,7 +49,7 @@ from referral_hub.intake.operations.lists import (
     sweep_overdue_intakes,
     urgency_order,
 )
-from referral_hub.intake.operations.matching import intake_matches
+from referral_hub.intake.operations.matching import intake_matches, show_intake_matches
 from referral_hub.intake.operations.reading import (
     history,
     intake_view,
@@ -67,6 +68,7 @@ __all__ = [
     "effective_risk",
     "find_by_form_token",
     "forward_intake",
+    "forward_targets",
     "get_intake_for",
     "history",
     "intake_matches",
@@ -77,6 +79,7 @@ __all__ = [
     "receive_intake",
     "response_hours",
     "set_response_hours",
+    "show_intake_matches",
     "side_of",
     "sweep_overdue_intakes",
     "triage_intake",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from referral_hub.actors import Actor
-from referral_hub.agreements.operations import active_agreements_covering
+from referral_hub.agreements.models import Agreement
+from referral_hub.agreements.operations import active_agreements_covering, covering_agreements_for
 from referral_hub.audit import operations as audit
 from referral_hub.cases import operations as cases
 from referral_hub.clients import operations as clients
 from referral_hub.db import utcnow
+from referral_hub.directory.models import Organization
 from referral_hub.intake.models import (
     RISK_LEVELS,
     Intake,
@@ -49,6 +52,32 @@ def triage_intake(actor: Actor, intake_id: str, risk_level: str, note: str | Non
     return intake
 
 
+def _forward_agreement(unit_id: str, target_id: str, at: dt.datetime) -> Agreement | None:
+    """The agreement in force that carries a forward from one unit to another, or None."""
+    for service in FORWARD_SERVICES:
+        found = active_agreements_covering(unit_id, target_id, service, at)
+        if found:
+            return found[0]
+    return None
+
+
+def forward_targets(actor: Actor, intake_id: str) -> list[Organization]:
+    """The UPTD PPAs the owning unit may forward this intake to now (by name): those with an
+    agreement in force that carries a forward (`_forward_agreement`, as `forward_intake`)."""
+    intake = get_owned_intake(actor, intake_id)
+    now = utcnow()
+    found: dict[str, Organization] = {}
+    for service in FORWARD_SERVICES:
+        for line in covering_agreements_for(intake.organization_id, service, now):
+            unit = line.provider
+            if unit.type == "uptd_ppa" and unit.id != intake.organization_id:
+                found.setdefault(unit.id, unit)
+    return sorted(
+        (u for u in found.values() if _forward_agreement(intake.organization_id, u.id, now)),
+        key=lambda u: u.name,
+    )
+
+
 def forward_intake(actor: Actor, intake_id: str, to: str) -> Intake:
     """Hand the intake to another UPTD PPA along an agreement between the two units; the
     receiving unit owns it from now, its clock starting again; the history stays."""
@@ -58,12 +87,7 @@ def forward_intake(actor: Actor, intake_id: str, to: str) -> Intake:
     if target.id == intake.organization_id:
         raise field_error("to", "The intake is already with this unit.")
     now = utcnow()
-    agreement = None
-    for service in FORWARD_SERVICES:
-        found = active_agreements_covering(intake.organization_id, target.id, service, now)
-        if found:
-            agreement = found[0]
-            break
+    agreement = _forward_agreement(intake.organization_id, target.id, now)
     if agreement is None:
         raise Problem(
             422,
