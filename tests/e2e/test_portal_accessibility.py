@@ -214,3 +214,18 @@ def test_after_accepting_focus_lands_on_the_message(app, page, live_server, demo
     screenshot(page, "a11y-accepted-desktop")
     page.set_viewport_size(PHONE)
     screenshot(page, "a11y-accepted-phone")
+
+
+def test_axe_finds_nothing_on_the_intake_pages_at_1280_and_390(page, live_server, demo):
+    """The inbox, the phone form and an open intake with its accept form (the crawl above may
+    stop before them)."""
+    sign_in(page, "caseworker@ppu.demo", DEMO_PASSWORD, DEMO_TOTP_SECRET)
+    found: dict[str, list] = {}
+    for path in ("/intakes", "/intakes/new"):
+        page.goto(path)
+        _check_both_widths(page, path, found)
+    page.goto("/intakes")
+    page.locator("a[href*='/intakes/']").filter(has_text="ADU-").first.click()
+    assert page.locator("#f-client").count() == 1  # an open intake: the accept form is there
+    _check_both_widths(page, "/intakes/:id", found)
+    assert not found, found
