@@ -330,6 +330,7 @@ EXPECTATIONS: dict[str, object] = {
         bontang=codes(422),
     ),
     "cases.list_cases": api("cases:read", "own cases", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK),
+    "cases.search_cases": api("cases:read", "own cases", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK),
     **{
         f"cases.{name}": api("cases:read", "PPU's case: hidden from everyone else", HIDDEN, ppu=OK)
         for name in ("get_case", "case_timeline", "list_notes")
@@ -670,6 +671,7 @@ EXPECTATIONS: dict[str, object] = {
     # --- portal: cases (UPTD caseworkers and supervisors) --------------------------------
     "cases_portal.index": page(STAFF, UPTDS, OK, "UPTD staff"),
     "cases_portal.new": page(STAFF, UPTDS, FORM, "UPTD staff"),
+    "cases_portal.search": page(STAFF, UPTDS, FORM, "UPTD staff"),
     **{
         f"cases_portal.{name}": page(
             STAFF, UPTDS, ok, "PPU's case: PPU staff", **staff_of(frozenset({"bpp"}), HIDDEN)

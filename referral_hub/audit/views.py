@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from referral_hub.audit import lookup
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
+from referral_hub.audit.failure_words import verification_failures
 from referral_hub.audit.verification import verify_audit
 from referral_hub.audit.wording import describe_entries
 from referral_hub.portal.access import login_required, portal_actor
@@ -83,6 +84,11 @@ def _page(verification=None):
         ],
         verification=verification,
         records=records,
+        failures=(
+            verification_failures(verification, records)
+            if verification is not None and not verification.ok
+            else []
+        ),
         checkpoint=latest_checkpoint(),
         sees_all=actor.is_hub_operator,
     ), (422 if errors else 200)

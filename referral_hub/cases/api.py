@@ -16,6 +16,7 @@ from referral_hub.cases.schemas import (
     CaseOut,
     CasePatchIn,
     CaseQueryArgs,
+    CaseSearchIn,
     CaseSummaryOut,
     PlanItemIn,
     PlanItemOut,
@@ -84,14 +85,24 @@ def create_case(actor, data):
 @blp.response(200, CasePage)
 @protected(blp, "cases:read")
 def list_cases(actor, args):
-    """The unit's cases, newest first: numbers, statuses and codes, no text about the client."""
-    query = ops.cases_query(
-        actor,
-        status=args.get("status"),
-        caseworker=args.get("caseworker"),
-        client=args.get("client"),
-    )
-    body, headers = paginate(query, args["page"], args["page_size"])
+    """The unit's cases, newest first: numbers, statuses and codes, no text about the client.
+    By a part of the client's name: POST /cases/search (a name never travels in a URL)."""
+    args = dict(args)
+    page, page_size = args.pop("page"), args.pop("page_size")
+    body, headers = paginate(ops.cases_query(actor, **args), page, page_size)
+    body["items"] = [ops.case_summary(case) for case in body["items"]]
+    return body, 200, headers
+
+
+@blp.route("/cases/search", methods=["POST"])
+@blp.arguments(CaseSearchIn)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, CasePage)
+@protected(blp, "cases:read")
+def search_cases(actor, criteria, args):
+    """The unit's cases whose client's name has a word beginning with each word of
+    `client_name`, with the list's other filters; the same lines as the list."""
+    body, headers = paginate(ops.cases_query(actor, **criteria), args["page"], args["page_size"])
     body["items"] = [ops.case_summary(case) for case in body["items"]]
     return body, 200, headers
 

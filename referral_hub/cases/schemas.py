@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from referral_hub.cases.models import (
     CLOSE_REASONS,
@@ -12,6 +12,7 @@ from referral_hub.cases.models import (
     STATUSES,
 )
 from referral_hub.categories import DATA_CATEGORIES
+from referral_hub.clients.name_index import search_words
 from referral_hub.pagination import PageArgs
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
@@ -75,13 +76,61 @@ class CaseCloseIn(Schema):
     summary = fields.String(validate=_text)
 
 
-class CaseQueryArgs(PageArgs):
+class CaseFilters(Schema):
+    """The filters of the unit's case list; a name is never one of them in a URL."""
+
     status = fields.String(validate=validate.OneOf(STATUSES))
     caseworker = fields.String(
         validate=validate.Length(min=1, max=32),
         metadata={"description": "a user id, or `me` for the caller's own (a person's token)"},
     )
     client = fields.String(validate=validate.Length(min=1, max=32))
+    number = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Cases whose number (KS-…) holds this text, in any case"},
+    )
+    violence_type = fields.String(
+        validate=validate.OneOf(VIOLENCE_TYPES),
+        metadata={"description": "Cases with this violence type among theirs (SIMFONI code)"},
+    )
+    opened_from = fields.Date(
+        metadata={"description": "Opened on or after this day (the hub's calendar)"}
+    )
+    opened_until = fields.Date(
+        metadata={"description": "Opened on or before this day (the hub's calendar)"}
+    )
+
+
+class CaseQueryArgs(PageArgs, CaseFilters):
+    @pre_load
+    def _no_name_in_urls(self, data, **kwargs):
+        # An unknown parameter already fails; this one says where the search went.
+        for name in ("q", "name", "client_name"):
+            if name in data:
+                raise ValidationError(
+                    "A client's name is not sent in a URL: POST /api/v1/cases/search with "
+                    "`client_name` in the body.",
+                    field_name=name,
+                )
+        return data
+
+
+class CaseSearchIn(CaseFilters):
+    """The case list's filters and a part of the client's name, in the body (never a URL)."""
+
+    client_name = fields.String(
+        required=True,
+        validate=validate.Length(min=3, max=200),
+        metadata={
+            "description": "A part of the client's name: each word given (3 letters or more) "
+            "begins a word of the name, in any order (the clients' name index)"
+        },
+    )
+
+    @validates_schema
+    def _words(self, data, **kwargs) -> None:
+        if "client_name" in data and not search_words(data["client_name"]):
+            raise ValidationError("Give a word of 3 letters or more.", field_name="client_name")
 
 
 class PlanItemIn(Schema):

@@ -33,14 +33,16 @@ from referral_hub.cases.schemas import (
     PlanItemReferIn,
 )
 from referral_hub.clients import operations as clients
+from referral_hub.clients.name_index import search_words
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options, service_label, service_name
+from referral_hub.portal.filters import day, query_values, read_filters
 from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
 from referral_hub.portal.navigation import register_nav_entry, register_panel
-from referral_hub.portal.paging import page_number, paginate_select
+from referral_hub.portal.paging import Page, page_number, paginate_select
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
 from referral_hub.problems import Problem
 from referral_hub.referrals.schemas import INCIDENT_PLACES, URGENCIES, VIOLENCE_TYPES
@@ -100,17 +102,72 @@ register_panel(
 # --- list and opening -----------------------------------------------------------------------
 
 
+CASE_FILTERS = {
+    "text": ("number", "caseworker"),
+    "choices": {"status": ("open", "closed"), "violence_type": VIOLENCE_TYPES},
+    "dates": ("opened_from", "opened_until"),
+    "flags": ("mine",),
+}
+#: A search by the client's name shows this many cases at most (a POST has no page links).
+NAMED_LIMIT = 50
+
+
+def _case_filters(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": values["status"] or None,
+        "caseworker": "me" if values["mine"] else (values["caseworker"] or None),
+        "number": values["number"] or None,
+        "violence_type": values["violence_type"] or None,
+        "opened_from": day(values["opened_from"]),
+        "opened_until": day(values["opened_until"]),
+    }
+
+
+def _list_page(values, errors, *, page, name_form=None, status=200):
+    workers, _supervisors = _unit_people(portal_actor().organization_id)
+    return render_template(
+        "cases/index.html",
+        page=page,
+        values=values,
+        errors=errors,
+        kept=query_values({k: v for k, v in values.items() if k != "client_name"}),
+        name_form=name_form or FormState(),
+        workers=workers,
+        violence_types=options("violence", VIOLENCE_TYPES),
+        named_limit=NAMED_LIMIT,
+        statuses=options("case_status", ("open", "closed")),
+    ), (422 if errors or (name_form and name_form.invalid) else status)
+
+
 @reader_page
 def index():
-    """The unit's cases (or the user's own), newest first: numbers and codes only."""
+    """The unit's cases (or the user's own), newest first: numbers and codes only, by number,
+    status, caseworker, violence type and the days opened."""
     actor = portal_actor()
-    mine = request.args.get("mine") == "1"
-    status = (
-        request.args.get("status") if request.args.get("status") in ("open", "closed") else None
-    )
-    query = ops.cases_query(actor, status=status, caseworker="me" if mine else None)
-    page = paginate_select(query, page_number(), PAGE_SIZE)
-    return render_template("cases/index.html", page=page, mine=mine, status=status)
+    values, errors = read_filters(**CASE_FILTERS)
+    query = ops.cases_query(actor, **_case_filters(values))
+    return _list_page(values, errors, page=paginate_select(query, page_number(), PAGE_SIZE))
+
+
+@reader_page
+def search():
+    """The unit's cases of clients whose name has a word beginning with each word typed (the
+    clients' name index), with the list's filters: the name travels in the body, never in a
+    URL. The lines show codes only, as the list does."""
+    actor = portal_actor()
+    values, errors = read_filters(**CASE_FILTERS, source=request.form)
+    form = read_form(text=("client_name",))
+    name = form.values["client_name"]
+    if not search_words(name):
+        form.errors["client_name"] = [_("Ketik minimal 3 huruf dari nama.")]
+    query = ops.cases_query(actor, **_case_filters(values))
+    if not form.invalid:
+        query = ops.cases_query(actor, client_name=name, **_case_filters(values))
+    first = paginate_select(query, 1, NAMED_LIMIT)
+    # One page, without page links (they would be GETs, without the name): at most
+    # NAMED_LIMIT lines, and the total said.
+    page = Page(first.items, 1, max(first.total, 1), first.total)
+    return _list_page(values, errors, page=page, name_form=form)
 
 
 CASE_TEXT = (
@@ -456,6 +513,7 @@ CASE = "/cases/<case_id>"
 ITEM = f"{CASE}/plan-items/<item_id>"
 RULES = (
     ("/cases", "index", index, GET),
+    ("/cases/search", "search", search, POST),
     ("/cases/new", "new", new, BOTH),
     (CASE, "view", view, GET),
     (f"{CASE}/edit", "edit", edit, BOTH),

@@ -61,8 +61,9 @@ def create_intake(actor, data):
 def list_intakes(actor, args):
     """`box=received`: the unit's intakes by urgency and due time; `box=sent`: those the
     caller's organisation reported, with their status only."""
-    query = ops.intakes_query(actor, box=args["box"], status=args.get("status"))
-    body, headers = paginate(query, args["page"], args["page_size"])
+    args = dict(args)
+    page, page_size = args.pop("page"), args.pop("page_size")
+    body, headers = paginate(ops.intakes_query(actor, **args), page, page_size)
     body["items"] = [ops.intake_view(actor, intake) for intake in body["items"]]
     return body, 200, headers
 

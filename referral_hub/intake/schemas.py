@@ -144,6 +144,28 @@ class IntakeDeclineIn(Schema):
 class IntakeQueryArgs(PageArgs):
     box = fields.String(load_default="received", validate=validate.OneOf(("sent", "received")))
     status = fields.String(validate=validate.OneOf(STATUSES))
+    number = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "Intakes whose number (ADU-…) holds this text, in any case"},
+    )
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    risk = fields.String(
+        validate=validate.OneOf(RISK_LEVELS),
+        metadata={
+            "description": "The risk triaged; `high` also finds untriaged reports of "
+            "immediate danger"
+        },
+    )
+    reporter = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "The reporting organisation, by id"},
+    )
+    received_from = fields.Date(
+        metadata={"description": "Received on or after this day (the hub's calendar)"}
+    )
+    received_until = fields.Date(
+        metadata={"description": "Received on or before this day (the hub's calendar)"}
+    )
 
 
 class IntakeCreatedOut(Schema):

@@ -22,11 +22,13 @@ from referral_hub.clients.views import match_reasons
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.intake import operations as ops
-from referral_hub.intake.models import OPEN_STATUSES, OWN_CHANNELS, RISK_LEVELS
+from referral_hub.intake.models import CHANNELS, OPEN_STATUSES, OWN_CHANNELS, RISK_LEVELS, STATUSES
+from referral_hub.intake.operations.lists import FILTERS, filter_arguments, reporter_options
 from referral_hub.intake.schemas import IntakeAcceptIn, IntakeIn
 from referral_hub.permissions import role_permits
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options
+from referral_hub.portal.filters import query_values, read_filters
 from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
 from referral_hub.portal.navigation import register_nav_entry, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
@@ -170,14 +172,29 @@ def new():
 
 @reader_page
 def index():
-    """The unit's intakes by urgency and due time, or those the organisation sent."""
+    """The unit's intakes by urgency and due time, or those the organisation sent; by
+    number, channel, status, risk, reporting organisation and the days received."""
     actor = portal_actor()
     org = db.session.get(Organization, actor.organization_id)
     default = "received" if org.type == "uptd_ppa" else "sent"
     box = request.args.get("box") if request.args.get("box") in ("sent", "received") else default
-    page = paginate_select(ops.intakes_query(actor, box=box), page_number(), PAGE_SIZE)
+    values, errors = read_filters(**FILTERS)
+    query = ops.intakes_query(actor, box=box, **filter_arguments(values))
+    page = paginate_select(query, page_number(), PAGE_SIZE)
     views = [ops.intake_view(actor, intake) for intake in page.items]
-    return render_template("intake/index.html", page=page, views=views, box=box)
+    return render_template(
+        "intake/index.html",
+        page=page,
+        views=views,
+        box=box,
+        values=values,
+        errors=errors,
+        filtered=bool(query_values(values)),
+        channels=options("intake_channel", CHANNELS),
+        statuses=options("intake_status", STATUSES),
+        risks=options("risk", RISK_LEVELS),
+        reporters=reporter_options(actor) if box == "received" else [],
+    ), (422 if errors else 200)
 
 
 ACCEPT_TEXT = (

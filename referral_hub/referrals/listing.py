@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from flask import request
-from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from referral_hub.extensions import db
+from referral_hub.portal.filters import day, read_filters
 from referral_hub.referrals.lifecycle import STATUSES
 
 
@@ -21,23 +19,12 @@ def list_filters() -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The filters of a referral list (sent or received) from the query string: status,
     lateness, number, partner, service and the days it was made; and their errors: a value
     that is not understood is refused and not applied."""
-    text = {
-        name: (request.args.get(name) or "").strip()[:100]
-        for name in ("status", "number", "partner", "service", "created_from", "created_until")
-    }
-    values: dict[str, Any] = {**text, "overdue": request.args.get("overdue") in ("1", "on")}
-    errors: dict[str, list[str]] = {}
-    if values["status"] and values["status"] not in STATUSES:
-        errors["status"] = [_("Pilih status dari daftar.")]
-        values["status"] = ""
-    for name in ("created_from", "created_until"):
-        if values[name]:
-            try:
-                dt.date.fromisoformat(values[name])
-            except ValueError:
-                errors[name] = [_("Tulis tanggal seperti 2026-12-31.")]
-                values[name] = ""
-    return values, errors
+    return read_filters(
+        text=("number", "partner", "service"),
+        choices={"status": STATUSES},
+        dates=("created_from", "created_until"),
+        flags=("overdue",),
+    )
 
 
 def query_filters(values: dict[str, Any]) -> dict[str, Any]:
@@ -48,13 +35,9 @@ def query_filters(values: dict[str, Any]) -> dict[str, Any]:
         "number": values["number"] or None,
         "partner": values["partner"] or None,
         "service": values["service"] or None,
-        "created_from": _day(values["created_from"]),
-        "created_until": _day(values["created_until"]),
+        "created_from": day(values["created_from"]),
+        "created_until": day(values["created_until"]),
     }
-
-
-def _day(text: str) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
 
 
 def partner_options(actor_organization_id: str, box: str) -> list[tuple[str, str]]:

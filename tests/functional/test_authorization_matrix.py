@@ -367,6 +367,7 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
         "domicile_region": "64.09",
     },
     "clients.search_clients": lambda s: {"code": "X-1"},
+    "cases.search_cases": lambda s: {"client_name": "Siti"},
     "clients.client_matches": lambda s: {"full_name": "Siti Contoh", "age_years": 30},
     "directory.create_one_organization": lambda s: {
         "code": f"matrix-partner-{next(_numbers)}",

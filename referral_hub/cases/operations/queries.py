@@ -7,14 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, cast, func, select
 
 from referral_hub.actors import Actor
 from referral_hub.cases.models import Case, CaseNote, PlanItem
-from referral_hub.cases.operations.access import get_case_for, require_right
+from referral_hub.cases.operations.access import field_error, get_case_for, require_right
 from referral_hub.cases.operations.reading import item_pending_clause
 from referral_hub.clients import operations as clients
-from referral_hub.clients.models import local_today
+from referral_hub.clients.models import Client, local_today
+from referral_hub.clock import start_of_day
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
 
@@ -25,8 +26,21 @@ def cases_query(
     status: str | None = None,
     caseworker: str | None = None,
     client: str | None = None,
+    number: str | None = None,
+    client_name: str | None = None,
+    violence_type: str | None = None,
+    opened_from: dt.date | None = None,
+    opened_until: dt.date | None = None,
 ) -> Select:
-    """The unit's cases, newest first; by status, caseworker (a user id, or "me"), client."""
+    """The unit's cases, newest first; by status, caseworker (a user id, or "me"), client.
+
+    `number` finds cases whose number holds the text (any case: "000042", "ks-ppu-2026");
+    `client_name` the cases of the unit's clients whose name has a word beginning with each
+    word of it (3 letters or more; the clients' keyed name index, never a decryption: see
+    docs/search.md); `violence_type` a SIMFONI code among the case's; `opened_from` and
+    `opened_until` days of the hub's calendar, both included. Only the unit's own cases,
+    whatever the filters.
+    """
     require_right(actor, "cases:read")
     org = clients.require_uptd(actor)
     query = select(Case).where(Case.organization_id == org.id)
@@ -38,6 +52,22 @@ def cases_query(
         )
     if client:
         query = query.where(Case.client_id == client)
+    if number:
+        query = query.where(func.upper(Case.number).contains(number.strip().upper()))
+    if client_name is not None:
+        named = clients.name_search_clause(org.id, client_name)
+        if named is None:
+            raise field_error("client_name", "Type 3 letters or more of a word of the name.")
+        query = query.where(
+            Case.client_id.in_(select(Client.id).where(Client.organization_id == org.id, named))
+        )
+    if violence_type:
+        # A JSON list of codes from a closed vocabulary: the quoted code is one element.
+        query = query.where(cast(Case.violence_types, Text).contains(f'"{violence_type}"'))
+    if opened_from is not None:
+        query = query.where(Case.opened_at >= start_of_day(opened_from))
+    if opened_until is not None:
+        query = query.where(Case.opened_at < start_of_day(opened_until + dt.timedelta(days=1)))
     return query.order_by(Case.opened_at.desc(), Case.id.desc())
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, case, select, update
+from sqlalchemy import Select, case, false, func, select, update
 
 from referral_hub.actors import Actor
+from referral_hub.clock import start_of_day
 from referral_hub.db import utcnow
 from referral_hub.delivery.notifications import notify_intake_overdue
 from referral_hub.extensions import db
 from referral_hub.intake.models import (
+    CHANNELS,
     OPEN_STATUSES,
+    RISK_LEVELS,
+    STATUSES,
     Intake,
 )
 from referral_hub.intake.operations.access import require_right
@@ -40,9 +44,27 @@ def urgency_order() -> Any:
     return (still_open, risk, Intake.respond_by, Intake.id)
 
 
-def intakes_query(actor: Actor, *, box: str = "received", status: str | None = None) -> Select:
+def intakes_query(
+    actor: Actor,
+    *,
+    box: str = "received",
+    status: str | None = None,
+    number: str | None = None,
+    channel: str | None = None,
+    risk: str | None = None,
+    reporter: str | None = None,
+    received_from: dt.date | None = None,
+    received_until: dt.date | None = None,
+) -> Select:
     """`received`: the unit's intakes by urgency and due time; `sent`: those the actor's
-    organisation reported, newest first."""
+    organisation reported, newest first. Whatever the filters, only these.
+
+    `number` finds intakes whose number holds the text (any case); `risk` the level triaged
+    (as its clock runs on: untriaged, immediate danger is high, anything else medium);
+    `reporter` the reporting organisation, by id; `received_from`, `received_until` days of
+    the hub's calendar, both included. The victim's name is not a filter: intakes keep it
+    only as ciphertext, with no index (docs/search.md).
+    """
     require_right(actor, "intakes:read")
     if box == "sent":
         query = select(Intake).where(Intake.reporting_organization_id == actor.organization_id)
@@ -52,6 +74,23 @@ def intakes_query(actor: Actor, *, box: str = "received", status: str | None = N
         order = urgency_order()
     if status:
         query = query.where(Intake.status == status)
+    if number:
+        query = query.where(func.upper(Intake.number).contains(number.strip().upper()))
+    if channel:
+        query = query.where(Intake.channel == channel)
+    if risk:
+        # The risk its clock runs on (clock.effective_risk): untriaged, immediate danger is
+        # high and anything else medium.
+        untriaged = Intake.risk_level.is_(None) & (Intake.immediate_danger.is_(risk == "high"))
+        query = query.where((Intake.risk_level == risk) | (untriaged if risk != "low" else false()))
+    if reporter:
+        query = query.where(Intake.reporting_organization_id == reporter)
+    if received_from is not None:
+        query = query.where(Intake.received_at >= start_of_day(received_from))
+    if received_until is not None:
+        query = query.where(
+            Intake.received_at < start_of_day(received_until + dt.timedelta(days=1))
+        )
     return query.order_by(*order)
 
 
@@ -112,3 +151,48 @@ def sweep_overdue_intakes(now: dt.datetime | None = None) -> list[str]:
         )
         announced.append(intake.number)
     return announced
+
+
+# --- the list's filters (the portal reads them with portal.filters.read_filters) -----------
+
+#: The intake list's filters: free text, closed lists, days (YYYY-MM-DD).
+FILTERS: dict[str, Any] = {
+    "text": ("number", "reporter"),
+    "choices": {"status": STATUSES, "channel": CHANNELS, "risk": RISK_LEVELS},
+    "dates": ("received_from", "received_until"),
+}
+
+
+def filter_arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of intakes_query for filters read (and checked) by read_filters."""
+
+    def day(text: str) -> dt.date | None:
+        return dt.date.fromisoformat(text) if text else None
+
+    return {
+        "status": values["status"] or None,
+        "number": values["number"] or None,
+        "channel": values["channel"] or None,
+        "risk": values["risk"] or None,
+        "reporter": values["reporter"] or None,
+        "received_from": day(values["received_from"]),
+        "received_until": day(values["received_until"]),
+    }
+
+
+def reporter_options(actor: Actor) -> list[tuple[str, str]]:
+    """The organisations that reported the unit's intakes, by name (its own among them)."""
+    from referral_hub.directory.models import Organization
+
+    rows = db.session.execute(
+        select(Organization.id, Organization.name)
+        .where(
+            Organization.id.in_(
+                select(Intake.reporting_organization_id).where(
+                    Intake.organization_id == actor.organization_id
+                )
+            )
+        )
+        .order_by(Organization.name)
+    )
+    return [(row.id, row.name) for row in rows]
