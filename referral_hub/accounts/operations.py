@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -92,6 +93,37 @@ def list_users(actor: Actor) -> list[User]:
             .order_by(User.active.desc(), func.lower(User.name), User.email)
         )
     )
+
+
+def active_members(organization_id: str, roles: Collection[str]) -> list[User]:
+    """The active users of the organisation with one of `roles`, by name."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.organization_id == organization_id,
+                User.active,
+                User.role.in_(tuple(roles)),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def find_active_member(organization_id: str, ref: str, roles: Collection[str]) -> User | None:
+    """The active user of the organisation with one of `roles` named by `ref` (an id or an
+    e-mail); None when there is none."""
+    user = db.session.get(User, ref)
+    if user is None:
+        user = db.session.scalar(select(User).where(User.email == ref.strip().lower()))
+    if (
+        user is None
+        or not user.active
+        or user.organization_id != organization_id
+        or user.role not in roles
+    ):
+        return None
+    return user
 
 
 def _managed_user(actor: Actor, user_id: str) -> User:

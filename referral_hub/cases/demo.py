@@ -199,6 +199,38 @@ def _refer(worker: Actor, case: Case, item_id: str, consent: Consent, **extra: A
     return referral.id
 
 
+def _open(
+    worker: Actor, client: Client, occurred_on: dt.date, place: str, region: str, **fields: Any
+) -> Case:
+    """A case of the client, its incident at `place` in `region` on `occurred_on`."""
+    incident = {"occurred_on": occurred_on, "place_type": place, "region_code": region}
+    case = ops.open_case(worker, {"client": client.id, "incident": incident, **fields})
+    db.session.flush()
+    return case
+
+
+def _item(worker: Actor, case: Case, service: str, due_on: dt.date, note: str, **extra: Any):
+    return ops.add_plan_item(
+        worker, case.id, {"service": service, "due_on": due_on, "note": note, **extra}
+    )
+
+
+def _delivered_on_behalf(worker: Actor, referral_id: str, answer: str, summary: str) -> None:
+    """A partner not on the hub answered (`answer` says how): the sender records its accepting,
+    starting and delivering the service."""
+    for action in ("accept", "start"):
+        act_on_referral(worker, referral_id, action, on_behalf=True, note=answer)
+    act_on_referral(
+        worker,
+        referral_id,
+        "complete",
+        outcome="service_delivered",
+        summary=summary,
+        on_behalf=True,
+        note=answer,
+    )
+
+
 def _ppu_child(today: dt.date) -> str | None:
     """Open with police, a forensic exam done, counselling booked, a follow-up due today."""
     found = _client(PPU, today)
@@ -206,63 +238,50 @@ def _ppu_child(today: dt.date) -> str | None:
         return None
     client, consent = found
     worker = _person("caseworker@ppu.demo", PPU)
-    case = ops.open_case(
+    case = _open(
         worker,
-        {
-            "client": client.id,
-            "risk_level": "high",
-            "violence_types": ["sexual"],
-            "incident": {
-                "occurred_on": today - dt.timedelta(days=12),
-                "place_type": "household",
-                "region_code": "64.09.02",
-            },
-            "perpetrator_relationship": "neighbour",
-            "summary": "Anak diduga mengalami kekerasan seksual oleh tetangga di rumah "
-            "tetangga tersebut. Ibu melapor ke UPTD PPA; anak tampak cemas dan sulit tidur.",
-            **({"supervisor": "supervisor@ppu.demo"} if worker.user_id else {}),
-        },
+        client,
+        today - dt.timedelta(days=12),
+        "household",
+        "64.09.02",
+        risk_level="high",
+        violence_types=["sexual"],
+        perpetrator_relationship="neighbour",
+        summary="Anak diduga mengalami kekerasan seksual oleh tetangga di rumah "
+        "tetangga tersebut. Ibu melapor ke UPTD PPA; anak tampak cemas dan sulit tidur.",
+        **({"supervisor": "supervisor@ppu.demo"} if worker.user_id else {}),
     )
-    db.session.flush()
-    escort = ops.add_plan_item(
+    escort = _item(
         worker,
-        case.id,
-        {
-            "service": "accompaniment",
-            "due_on": today + dt.timedelta(days=7),
-            "note": "Pendampingan anak dan ibu saat pelaporan dan pemeriksaan di Polres PPU.",
-        },
+        case,
+        "accompaniment",
+        today + dt.timedelta(days=7),
+        "Pendampingan anak dan ibu saat pelaporan dan pemeriksaan di Polres PPU.",
     )
     ops.update_plan_item(worker, case.id, escort.id, {"status": "in_progress"})
-    police = ops.add_plan_item(
+    police = _item(
         worker,
-        case.id,
-        {
-            "service": "law_enforcement",
-            "provider": "polres-ppu",
-            "due_on": today + dt.timedelta(days=3),
-            "note": "Laporan polisi dan pemeriksaan anak sebagai korban secara ramah anak.",
-        },
+        case,
+        "law_enforcement",
+        today + dt.timedelta(days=3),
+        "Laporan polisi dan pemeriksaan anak sebagai korban secara ramah anak.",
+        provider="polres-ppu",
     )
-    forensic = ops.add_plan_item(
+    forensic = _item(
         worker,
-        case.id,
-        {
-            "service": "forensic_exam",
-            "provider": HOSPITAL,
-            "due_on": today - dt.timedelta(days=2),
-            "note": "Visum et repertum atas permintaan penyidik Unit PPA Polres PPU.",
-        },
+        case,
+        "forensic_exam",
+        today - dt.timedelta(days=2),
+        "Visum et repertum atas permintaan penyidik Unit PPA Polres PPU.",
+        provider=HOSPITAL,
     )
-    counselling = ops.add_plan_item(
+    counselling = _item(
         worker,
-        case.id,
-        {
-            "service": "psychological_counseling",
-            "provider": "uptd-ppa-balikpapan",
-            "due_on": today + dt.timedelta(days=14),
-            "note": "Asesmen dan konseling psikolog klinis untuk gejala trauma anak.",
-        },
+        case,
+        "psychological_counseling",
+        today + dt.timedelta(days=14),
+        "Asesmen dan konseling psikolog klinis untuk gejala trauma anak.",
+        provider="uptd-ppa-balikpapan",
     )
     db.session.flush()
     police_referral = _refer(
@@ -282,17 +301,11 @@ def _ppu_child(today: dt.date) -> str | None:
         urgency="urgent",
         data_categories=["identity", "guardian", "case_summary"],
     )
-    answer = "Disampaikan petugas RSUD melalui telepon."
-    for action in ("accept", "start"):
-        act_on_referral(worker, exam, action, on_behalf=True, note=answer)
-    act_on_referral(
+    _delivered_on_behalf(
         worker,
         exam,
-        "complete",
-        outcome="service_delivered",
-        summary="Visum et repertum selesai; hasil diserahkan langsung kepada penyidik.",
-        on_behalf=True,
-        note=answer,
+        "Disampaikan petugas RSUD melalui telepon.",
+        "Visum et repertum selesai; hasil diserahkan langsung kepada penyidik.",
     )
     psychologist = _person("psikolog@balikpapan.demo", "uptd-ppa-balikpapan")
     session = _refer(
@@ -327,41 +340,32 @@ def _kukar_adult(today: dt.date) -> str | None:
         return None
     client, consent = found
     worker = _person("pendamping@kukar.demo", KUKAR)
-    case = ops.open_case(
+    case = _open(
         worker,
-        {
-            "client": client.id,
-            "risk_level": "medium",
-            "violence_types": ["physical", "psychological"],
-            "incident": {
-                "occurred_on": today - dt.timedelta(days=150),
-                "place_type": "household",
-                "region_code": "64.02",
-            },
-            "perpetrator_relationship": "spouse",
-            "summary": "Kekerasan dalam rumah tangga oleh suami. Korban kini tinggal bersama "
-            "orang tuanya di Tenggarong dan ingin mandiri secara ekonomi.",
-        },
+        client,
+        today - dt.timedelta(days=150),
+        "household",
+        "64.02",
+        risk_level="medium",
+        violence_types=["physical", "psychological"],
+        perpetrator_relationship="spouse",
+        summary="Kekerasan dalam rumah tangga oleh suami. Korban kini tinggal bersama "
+        "orang tuanya di Tenggarong dan ingin mandiri secara ekonomi.",
     )
-    db.session.flush()
-    escort = ops.add_plan_item(
+    escort = _item(
         worker,
-        case.id,
-        {
-            "service": "accompaniment",
-            "due_on": today - dt.timedelta(days=120),
-            "note": "Pendampingan pelaporan dan pemulihan awal oleh psikolog UPTD.",
-        },
+        case,
+        "accompaniment",
+        today - dt.timedelta(days=120),
+        "Pendampingan pelaporan dan pemulihan awal oleh psikolog UPTD.",
     )
-    empowerment = ops.add_plan_item(
+    empowerment = _item(
         worker,
-        case.id,
-        {
-            "service": "economic_empowerment",
-            "provider": COOPERATIVES,
-            "due_on": today - dt.timedelta(days=20),
-            "note": "Pelatihan usaha dan modal awal melalui program Dinas Koperasi dan UKM.",
-        },
+        case,
+        "economic_empowerment",
+        today - dt.timedelta(days=20),
+        "Pelatihan usaha dan modal awal melalui program Dinas Koperasi dan UKM.",
+        provider=COOPERATIVES,
     )
     ops.update_plan_item(worker, case.id, escort.id, {"status": "done"})
     db.session.flush()
@@ -372,17 +376,11 @@ def _kukar_adult(today: dt.date) -> str | None:
         consent,
         data_categories=["identity", "contact", "case_summary"],
     )
-    answer = "Disampaikan Dinas Koperasi dan UKM melalui surat."
-    for action in ("accept", "start"):
-        act_on_referral(worker, programme, action, on_behalf=True, note=answer)
-    act_on_referral(
+    _delivered_on_behalf(
         worker,
         programme,
-        "complete",
-        outcome="service_delivered",
-        summary="Klien menyelesaikan pelatihan usaha kue dan menerima modal awal.",
-        on_behalf=True,
-        note=answer,
+        "Disampaikan Dinas Koperasi dan UKM melalui surat.",
+        "Klien menyelesaikan pelatihan usaha kue dan menerima modal awal.",
     )
     note = ops.add_note(
         worker,

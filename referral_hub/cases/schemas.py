@@ -20,7 +20,9 @@ from referral_hub.referrals.schemas import (
     URGENCIES,
     VIOLENCE_TYPES,
     OrgRefOut,
+    ReferralCaseOut,
     ReferralIn,
+    UserRefOut,
 )
 
 _text = validate.Length(min=1, max=4000)
@@ -183,9 +185,8 @@ class CaseNoteIn(Schema):
     follow_up_on = fields.Date()
 
 
-class CaseUserOut(Schema):
-    id = fields.String(required=True)
-    name = fields.String(required=True)
+class CaseUserOut(UserRefOut):
+    """A user of the unit: the referrals' user reference, under the cases' own name."""
 
 
 class CaseClientOut(Schema):
@@ -193,9 +194,9 @@ class CaseClientOut(Schema):
     code = fields.String(required=True)
 
 
-class PlanReferralOut(Schema):
-    id = fields.String(required=True)
-    number = fields.String(required=True)
+class PlanReferralOut(ReferralCaseOut):
+    """The referral an item was referred by: its reference and its status."""
+
     status = fields.String(required=True)
 
 
@@ -232,26 +233,9 @@ class PlanItemOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class CaseOut(Schema):
-    id = fields.String(required=True)
-    number = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
-    client = fields.Nested(CaseClientOut, required=True)
-    intake = fields.String(allow_none=True)
-    risk_level = fields.String(required=True)
-    violence_types = fields.List(fields.String(), required=True)
-    incident = fields.Nested(IncidentOut, required=True)
-    perpetrator_relationship = fields.String(allow_none=True)
-    summary = fields.String(allow_none=True)
-    caseworker = fields.Nested(CaseUserOut, allow_none=True)
-    supervisor = fields.Nested(CaseUserOut, allow_none=True)
-    closing = fields.Nested(ClosingOut, allow_none=True)
-    opened_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    plan_items = fields.List(fields.Nested(PlanItemOut), required=True)
-
-
 class CaseSummaryOut(Schema):
+    """A case in a list; the full read (CaseOut) adds to it."""
+
     id = fields.String(required=True)
     number = fields.String(required=True)
     status = fields.String(required=True)
@@ -260,6 +244,18 @@ class CaseSummaryOut(Schema):
     caseworker = fields.Nested(CaseUserOut, allow_none=True)
     opened_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+
+
+class CaseOut(CaseSummaryOut):
+    status = fields.String(required=True, metadata={"enum": list(STATUSES)})
+    intake = fields.String(allow_none=True)
+    violence_types = fields.List(fields.String(), required=True)
+    incident = fields.Nested(IncidentOut, required=True)
+    perpetrator_relationship = fields.String(allow_none=True)
+    summary = fields.String(allow_none=True)
+    supervisor = fields.Nested(CaseUserOut, allow_none=True)
+    closing = fields.Nested(ClosingOut, allow_none=True)
+    plan_items = fields.List(fields.Nested(PlanItemOut), required=True)
 
 
 class CaseNoteOut(Schema):

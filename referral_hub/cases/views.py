@@ -66,12 +66,8 @@ def _load(schema: Schema, body: dict[str, Any], form: FormState) -> dict[str, An
 
 
 def _unit_people(org_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    users = db.session.scalars(
-        select(User).where(User.organization_id == org_id, User.active).order_by(User.name)
-    ).all()
-    workers = [(u.id, u.name) for u in users if role_permits(u.role, "cases:write")]
-    supervisors = [(u.id, u.name) for u in users if u.role == "supervisor"]
-    return workers, supervisors
+    workers, supervisors = ops.assignable_people(org_id)
+    return [(u.id, u.name) for u in workers], [(u.id, u.name) for u in supervisors]
 
 
 # --- home page ------------------------------------------------------------------------------

@@ -28,12 +28,7 @@ from referral_hub.clients.models import (
 from referral_hub.clients.name_index import MATCH_REASONS, search_words
 from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
 from referral_hub.pagination import PageArgs
-from referral_hub.referrals.schemas import (
-    HealthOut,
-    LegalOut,
-    PerpetratorOut,
-    ReferralCaseSummaryOut,
-)
+from referral_hub.referrals.schemas import AppointmentCoreOut, CaseDataOut, ReferralCoreOut
 
 #: Regency ("64.09") or district ("64.09.01"): the village belongs in the (encrypted) address.
 DOMICILE_REGION = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
@@ -354,13 +349,25 @@ class WithdrawIn(Schema):
         return _strip_strings(data, ("reason",))
 
 
-class ConsentOut(Schema):
+class ConsentTermsOut(Schema):
+    """Who gave a consent, for what and how, and its withdrawal: the owner's read and the
+    client's export both name these."""
+
     id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    status = fields.Function(lambda c: c.status(), required=True)
     given_by = fields.String(required=True)
     giver_name = fields.String(allow_none=True)
     giver_relationship = fields.String(allow_none=True)
+    services = fields.List(fields.String(), required=True)
+    data_categories = fields.List(fields.String(), required=True)
+    method = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawal_reason = fields.String(allow_none=True)
+
+
+class ConsentOut(ConsentTermsOut):
+    client_id = fields.String(required=True)
+    status = fields.Function(lambda c: c.status(), required=True)
     giver_is_alleged_perpetrator = fields.Boolean(required=True)
     giver_cleared_by = fields.String(
         allow_none=True,
@@ -371,14 +378,8 @@ class ConsentOut(Schema):
     child_assent = fields.Boolean(allow_none=True)
     child_assent_refusal_reason = fields.String(allow_none=True)
     recipients = fields.List(fields.Nested(OrganizationRefOut), required=True)
-    services = fields.List(fields.String(), required=True)
-    data_categories = fields.List(fields.String(), required=True)
-    method = fields.String(required=True)
     evidence_sha256 = fields.String(required=True)
     valid_until = fields.Date(required=True)
-    created_at = fields.DateTime(required=True)
-    withdrawn_at = fields.DateTime(allow_none=True)
-    withdrawal_reason = fields.String(allow_none=True)
 
 
 class DisclosureActorOut(Schema):
@@ -388,15 +389,21 @@ class DisclosureActorOut(Schema):
     label = fields.String(allow_none=True, attribute="actor_label")
 
 
-class DisclosureOut(Schema):
-    id = fields.String(required=True)
+class DisclosureFactsOut(Schema):
+    """When, which categories, on what basis, in what context: the log's read and the
+    client's export both name these."""
+
     at = fields.DateTime(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(DISCLOSURE_KINDS))
-    organization = fields.Nested(OrganizationRefOut, allow_none=True)
-    actor = fields.Function(lambda d: DisclosureActorOut().dump(d), required=True)
     categories = fields.List(fields.String(), required=True)
     basis = fields.String(required=True)
     context = fields.String(required=True)
+
+
+class DisclosureOut(DisclosureFactsOut):
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(DISCLOSURE_KINDS))
+    organization = fields.Nested(OrganizationRefOut, allow_none=True)
+    actor = fields.Function(lambda d: DisclosureActorOut().dump(d), required=True)
 
 
 class ClientPatchIn(Schema):
@@ -431,40 +438,36 @@ class EraseIn(Schema):
     )
 
 
-class ExportClientOut(Schema):
-    """The client's record in an export; after erasure only `id`, `code` and `erased`."""
+class ExportRectifiedFieldsOut(Schema):
+    """The fields a rectification changed, as they were or became."""
+
+    full_name = fields.String()
+    nik = fields.String(allow_none=True)
+    birth_date = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    guardian = fields.Nested(GuardianOut, allow_none=True)
+
+
+class ExportClientOut(ExportRectifiedFieldsOut):
+    """The client's record in an export: the rectifiable fields as a rectification shows
+    them, and the rest; after erasure only `id`, `code` and `erased`."""
 
     id = fields.String(required=True)
     code = fields.String(required=True)
     erased = fields.Boolean(required=True)
     organization = fields.Nested(OrganizationRefOut)
-    full_name = fields.String()
-    nik = fields.String(allow_none=True)
-    birth_date = fields.String(allow_none=True)
     sex = fields.String()
     disability = fields.List(fields.String())
-    phone = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
     domicile_region = fields.String(allow_none=True)
-    guardian = fields.Nested(GuardianOut, allow_none=True)
     simfoni_id = fields.String(allow_none=True)
     created_at = fields.DateTime()
 
 
-class ExportConsentOut(Schema):
-    id = fields.String(required=True)
+class ExportConsentOut(ConsentTermsOut):
     status = fields.String(required=True)
-    given_by = fields.String(required=True)
-    giver_name = fields.String(allow_none=True)
-    giver_relationship = fields.String(allow_none=True)
     recipients = fields.List(fields.String(), required=True)
-    services = fields.List(fields.String(), required=True)
-    data_categories = fields.List(fields.String(), required=True)
-    method = fields.String(required=True)
     valid_until = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    withdrawn_at = fields.DateTime(allow_none=True)
-    withdrawal_reason = fields.String(allow_none=True)
 
 
 class ExportOrganizationOut(Schema):
@@ -472,40 +475,20 @@ class ExportOrganizationOut(Schema):
     name = fields.String()
 
 
-class ExportCaseDataOut(Schema):
+class ExportCaseDataOut(CaseDataOut):
     """A referral's copy of the case, by data category."""
 
-    case_summary = fields.Nested(ReferralCaseSummaryOut)
-    health = fields.Nested(HealthOut)
-    legal = fields.Nested(LegalOut)
-    perpetrator = fields.Nested(PerpetratorOut)
+
+class ExportAppointmentOut(AppointmentCoreOut):
+    pass
 
 
-class ExportAppointmentOut(Schema):
-    starts_at = fields.DateTime(required=True)
-    mode = fields.String(required=True)
-    location = fields.String(allow_none=True)
-    status = fields.String(required=True)
-    note = fields.String(allow_none=True)
-
-
-class ExportReferralOut(Schema):
-    number = fields.String(required=True)
+class ExportReferralOut(ReferralCoreOut):
     sender = fields.String(required=True)
     recipient = fields.Nested(ExportOrganizationOut, required=True)
-    service = fields.String(required=True)
-    status = fields.String(required=True)
-    urgency = fields.String(required=True)
     legal_basis = fields.String(allow_none=True)
-    data_categories = fields.List(fields.String(), required=True)
-    reason = fields.String(allow_none=True)
     case_data = fields.Nested(ExportCaseDataOut, allow_none=True)
-    status_reason = fields.String(allow_none=True)
-    outcome = fields.String(allow_none=True)
-    outcome_summary = fields.String(allow_none=True)
     appointments = fields.List(fields.Nested(ExportAppointmentOut), required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
 
 
 class ExportPlanItemOut(Schema):
@@ -543,17 +526,6 @@ class ExportCaseOut(Schema):
     notes = fields.List(fields.Nested(ExportCaseNoteOut), required=True)
 
 
-class ExportRectifiedFieldsOut(Schema):
-    """The fields a rectification changed, as they were or became."""
-
-    full_name = fields.String()
-    nik = fields.String(allow_none=True)
-    birth_date = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
-    guardian = fields.Nested(GuardianOut, allow_none=True)
-
-
 class ExportRectificationOut(Schema):
     at = fields.DateTime(required=True)
     fields_ = fields.List(fields.String(), required=True, data_key="fields", attribute="fields")
@@ -561,14 +533,10 @@ class ExportRectificationOut(Schema):
     after = fields.Nested(ExportRectifiedFieldsOut, allow_none=True)
 
 
-class ExportDisclosureOut(Schema):
-    at = fields.DateTime(required=True)
+class ExportDisclosureOut(DisclosureFactsOut):
     kind = fields.String(required=True)
     organization = fields.Nested(ExportOrganizationOut, allow_none=True)
     actor = fields.String(allow_none=True)
-    categories = fields.List(fields.String(), required=True)
-    basis = fields.String(required=True)
-    context = fields.String(required=True)
 
 
 class ClientExportOut(Schema):

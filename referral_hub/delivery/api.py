@@ -145,7 +145,9 @@ def ping(actor, webhook_id):
     """
     delivery = ping_webhook(actor, webhook_id)
     # The delivery row must exist before the attempt, which leases it and records its result
-    # in transactions of its own (as a worker's attempt does).
+    # in transactions of its own (as a worker's attempt does). It is not left to the queue:
+    # the answer reports how the endpoint answered (the guide and the tests say so), and with
+    # rq workers nothing attempts a queued delivery before this request ends.
     commit_now()
     attempt_delivery(delivery.id)
     return db.session.get(WebhookDelivery, delivery.id, populate_existing=True)

@@ -72,6 +72,14 @@ def find_organization(id_or_code: Any) -> Organization | None:
     )
 
 
+def org_ref(org: Organization | None) -> dict[str, str] | None:
+    """An organisation as the answers name it (OrganizationRefOut; OrgRefOut shows its id,
+    code and name); None for none."""
+    if org is None:
+        return None
+    return {"id": org.id, "code": org.code, "name": org.name, "type": org.type}
+
+
 def require_organization(id_or_code: str, field: str = "organization") -> Organization:
     """An organisation by id or code, or a 422 naming the field."""
     org = find_organization(id_or_code)

@@ -245,15 +245,20 @@ class AppointmentPatchIn(Schema):
     recorded_on_behalf = _on_behalf_flag()
 
 
-class AppointmentOut(Schema):
-    id = fields.String(required=True)
+class AppointmentCoreOut(Schema):
+    """When, how, where and how it went: what every answer names of an appointment."""
+
     starts_at = fields.DateTime(required=True)
-    duration_minutes = fields.Integer(allow_none=True)
     mode = fields.String(required=True)
     location = fields.String(allow_none=True)
-    practitioner = fields.String(allow_none=True)
     status = fields.String(required=True)
     note = fields.String(allow_none=True)
+
+
+class AppointmentOut(AppointmentCoreOut):
+    id = fields.String(required=True)
+    duration_minutes = fields.Integer(allow_none=True)
+    practitioner = fields.String(allow_none=True)
     recorded_on_behalf = fields.Boolean(required=True)
 
 
@@ -357,7 +362,16 @@ class PerpetratorOut(Schema):
     details = fields.String()
 
 
-class ReferralClientOut(Schema):
+class CaseDataOut(Schema):
+    """The case data a referral carries, by data category (the output of CaseDataIn)."""
+
+    case_summary = fields.Nested(ReferralCaseSummaryOut)
+    health = fields.Nested(HealthOut)
+    legal = fields.Nested(LegalOut)
+    perpetrator = fields.Nested(PerpetratorOut)
+
+
+class ReferralClientOut(CaseDataOut):
     """The client as this reader may see it (one minimising function builds it).
 
     `code` and `demographics` always; every other part only when its data category is
@@ -371,10 +385,6 @@ class ReferralClientOut(Schema):
     identity = fields.Nested(IdentityOut)
     contact = fields.Nested(ContactOut)
     guardian = fields.Nested(GuardianContactOut, allow_none=True)
-    case_summary = fields.Nested(ReferralCaseSummaryOut)
-    health = fields.Nested(HealthOut)
-    legal = fields.Nested(LegalOut)
-    perpetrator = fields.Nested(PerpetratorOut)
 
 
 class ReferralAgreementOut(Schema):
@@ -400,32 +410,37 @@ class OverrideOut(Schema):
     )
 
 
-class ReferralOut(Schema):
-    """What either party sees; the client part is built by the one minimising function."""
+class ReferralCoreOut(Schema):
+    """What every answer names of a referral: its number, service, status and outcome."""
 
-    id = fields.String(required=True)
     number = fields.String(required=True)
     status = fields.String(required=True)
     status_reason = fields.String(allow_none=True)
     service = fields.String(required=True)
     urgency = fields.String(required=True)
     reason = fields.String(allow_none=True)
+    data_categories = fields.List(fields.String(), required=True)
+    outcome = fields.String(allow_none=True)
+    outcome_summary = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class ReferralOut(ReferralCoreOut):
+    """What either party sees; the client part is built by the one minimising function."""
+
+    id = fields.String(required=True)
     sender = fields.Nested(OrgRefOut, required=True)
     recipient = fields.Nested(OrgRefOut, required=True)
     agreement = fields.Nested(ReferralAgreementOut, required=True)
     legal_basis = fields.String(required=True)
     override = fields.Nested(OverrideOut, allow_none=True)
-    data_categories = fields.List(fields.String(), required=True)
     client = fields.Nested(ReferralClientOut, required=True)
     respond_by = fields.DateTime(required=True)
     overdue = fields.Boolean(required=True)
-    outcome = fields.String(allow_none=True)
-    outcome_summary = fields.String(allow_none=True)
     sender_reference = fields.String(allow_none=True)
     case = fields.Nested(ReferralCaseOut, allow_none=True)
     approval = fields.Nested(ApprovalOut, allow_none=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
     allowed_actions = fields.List(fields.String(), required=True)
     appointments = fields.List(fields.Nested(AppointmentOut), required=True)
     recipient_on_hub = fields.Boolean(

@@ -124,6 +124,39 @@ def test_caseworker_and_supervisor_must_be_the_units_people(app, hub, world):
     assert "caseworker" in problem(response)["errors"]
 
 
+def test_the_api_and_the_portal_choices_agree_on_who_may_be_assigned(app, hub, world):
+    """One rule (accounts.find_active_member / active_members): active, of the unit, of a
+    role that works cases (a supervisor for `supervisor`)."""
+    from referral_hub.accounts.models import User
+    from referral_hub.cases import operations as ops
+
+    worker = hub.user(PPU, "caseworker", "cw.assign@test.example")
+    gone = hub.user(PPU, "caseworker", "cw.gone@test.example")
+    admin = hub.user(PPU, "org_admin", "admin.assign@test.example")
+    with app.app_context():
+        db.session.get(User, gone["id"]).active = False
+        db.session.commit()
+    refused = [
+        ("caseworker", gone["email"]),
+        ("caseworker", admin["id"]),
+        ("supervisor", worker["id"]),
+    ]
+    for field, ref in refused:
+        body = {"client": world.client["id"], "risk_level": "low", field: ref}
+        response = world.http.post("/api/v1/cases", json=body, headers=world.ppu)
+        assert response.status_code == 422, (field, ref)
+        assert field in problem(response)["errors"]
+    assert world.open(caseworker=worker["email"].upper()).status_code == 201
+    with app.app_context():
+        org_id = db.session.get(User, worker["id"]).organization_id
+        workers, supervisors = ops.assignable_people(org_id)
+        ids = {u.id for u in workers}
+        assert worker["id"] in ids
+        assert gone["id"] not in ids
+        assert admin["id"] not in ids
+        assert all(u.role == "supervisor" and u.active for u in supervisors)
+
+
 def test_another_unit_a_partner_and_the_operator_never_see_the_case(world):
     case = world.open().get_json()
     etag = world.http.get(f"/api/v1/cases/{case['id']}", headers=world.ppu).headers["ETag"]

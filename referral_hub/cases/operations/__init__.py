@@ -27,6 +27,7 @@ from referral_hub.cases.operations.access import (
 )
 from referral_hub.cases.operations.lifecycle import (
     NUMBER_PREFIX,
+    assignable_people,
     close_case,
     open_case,
     reopen_case,
@@ -71,6 +72,7 @@ __all__ = [
     "PLAN_ITEM_FOLLOWS_REFERRAL",
     "add_note",
     "add_plan_item",
+    "assignable_people",
     "case_summary",
     "case_timeline",
     "case_view",

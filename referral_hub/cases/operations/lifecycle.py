@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
-
+from referral_hub.accounts import operations as accounts
 from referral_hub.accounts.models import User
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
@@ -25,29 +24,35 @@ from referral_hub.clients import operations as clients
 from referral_hub.clients.models import local_today
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
-from referral_hub.permissions import role_permits
+from referral_hub.permissions import roles_with
 from referral_hub.problems import INVALID_TRANSITION, Problem
 from referral_hub.referrals.schemas import INCIDENT_PLACES
 
 NUMBER_PREFIX = "KS"
 
 
+#: Who may be a case's caseworker, and its supervisor.
+CASEWORKER_ROLES = roles_with("cases:write")
+SUPERVISOR_ROLES = ("supervisor",)
+
+
+def assignable_people(org_id: str) -> tuple[list[User], list[User]]:
+    """The unit's possible caseworkers and supervisors, by name (the portal's choices)."""
+    return (
+        accounts.active_members(org_id, CASEWORKER_ROLES),
+        accounts.active_members(org_id, SUPERVISOR_ROLES),
+    )
+
+
 def _unit_user(org_id: str, ref: str, field: str, *, supervisor: bool) -> User:
     """An active user of the unit by id or e-mail, who may work cases (a supervisor for
     `supervisor`), else 422 on `field`."""
-    user = db.session.get(User, ref)
+    roles = SUPERVISOR_ROLES if supervisor else CASEWORKER_ROLES
+    user = accounts.find_active_member(org_id, ref, roles)
     if user is None:
-        user = db.session.scalar(select(User).where(User.email == ref.strip().lower()))
-    fits = (
-        user is not None
-        and user.active
-        and user.organization_id == org_id
-        and (user.role == "supervisor" if supervisor else role_permits(user.role, "cases:write"))
-    )
-    if not fits:
         what = "an active supervisor" if supervisor else "an active caseworker or supervisor"
         raise field_error(field, f"'{ref}' is not {what} of the unit.")
-    return user  # type: ignore[return-value]
+    return user
 
 
 def _check_codes(data: dict[str, Any]) -> None:

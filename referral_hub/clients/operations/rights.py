@@ -40,6 +40,7 @@ from referral_hub.clients.operations.minimisation import held_categories
 from referral_hub.clients.operations.records import find_by_nik
 from referral_hub.clients.signals import erasure_requested
 from referral_hub.db import utcnow
+from referral_hub.directory.operations import org_ref
 from referral_hub.extensions import db
 from referral_hub.permissions import permits
 from referral_hub.problems import Problem, register_problem
@@ -142,7 +143,7 @@ def _export_client(client: Client) -> dict[str, Any]:
     return {
         "id": client.id,
         "code": client.code,
-        "organization": _org_ref(client.organization),
+        "organization": org_ref(client.organization),
         "full_name": client.full_name,
         "nik": client.nik,
         "birth_date": client.birth_date.isoformat() if client.birth_date else None,
@@ -175,17 +176,11 @@ def _export_consent(consent: Consent) -> dict[str, Any]:
     }
 
 
-def _org_ref(org: Any) -> dict[str, Any]:
-    """An organisation as every answer names it (OrganizationRefOut)."""
-    return {"id": org.id, "code": org.code, "name": org.name, "type": org.type}
-
-
 def _export_disclosure(disclosure: Disclosure) -> dict[str, Any]:
-    org = disclosure.organization
     return {
         "at": disclosure.at,
         "kind": disclosure.kind,
-        "organization": _org_ref(org) if org else None,
+        "organization": org_ref(disclosure.organization),
         "actor": disclosure.actor_label,
         "categories": list(disclosure.categories),
         "basis": disclosure.basis,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from referral_hub.actors import Actor
-from referral_hub.directory.models import Organization
+from referral_hub.directory.operations import org_ref
 from referral_hub.intake.models import (
     Intake,
 )
@@ -15,18 +15,14 @@ from referral_hub.intake.operations.clock import effective_risk, is_overdue
 # --- what a reader sees ---------------------------------------------------------------------
 
 
-def _org_ref(org: Organization | None) -> dict[str, str] | None:
-    return {"id": org.id, "code": org.code, "name": org.name} if org is not None else None
-
-
 def history(intake: Intake, *, full: bool) -> list[dict[str, Any]]:
     """The intake's steps, oldest first; the reporter's side sees no risk levels."""
     return [
         {
             "at": step.at,
             "kind": step.kind,
-            "organization": _org_ref(step.organization),
-            "to": _org_ref(step.to_organization),
+            "organization": org_ref(step.organization),
+            "to": org_ref(step.to_organization),
             "risk_level": step.risk_level if full else None,
         }
         for step in intake.steps
@@ -43,8 +39,8 @@ def intake_view(actor: Actor, intake: Intake) -> dict[str, Any]:
         "number": intake.number,
         "status": intake.status,
         "channel": intake.channel,
-        "to": _org_ref(intake.organization),
-        "reported_by": _org_ref(intake.reporting_organization),
+        "to": org_ref(intake.organization),
+        "reported_by": org_ref(intake.reporting_organization),
         "external_reference": intake.external_reference,
         "received_at": intake.received_at,
         "updated_at": intake.updated_at,
