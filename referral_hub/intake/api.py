@@ -60,11 +60,11 @@ def create_intake(actor, data):
 @protected(blp, "intakes:read")
 def list_intakes(actor, args):
     """`box=received`: the unit's intakes by urgency and due time; `box=sent`: those the
-    caller's organisation reported, with their status only."""
+    caller's organisation reported, with their status only (each one's words: GET by id)."""
     args = dict(args)
     page, page_size = args.pop("page"), args.pop("page_size")
     body, headers = paginate(ops.intakes_query(actor, **args), page, page_size)
-    body["items"] = [ops.intake_view(actor, intake) for intake in body["items"]]
+    body["items"] = [ops.intake_view(actor, intake, listing=True) for intake in body["items"]]
     return body, 200, headers
 
 
@@ -72,8 +72,8 @@ def list_intakes(actor, args):
 @blp.response(200, IntakeOut)
 @protected(blp, "intakes:read", extra=_NOT_FOUND)
 def get_intake(actor, intake_id):
-    """The whole intake for the unit that owns it; number, status and history for the
-    organisation that reported it."""
+    """The whole intake for the unit that owns it; what it sent, with the status and history,
+    for the organisation that reported it (never what the unit added)."""
     return ops.intake_view(actor, ops.get_intake_for(actor, intake_id))
 
 

@@ -181,7 +181,7 @@ def index():
     values, errors = read_filters(**FILTERS)
     query = ops.intakes_query(actor, box=box, **filter_arguments(values))
     page = paginate_select(query, page_number(), PAGE_SIZE)
-    views = [ops.intake_view(actor, intake) for intake in page.items]
+    views = [ops.intake_view(actor, intake, listing=True) for intake in page.items]
     return render_template(
         "intake/index.html",
         page=page,

@@ -151,7 +151,9 @@ def test_the_intake_reaches_the_unit_and_no_one_else(world, hub):
     assert listed["items"] == []
 
 
-def test_the_reporter_sees_the_status_and_nothing_the_unit_added(world):
+def test_the_reporter_sees_what_it_sent_the_status_and_nothing_the_unit_added(world):
+    """API.md: the reporting organisation sees what it sent and the status, never what the
+    UPTD adds (risk, notes, reasons, the client and case)."""
     body = world.sent()
     world.act(body["id"], "triage", {"risk_level": "high", "note": "CANARY-NOTE-5521"})
     declined = world.act(body["id"], "decline", {"reason": "CANARY-REASON-5521 bukan KtP"})
@@ -160,11 +162,14 @@ def test_the_reporter_sees_the_status_and_nothing_the_unit_added(world):
     assert seen.status_code == 200
     view = seen.get_json()
     assert view["status"] == "declined"
+    assert view["victim"]["name"] == CANARY_NAME
+    assert view["reporter"]["name"] == CANARY_REPORTER
+    assert view["incident"]["summary"] == CANARY_SUMMARY
     text = json.dumps(view)
-    for hidden in ("CANARY-NOTE", "CANARY-REASON", "high", 'risk_level": "', CANARY_NAME):
+    for hidden in ("CANARY-NOTE", "CANARY-REASON", "high", 'risk_level": "'):
         assert hidden not in text
-    assert "decline_reason" not in view
-    assert "case" not in view
+    for added in ("decline_reason", "case", "client", "triage_note", "respond_by", "overdue"):
+        assert added not in view
     # The reporter cannot act on it.
     assert world.act(body["id"], "triage", {"risk_level": "low"}, world.patbm).status_code == 404
     sent = world.http.get("/api/v1/intakes?box=sent", headers=world.patbm).get_json()

@@ -1,4 +1,5 @@
-"""What a reader sees of an intake: all for the owning unit, the status for the reporter."""
+"""What a reader sees of an intake: all for the owning unit; what it sent and the status for
+the reporter; the status for a unit it passed through."""
 
 from __future__ import annotations
 
@@ -30,9 +31,28 @@ def history(intake: Intake, *, full: bool) -> list[dict[str, Any]]:
     ]
 
 
-def intake_view(actor: Actor, intake: Intake) -> dict[str, Any]:
-    """The intake as the actor may see it: everything for the owning unit; number, channel,
-    status and history for the reporter's side."""
+def sent_content(intake: Intake) -> dict[str, Any]:
+    """What the reporting organisation sent: reporter, victim, incident and its flags."""
+    victim = dict(intake.victim or {})
+    return {
+        "reporter": intake.reporter,
+        "victim": {**victim, "region_code": intake.victim_region_code},
+        "incident": {
+            "violence_types": list(intake.violence_types),
+            "summary": intake.summary,
+            "place_type": intake.place_type,
+            "occurred_on": intake.occurred_on,
+        },
+        "immediate_danger": intake.immediate_danger,
+        "reporter_may_be_contacted": intake.reporter_may_be_contacted,
+    }
+
+
+def intake_view(actor: Actor, intake: Intake, *, listing: bool = False) -> dict[str, Any]:
+    """The intake as the actor may see it: everything for the owning unit; for the reporting
+    organisation what it sent with the status and history; the status and history alone for
+    a unit it passed through. In a list (`listing`) the reporter's side gets the status
+    alone: its words are read one intake at a time."""
     full = side_of(actor, intake) == "unit"
     view: dict[str, Any] = {
         "id": intake.id,
@@ -46,21 +66,14 @@ def intake_view(actor: Actor, intake: Intake) -> dict[str, Any]:
         "updated_at": intake.updated_at,
         "history": history(intake, full=full),
     }
+    sender = intake.reporting_organization_id == actor.organization_id
+    if full or (sender and not listing):
+        # What the report said: the unit's, and the sender's own words (API.md: "sees what
+        # it sent"). A unit the intake only passed through keeps the status alone.
+        view.update(sent_content(intake))
     if not full:
         return view
-    victim = dict(intake.victim or {})
-    incident = {
-        "violence_types": list(intake.violence_types),
-        "summary": intake.summary,
-        "place_type": intake.place_type,
-        "occurred_on": intake.occurred_on,
-    }
     view.update(
-        reporter=intake.reporter,
-        victim={**victim, "region_code": intake.victim_region_code},
-        incident=incident,
-        immediate_danger=intake.immediate_danger,
-        reporter_may_be_contacted=intake.reporter_may_be_contacted,
         risk_level=intake.risk_level,
         effective_risk=effective_risk(intake),
         triage_note=intake.triage_note,
