@@ -25,6 +25,7 @@ from referral_hub.cases.schemas import (
     TimelineItemOut,
 )
 from referral_hub.extensions import db
+from referral_hub.intake import operations as intake_ops
 from referral_hub.pagination import PageArgs, page_schema, paginate, paginate_list
 
 blp = Blueprint(
@@ -72,8 +73,17 @@ def _with_etag(actor, case: Case, status: int = 200, **headers: str):
 @blp.response(201, CaseOut, headers=ETAG_HEADER)
 @protected(blp, "cases:write")
 def create_case(actor, data):
-    """Open a case for a client of the caller's unit; its texts are encrypted at rest."""
-    case = ops.open_case(actor, data)
+    """Open a case for a client of the caller's unit; its texts are encrypted at rest. With
+    `intake`, this accepts the unit's own open intake (as `POST /intakes/{id}/accept` with
+    `client`), so an intake is never tied to two cases or to another unit's case."""
+    data = dict(data)
+    intake_id = data.pop("intake", None)
+    if intake_id:
+        _, _, case = intake_ops.accept_intake(
+            actor, intake_id, {"client": data["client"], "case": data}
+        )
+    else:
+        case = ops.open_case(actor, data)
     db.session.flush()
     return _with_etag(
         actor, case, 201, Location=url_for("cases.get_case", case_id=case.id, _external=True)

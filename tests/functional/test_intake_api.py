@@ -424,3 +424,54 @@ def test_every_intake_event_obeys_its_contract_and_the_openapi_webhook(app, worl
         Draft202012Validator(
             {"$ref": "#/components/schemas/EventData", **document}, format_checker=check
         ).validate(event["data"])
+
+
+def test_a_case_opened_from_an_intake_takes_only_the_units_own_open_intake(app, world):
+    """`POST /cases` with `intake` is the accept of that intake: another unit's intake is not
+    found, an intake already accepted refuses a second case, and the one case opened is
+    linked both ways with the intake accepted."""
+    from tests.clients_support import adult_body, create_client
+
+    ppu_client = create_client(world.http, world.ppu, adult_body())
+    case_body = {
+        "client": ppu_client["id"],
+        "risk_level": "low",
+        "violence_types": ["psychological"],
+    }
+    # Balikpapan's own intake (a walk-in needs no agreement) is nothing to PPU.
+    theirs = world.report(world.balikpapan, to=BALIKPAPAN, channel="walk_in").get_json()
+    stolen = world.http.post(
+        "/api/v1/cases", json={**case_body, "intake": theirs["id"]}, headers=world.ppu
+    )
+    assert stolen.status_code == 404, stolen.get_data(as_text=True)
+    unknown = world.http.post(
+        "/api/v1/cases", json={**case_body, "intake": "0" * 32}, headers=world.ppu
+    )
+    assert unknown.status_code == 404
+    ours = world.sent()
+    opened = world.http.post(
+        "/api/v1/cases", json={**case_body, "intake": ours["id"]}, headers=world.ppu
+    )
+    assert opened.status_code == 201, opened.get_data(as_text=True)
+    case = opened.get_json()
+    assert case["risk_level"] == "low"  # what the caller said wins over what the intake told
+    intake = world.get(ours["id"], world.ppu).get_json()
+    assert intake["status"] == "accepted"
+    assert (intake["case"], intake["client"]) == (case["id"], ppu_client["id"])
+    second = world.http.post(
+        "/api/v1/cases", json={**case_body, "intake": ours["id"]}, headers=world.ppu
+    )
+    assert second.status_code == 409
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Case).where(Case.intake_id == ours["id"])
+            )
+            == 1
+        )
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Case).where(Case.intake_id == theirs["id"])
+            )
+            == 0
+        )

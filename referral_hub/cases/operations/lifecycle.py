@@ -108,8 +108,17 @@ def _assign(actor: Actor, case: Case, data: dict[str, Any], *, opening: bool) ->
     return changed
 
 
-def open_case(actor: Actor, data: dict[str, Any], at: dt.datetime | None = None) -> Case:
-    """Open a case for a client of the actor's UPTD PPA (`KS-<unit>-<year>-<number>`)."""
+def open_case(
+    actor: Actor,
+    data: dict[str, Any],
+    at: dt.datetime | None = None,
+    *,
+    intake_id: str | None = None,
+) -> Case:
+    """Open a case for a client of the actor's UPTD PPA (`KS-<unit>-<year>-<number>`).
+
+    `intake_id` is given only by accepting that intake (`intake.operations.accept_intake`,
+    which checks it is the unit's own and still open); an `intake` in `data` is ignored."""
     require_right(actor, "cases:write")
     org = clients.require_uptd(actor)
     client = clients.find_client_of(actor, data["client"])
@@ -125,7 +134,7 @@ def open_case(actor: Actor, data: dict[str, Any], at: dt.datetime | None = None)
         organization=org,
         client_id=client.id,
         client=client,
-        intake_id=data.get("intake"),
+        intake_id=intake_id,
         status="open",
         risk_level=data["risk_level"],
         violence_types=[],

@@ -160,7 +160,8 @@ def _client_for(actor: Actor, intake: Intake, data: dict[str, Any]) -> Any:
 
 def accept_intake(actor: Actor, intake_id: str, data: dict[str, Any]) -> tuple[Intake, Any, Any]:
     """Link the victim to an existing client or register one, and open a case with what
-    the intake told (violence types, place, date, region, summary, risk)."""
+    the intake told (violence types, place, date, region, summary, risk), or with what
+    `data["case"]` says instead. The one way a case is tied to an intake."""
     intake = get_owned_intake(actor, intake_id)
     require_open(intake, "accepted")
     client = _client_for(actor, intake, data)
@@ -180,7 +181,10 @@ def accept_intake(actor: Actor, intake_id: str, data: dict[str, Any]) -> tuple[I
     for name in ("caseworker", "supervisor"):
         if data.get(name):
             case_data[name] = data[name]
-    case = cases.open_case(actor, case_data)
+    # What the caller says of the case (`POST /cases` with `intake`) wins over the intake.
+    case_data.update({k: v for k, v in (data.get("case") or {}).items() if k != "intake"})
+    case_data["client"] = client.id
+    case = cases.open_case(actor, case_data, intake_id=intake.id)
     now = utcnow()
     intake.status, intake.updated_at = "accepted", now
     intake.client_id, intake.case_id = client.id, case.id
