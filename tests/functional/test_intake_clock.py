@@ -165,3 +165,48 @@ def test_the_supervisor_sets_the_hours_on_the_page(app, client, hub):
     assert 'value="48"' in shown
     ppu = hub.headers(PPU, SCOPES)
     assert _hours(client.get(CLOCK, headers=ppu).get_json()) == {"high": 2, "medium": 8, "low": 48}
+
+
+@pytest.mark.commits
+def test_two_changes_at_once_take_turns_and_the_stale_one_is_refused(app, is_postgres):
+    """Both read the same ETag; the second waits for the first, then finds it stale."""
+    if not is_postgres:
+        pytest.skip("concurrent writers are PostgreSQL's; SQLite serialises")
+    import threading
+
+    from referral_hub.actors import Actor
+    from referral_hub.directory.operations import find_organization
+    from referral_hub.intake.operations import clock_etag, set_response_hours, unit_clock
+    from referral_hub.problems import Problem
+
+    with app.app_context():
+        actor = Actor.for_organization(find_organization(PPU), "test")
+        etag = clock_etag(unit_clock(actor))
+        db.session.remove()
+    outcomes: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def change(high: int) -> None:
+        with app.app_context():
+            actor = Actor.for_organization(find_organization(PPU), "test")
+            barrier.wait()
+            try:
+                set_response_hours(actor, {"high": high}, if_match=f'"{etag}"')
+                db.session.commit()
+                outcomes.append(high)
+            except Problem as problem:
+                db.session.rollback()
+                outcomes.append(problem.status)
+            db.session.remove()
+
+    threads = [threading.Thread(target=change, args=(h,)) for h in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2
+    assert 412 in outcomes
+    won = next(o for o in outcomes if o != 412)
+    with app.app_context():
+        actor = Actor.for_organization(find_organization(PPU), "test")
+        assert unit_clock(actor)["high"] == won

@@ -13,6 +13,7 @@ from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
 from referral_hub.clients import operations as clients
 from referral_hub.db import utcnow
+from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.intake.models import (
     DEFAULT_HOURS,
@@ -103,6 +104,9 @@ def set_response_hours(
     if not may_set_clock(actor):
         raise Problem(403, "forbidden", "A supervisor sets the unit's intake clock.")
     org = clients.require_uptd(actor)
+    # One change of a unit's clock at a time: a second waits, then reads the first's hours
+    # (its If-Match then fails), and never inserts the same rows twice.
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
     current = _clock_of(org.id)
     if if_match and not parse_etags(if_match).contains(clock_etag(current)):
         raise Problem(
