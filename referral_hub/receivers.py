@@ -17,11 +17,13 @@ def connect_receivers() -> None:
     from referral_hub.agreements.events import publish
     from referral_hub.agreements.signals import agreement_changed, agreement_ended
     from referral_hub.cases.rights import cases_for_export, open_cases_of_client
+    from referral_hub.cases.signals import timeline_requested
     from referral_hub.clients.signals import (
         consent_withdrawn,
         erasure_requested,
         export_requested,
     )
+    from referral_hub.intake.operations import intake_entries_for_case
     from referral_hub.referrals.operations import (
         cancel_referrals_on_withdrawn_consent,
         cancel_referrals_under_ended_agreement,
@@ -42,3 +44,5 @@ def connect_receivers() -> None:
     # Nor while a case of the client is open; the export lists the cases, plan and notes.
     erasure_requested.connect(open_cases_of_client, weak=False)
     export_requested.connect(cases_for_export, weak=False)
+    # A case's timeline shows the intake it came from (cases cannot import intake).
+    timeline_requested.connect(intake_entries_for_case, weak=False)

@@ -385,6 +385,14 @@ EXPECTATIONS: dict[str, object] = {
     "intakes.accept_intake": api(
         "intakes:write", "PPU's intake; opening the case needs cases:write", ppu=codes(200, 403)
     ),
+    # A unit's own clock: each UPTD reads and sets its own (a token for no person may set
+    # it, as the unit's app); a partner agency or the hub operator has none (not-a-uptd).
+    "intakes.get_intake_clock": api(
+        "intakes:read", "the caller's own unit's hours", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
+    ),
+    "intakes.set_intake_clock": api(
+        "intakes:write", "the caller's own unit's hours", NOT_UPTD, ppu=OK, bpp=OK, bontang=OK
+    ),
     # --- referrals ----------------------------------------------------------------------
     "referrals.send_one_referral": api(
         "referrals:write",
@@ -692,6 +700,11 @@ EXPECTATIONS: dict[str, object] = {
     # that owns an intake sees and answers it) ----------------------------------------------
     "intake_portal.index": page(STAFF, ALL_KINDS, OK, "own box: sent or received"),
     "intake_portal.new": page(STAFF, ALL_KINDS, FORM, "anyone who reports"),
+    # The unit's hours: its staff read them, its supervisor sets them; no unit, no clock.
+    "intake_portal.clock": {
+        "GET": page(STAFF, UPTDS, OK, "the unit's own hours: its staff"),
+        "POST": page(frozenset({"supervisor"}), UPTDS, REDIRECT, "set by the supervisor"),
+    },
     "intake_portal.view": page(
         STAFF, UPTDS, OK, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
     ),

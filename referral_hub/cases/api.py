@@ -172,7 +172,8 @@ def reopen_case(actor, case_id):
 @blp.response(200, TimelinePage)
 @protected(blp, "cases:read", extra=_NOT_FOUND)
 def case_timeline(actor, args, case_id):
-    """Consents, plan, referrals, appointments, notes and disclosures of the case's client."""
+    """The intake the case came from, consents, plan, referrals, appointments, notes and
+    disclosures of the case's client."""
     case = ops.get_case_for(actor, case_id)
     ops.case_view(actor, case, _context())  # the notes' texts are the case's: logged as read
     body, headers = paginate_list(ops.case_timeline(actor, case), args["page"], args["page_size"])

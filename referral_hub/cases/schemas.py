@@ -275,6 +275,7 @@ class TimelineItemOut(Schema):
             "enum": [
                 "case_opened",
                 "case_closed",
+                "intake",
                 "consent_recorded",
                 "consent_withdrawn",
                 "plan_item",
@@ -296,3 +297,5 @@ class TimelineItemOut(Schema):
     text = fields.String(allow_none=True)
     author = fields.String(allow_none=True)
     this_case = fields.Boolean()
+    channel = fields.String(metadata={"description": "an intake's channel"})
+    risk_level = fields.String(allow_none=True, metadata={"description": "an intake's triage"})

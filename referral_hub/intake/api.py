@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import request, url_for
 from flask_smorest import Blueprint
 
 from referral_hub.apidoc import protected
@@ -13,6 +13,8 @@ from referral_hub.intake import operations as ops
 from referral_hub.intake.schemas import (
     IntakeAcceptedOut,
     IntakeAcceptIn,
+    IntakeClockIn,
+    IntakeClockOut,
     IntakeCreatedOut,
     IntakeDeclineIn,
     IntakeForwardIn,
@@ -68,7 +70,7 @@ def list_intakes(actor, args):
     return body, 200, headers
 
 
-@blp.route("/intakes/<intake_id>", methods=["GET"])
+@blp.route('/intakes/<id("clock"):intake_id>', methods=["GET"])
 @blp.response(200, IntakeOut)
 @protected(blp, "intakes:read", extra=_NOT_FOUND)
 def get_intake(actor, intake_id):
@@ -77,7 +79,7 @@ def get_intake(actor, intake_id):
     return ops.intake_view(actor, ops.get_intake_for(actor, intake_id))
 
 
-@blp.route("/intakes/<intake_id>/triage", methods=["POST"])
+@blp.route('/intakes/<id("clock"):intake_id>/triage', methods=["POST"])
 @blp.arguments(IntakeTriageIn)
 @blp.response(200, IntakeOut)
 @protected(blp, "intakes:write", extra=_ANSWERED)
@@ -88,7 +90,7 @@ def triage_intake(actor, data, intake_id):
     return ops.intake_view(actor, intake)
 
 
-@blp.route("/intakes/<intake_id>/forward", methods=["POST"])
+@blp.route('/intakes/<id("clock"):intake_id>/forward', methods=["POST"])
 @blp.arguments(IntakeForwardIn)
 @blp.response(200, IntakeOut)
 @protected(blp, "intakes:write", extra=_ANSWERED)
@@ -98,7 +100,7 @@ def forward_intake(actor, data, intake_id):
     return ops.intake_view(actor, intake)
 
 
-@blp.route("/intakes/<intake_id>/matches", methods=["GET"])
+@blp.route('/intakes/<id("clock"):intake_id>/matches', methods=["GET"])
 @blp.response(200, MatchListOut)
 @protected(blp, "intakes:write", extra=_NOT_FOUND)
 def intake_matches(actor, intake_id):
@@ -108,7 +110,7 @@ def intake_matches(actor, intake_id):
     return {"items": ops.intake_matches(actor, intake_id)}
 
 
-@blp.route("/intakes/<intake_id>/accept", methods=["POST"])
+@blp.route('/intakes/<id("clock"):intake_id>/accept', methods=["POST"])
 @blp.arguments(IntakeAcceptIn)
 @blp.response(200, IntakeAcceptedOut)
 @protected(blp, "intakes:write", extra=_ANSWERED)
@@ -123,7 +125,7 @@ def accept_intake(actor, data, intake_id):
     }
 
 
-@blp.route("/intakes/<intake_id>/decline", methods=["POST"])
+@blp.route('/intakes/<id("clock"):intake_id>/decline', methods=["POST"])
 @blp.arguments(IntakeDeclineIn)
 @blp.response(200, IntakeOut)
 @protected(blp, "intakes:write", extra=_ANSWERED)
@@ -131,3 +133,49 @@ def decline_intake(actor, data, intake_id):
     """Decline with a reason; the reporting organisation sees the status only."""
     intake = ops.decline_intake(actor, intake_id, data["reason"])
     return ops.intake_view(actor, intake)
+
+
+# --- the unit's own clock -------------------------------------------------------------------
+
+_ETAG = {"ETag": {"description": "entity tag; send it back in If-Match", "schema": {}}}
+_IF_MATCH = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": False,
+            "description": "The clock's ETag as last read; if sent and stale, refused with 412",
+            "schema": {"type": "string"},
+        }
+    ]
+}
+
+
+def _clock_answer(clock):
+    return clock, 200, {"ETag": f'"{ops.clock_etag(clock)}"'}
+
+
+@blp.route("/intakes/clock", methods=["GET"])
+@blp.response(200, IntakeClockOut, headers=_ETAG)
+@protected(blp, "intakes:read", extra={403: "Not a UPTD PPA"})
+def get_intake_clock(actor):
+    """The caller's unit's hours to answer an intake by risk (its own, else the hub's
+    defaults 1 h, 6 h, 72 h), with the defaults beside them."""
+    return _clock_answer(ops.unit_clock(actor))
+
+
+@blp.route("/intakes/clock", methods=["PUT"])
+@blp.arguments(IntakeClockIn)
+@blp.response(200, IntakeClockOut, headers=_ETAG)
+@protected(
+    blp,
+    "intakes:write",
+    extra={403: "Not a UPTD PPA, or not its supervisor", 412: "The clock changed since read"},
+)
+@blp.doc(**_IF_MATCH)
+def set_intake_clock(actor, data):
+    """Set the unit's own hours (a supervisor, or the unit's own app): whole hours from 1 to
+    720, high at most 24, high <= medium <= low. They apply to clocks started from now on (a
+    new intake, a triage, a forward); a clock already running keeps its time."""
+    clock = ops.set_response_hours(actor, data, if_match=request.headers.get("If-Match"))
+    return _clock_answer(clock)

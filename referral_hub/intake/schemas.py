@@ -243,3 +243,21 @@ class IntakeAcceptedOut(Schema):
     intake = fields.Nested(IntakeOut, required=True)
     client = fields.Nested(IntakeClientRefOut, required=True)
     case = fields.Nested(CaseSummaryOut, required=True)
+
+
+class _Hours(Schema):
+    high = fields.Integer(strict=True, required=True, metadata={"description": "hours"})
+    medium = fields.Integer(strict=True, required=True, metadata={"description": "hours"})
+    low = fields.Integer(strict=True, required=True, metadata={"description": "hours"})
+
+
+class IntakeClockIn(_Hours):
+    """A unit's own hours to answer an intake, by risk: whole hours from 1 to 720, high at
+    most 24, and high <= medium <= low."""
+
+
+class IntakeClockOut(_Hours):
+    defaults = fields.Nested(_Hours, required=True, metadata={"description": "the hub's"})
+    own = fields.Boolean(
+        required=True, metadata={"description": "whether the unit has set its own hours"}
+    )

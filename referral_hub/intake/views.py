@@ -316,12 +316,51 @@ def act(intake_id: str, action: str):
     return redirect(url_for("intake_portal.view", intake_id=intake_id))
 
 
+@reader_page
+def clock():
+    """The unit's hours to answer an intake by risk: every staff member reads them, the
+    supervisor changes them (from now on: a clock already running keeps its time)."""
+    actor = portal_actor()
+    current = ops.unit_clock(actor)
+    may_set = ops.may_set_clock(actor)
+    risks = options("risk", RISK_LEVELS)
+    form = FormState({level: str(current[level]) for level in RISK_LEVELS})
+    if request.method == "POST":
+        if not may_set:
+            raise Problem(403, "forbidden", "A supervisor sets the unit's intake clock.")
+        form = read_form(text=RISK_LEVELS)
+        hours = {}
+        for level in RISK_LEVELS:
+            text = str(form.values[level])
+            if text.isdigit():
+                hours[level] = int(text)
+            else:
+                form.errors[level] = [_("Isi jumlah jam dengan angka bulat, mis. 6.")]
+        if not form.errors:
+            try:
+                ops.set_response_hours(actor, hours)
+            except Problem as problem:
+                form.refused(problem)
+            else:
+                flash(_("Batas waktu aduan unit disimpan."), "success")
+                return redirect(url_for("intake_portal.clock"))
+    return render_template(
+        "intake/clock.html",
+        form=form,
+        clock=current,
+        may_set=may_set,
+        risks=risks,
+        labels={level: _("Risiko %(risk)s (jam)", risk=name) for level, name in risks},
+    ), (422 if form.invalid else 200)
+
+
 GET, POST, BOTH = ("GET",), ("POST",), ("GET", "POST")
 RULES = (
     ("/intakes", "index", index, GET),
     ("/intakes/new", "new", new, BOTH),
-    ("/intakes/<intake_id>", "view", view, GET),
-    ("/intakes/<intake_id>/<action>", "act", act, POST),
+    ("/intakes/clock", "clock", clock, BOTH),
+    ('/intakes/<id("new", "clock"):intake_id>', "view", view, GET),
+    ('/intakes/<id("new", "clock"):intake_id>/<action>', "act", act, POST),
 )
 for _rule, _endpoint, _view, _methods in RULES:
     bp.add_url_rule(_rule, _endpoint, _view, methods=list(_methods))

@@ -187,6 +187,7 @@ LABELS: dict[str, dict[str, Any]] = {
     "timeline": {
         "case_opened": _l("Kasus dibuka"),
         "case_closed": _l("Kasus ditutup"),
+        "intake": _l("Aduan"),
         "consent_recorded": _l("Persetujuan dicatat"),
         "consent_withdrawn": _l("Persetujuan dicabut"),
         "plan_item": _l("Rencana layanan"),

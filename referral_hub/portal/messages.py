@@ -77,6 +77,17 @@ def _exact() -> dict[str, str]:
         "A public client cannot use client_credentials.": _(
             "Klien publik tidak dapat memakai grant client_credentials."
         ),
+        # a unit's intake clock
+        "Whole hours between 1 and 720.": _("Isi jam bulat dari 1 sampai 720."),
+        "High risk is answered within 24 hours.": _(
+            "Aduan berisiko tinggi ditanggapi paling lama 24 jam."
+        ),
+        "Medium risk cannot have less time than high risk.": _(
+            "Risiko sedang tidak boleh diberi waktu lebih singkat daripada risiko tinggi."
+        ),
+        "Low risk cannot have less time than medium risk.": _(
+            "Risiko rendah tidak boleh diberi waktu lebih singkat daripada risiko sedang."
+        ),
         # text the hub cannot store (security.py)
         # pages
         # audit

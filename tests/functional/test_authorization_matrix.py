@@ -427,6 +427,8 @@ BODIES: dict[str, Callable[[Seed], Any]] = {
         }
     },
     "intakes.decline_intake": lambda s: REASON,
+    "intakes.set_intake_clock": lambda s: {"high": 1, "medium": 6, "low": 72},
+    "intake_portal.clock": lambda s: {"high": "1", "medium": "6", "low": "72"},
     "referrals_portal.cancel": lambda s: REASON,
     "referrals_portal.enter_in_error": lambda s: REASON,
     "referrals_portal.decline": lambda s: {"decline_reason": REASON["reason"]},

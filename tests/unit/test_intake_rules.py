@@ -40,3 +40,20 @@ def test_intake_events_carry_ids_number_status_and_links_only():
         pass
     else:
         raise AssertionError("an intake event may not carry the unit's risk level")
+
+
+def test_a_units_own_hours_are_whole_bounded_and_in_order_of_risk():
+    from referral_hub.intake.operations import hours_errors
+
+    assert hours_errors(dict(DEFAULT_HOURS)) == {}
+    assert hours_errors({"high": 24, "medium": 24, "low": 720}) == {}
+    assert set(hours_errors({"high": 0, "medium": 6, "low": 72})) == {"high"}
+    assert set(hours_errors({"high": True, "medium": 6, "low": 72})) == {"high"}
+    assert set(hours_errors({"high": 1, "medium": 6.0, "low": 72})) == {"medium"}
+    assert set(hours_errors({"high": 1, "medium": 6, "low": 721})) == {"low"}
+    assert set(hours_errors({"high": 1, "medium": 6})) == {"low"}
+    # High risk is served at once: a day at most.
+    assert set(hours_errors({"high": 25, "medium": 30, "low": 72})) == {"high"}
+    # A higher risk never waits longer than a lower one.
+    assert set(hours_errors({"high": 7, "medium": 6, "low": 72})) == {"medium"}
+    assert set(hours_errors({"high": 1, "medium": 73, "low": 72})) == {"low"}

@@ -1,5 +1,5 @@
 """The case's timeline: everything around its client on one line, the caseworker's home for a
-client (intake, consents, plan, referrals, appointments, notes and disclosures).
+client (the intake it came from, consents, plan, referrals, appointments, notes and disclosures).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from referral_hub.actors import Actor
 from referral_hub.cases.models import Case, CaseNote
 from referral_hub.cases.operations.reading import plan_item_status
+from referral_hub.cases.signals import timeline_requested
 from referral_hub.clients.models import Consent, Disclosure
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Appointment, Referral
@@ -18,8 +19,9 @@ from referral_hub.referrals.models import Appointment, Referral
 
 def case_timeline(actor: Actor, case: Case) -> list[dict[str, Any]]:
     """Everything around the case's client on one line, newest first: the case's own steps,
-    consents, plan items, the unit's referrals (with status) and their appointments, notes,
-    and every disclosure of the client's data. Notes' texts are part of the case's read."""
+    the intake it came from (added by intake through `timeline_requested`), consents, plan
+    items, the unit's referrals (with status) and their appointments, notes, and every
+    disclosure of the client's data. Notes' texts are part of the case's read."""
     org_id = case.organization_id
     entries: list[dict[str, Any]] = [
         {"at": case.opened_at, "kind": "case_opened", "number": case.number}
@@ -118,5 +120,7 @@ def case_timeline(actor: Actor, case: Case) -> list[dict[str, Any]]:
                 "text": disclosure.context,
             }
         )
+    for _receiver, added in timeline_requested.send(case, actor=actor):
+        entries.extend(added or [])
     entries.sort(key=lambda e: e["at"], reverse=True)
     return entries

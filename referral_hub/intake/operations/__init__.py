@@ -18,7 +18,10 @@ The clock: an intake is answered (accepted, declined or forwarded) by `respond_b
 from its arrival at the unit that owns it: the unit's hours for its risk level (defaults 1 h,
 6 h, 72 h). Before triage its risk is `high` if the reporter said there is immediate danger,
 else `medium`. An intake past its time is announced once per clock (`intake.overdue` and an
-e-mail to the unit's supervisors with the number and a link only).
+e-mail to the unit's supervisors with the number and a link only). A unit's supervisor sets
+its own hours (`set_response_hours`: whole hours, high within a day, a higher risk never
+given longer than a lower); they apply to clocks started after the change (a new intake, a
+triage, a forward), never to one already running.
 """
 
 from __future__ import annotations
@@ -38,10 +41,14 @@ from referral_hub.intake.operations.answers import (
     triage_intake,
 )
 from referral_hub.intake.operations.clock import (
+    clock_etag,
     effective_risk,
+    hours_errors,
     is_overdue,
+    may_set_clock,
     response_hours,
     set_response_hours,
+    unit_clock,
 )
 from referral_hub.intake.operations.lists import (
     intakes_query,
@@ -52,6 +59,7 @@ from referral_hub.intake.operations.lists import (
 from referral_hub.intake.operations.matching import intake_matches, show_intake_matches
 from referral_hub.intake.operations.reading import (
     history,
+    intake_entries_for_case,
     intake_view,
 )
 from referral_hub.intake.operations.receiving import (
@@ -64,6 +72,7 @@ __all__ = [
     "INTAKE_SERVICE",
     "NUMBER_PREFIX",
     "accept_intake",
+    "clock_etag",
     "decline_intake",
     "effective_risk",
     "find_by_form_token",
@@ -71,10 +80,13 @@ __all__ = [
     "forward_targets",
     "get_intake_for",
     "history",
+    "hours_errors",
+    "intake_entries_for_case",
     "intake_matches",
     "intake_view",
     "intakes_query",
     "is_overdue",
+    "may_set_clock",
     "overdue_intakes",
     "receive_intake",
     "response_hours",
@@ -83,5 +95,6 @@ __all__ = [
     "side_of",
     "sweep_overdue_intakes",
     "triage_intake",
+    "unit_clock",
     "urgency_order",
 ]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import or_, select
+
 from referral_hub.actors import Actor
 from referral_hub.directory.operations import org_ref
+from referral_hub.extensions import db
 from referral_hub.intake.models import (
     Intake,
 )
@@ -85,3 +88,37 @@ def intake_view(actor: Actor, intake: Intake, *, listing: bool = False) -> dict[
         case=intake.case_id,
     )
     return view
+
+
+def intake_entries_for_case(case: Any, *, actor: Actor) -> list[dict[str, Any]]:
+    """The case's timeline entries of the intake it came from (a receiver of
+    `cases.signals.timeline_requested`): each step (arrival, triage, forward, acceptance)
+    with the intake's number and channel. Only an intake the case's unit owns: a case naming
+    another unit's intake shows none of it. Codes and names of organisations only."""
+    found = db.session.scalars(
+        select(Intake).where(
+            Intake.organization_id == case.organization_id,
+            or_(Intake.case_id == case.id, Intake.id == case.intake_id),
+        )
+    ).all()
+    entries: list[dict[str, Any]] = []
+    for intake in found:
+        if side_of(actor, intake) != "unit":
+            continue
+        for step in intake.steps:
+            place = step.organization.name
+            if step.to_organization is not None:
+                place = f"{place} → {step.to_organization.name}"
+            entries.append(
+                {
+                    "at": step.at,
+                    "kind": "intake",
+                    "status": step.kind,
+                    "id": intake.id,
+                    "number": intake.number,
+                    "channel": intake.channel,
+                    "risk_level": step.risk_level,
+                    "organization": place,
+                }
+            )
+    return entries
