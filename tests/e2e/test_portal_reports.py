@@ -243,3 +243,25 @@ def test_laporan_fits_a_phone(phone, live_server, scripted):
     assert phone.viewport_size == PHONE
     phone.goto(f"/reports/intakes?kind=year&year={today().year}")
     screenshot(phone, "reports-unit-intakes-phone")
+
+
+def test_the_start_page_counts_open_intakes_as_the_report_does(
+    page, client, hub, live_server, scripted
+):
+    by_status = api_report(client, hub, PPU, "intakes", "status")
+    still_open = sum(
+        row["count"]
+        for row in by_status["rows"]
+        if row["status"] in ("received", "triaged", "forwarded")
+    )
+    assert still_open == 8  # the demo's two at PPU and our six
+    sign_in(page, "supervisor@ppu.demo", DEMO_PASSWORD, DEMO_TOTP_SECRET)
+    page.goto("/")
+    figures = page.locator("ul.daily-figures")
+    assert f"{still_open} pengaduan terbuka" in " ".join(figures.inner_text().split())
+    # The demo's PATBM report, in immediate danger three hours ago, waits past its hour.
+    assert "1 pengaduan terlambat dijawab" in " ".join(figures.inner_text().split())
+    screenshot(page, "home-supervisor-figures-desktop")
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_scroll(page)
+    screenshot(page, "home-supervisor-figures-phone")
