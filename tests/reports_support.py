@@ -119,3 +119,64 @@ def crafted_case(
     )
     db.session.add(case)
     return case
+
+
+def crafted_intake(
+    unit: str,
+    *,
+    reporter: str | None = None,
+    channel: str = "hotline",
+    status: str = "accepted",
+    risk: str | None = "high",
+    triage_after_minutes: float | None = None,
+    received_at: dt.datetime = MID_YEAR,
+    respond_hours: int = 1,
+    announced_late: bool = False,
+    forwarded_from: str | None = None,
+):
+    """An intake as the hub writes it, with its steps (codes only): received at `unit` (or at
+    `forwarded_from` and forwarded on), triaged after so many minutes, late if announced."""
+    from referral_hub.intake.models import Intake, IntakeStep
+
+    number = next(_numbers)
+    owner = org_id(unit)
+    intake = Intake(
+        number=f"ADU-T-{YEAR}-{number:05d}",
+        organization_id=owner,
+        reporting_organization_id=org_id(reporter or unit),
+        channel=channel,
+        status=status,
+        victim_region_code="64.09",
+        violence_types=["physical"],
+        risk_level=risk if triage_after_minutes is not None else None,
+        triaged_at=(received_at + dt.timedelta(minutes=triage_after_minutes))
+        if triage_after_minutes is not None
+        else None,
+        respond_by=received_at + dt.timedelta(hours=respond_hours),
+        arrived_at=received_at,
+        received_at=received_at,
+        updated_at=received_at,
+    )
+    db.session.add(intake)
+    first = org_id(forwarded_from) if forwarded_from else owner
+    steps = [("received", received_at, first, None)]
+    if triage_after_minutes is not None:
+        steps.append(
+            ("triaged", received_at + dt.timedelta(minutes=triage_after_minutes), first, None)
+        )
+    if announced_late:
+        steps.append(("overdue", received_at + dt.timedelta(hours=respond_hours), owner, None))
+    if forwarded_from:
+        steps.append(("forwarded", received_at + dt.timedelta(hours=3), first, owner))
+    for kind, at, org, to in steps:
+        db.session.add(
+            IntakeStep(
+                intake_id=intake.id,
+                at=at,
+                kind=kind,
+                organization_id=org,
+                to_organization_id=to,
+                risk_level=risk if kind == "triaged" else None,
+            )
+        )
+    return intake

@@ -64,7 +64,7 @@ class ReportRowOut(Schema):
     provider = _dimension("providing organisation's code (the recipient)")
     service = _dimension("service code")
     simfoni_group = _dimension("SIMFONI-PPA service group")
-    status = _dimension("referral or agreement status")
+    status = _dimension("referral, agreement, case or intake status")
     urgency = _dimension("routine, urgent, emergency")
     month = _dimension("YYYY-MM (WITA)")
     kind = _dimension("agreement kind")
@@ -76,16 +76,22 @@ class ReportRowOut(Schema):
     perpetrator_relationship = _dimension("the victim's relationship to the alleged perpetrator")
     region = _dimension("Kemendagri code of the incident's region")
     risk_level = _dimension("low, medium, high")
-    count = _count("referrals (agreements in the agreements report)")
+    channel = _dimension("how an intake came in (patbm, hotline, walk_in ...)")
+    unit = _dimension("code of the UPTD PPA that owns the intake")
+    count = _count("referrals (agreements, cases, intakes in their reports)")
     accepted = _count("referrals the recipient accepted")
     completed = _count("referrals completed")
-    overdue = _count("referrals left unanswered past their time")
+    overdue = _count("referrals (intakes) left unanswered past their time")
     clients = _count("clients first referred in the period, each once, by the unit holding them")
     overdue_share = fields.Float(allow_none=True, metadata={"description": "overdue / count"})
     median_hours_to_answer = fields.Float(
         allow_none=True, metadata={"description": "median hours from sending to the answer"}
     )
     closed = _count("cases closed")
+    triaged = _count("intakes whose risk was assessed")
+    median_minutes_to_triage = fields.Float(
+        allow_none=True, metadata={"description": "median minutes from receipt to triage"}
+    )
     gaps = fields.Integer(metadata={"description": "units in scope without coverage"})
     suppressed = fields.Boolean(metadata={"description": "a figure of this row is hidden"})
 

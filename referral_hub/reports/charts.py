@@ -69,7 +69,7 @@ def bar_chart(
         length = 0 if value is None else round(span * value / top, 1)
         marks.append(
             {
-                "label": name if len(name) <= 32 else name[:31] + "…",
+                "label": name if len(name) <= 30 else name[:29] + "…",  # fits LABEL_WIDTH at 12 px
                 "full_label": name,
                 "value": number_text(value),
                 "x": LABEL_WIDTH,

@@ -22,7 +22,7 @@ def _cells(values: list[Any], measures: list[str], offset: int) -> list[Any]:
         if (
             out[index] is None
             and measure not in labels.SHARES
-            and measure != "median_hours_to_answer"
+            and not measure.startswith("median_")
         ):
             out[index] = labels.HIDDEN
     return out

@@ -44,6 +44,8 @@ DIMENSIONS = {
     "perpetrator_relationship": _l("Hubungan dengan terduga pelaku"),
     "region": _l("Wilayah kejadian"),
     "risk_level": _l("Tingkat risiko"),
+    "channel": _l("Saluran pengaduan"),
+    "unit": _l("Unit penerima"),
 }
 MEASURES = {
     "count": _l("Jumlah"),
@@ -55,6 +57,8 @@ MEASURES = {
     "median_hours_to_answer": _l("Median jam sampai dijawab"),
     "gaps": _l("Unit tanpa cakupan"),
     "closed": _l("Ditutup"),
+    "triaged": _l("Sudah dinilai risikonya"),
+    "median_minutes_to_triage": _l("Median menit sampai dinilai"),
 }
 EXPIRY_BANDS = {
     "30": _l("30 hari atau kurang"),
@@ -63,7 +67,12 @@ EXPIRY_BANDS = {
     "later": _l("lebih dari 180 hari"),
     "ended": _l("tidak berlaku lagi"),
 }
-SIDES = {"sent": _l("Rujukan yang dikirim"), "received": _l("Rujukan yang diterima")}
+SIDES = {
+    "sent": _l("Rujukan yang dikirim"),
+    "received": _l("Rujukan yang diterima"),
+    "owner": _l("Pengaduan yang diterima unit"),
+    "reporter": _l("Pengaduan yang dilaporkan organisasi Anda"),
+}
 SHARES = ("overdue_share",)
 HIDDEN = "<5"
 

@@ -18,11 +18,13 @@ from referral_hub.audit import operations as audit
 from referral_hub.directory.models import Organization
 from referral_hub.directory.operations import on_hub_ids
 from referral_hub.extensions import db
+from referral_hub.intake.models import OPEN_STATUSES as INTAKE_OPEN
 from referral_hub.problems import Problem
 from referral_hub.referrals.lifecycle import OPEN_STATUSES
 from referral_hub.reports import (  # noqa: F401 (each declares its reports)
     agreement_reports,
     case_reports,
+    intake_reports,
     referral_reports,
 )
 from referral_hub.reports.periods import resolve_period, today
@@ -159,11 +161,29 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
     return {
         "open_referrals": total(open_rows, "count"),
         "overdue_referrals": total(late_rows, "overdue"),
+        **open_intakes(actor, start, end),
         "agreements_expiring_90": expiring,
         "partners_off_hub": len(partners - on_hub_ids(partners)),
         "side": by_status["side"],
         "suppressed_below": by_status["suppressed_below"],
     }
+
+
+def open_intakes(actor: Actor, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Intakes still owed an answer, and those of them past their time, from the intake
+    report: a unit's own (the province's for the hub operator); a reporting organisation
+    sees how many of its reports are still open (not which are late: that is the unit's).
+    Nothing for an organisation that neither receives nor has reported any."""
+    report = run_report(
+        actor, "intakes", start=start, end=end, group_by="status", statuses=INTAKE_OPEN
+    )
+    figures = report["total"]
+    if report["side"] != intake_reports.OWNER and figures["count"] == 0:
+        return {}
+    shown = {"open_intakes": figures["count"], "intakes_side": report["side"]}
+    if "overdue" in figures:
+        shown["overdue_intakes"] = figures["overdue"]
+    return shown
 
 
 def partner_ids(actor: Actor) -> set[str]:

@@ -3,9 +3,9 @@
 A report is declared once (`register_report`) with its name, dimensions, measures, the
 function that builds its rows, and its scope rule; the API, the portal page, the exports
 and the start page's figures all run it through `operations.run_report`. The referral,
-service and agreement reports are declared in `referral_reports` and `agreement_reports`;
-the case and intake reports join the same way when those features land (a module that
-calls `register_report`, imported by `operations`).
+service, agreement, case and intake reports are declared in `referral_reports`,
+`agreement_reports`, `case_reports` and `intake_reports` (each a module that calls
+`register_report`, imported by `operations`).
 """
 
 from __future__ import annotations

@@ -104,6 +104,24 @@ def test_axe_finds_nothing_on_any_page_of_each_role_at_1280_and_390(page, live_s
     assert not found, found
 
 
+#: Laporan: each report of the registry, for a unit and for the province (small counts
+#: hidden), whatever the crawl's limit lets it reach.
+REPORT_PAGES = ("cases", "referrals", "services", "intakes", "agreements")
+
+
+@pytest.mark.parametrize("email", ["supervisor@ppu.demo", "auditor@kaltim.demo"])
+def test_axe_finds_nothing_on_any_report_at_1280_and_390(page, live_server, demo, email):
+    sign_in(page, email, DEMO_PASSWORD, DEMO_TOTP_SECRET)
+    found: dict[str, list] = {}
+    for report in REPORT_PAGES:
+        path = f"/reports/{report}"
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, path
+        _check_both_widths(page, path, found)
+    assert not found, found
+
+
 def test_axe_finds_nothing_on_the_pages_before_signing_in(page, live_server):
     found: dict[str, list] = {}
     for path in ("/login", "/docs", "/problems/not-found", "/no-such-page"):
