@@ -105,5 +105,5 @@ def audit_verify():
 
 
 register_panel(
-    "audit-watch", "portal/_audit_panel.html", audience=audit_readers, data=audit_home, order=8
+    "audit-watch", "portal/_audit_panel.html", audience=audit_readers, data=audit_home, order=40
 )
