@@ -294,3 +294,38 @@ def test_partner_staff_have_no_audit_panel(app, hub):
     page = _home(app, hub, "penyidik@polres-ppu.demo", None)
     assert not _section(page, "audit-watch")
     assert _section(page, "session-agenda")
+
+
+def test_the_quick_check_says_when_the_newest_checkpoint_no_longer_matches(app, hub):
+    from sqlalchemy import text, update
+
+    from referral_hub.audit import operations as audit
+    from referral_hub.audit.checkpoints import newest_checkpoint_status
+    from referral_hub.audit.models import AuditCheckpoint
+
+    with app.app_context():
+        for i in range(3):
+            audit.record(Actor.system("tests"), "test.appended", "thing", str(i), {"i": i})
+        sign_checkpoint(Actor.system("tests"))
+        db.session.commit()
+        assert newest_checkpoint_status()["ok"]
+        db.session.remove()
+    # An attacker rewrites the newest checkpoint's head (PostgreSQL: with its trigger off).
+    with app.app_context(), db.engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        trigger = "ALTER TABLE audit_checkpoints {} TRIGGER audit_checkpoints_append_only"
+        if postgres:
+            conn.execute(text(trigger.format("DISABLE")))
+        conn.execute(update(AuditCheckpoint.__table__).values(head="0" * 64))
+        if postgres:
+            conn.execute(text(trigger.format("ENABLE")))
+    with app.app_context():
+        status = newest_checkpoint_status()
+        db.session.remove()
+    assert not status["ok"]
+    auditor = hub.user(OPERATOR, "auditor")
+    browser = app.test_client()
+    hub.login(browser, auditor["email"], auditor["password"])
+    panel = _section(browser.get("/").get_data(as_text=True), "audit-watch")
+    assert "Perlu diperiksa" in panel
+    assert "Utuh" not in panel
