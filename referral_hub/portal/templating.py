@@ -50,11 +50,11 @@ def show_erased(value: Any) -> Any:
 
 
 def email_breaks(value: Any) -> Markup:
-    """An e-mail address that may wrap before its "@" ("caseworker" / "@ppu.demo"), never
-    inside a word: `{{ user.email | email }}`, in a `<span class="email">` that breaks a
-    part only when it alone is wider than the line."""
+    """An e-mail address that wraps before its "@" ("penyidik" / "@polres-ppu.demo"), never
+    inside a word nor at a hyphen of its domain: `{{ user.email | email }}`. Each part is an
+    inline block (hub.css `.email`), broken only when it alone is wider than the line."""
     text = "" if value is None else str(value)
     local, at, domain = text.rpartition("@")
     if not at:
-        return Markup('<span class="email">%s</span>') % text
-    return Markup('<span class="email">%s<wbr>@%s</span>') % (local, domain)
+        return Markup('<span class="email"><span>%s</span></span>') % text
+    return Markup('<span class="email"><span>%s</span><span>@%s</span></span>') % (local, domain)
