@@ -178,8 +178,34 @@ def coverage():
     ), (422 if errors else 200)
 
 
-# --- the admins' start-page panel ----------------------------------------------------------
+# --- the admins' start-page panels ---------------------------------------------------------
 
+#: The start page's window: the agreements the daily figure counts (ending within 90 days).
+EXPIRING_HOME_DAYS = 90
+EXPIRING_HOME_LINES = 10
+
+
+def _expiring_panel(actor) -> dict[str, Any]:
+    """Agreements in force that end within the window, soonest first (the registry's own
+    filter), with the days left."""
+    query = ops.registry_query(actor, expiring_within_days=EXPIRING_HOME_DAYS)
+    today = ops.local_date()
+    return {
+        "days": EXPIRING_HOME_DAYS,
+        "lines": [
+            {"agreement": a, "days_left": (a.expires_on - today).days}
+            for a in db.session.scalars(query.limit(EXPIRING_HOME_LINES))
+        ],
+    }
+
+
+register_panel(
+    "agreements-expiring",
+    "agreements/_expiring_panel.html",
+    audience=org_admins,
+    data=_expiring_panel,
+    order=25,
+)
 
 register_panel(
     "partners-off-hub",

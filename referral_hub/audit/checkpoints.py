@@ -334,6 +334,38 @@ def _position_problem(entries: int, head: str, found: str | None, top: int) -> s
     return None
 
 
+def newest_checkpoint_status(session: Session | None = None) -> dict[str, Any] | None:
+    """A cheap check for a page that every reader opens: the newest checkpoint's signature,
+    and that the chain still holds its signed head at its position; with how many entries
+    were written after it. None before the first checkpoint.
+
+    Two reads and one signature, whatever the chain's length: not `verify_checkpoints`
+    (every checkpoint and its links) nor `verify_chain` (every entry), which the log page's
+    verification runs on request.
+    """
+    session = session or db.session()
+    checkpoint = latest_checkpoint(session)
+    if checkpoint is None:
+        return None
+    top = session.scalar(select(func.max(AuditEntry.seq))) or 0
+    found = session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == checkpoint.entries))
+    ring = key_ring()
+    served = as_served(checkpoint)
+    problem = (
+        signature_problem(served, ring)
+        if checkpoint.key_id in ring
+        else f"it is signed by an unknown key '{checkpoint.key_id}'"
+    ) or _position_problem(checkpoint.entries, checkpoint.head, found, top)
+    return {
+        "number": checkpoint.id,
+        "entries": checkpoint.entries,
+        "at": checkpoint.at,
+        "ok": problem is None,
+        "problem": problem,
+        "after": max(top - checkpoint.entries, 0),
+    }
+
+
 def verify_checkpoints(
     session: Session | None = None, kept: Sequence[tuple[str, dict[str, Any]]] = ()
 ) -> CheckpointReport:

@@ -17,11 +17,13 @@ from referral_hub.audit import lookup
 from referral_hub.audit import operations as audit
 from referral_hub.audit.checkpoints import latest_checkpoint
 from referral_hub.audit.failure_words import verification_failures
+from referral_hub.audit.home import audit_home
 from referral_hub.audit.verification import verify_audit
 from referral_hub.audit.wording import describe_entries
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import LABELS
 from referral_hub.portal.code_names import label as code_label
+from referral_hub.portal.navigation import audit_readers, register_panel
 from referral_hub.portal.paging import page_number, paginate_select
 
 #: The log is read with the API's `audit:read`, decided per role in permissions.py.
@@ -106,3 +108,8 @@ def audit_verify():
     # Same refusal as the list for anyone who may not read the log.
     audit.search_entries(portal_actor())
     return _page(verification=verify_audit())
+
+
+register_panel(
+    "audit-watch", "portal/_audit_panel.html", audience=audit_readers, data=audit_home, order=40
+)

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_pgettext as _lp
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from referral_hub.accounts.models import User
 from referral_hub.cases import operations as ops
@@ -77,8 +77,23 @@ def _case_keepers(user: User) -> bool:
     return role_permits(user.role, "cases:read") and user.organization.type == "uptd_ppa"
 
 
+#: How many of her open cases the start page lists (the rest are a link away).
+PANEL_CASES = 8
+
+
 def _follow_up_panel(actor) -> dict[str, Any]:
-    data: dict[str, Any] = {"mine": ops.follow_ups_due(actor), "unit": None, "late_items": None}
+    """Her open cases (newest first, with their count), her follow-ups due and, for a
+    supervisor, what is late in the unit: each from the cases' own queries."""
+    open_cases = ops.cases_query(actor, status="open", caseworker="me")
+    data: dict[str, Any] = {
+        "open": db.session.scalars(open_cases.limit(PANEL_CASES)).all(),
+        "open_count": db.session.scalar(
+            select(func.count()).select_from(open_cases.order_by(None).subquery())
+        ),
+        "mine": ops.follow_ups_due(actor),
+        "unit": None,
+        "late_items": None,
+    }
     if actor.role == "supervisor":
         data["unit"] = ops.follow_ups_due(actor, unit=True)
         data["late_items"] = ops.overdue_plan_items(actor)

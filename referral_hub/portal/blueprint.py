@@ -33,7 +33,7 @@ from referral_hub.portal.errors import handle_csrf_error
 from referral_hub.portal.navigation import endpoint_exists, nav_items, nav_link
 from referral_hub.portal.paging import page_url
 from referral_hub.portal.regions import region_hint, region_label, region_options
-from referral_hub.portal.templating import MOMENTS, offer_to_templates
+from referral_hub.portal.templating import MOMENTS, email_breaks, offer_to_templates
 
 bp = Blueprint("portal", __name__)
 
@@ -57,7 +57,7 @@ offer_to_templates(
         "region_hint": region_hint,
     },
     # A region code as a person reads it: "Kota Balikpapan (64.71)".
-    filters={**MOMENTS, "ago": _ago, "region": region_label},
+    filters={**MOMENTS, "ago": _ago, "region": region_label, "email": email_breaks},
 )
 bp.app_errorhandler(CSRFError)(handle_csrf_error)
 

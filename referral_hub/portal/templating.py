@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint
 from flask_babel import gettext
+from markupsafe import Markup
 
 from referral_hub.clients.crypto import ERASED
 from referral_hub.portal.code_names import label, service_label
@@ -46,3 +47,14 @@ def show_erased(value: Any) -> Any:
     if isinstance(value, str) and value == ERASED:
         return gettext("Data pribadi telah dihapus")
     return value
+
+
+def email_breaks(value: Any) -> Markup:
+    """An e-mail address that wraps before its "@" ("penyidik" / "@polres-ppu.demo"), never
+    inside a word nor at a hyphen of its domain: `{{ user.email | email }}`. Each part is an
+    inline block (hub.css `.email`), broken only when it alone is wider than the line."""
+    text = "" if value is None else str(value)
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return Markup('<span class="email"><span>%s</span></span>') % text
+    return Markup('<span class="email"><span>%s</span><span>@%s</span></span>') % (local, domain)

@@ -319,3 +319,12 @@ register_panel(
     data=_panel_data,
     order=20,
 )
+
+
+register_panel(
+    "session-agenda",
+    "referrals/_agenda_panel.html",
+    audience=receiving_staff,
+    data=lambda actor: {"sessions": ops.upcoming_sessions(actor), "days": ops.AGENDA_DAYS},
+    order=15,
+)

@@ -233,15 +233,15 @@ def export_client(actor: Actor, client_id: str, context: str) -> dict[str, Any]:
     }
     if not client.is_erased:
         record_disclosure(actor, client, held_categories(client), "owner", context)
-    else:
-        audit.record(
-            actor,
-            "client.exported",
-            "client",
-            client.id,
-            {"code": client.code, "erased": True},
-            subject_organization_id=client.organization_id,
-        )
+    # The export itself, beside the read it logged: an auditor looks for exports by action.
+    audit.record(
+        actor,
+        "client.exported",
+        "client",
+        client.id,
+        {"code": client.code, "erased": client.is_erased},
+        subject_organization_id=client.organization_id,
+    )
     return export
 
 

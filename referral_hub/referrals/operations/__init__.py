@@ -35,8 +35,10 @@ from referral_hub.referrals.operations.access import (
 )
 from referral_hub.referrals.operations.actions import AGREEMENT_ENDED, act_on_referral
 from referral_hub.referrals.operations.appointments import (
+    AGENDA_DAYS,
     appointment_view,
     schedule_appointment,
+    upcoming_sessions,
     update_appointment,
 )
 from referral_hub.referrals.operations.approval import (
@@ -86,6 +88,7 @@ from referral_hub.referrals.operations.visibility import (
 
 __all__ = [
     "ACTING_ROLES",
+    "AGENDA_DAYS",
     "AGREEMENT_ENDED",
     "APPROVAL_APPROVED",
     "APPROVAL_DECLINED",
@@ -135,6 +138,7 @@ __all__ = [
     "status_recorded_on_behalf",
     "sweep_overdue_referrals",
     "timeline",
+    "upcoming_sessions",
     "update_appointment",
     "visible_categories",
 ]

@@ -6,15 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
 from referral_hub.actors import Actor
 from referral_hub.audit import operations as audit
+from referral_hub.clock import local_date, start_of_day
 from referral_hub.db import utcnow
 from referral_hub.delivery.outbox import emit
 from referral_hub.extensions import db
 from referral_hub.problems import INVALID_TRANSITION, Problem
-from referral_hub.referrals.lifecycle import RECIPIENT, appointment_schedulable
+from referral_hub.referrals.lifecycle import OPEN_STATUSES, RECIPIENT, appointment_schedulable
 from referral_hub.referrals.models import Appointment, Referral
 from referral_hub.referrals.operations.access import (
+    REACHED_RECIPIENT,
     answering_side,
     field_error,
     get_referral_for,
@@ -35,6 +40,47 @@ def appointment_view(appointment: Appointment) -> dict[str, Any]:
         "note": appointment.note,
         "recorded_on_behalf": appointment.recorded_on_behalf,
     }
+
+
+#: How far a recipient's agenda looks: today and the six days after it (the hub's calendar).
+AGENDA_DAYS = 7
+
+
+def upcoming_sessions(actor: Actor, days: int = AGENDA_DAYS) -> list[dict[str, Any]]:
+    """The agenda of the actor's organisation as a recipient: the sessions still scheduled,
+    of its open referrals that reached it, from the start of today to the end of the
+    `days`-th day (today is the first), soonest first.
+
+    Each is `appointment_view` with the referral's id and number and `today` (the session is
+    on today's date in the hub's zone). Sessions a sender scheduled on behalf of a recipient
+    not on the hub are in that recipient's agenda too, should it join; the sender's own
+    organisation never sees them here: this is the recipient's side only.
+    """
+    require_staff(actor)
+    first = local_date()
+    query = (
+        select(Appointment)
+        .join(Appointment.referral)
+        .options(contains_eager(Appointment.referral))
+        .where(
+            Referral.recipient_organization_id == actor.organization_id,
+            REACHED_RECIPIENT,
+            Referral.status.in_(OPEN_STATUSES),
+            Appointment.status == "scheduled",
+            Appointment.starts_at >= start_of_day(first),
+            Appointment.starts_at < start_of_day(first + dt.timedelta(days=days)),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    return [
+        {
+            **appointment_view(appointment),
+            "referral_id": appointment.referral.id,
+            "number": appointment.referral.number,
+            "today": local_date(appointment.starts_at) == first,
+        }
+        for appointment in db.session.scalars(query)
+    ]
 
 
 def _check_session_time(referral: Referral, starts_at: dt.datetime) -> None:
