@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from referral_hub.db import UTCDateTime
@@ -64,3 +64,32 @@ class ReportRefresh(db.Model):
     watermark: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     months: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class CaseFact(db.Model):
+    """A case as the case report counts it (case_summary.py): one row per violence type
+    (`first` marks one row a case), with the client's age band at opening worked out once,
+    so that a report groups rows in SQL instead of loading and decrypting every case."""
+
+    __tablename__ = "report_case_facts"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: A violence type of the case; "" for a case without one (reported as none).
+    violence_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    month: Mapped[str] = mapped_column(String(7), nullable=False)
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    sex: Mapped[str | None] = mapped_column(String(8))
+    place_type: Mapped[str | None] = mapped_column(String(32))
+    perpetrator_relationship: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ix_report_case_facts_unit", "organization_id", "opened_at"),
+        Index("ix_report_case_facts_opened", "opened_at"),
+    )
