@@ -45,6 +45,34 @@ class ReferralMonth(db.Model):
     answered_11: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class ReferralYear(db.Model):
+    """The months of one year added up (summary.py: a year's report reads these, whose
+    number is set by the routes in use, not by how often they are used)."""
+
+    __tablename__ = "report_referral_years"
+
+    year: Mapped[str] = mapped_column(String(4), primary_key=True)
+    sender_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recipient_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    accepted: Mapped[int] = mapped_column(Integer, nullable=False)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_0: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_1: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_2: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_3: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_4: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_5: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_6: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_7: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_8: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_9: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_10: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_11: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class ClientMonth(db.Model):
     """Clients first referred in one month, by the unit holding their record."""
 

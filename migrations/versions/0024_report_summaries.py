@@ -1,6 +1,7 @@
-"""Reports: the cases as the case report counts them, refreshed by the reports' job
+"""Reports: the cases as the case report counts them, and the referral summary's years,
+refreshed by the reports' job
 
-Revision ID: 0024_case_facts
+Revision ID: 0024_report_summaries
 Revises: 0023_client_keys
 Create Date: 2026-12-02 17:30:00
 
@@ -10,13 +11,34 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0024_case_facts"
+revision = "0024_report_summaries"
 down_revision = "0023_client_keys"
 branch_labels = None
 depends_on = None
 
+BUCKETS = 12
+
 
 def upgrade():
+    op.create_table(
+        "report_referral_years",
+        sa.Column("year", sa.String(length=4), nullable=False),
+        sa.Column("sender_organization_id", sa.String(length=32), nullable=False),
+        sa.Column("recipient_organization_id", sa.String(length=32), nullable=False),
+        sa.Column("service_code", sa.String(length=64), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("accepted", sa.Integer(), nullable=False),
+        sa.Column("completed", sa.Integer(), nullable=False),
+        sa.Column("overdue", sa.Integer(), nullable=False),
+        *(sa.Column(f"answered_{i}", sa.Integer(), nullable=False) for i in range(BUCKETS)),
+        sa.PrimaryKeyConstraint(
+            "year",
+            "sender_organization_id",
+            "recipient_organization_id",
+            "service_code",
+            name=op.f("pk_report_referral_years"),
+        ),
+    )
     op.create_table(
         "report_case_facts",
         sa.Column("case_id", sa.String(length=32), nullable=False),
@@ -45,3 +67,4 @@ def downgrade():
     op.drop_index("ix_report_case_facts_opened", table_name="report_case_facts")
     op.drop_index("ix_report_case_facts_unit", table_name="report_case_facts")
     op.drop_table("report_case_facts")
+    op.drop_table("report_referral_years")
