@@ -90,6 +90,25 @@ def measure(
     }
 
 
+def months_only(request, dims, months):
+    """referral_reports._summarised as it was before the years' rows (commit 6affc32): a
+    year's report sums the months' rows. Swapped in to measure before and after in one run."""
+    from sqlalchemy import func, select
+
+    from referral_hub.reports import referral_reports as rr
+    from referral_hub.reports.models import ReferralMonth
+    from referral_hub.reports.referral_facts import SUMS
+
+    first, last = months
+    where = [ReferralMonth.month >= first, ReferralMonth.month <= last]
+    column = rr._scope_column(request, ReferralMonth)
+    if column is not None:
+        where.append(column == request.scope.organization_id)
+    sums = [func.sum(getattr(ReferralMonth, name)).label(name) for name in SUMS]
+    statement = select(*sums).select_from(ReferralMonth).where(*where)
+    return [row for row in rr._grouped(statement, rr._columns(ReferralMonth), dims) if row["count"]]
+
+
 def measure_cases(args, app, client, bearer, baseline, operator_creds, ring) -> dict:
     """Seed `args.cases` cases, then a unit's case report (the busiest unit's own cases, a
     year) and the province's, by violence type and by age band, against the bare baseline."""
@@ -162,6 +181,18 @@ def measure_cases(args, app, client, bearer, baseline, operator_creds, ring) -> 
     return line
 
 
+def measure_months_only(call, n: int, dsn: str, database: str) -> dict[str, float]:
+    """The province report as it was read before the years' rows: from the months'."""
+    from referral_hub.reports import referral_reports
+
+    years = referral_reports._summarised
+    referral_reports._summarised = months_only
+    try:
+        return measure(call, n, dsn, database, 200)
+    finally:
+        referral_reports._summarised = years
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="a PostgreSQL URL of the cluster")
@@ -207,7 +238,7 @@ def main() -> None:
     from referral_hub.directory.operations import load_partners
     from referral_hub.extensions import db
     from referral_hub.oauth.operations import create_client
-    from referral_hub.reports.models import ReferralMonth
+    from referral_hub.reports.models import ReferralMonth, ReferralYear
     from referral_hub.reports.summary import refresh_referral_summary
 
     app = create_app()
@@ -294,6 +325,14 @@ def main() -> None:
             db.session.commit()
             incremental = time.monotonic() - started
             summary_rows = db.session.query(ReferralMonth).count()
+            year_rows = (
+                db.session.query(ReferralYear).filter(ReferralYear.year == str(year)).count()
+            )
+            month_rows = (
+                db.session.query(ReferralMonth)
+                .filter(ReferralMonth.month.between(f"{year}-01", f"{year}-12"))
+                .count()
+            )
             db.session.remove()
         line = {
             "stored": stored,
@@ -302,6 +341,8 @@ def main() -> None:
             "summary": {
                 "months": months,
                 "rows": summary_rows,
+                "year_rows_months": month_rows,
+                "year_rows_years": year_rows,
                 "full_refresh_s": round(full_refresh, 2),
                 "incremental_refresh_s": round(incremental, 2),
                 "incremental_months": changed,
@@ -316,12 +357,20 @@ def main() -> None:
             "report_unit": measure(
                 lambda h=own: client.get(province_path, headers=h), args.n, dsn, name, 200
             ),
+            "report_province_months": measure_months_only(
+                lambda h=province: client.get(province_path, headers=h), args.n, dsn, name
+            ),
             "baseline": measure(
                 lambda: baseline.post("/records", json=RECORD), args.n, dsn, name, 201
             ),
         }
         bare = line["baseline"]["cpu_ms"]
-        for key in ("report_province", "report_province_live", "report_unit"):
+        for key in (
+            "report_province",
+            "report_province_live",
+            "report_unit",
+            "report_province_months",
+        ):
             line[key]["cpu_ratio"] = round(line[key]["cpu_ms"] / bare, 1)
         print(json.dumps({"size": size, **line}), flush=True)
         results[str(size)] = line
