@@ -57,6 +57,7 @@ TARGETS = {
     "audit_verify_entries_per_bare_request": (">=", 500.0),
     "report_province_cpu_ratio_1m": ("<=", 100.0),
     "report_province_p95_ms_1m": ("<=", 300.0),
+    "report_cases_p95_ms": ("<=", 300.0),
 }
 #: CPU figures divided by the baseline's CPU per request: result key -> ratio key.
 CPU_RATIOS = {
@@ -873,16 +874,54 @@ class Bench:
         self.case_report()
 
     def case_report(self) -> None:
-        """Hook: a unit's case report over 200,000 cases, once the cases feature declares its
-        report (referral_hub/reports registry). Until then the phase says so and moves on."""
-        response = self.api("GET", "/api/v1/reports/cases", self.state["sender"]["code"])
-        if response.status_code == 404:
-            self.notes.append("reports: no case report yet (the cases feature is not merged)")
+        """A unit's case report over a year (by violence type: SIMFONI's first table), with
+        `--cases` cases stored between the UPTD PPA, the measured unit the busiest; the
+        case facts refreshed after the seeding as their job would (reports/case_summary.py)."""
+        from referral_hub import create_app
+        from referral_hub.extensions import db
+        from referral_hub.reports.case_summary import refresh_case_summary
+
+        if not self.args.cases:
             return
-        # When cases land: seed.seed_cases(conn, count=200_000, ...) here, then
-        # self.latency_probe("/api/v1/reports/cases?period=<year>", <unit>, "report cases")
-        # into report_cases_p95_ms and report_cases_cpu_ms.
-        self.notes.append("reports: a case report exists; its seeding hook is still to write")
+        unit = self.state["sender"]
+        with self.connect() as conn:
+            started = time.monotonic()
+            added = seed.seed_cases(conn, self.ring, count=self.args.cases, focus=unit["id"])
+            seed.analyze(conn, ("cases", "clients"))
+            seeded = time.monotonic() - started
+            year = dt.date.today().year - 1
+            in_year = conn.execute(
+                "SELECT count(*) FROM cases WHERE organization_id = %s "
+                "AND opened_at >= %s AND opened_at < %s",
+                (unit["id"], dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)),
+            ).fetchone()[0]
+        app = create_app()
+        with app.app_context():
+            started = time.monotonic()
+            refresh_case_summary(full=True)  # rows loaded by COPY
+            db.session.commit()
+            refreshed = time.monotonic() - started
+            db.session.remove()
+        log(
+            f"reports: seeded {added['cases']} cases in {seeded:.1f}s ({in_year} of the "
+            f"unit's in {year}); case facts refreshed in {refreshed:.1f}s"
+        )
+        path = f"/api/v1/reports/cases?period={year}&group_by=violence_type"
+        report = self.latency_probe(path, unit["code"], "report cases")
+        self.results.update(
+            {
+                "report_cases_p50_ms": report["p50_ms"],
+                "report_cases_p95_ms": report["p95_ms"],
+                "report_cases_cpu_ms": report["cpu_ms_per_request"],
+                "report_cases_stored": added["cases"],
+                "report_cases_unit_in_year": in_year,
+                "report_cases_facts_refresh_s": round(refreshed, 2),
+            }
+        )
+        log(
+            f"report cases: p50 {report['p50_ms']} ms p95 {report['p95_ms']} ms, CPU "
+            f"{report['cpu_ms_per_request']} ms/request"
+        )
 
     # --- phase 6: audit chain ------------------------------------------------------------------
 
@@ -1174,6 +1213,18 @@ def table(results: dict[str, Any]) -> str:
             None,
         ),
         (
+            "a unit's year case report p50 / p95, ms",
+            value("report_cases_p50_ms", "report_cases_p95_ms"),
+            "p95 <= 300",
+            "report_cases_p95_ms",
+        ),
+        (
+            "  case report CPU / bare baseline CPU",
+            value("report_cases_cpu_ratio"),
+            "",
+            None,
+        ),
+        (
             "webhook commit->receiver p50 / p95 at 10/s, ms",
             value("webhook_p50_ms_at_10", "webhook_p95_ms_at_10"),
             "",
@@ -1261,6 +1312,7 @@ def main() -> None:
         "--report-max", type=int, default=1_000_000, help="largest report phase size"
     )
     parser.add_argument("--verify-runs", type=int, default=3)
+    parser.add_argument("--cases", type=int, default=200_000, help="for the case report")
     parser.add_argument("--only", default="", help="comma-separated phases, for development")
     parser.add_argument(
         "--profile", action="store_true", help="also sample the hub with py-spy (extra passes)"

@@ -68,8 +68,10 @@ def backend_cpu(dsn: str, database: str) -> float:
     return total
 
 
-def measure(call, n: int, dsn: str, database: str, expected: int) -> dict[str, float]:
-    for _ in range(3):
+def measure(
+    call, n: int, dsn: str, database: str, expected: int, warm: int = 3
+) -> dict[str, float]:
+    for _ in range(warm):
         response = call()
         assert response.status_code == expected, response.get_data(as_text=True)[:300]
     walls = []
@@ -88,6 +90,109 @@ def measure(call, n: int, dsn: str, database: str, expected: int) -> dict[str, f
     }
 
 
+def months_only(request, dims, months):
+    """referral_reports._summarised as it was before the years' rows (commit 6affc32): a
+    year's report sums the months' rows. Swapped in to measure before and after in one run."""
+    from sqlalchemy import func, select
+
+    from referral_hub.reports import referral_reports as rr
+    from referral_hub.reports.models import ReferralMonth
+    from referral_hub.reports.referral_facts import SUMS
+
+    first, last = months
+    where = [ReferralMonth.month >= first, ReferralMonth.month <= last]
+    column = rr._scope_column(request, ReferralMonth)
+    if column is not None:
+        where.append(column == request.scope.organization_id)
+    sums = [func.sum(getattr(ReferralMonth, name)).label(name) for name in SUMS]
+    statement = select(*sums).select_from(ReferralMonth).where(*where)
+    return [row for row in rr._grouped(statement, rr._columns(ReferralMonth), dims) if row["count"]]
+
+
+def measure_cases(args, app, client, bearer, baseline, operator_creds, ring) -> dict:
+    """Seed `args.cases` cases, then a unit's case report (the busiest unit's own cases, a
+    year) and the province's, by violence type and by age band, against the bare baseline."""
+    from referral_hub.actors import Actor
+    from referral_hub.extensions import db
+    from referral_hub.oauth.operations import create_client
+
+    name, dsn = args.db_name, args.dsn
+    with psycopg.connect(dsn) as conn:
+        started = time.monotonic()
+        added = seed.seed_cases(conn, ring, count=args.cases)
+        seeded = time.monotonic() - started
+        seed.analyze(conn, ("cases", "clients"))
+        year = dt.date.today().year - 1
+        in_year = conn.execute(
+            "SELECT count(*) FROM cases c JOIN organizations o ON o.id = c.organization_id "
+            "WHERE o.code = %s AND c.opened_at >= %s AND c.opened_at < %s",
+            (added["busiest"], dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)),
+        ).fetchone()[0]
+    with app.app_context():
+        unit, secret = create_client(
+            Actor.system("bench:reports"),
+            organization=added["busiest"],
+            name="bench case reports",
+            scope="reports:read",
+        )
+        db.session.commit()
+        creds = (unit.client_id, secret)
+        db.session.remove()
+    own, province = bearer(creds), bearer(operator_creds)
+    line: dict[str, object] = {
+        "cases": added["cases"],
+        "clients": added["clients"],
+        "seed_seconds": round(seeded, 1),
+        "unit_cases_in_year": in_year,
+    }
+    # Before: read from the cases themselves (no facts built yet), a few requests.
+    path = f"/api/v1/reports/cases?period={year}&group_by=violence_type"
+    line["report_cases_live"] = measure(
+        lambda: client.get(path, headers=own), args.live_n, dsn, name, 200, warm=1
+    )
+    line["report_cases_province_live"] = measure(
+        lambda: client.get(path, headers=province), 1, dsn, name, 200, warm=0
+    )
+    with app.app_context():
+        from referral_hub.reports.case_summary import refresh_case_summary
+        from referral_hub.reports.models import CaseFact
+
+        started = time.monotonic()
+        refresh_case_summary(full=True)  # rows loaded by COPY
+        db.session.commit()
+        line["facts_full_refresh_s"] = round(time.monotonic() - started, 2)
+        line["facts_rows"] = db.session.query(CaseFact).count()
+        db.session.remove()
+    for dim in ("violence_type", "age_band"):
+        path = f"/api/v1/reports/cases?period={year}&group_by={dim}"
+        line[f"report_cases_{dim}"] = measure(
+            lambda h=own, p=path: client.get(p, headers=h), args.n, dsn, name, 200
+        )
+        line[f"report_cases_province_{dim}"] = measure(
+            lambda h=province, p=path: client.get(p, headers=h), args.n, dsn, name, 200
+        )
+    line["baseline"] = measure(
+        lambda: baseline.post("/records", json=RECORD), args.n, dsn, name, 201
+    )
+    bare = line["baseline"]["cpu_ms"]
+    for key, value in line.items():
+        if key.startswith("report_"):
+            value["cpu_ratio"] = round(value["cpu_ms"] / bare, 1)
+    return line
+
+
+def measure_months_only(call, n: int, dsn: str, database: str) -> dict[str, float]:
+    """The province report as it was read before the years' rows: from the months'."""
+    from referral_hub.reports import referral_reports
+
+    years = referral_reports._summarised
+    referral_reports._summarised = months_only
+    try:
+        return measure(call, n, dsn, database, 200)
+    finally:
+        referral_reports._summarised = years
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="a PostgreSQL URL of the cluster")
@@ -97,17 +202,20 @@ def main() -> None:
     parser.add_argument("--agreements", type=int, default=2000)
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--live-n", type=int, default=5)
+    parser.add_argument("--cases", type=int, default=0, help="cases to seed after the sizes")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
 
     base = make_url(args.database)
-    name = "referral_hub_report_bench"
+    # The database named in the URL (one per person on a shared cluster), else this one.
+    name = base.database if base.database not in (None, "postgres") else "referral_hub_report_bench"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     url = base.set(database=name).render_as_string(hide_password=False)
     dsn = base.set(database=name, drivername="postgresql").render_as_string(hide_password=False)
+    args.db_name, args.dsn = name, dsn
     keys = "k1:" + base64.b64encode(os.urandom(32)).decode()
     os.environ.update(
         HUB_ENV="production",
@@ -130,7 +238,7 @@ def main() -> None:
     from referral_hub.directory.operations import load_partners
     from referral_hub.extensions import db
     from referral_hub.oauth.operations import create_client
-    from referral_hub.reports.models import ReferralMonth
+    from referral_hub.reports.models import ReferralMonth, ReferralYear
     from referral_hub.reports.summary import refresh_referral_summary
 
     app = create_app()
@@ -217,6 +325,14 @@ def main() -> None:
             db.session.commit()
             incremental = time.monotonic() - started
             summary_rows = db.session.query(ReferralMonth).count()
+            year_rows = (
+                db.session.query(ReferralYear).filter(ReferralYear.year == str(year)).count()
+            )
+            month_rows = (
+                db.session.query(ReferralMonth)
+                .filter(ReferralMonth.month.between(f"{year}-01", f"{year}-12"))
+                .count()
+            )
             db.session.remove()
         line = {
             "stored": stored,
@@ -225,6 +341,8 @@ def main() -> None:
             "summary": {
                 "months": months,
                 "rows": summary_rows,
+                "year_rows_months": month_rows,
+                "year_rows_years": year_rows,
                 "full_refresh_s": round(full_refresh, 2),
                 "incremental_refresh_s": round(incremental, 2),
                 "incremental_months": changed,
@@ -239,15 +357,26 @@ def main() -> None:
             "report_unit": measure(
                 lambda h=own: client.get(province_path, headers=h), args.n, dsn, name, 200
             ),
+            "report_province_months": measure_months_only(
+                lambda h=province: client.get(province_path, headers=h), args.n, dsn, name
+            ),
             "baseline": measure(
                 lambda: baseline.post("/records", json=RECORD), args.n, dsn, name, 201
             ),
         }
         bare = line["baseline"]["cpu_ms"]
-        for key in ("report_province", "report_province_live", "report_unit"):
+        for key in (
+            "report_province",
+            "report_province_live",
+            "report_unit",
+            "report_province_months",
+        ):
             line[key]["cpu_ratio"] = round(line[key]["cpu_ms"] / bare, 1)
         print(json.dumps({"size": size, **line}), flush=True)
         results[str(size)] = line
+    if args.cases:
+        results["cases"] = measure_cases(args, app, client, bearer, baseline, operator_creds, ring)
+        print(json.dumps({"cases": results["cases"]}), flush=True)
     results["seconds"] = round(time.monotonic() - started_all)
     print(json.dumps(results))
     if not args.keep:

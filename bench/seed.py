@@ -24,6 +24,7 @@ import hashlib
 import json
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -810,3 +811,202 @@ def seed_network_referrals(
         )
     conn.commit()
     return {"referrals": written, "clients": len(clients), "events": len(events)}
+
+
+# --- the units' cases, for the case report ----------------------------------------------------
+
+#: SIMFONI-PPA's mixes, roughly as the units report them: mostly physical, psychological and
+#: sexual violence, at home, by a spouse, partner or family member; four in five victims
+#: women and girls, half of them children.
+VIOLENCE_MIX = (
+    ("physical", 35),
+    ("psychological", 30),
+    ("sexual", 30),
+    ("neglect", 8),
+    ("exploitation", 4),
+    ("trafficking", 2),
+    ("other", 3),
+)
+PLACE_MIX = (
+    ("household", 58),
+    ("public_place", 12),
+    ("school", 9),
+    ("online", 8),
+    ("workplace", 5),
+    ("other", 8),
+)
+RELATIONSHIP_MIX = (
+    ("spouse", 24),
+    ("partner_friend", 16),
+    ("parent", 12),
+    ("family", 12),
+    ("neighbour", 9),
+    ("stranger", 8),
+    ("teacher", 4),
+    ("employer", 3),
+    ("coworker", 3),
+    ("other", 9),
+)
+#: Ages in years at the case's opening (a range each), across SIMFONI's bands.
+AGE_MIX = (
+    ((1, 5), 6),
+    ((6, 12), 16),
+    ((13, 17), 26),
+    ((18, 24), 14),
+    ((25, 44), 28),
+    ((45, 59), 8),
+    ((60, 80), 2),
+)
+RISK_MIX = (("low", 30), ("medium", 50), ("high", 20))
+
+
+def seed_cases(
+    conn: psycopg.Connection,
+    ring: Mapping[str, bytes],
+    *,
+    count: int,
+    years: int = 3,
+    second_case_share: float = 0.15,
+    focus: str | None = None,
+    seed: int = 16,
+) -> dict[str, Any]:
+    """Add `count` cases held by the directory's UPTD PPA over the last `years` years (the
+    busiest unit a hundred times the quietest, as for referrals), each around a client the
+    unit registered (some clients have a second case), spread over SIMFONI's violence types
+    (one to three a case), ages, sexes, places, perpetrator relationships, the unit's
+    districts, risk levels and statuses (most cases older than half a year closed).
+    `focus` (an organisation id) is made the busiest unit. Returns the counts and the
+    busiest unit's code."""
+    if count <= 0:
+        return {"cases": 0, "clients": 0, "busiest": None}
+    rng = random.Random(seed)
+    now = dt.datetime.now(UTC)
+    start = now - dt.timedelta(days=years * 365)
+    units = list(
+        conn.execute(
+            "SELECT id, code, coalesce(region_code, '64.71') FROM organizations "
+            "WHERE type = 'uptd_ppa' ORDER BY code"
+        )
+    )
+    if focus is not None:
+        focused = [u for u in units if u[0] == focus]
+        units = [u for u in units if u[0] != focus] + focused
+    weights = [1 + 99 * (i / max(1, len(units) - 1)) ** 3 for i in range(len(units))]
+    span = (now - dt.timedelta(hours=1) - start).total_seconds()
+    holders = rng.choices(units, weights=weights, k=count)
+    opened = sorted(start + dt.timedelta(seconds=rng.random() * span) for _ in range(count))
+    clients: list[tuple] = []
+    cases: list[tuple] = []
+    numbers: dict[tuple[str, int], int] = {}
+    last_client: dict[str, tuple[str, dt.date, str]] = {}
+    violence = [v for v, _ in VIOLENCE_MIX]
+    violence_weights = [w for _, w in VIOLENCE_MIX]
+    for index, at in enumerate(opened):
+        unit = holders[index]
+        local = at.astimezone(WITA)
+        previous = last_client.get(unit[0])
+        if previous is not None and rng.random() < second_case_share:
+            cid, birth, sex = previous  # a client of this unit comes back with a new case
+        else:
+            low, high = _weighted_range(rng, AGE_MIX)
+            birth = (at - dt.timedelta(days=rng.randint(low * 365, high * 365 + 364))).date()
+            sex = "female" if rng.random() < 0.8 else "male"
+            cid = new_id()
+            place = {"table": "clients", "row_id": cid, "ring": ring}
+            key = (unit[0], local.year)
+            numbers[key] = numbers.get(key, 0) + 1
+            clients.append(
+                (
+                    cid,
+                    unit[0],
+                    f"KL-C{seed}-{_short_code(unit[1])}-{local.year}-{numbers[key]:07d}",
+                    encrypt(f"Klien Kasus {index}", column="full_name_enc", **place),
+                    encrypt(birth.isoformat(), column="birth_date_enc", **place),
+                    sex,
+                    "[]",
+                    unit[2],
+                    at,
+                )
+            )
+        last_client[unit[0]] = (cid, birth, sex)
+        kinds = sorted(
+            set(rng.choices(violence, weights=violence_weights, k=rng.choice((1, 1, 1, 2, 3))))
+        )
+        age_days = (at.date() - birth).days
+        relationship = _weighted(rng, RELATIONSHIP_MIX)
+        if age_days < 18 * 365 and relationship in ("spouse", "employer", "coworker"):
+            # A child's: at home, at school, around it.
+            relationship = rng.choice(("parent", "family", "teacher", "neighbour", "stranger"))
+        closed = rng.random() < (0.85 if now - at > dt.timedelta(days=180) else 0.35)
+        closed_at = min(now, at + dt.timedelta(days=rng.randint(7, 150))) if closed else None
+        cases.append(
+            (
+                new_id(),
+                f"KS-C{seed}-{_short_code(unit[1])}-{local.year}-{index:07d}",
+                unit[0],
+                cid,
+                "closed" if closed else "open",
+                _weighted(rng, RISK_MIX),
+                json.dumps(kinds),
+                (at - dt.timedelta(days=rng.randint(0, 30))).date(),
+                _weighted(rng, PLACE_MIX),
+                f"{unit[2]}.{rng.randint(1, 12):02d}" if unit[2].count(".") == 1 else unit[2],
+                relationship,
+                rng.choice(("goals_met", "goals_met", "transferred", "client_withdrew"))
+                if closed
+                else None,
+                closed_at,
+                at,
+                closed_at or at,
+                1,
+            )
+        )
+    with conn.cursor() as cur:
+        _copy(
+            cur,
+            "clients",
+            (
+                "id",
+                "organization_id",
+                "code",
+                "full_name_enc",
+                "birth_date_enc",
+                "sex",
+                "disability",
+                "domicile_region",
+                "created_at",
+            ),
+            clients,
+        )
+        written = _copy(
+            cur,
+            "cases",
+            (
+                "id",
+                "number",
+                "organization_id",
+                "client_id",
+                "status",
+                "risk_level",
+                "violence_types",
+                "incident_occurred_on",
+                "incident_place_type",
+                "incident_region_code",
+                "perpetrator_relationship",
+                "close_reason",
+                "closed_at",
+                "opened_at",
+                "updated_at",
+                "version",
+            ),
+            cases,
+        )
+    conn.commit()
+    busiest = Counter(h[1] for h in holders).most_common(1)[0][0]
+    return {"cases": written, "clients": len(clients), "busiest": busiest}
+
+
+def _weighted_range(
+    rng: random.Random, mix: Sequence[tuple[tuple[int, int], int]]
+) -> tuple[int, int]:
+    return rng.choices([r for r, _ in mix], weights=[w for _, w in mix])[0]

@@ -179,12 +179,16 @@ def audit_checkpoint_command() -> None:
 @click.option("--full", is_flag=True, help="rebuild every month (after a bulk import)")
 @with_appcontext
 def reports_refresh_command(full: bool) -> None:
-    """Rebuild the reports' monthly summary now (the job does it every ten minutes)."""
+    """Rebuild the reports' monthly summary and case facts now (the job does it every ten
+    minutes)."""
+    from referral_hub.reports.case_summary import refresh_case_summary
     from referral_hub.reports.summary import refresh_referral_summary
 
     months = refresh_referral_summary(full=full)
     db.session.commit()
-    click.echo(f"{months} months rebuilt")
+    cases = refresh_case_summary(full=full)
+    db.session.commit()
+    click.echo(f"{months} months rebuilt, {cases} cases")
 
 
 @hub.command("demo")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from referral_hub.db import UTCDateTime
@@ -24,6 +24,34 @@ class ReferralMonth(db.Model):
     __tablename__ = "report_referral_months"
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    sender_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recipient_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    accepted: Mapped[int] = mapped_column(Integer, nullable=False)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_0: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_1: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_2: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_3: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_4: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_5: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_6: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_7: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_8: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_9: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_10: Mapped[int] = mapped_column(Integer, nullable=False)
+    answered_11: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ReferralYear(db.Model):
+    """The months of one year added up (summary.py: a year's report reads these, whose
+    number is set by the routes in use, not by how often they are used)."""
+
+    __tablename__ = "report_referral_years"
+
+    year: Mapped[str] = mapped_column(String(4), primary_key=True)
     sender_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     recipient_organization_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     service_code: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -64,3 +92,32 @@ class ReportRefresh(db.Model):
     watermark: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     months: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class CaseFact(db.Model):
+    """A case as the case report counts it (case_summary.py): one row per violence type
+    (`first` marks one row a case), with the client's age band at opening worked out once,
+    so that a report groups rows in SQL instead of loading and decrypting every case."""
+
+    __tablename__ = "report_case_facts"
+
+    case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: A violence type of the case; "" for a case without one (reported as none).
+    violence_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    organization_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    month: Mapped[str] = mapped_column(String(7), nullable=False)
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    sex: Mapped[str | None] = mapped_column(String(8))
+    place_type: Mapped[str | None] = mapped_column(String(32))
+    perpetrator_relationship: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    risk_level: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ix_report_case_facts_unit", "organization_id", "opened_at"),
+        Index("ix_report_case_facts_opened", "opened_at"),
+    )

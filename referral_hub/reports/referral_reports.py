@@ -29,7 +29,7 @@ from referral_hub.db import isoformat, utcnow
 from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
-from referral_hub.reports.models import BUCKETS, ClientMonth, ReferralMonth
+from referral_hub.reports.models import BUCKETS, ClientMonth, ReferralMonth, ReferralYear
 from referral_hub.reports.referral_facts import (
     SUMS,
     answers,
@@ -74,11 +74,12 @@ def _columns(model) -> dict[str, Any]:
         }
     else:
         base = {
-            "recipient": ReferralMonth.recipient_organization_id,
-            "sender": ReferralMonth.sender_organization_id,
-            "service": ReferralMonth.service_code,
-            "month": ReferralMonth.month,
+            "recipient": model.recipient_organization_id,
+            "sender": model.sender_organization_id,
+            "service": model.service_code,
         }
+        if model is ReferralMonth:
+            base["month"] = ReferralMonth.month
     base["provider"] = base["recipient"]
     base["simfoni_group"] = case(SERVICE_GROUPS, value=base["service"], else_=literal(OTHER))
     return base
@@ -119,14 +120,21 @@ def _live(request: ReportRequest, dims: Sequence[str], statuses) -> list[dict[st
 
 
 def _summarised(request: ReportRequest, dims: Sequence[str], months) -> list[dict[str, Any]]:
+    """From the summary: the years' rows for whole years not split by month (summary.py
+    says why), else the months'."""
     first, last = months
-    where = [ReferralMonth.month >= first, ReferralMonth.month <= last]
-    column = _scope_column(request, ReferralMonth)
+    if first.endswith("-01") and last.endswith("-12") and "month" not in dims:
+        model = ReferralYear
+        where = [ReferralYear.year >= first[:4], ReferralYear.year <= last[:4]]
+    else:
+        model = ReferralMonth
+        where = [ReferralMonth.month >= first, ReferralMonth.month <= last]
+    column = _scope_column(request, model)
     if column is not None:
         where.append(column == request.scope.organization_id)
-    sums = [func.sum(getattr(ReferralMonth, name)).label(name) for name in SUMS]
-    statement = select(*sums).select_from(ReferralMonth).where(*where)
-    return [row for row in _grouped(statement, _columns(ReferralMonth), dims) if row["count"]]
+    sums = [func.sum(getattr(model, name)).label(name) for name in SUMS]
+    statement = select(*sums).select_from(model).where(*where)
+    return [row for row in _grouped(statement, _columns(model), dims) if row["count"]]
 
 
 def _grouped(statement, columns: dict[str, Any], dims: Sequence[str]) -> list[dict[str, Any]]:

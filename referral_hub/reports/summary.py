@@ -6,7 +6,11 @@ third of the table, joins the answers and sorts for the medians; no index can av
 the year's rows, because the report sums all of them. The summary holds one row per month,
 sender, recipient and service with the counts and the answer-time buckets
 (referral_facts.py), so a year's report sums a number of rows set by the network's shape
-(who refers what to whom), not by the number of referrals.
+(who refers what to whom), not by the number of referrals. The months' rows still grow with
+the referrals, as more routes are used in a month (three times the rows for ten times the
+referrals on the benchmark), so a period of whole years reads the years' rows
+(`report_referral_years`, the months added up, rebuilt with them): one row per route in
+use that year, which stops growing once the routes are all in use.
 
 The refresh (`refresh_referral_summary`, every ten minutes from reports/tasks.py) rebuilds
 only the months in which a referral changed since its last run: sent, answered, cancelled
@@ -25,7 +29,13 @@ from sqlalchemy import delete, func, insert, or_, select, text
 from referral_hub.db import utcnow
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
-from referral_hub.reports.models import BUCKETS, ClientMonth, ReferralMonth, ReportRefresh
+from referral_hub.reports.models import (
+    BUCKETS,
+    ClientMonth,
+    ReferralMonth,
+    ReferralYear,
+    ReportRefresh,
+)
 from referral_hub.reports.referral_facts import (
     SUMS,
     answers,
@@ -107,6 +117,40 @@ def _rebuild(months: list[str], now: dt.datetime) -> None:
     )
 
 
+def _rebuild_years(years: list[str]) -> None:
+    """The months of these years added up, by sender, recipient and service."""
+    year = func.substr(ReferralMonth.month, 1, 4)
+    rows = (
+        select(
+            year.label("year"),
+            ReferralMonth.sender_organization_id,
+            ReferralMonth.recipient_organization_id,
+            ReferralMonth.service_code,
+            *(func.sum(getattr(ReferralMonth, name)) for name in SUMS),
+        )
+        .where(year.in_(years))
+        .group_by(
+            year,
+            ReferralMonth.sender_organization_id,
+            ReferralMonth.recipient_organization_id,
+            ReferralMonth.service_code,
+        )
+    )
+    db.session.execute(delete(ReferralYear).where(ReferralYear.year.in_(years)))
+    db.session.execute(
+        insert(ReferralYear).from_select(
+            [
+                "year",
+                "sender_organization_id",
+                "recipient_organization_id",
+                "service_code",
+                *SUMS,
+            ],
+            rows,
+        )
+    )
+
+
 def refresh_referral_summary(now: dt.datetime | None = None, *, full: bool = False) -> int:
     """Rebuild the months changed since the last refresh (all of them the first time, or
     with `full`: after referrals were loaded in bulk, whose rows carry their own times); the
@@ -119,8 +163,13 @@ def refresh_referral_summary(now: dt.datetime | None = None, *, full: bool = Fal
         # Months no referral is left in (all entered in error, say) are dropped too.
         db.session.execute(delete(ReferralMonth).where(ReferralMonth.month.not_in(months)))
         db.session.execute(delete(ClientMonth).where(ClientMonth.month.not_in(months)))
+        db.session.execute(
+            delete(ReferralYear).where(ReferralYear.year.not_in({m[:4] for m in months}))
+        )
     for start in range(0, len(months), CHUNK):
         _rebuild(months[start : start + CHUNK], now)
+    if months:
+        _rebuild_years(sorted({m[:4] for m in months}))
     if state is None:
         if not months:
             # Nothing to summarise yet: the reports keep reading the (few) referrals.
@@ -131,7 +180,9 @@ def refresh_referral_summary(now: dt.datetime | None = None, *, full: bool = Fal
     if is_postgres() and len(months) >= ANALYZE_AFTER:
         # Rebuilt wholesale: the planner's row counts would otherwise wait for autovacuum
         # (a year's report planned for a hundred rows sorts twenty thousand).
-        db.session.execute(text("ANALYZE report_referral_months, report_client_months"))
+        db.session.execute(
+            text("ANALYZE report_referral_months, report_referral_years, report_client_months")
+        )
     return len(months)
 
 

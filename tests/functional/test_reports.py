@@ -341,16 +341,32 @@ def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, cli
         ("services", "simfoni_group"),
         ("services", "provider"),
     )
-    live = {g: get(client, headers, report=g[0], group_by=g[1]) for g in groupings}
+    # A year and two (the years' rows), a quarter (the months' rows).
+    periods = (
+        {},
+        {"period": None, "from": f"{YEAR - 1}-01-01", "to": f"{YEAR}-12-31"},
+        {"period": None, "from": f"{YEAR}-04-01", "to": f"{YEAR}-06-30"},
+    )
+    asked = [(g, i) for g in groupings for i in range(len(periods))]
+
+    def ask(grouping, index):
+        return get(client, headers, report=grouping[0], group_by=grouping[1], **periods[index])
+
+    live = {key: ask(*key) for key in asked}
     assert all(r["as_of"] is None for r in live.values())
     with app.app_context():
         assert refresh_referral_summary() >= 2  # June 2025 and June 2024
         db.session.commit()
-    for grouping in groupings:
-        summarised = get(client, headers, report=grouping[0], group_by=grouping[1])
+    for key in asked:
+        summarised = ask(*key)
         assert summarised["as_of"] is not None
-        assert summarised["rows"] == live[grouping]["rows"], grouping
-        assert summarised["total"] == live[grouping]["total"], grouping
+        assert summarised["rows"] == live[key]["rows"], key
+        assert summarised["total"] == live[key]["total"], key
+    assert live[(("referrals", "recipient"), 0)]["total"]["count"] > 0
+    assert (
+        live[(("referrals", "recipient"), 1)]["total"]["count"]
+        > live[(("referrals", "recipient"), 0)]["total"]["count"]
+    )
     # By status, or for a period that cuts a month, the referrals themselves are read.
     assert get(client, headers, group_by="status")["as_of"] is None
     cut = get(client, headers, period=None, **{"from": f"{YEAR}-06-02", "to": f"{YEAR}-12-31"})
@@ -375,6 +391,7 @@ def test_the_summary_can_be_rebuilt_whole_from_the_command_line(app, client, hub
     result = runner.invoke(args=["hub", "reports-refresh", "--full"])
     assert result.exit_code == 0, result.output
     assert "months rebuilt" in result.output
+    assert "cases" in result.output
     report = get(client, hub.headers(PPU, READ), group_by="recipient")
     assert report["as_of"] is not None
     assert report["total"]["count"] == 15
@@ -424,6 +441,57 @@ def test_the_province_case_report_hides_small_counts(client, hub, cases):
     police = get(client, hub.headers(POLRES, READ), report="cases")
     assert police["rows"] == []
     assert police["total"]["count"] == 0
+
+
+CASE_DIMENSIONS = (
+    "violence_type",
+    "age_band",
+    "sex",
+    "place_type",
+    "perpetrator_relationship",
+    "region",
+    "status",
+    "risk_level",
+    "month",
+    "violence_type,age_band",
+)
+
+
+def test_the_case_facts_give_the_live_figures_and_follow_changes(app, client, hub, cases):
+    """The case report from the facts the job keeps (reports/case_summary.py) gives the
+    figures read from the cases, for a unit and the province, by every dimension; a case
+    closed after a refresh is in the next one, and only it is rewritten."""
+    from sqlalchemy import select
+
+    from referral_hub.cases.models import Case
+    from referral_hub.reports.case_summary import refresh_case_summary
+
+    readers = (hub.headers(PPU, READ), hub.headers(OPERATOR, READ))
+    live = {
+        (who, dims): get(client, headers, report="cases", group_by=dims)
+        for who, headers in enumerate(readers)
+        for dims in CASE_DIMENSIONS
+    }
+    assert all(report["as_of"] is None for report in live.values())
+    with app.app_context():
+        assert refresh_case_summary() == 13
+        db.session.commit()
+    for (who, dims), expected in live.items():
+        report = get(client, readers[who], report="cases", group_by=dims)
+        assert report["as_of"] is not None
+        assert report["rows"] == expected["rows"], dims
+        assert report["total"] == expected["total"], dims
+    with app.app_context():
+        case = db.session.scalars(
+            select(Case).where(Case.status == "open", Case.incident_place_type == "school")
+        ).one()
+        case.status, case.updated_at = "closed", dt.datetime.now(dt.UTC)
+        db.session.commit()
+        assert refresh_case_summary() == 1
+        db.session.commit()
+    after = get(client, readers[0], report="cases", group_by="place_type")
+    assert by(after["rows"], "place_type")["school"]["closed"] == 1
+    assert after["total"] == {"count": 9, "closed": 2, "clients": 8}
 
 
 def test_the_case_report_in_the_portal_and_as_a_file(app, hub, cases):
