@@ -714,4 +714,4 @@ def test_the_audit_page_shows_the_last_checkpoint_and_the_verdict(app, hub):
         conn.execute(text("DELETE FROM audit_entries WHERE seq > 2"))
     html = browser.get("/audit/verify").get_data(as_text=True)
     assert "Rantai rusak." in html
-    assert "#1" in html
+    assert "Titik periksa no. 1" in html  # the broken checkpoint, named in words

@@ -80,8 +80,15 @@ def test_a_case_naming_another_units_intake_shows_none_of_it(app, client, hub):
         json={"client": client_made.get_json()["id"], "risk_level": "low", "intake": sent["id"]},
         headers=bpp,
     )
-    assert other.status_code == 201, other.get_data(as_text=True)
-    got = client.get(f"/api/v1/cases/{other.get_json()['id']}/timeline", headers=bpp)
+    # Another unit's intake is not found: a case is tied to an intake only by accepting it.
+    assert other.status_code == 404, other.get_data(as_text=True)
+    plain = client.post(
+        "/api/v1/cases",
+        json={"client": client_made.get_json()["id"], "risk_level": "low"},
+        headers=bpp,
+    )
+    assert plain.status_code == 201, plain.get_data(as_text=True)
+    got = client.get(f"/api/v1/cases/{plain.get_json()['id']}/timeline", headers=bpp)
     assert got.status_code == 200
     assert [e for e in got.get_json()["items"] if e["kind"] == "intake"] == []
     assert sent["number"] not in got.get_data(as_text=True)

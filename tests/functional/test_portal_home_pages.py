@@ -306,6 +306,7 @@ def test_the_quick_check_says_when_the_newest_checkpoint_no_longer_matches(app, 
     with app.app_context():
         for i in range(3):
             audit.record(Actor.system("tests"), "test.appended", "thing", str(i), {"i": i})
+        db.session.commit()  # the entries join the chain as they are committed
         sign_checkpoint(Actor.system("tests"))
         db.session.commit()
         assert newest_checkpoint_status()["ok"]
