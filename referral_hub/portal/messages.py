@@ -88,6 +88,10 @@ def _exact() -> dict[str, str]:
         "Low risk cannot have less time than medium risk.": _(
             "Risiko rendah tidak boleh diberi waktu lebih singkat daripada risiko sedang."
         ),
+        # an intake's answers
+        "Risk level is one of high, medium, low.": _("Pilih tingkat risiko."),
+        "Say why the intake is declined.": _("Tulis alasan aduan ditolak."),
+        "The intake is already with this unit.": _("Aduan sudah berada di unit ini."),
         # text the hub cannot store (security.py)
         # pages
         # audit

@@ -262,3 +262,61 @@ def years_ago_iso(years: int) -> str:
     from tests.clients_support import years_ago
 
     return years_ago(years).isoformat()
+
+
+# --- triage, decline and forward answer like the accept form: values kept, why beside ------
+
+
+def _act(desk, intake_id: str, html: str, action: str, **fields):
+    return desk.browser.post(
+        f"/intakes/{intake_id}/{action}", data={"csrf_token": _csrf_from(html), **fields}
+    )
+
+
+def test_a_refused_triage_keeps_the_note_and_says_why_beside_the_risk(app, desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    note = "Catatan yang diketik dengan susah payah di ponsel"
+    refused = _act(desk, intake_id, html, "triage", note=note)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert note in page
+    assert 'id="error-summary"' in page
+    assert 'id="f-risk_level-error"' in page
+    assert 'href="#f-risk_level"' in page
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).status == "received"
+    done = _act(desk, intake_id, html, "triage", note=note, risk_level="high")
+    assert done.status_code == 302
+
+
+def test_a_decline_without_a_reason_says_so_beside_the_reason(app, desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    refused = _act(desk, intake_id, html, "decline", reason="   ")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="f-reason-error"' in page
+    assert "Tulis alasan aduan ditolak." in page
+    assert 'id="error-summary"' in page
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).status == "received"
+
+
+def test_a_forward_without_a_unit_chosen_says_so_beside_the_units(app, desk):
+    with app.app_context():
+        agreement(PPU, BALIKPAPAN, "case_management")
+        db.session.remove()
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    refused = _act(desk, intake_id, html, "forward")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="f-to-error"' in page
+    assert 'href="#f-to"' in page
+    # a unit with no agreement: refused with why, the choice kept
+    other = _act(desk, intake_id, html, "forward", to=BONTANG)
+    assert other.status_code == 422
+    assert 'id="error-summary"' in other.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).organization.code == PPU
