@@ -320,3 +320,29 @@ def test_a_forward_without_a_unit_chosen_says_so_beside_the_units(app, desk):
     assert 'id="error-summary"' in other.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Intake, intake_id).organization.code == PPU
+
+
+def _row(html: str, number: str) -> str:
+    return next(row for row in html.split("<tr") if number in row)
+
+
+def test_the_inbox_shows_no_running_clock_for_a_closed_intake(app, desk):
+    from referral_hub.portal.moments import moment
+
+    declined, still_open = desk.intake(), desk.intake()
+    html = desk.page(declined)
+    assert _act(desk, declined, html, "decline", reason="Bukan wilayah kami").status_code == 302
+    with app.app_context(), app.test_request_context():
+        rows = {i: db.session.get(Intake, i) for i in (declined, still_open)}
+        numbers = {i: row.number for i, row in rows.items()}
+        due = {i: moment(row.respond_by) for i, row in rows.items()}
+    inbox = desk.browser.get("/intakes").get_data(as_text=True)
+    # the open one first; the closed one says when it was closed, not a deadline
+    assert inbox.index(numbers[still_open]) < inbox.index(numbers[declined])
+    assert due[still_open] in _row(inbox, numbers[still_open])
+    closed_row = _row(inbox, numbers[declined])
+    assert due[declined] not in closed_row
+    assert "Ditutup" in closed_row
+    page = desk.page(declined)
+    assert "Tanggapi sebelum" not in page
+    assert "Ditutup" in page
