@@ -176,8 +176,9 @@ def index():
     number, channel, status, risk, reporting organisation and the days received."""
     actor = portal_actor()
     org = db.session.get(Organization, actor.organization_id)
-    default = "received" if org.type == "uptd_ppa" else "sent"
-    box = request.args.get("box") if request.args.get("box") in ("sent", "received") else default
+    # A UPTD PPA receives and also reports (walk-ins, to other units); anyone else only sends.
+    boxes = ("received", "sent") if org.type == "uptd_ppa" else ("sent",)
+    box = request.args.get("box") if request.args.get("box") in boxes else boxes[0]
     values, errors = read_filters(**FILTERS)
     query = ops.intakes_query(actor, box=box, **filter_arguments(values))
     page = paginate_select(query, page_number(), PAGE_SIZE)
@@ -187,6 +188,7 @@ def index():
         page=page,
         views=views,
         box=box,
+        boxes=boxes,
         values=values,
         errors=errors,
         filtered=bool(query_values(values)),

@@ -346,3 +346,22 @@ def test_the_inbox_shows_no_running_clock_for_a_closed_intake(app, desk):
     page = desk.page(declined)
     assert "Tanggapi sebelum" not in page
     assert "Ditutup" in page
+
+
+def test_a_community_organisation_sees_only_what_it_sent(app, client, hub):
+    with app.app_context():
+        agreement(PATBM, PPU)
+        db.session.remove()
+    hub.login(client, hub.user(PATBM, "caseworker", "tabs@patbm.example")["email"])
+    page = client.get("/intakes").get_data(as_text=True)
+    assert "Masuk ke unit" not in page
+    assert "box=received" not in page
+    # asked for the unit's box anyway: its own sent box, not an empty inbox
+    asked = client.get("/intakes?box=received").get_data(as_text=True)
+    assert "Masuk ke unit" not in asked
+    assert 'name="box" value="sent"' in asked
+    # a UPTD PPA both receives and reports (its own walk-ins, to other units): both tabs
+    unit = app.test_client()
+    hub.login(unit, hub.user(PPU, "caseworker", "tabs@ppu.example")["email"])
+    both = unit.get("/intakes").get_data(as_text=True)
+    assert "Masuk ke unit" in both and "Yang kami kirim" in both
