@@ -375,6 +375,13 @@ def _not_a_uptd(f: Fields) -> str:
             "Klien didaftarkan dan disimpan oleh UPTD PPA; mitra hanya melihat klien "
             "melalui rujukan."
         )
+    if reason == "keeps-cases":
+        return _(
+            "Kasus dibuka dan disimpan oleh UPTD PPA; mitra mengikuti bagiannya melalui "
+            "rujukan."
+        )
+    if reason == "answers-intakes":
+        return _("Aduan diterima dan ditanggapi oleh UPTD PPA.")
     if reason == "sends-referrals":
         return _("Hanya UPTD PPA yang mengirim rujukan.")
     if reason == "not-uptd" and f.get("organization"):
