@@ -223,9 +223,7 @@ ANSWER_NEEDS = {
 }
 
 
-def _page(
-    actor, intake_id: str, answers: dict[str, FormState] | None = None, status: int = 200
-):
+def _page(actor, intake_id: str, answers: dict[str, FormState] | None = None, status: int = 200):
     """The intake's page; for its unit, while open, the clients who may be the victim (each
     shown is a logged read) and the forms of triage, accept, forward and decline (`answers`:
     a refused one by its action, with what was typed and why)."""

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.clients.models import ASSENT_AGE
+from referral_hub.clients.name_index import MAX_SEARCH_TEXT
 from referral_hub.portal.reasons import reasons_table
 from referral_hub.problems import Problem
 
@@ -169,6 +170,16 @@ def translate_message(message: str) -> str:
     """
     text = str(message)
     return _detail_message(text) or text
+
+
+def name_search_message(problem: str) -> str:
+    """What a name search box says when its text cannot be looked up (search_problem)."""
+    if problem == "too-long":
+        return _(
+            "Nama yang dicari terlalu panjang: paling banyak %(count)d karakter.",
+            count=MAX_SEARCH_TEXT,
+        )
+    return _("Ketik minimal 3 huruf dari nama.")
 
 
 def _detail_message(text: str) -> str | None:
@@ -377,8 +388,7 @@ def _not_a_uptd(f: Fields) -> str:
         )
     if reason == "keeps-cases":
         return _(
-            "Kasus dibuka dan disimpan oleh UPTD PPA; mitra mengikuti bagiannya melalui "
-            "rujukan."
+            "Kasus dibuka dan disimpan oleh UPTD PPA; mitra mengikuti bagiannya melalui rujukan."
         )
     if reason == "answers-intakes":
         return _("Aduan diterima dan ditanggapi oleh UPTD PPA.")

@@ -364,4 +364,5 @@ def test_a_community_organisation_sees_only_what_it_sent(app, client, hub):
     unit = app.test_client()
     hub.login(unit, hub.user(PPU, "caseworker", "tabs@ppu.example")["email"])
     both = unit.get("/intakes").get_data(as_text=True)
-    assert "Masuk ke unit" in both and "Yang kami kirim" in both
+    assert "Masuk ke unit" in both
+    assert "Yang kami kirim" in both
