@@ -312,6 +312,10 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             if f.get("client")
             else _("NIK ini baru saja didaftarkan oleh pengguna lain.")
         ),
+        "intake-already-reported": lambda f: _(
+            "Laporan dengan nomor rujukan ini sudah diterima sebagai aduan %(number)s.",
+            number=(f.get("intake") or {}).get("number", ""),
+        ),
         "consent-giver-not-allowed": _giver_not_allowed,
         "consent-giver-needs-clearance": _giver_needs_clearance,
         "child-assent-refused": lambda f: _(
