@@ -708,8 +708,13 @@ EXPECTATIONS: dict[str, object] = {
     "intake_portal.view": page(
         STAFF, UPTDS, OK, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
     ),
+    # an empty answer comes back beside its field (422), as the accept form does
     "intake_portal.act": page(
-        STAFF, UPTDS, REDIRECT, "PPU's intake: PPU staff", **staff_of(ALL_KINDS - {"ppu"}, HIDDEN)
+        STAFF,
+        UPTDS,
+        codes(302, 422),
+        "PPU's intake: PPU staff",
+        **staff_of(ALL_KINDS - {"ppu"}, HIDDEN),
     ),
     # --- portal: referrals, sender side ---------------------------------------------------
     "referrals_portal.new": page(STAFF, UPTDS, FORM, "the referral wizard: UPTD staff"),

@@ -12,7 +12,7 @@ from referral_hub.cases.models import (
     STATUSES,
 )
 from referral_hub.categories import DATA_CATEGORIES
-from referral_hub.clients.name_index import search_words
+from referral_hub.clients.name_index import MAX_SEARCH_TEXT, search_words
 from referral_hub.pagination import PageArgs
 from referral_hub.referrals.schemas import (
     INCIDENT_PLACES,
@@ -122,7 +122,7 @@ class CaseSearchIn(CaseFilters):
 
     client_name = fields.String(
         required=True,
-        validate=validate.Length(min=3, max=200),
+        validate=validate.Length(min=3, max=MAX_SEARCH_TEXT),
         metadata={
             "description": "A part of the client's name: each word given (3 letters or more) "
             "begins a word of the name, in any order (the clients' name index)"

@@ -33,7 +33,7 @@ from referral_hub.cases.schemas import (
     PlanItemReferIn,
 )
 from referral_hub.clients import operations as clients
-from referral_hub.clients.name_index import search_words
+from referral_hub.clients.name_index import search_problem
 from referral_hub.directory.models import Organization, Service
 from referral_hub.extensions import db
 from referral_hub.permissions import role_permits
@@ -41,6 +41,7 @@ from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import options, service_label, service_name
 from referral_hub.portal.filters import day, query_values, read_filters
 from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
+from referral_hub.portal.messages import name_search_message
 from referral_hub.portal.navigation import register_nav_entry, register_panel
 from referral_hub.portal.paging import Page, page_number, paginate_select
 from referral_hub.portal.templating import CODE_NAMES, offer_to_templates
@@ -169,8 +170,9 @@ def search():
     values, errors = read_filters(**CASE_FILTERS, source=request.form)
     form = read_form(text=("client_name",))
     name = form.values["client_name"]
-    if not search_words(name):
-        form.errors["client_name"] = [_("Ketik minimal 3 huruf dari nama.")]
+    refused = search_problem(str(name))
+    if refused is not None:
+        form.errors["client_name"] = [name_search_message(refused)]
     query = ops.cases_query(actor, **_case_filters(values))
     if not form.invalid:
         query = ops.cases_query(actor, client_name=name, **_case_filters(values))

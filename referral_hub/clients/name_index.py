@@ -43,6 +43,8 @@ CONNECTORS = frozenset({"bin", "binti", "binte", "bt", "bte", "bint"})
 DROPPED = HONORIFICS | CONNECTORS
 #: The shortest prefix indexed, and so the shortest word the search box looks for.
 MIN_PREFIX = 3
+#: The longest text a name search takes (API and portal): longer is refused as too long.
+MAX_SEARCH_TEXT = 200
 #: Old (pre-1972) spellings and letters Indonesian names write in two ways, rewritten in
 #: order: "Djoko" is "Joko", "Soeharto" "Suharto", "Chairul" "Hairul", "Zainab" stays.
 _SPELLINGS = (
@@ -113,6 +115,14 @@ def match_terms(name: str) -> dict[str, set[str]]:
     """The terms a possible duplicate is looked up by: its words, pairs and sounds."""
     terms = name_terms(name)
     return {"token": terms["token"], "sound": terms["sound"]}
+
+
+def search_problem(text: str) -> str | None:
+    """Why a name search's text cannot be looked up: "too-long" (over MAX_SEARCH_TEXT
+    characters), "too-short" (no word of MIN_PREFIX letters), or None when it can."""
+    if len(text) > MAX_SEARCH_TEXT:
+        return "too-long"
+    return None if search_words(text) else "too-short"
 
 
 def search_words(text: str) -> tuple[str, ...]:

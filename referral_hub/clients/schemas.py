@@ -25,7 +25,7 @@ from referral_hub.clients.models import (
     ERASURE_REASONS,
     SEXES,
 )
-from referral_hub.clients.name_index import MATCH_REASONS, search_words
+from referral_hub.clients.name_index import MATCH_REASONS, MAX_SEARCH_TEXT, search_words
 from referral_hub.directory.schemas import KnownRegion, OrganizationRefOut
 from referral_hub.pagination import PageArgs
 from referral_hub.referrals.schemas import AppointmentCoreOut, CaseDataOut, ReferralCoreOut
@@ -265,7 +265,7 @@ class ClientSearchIn(Schema):
     code = fields.String(validate=validate.Length(min=1, max=40))
     simfoni_id = fields.String(validate=validate.Length(min=1, max=64))
     name = fields.String(
-        validate=validate.Length(min=3, max=200),
+        validate=validate.Length(min=3, max=MAX_SEARCH_TEXT),
         metadata={
             "description": "A part of the name: each word given (3 letters or more) begins a "
             "word of the client's name, in any order; case, accents, titles and doubled "

@@ -26,7 +26,7 @@ from referral_hub.clients.models import (
     DISABILITIES,
     SEXES,
 )
-from referral_hub.clients.name_index import search_words
+from referral_hub.clients.name_index import search_problem
 from referral_hub.clients.schemas import ClientIn, ConsentIn, NikField, WithdrawIn
 from referral_hub.db import utcnow
 from referral_hub.directory.models import Organization, Service
@@ -34,6 +34,7 @@ from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label, options, service_name
 from referral_hub.portal.forms import FormState, flash_refusal, read_form, schema_errors
+from referral_hub.portal.messages import name_search_message
 from referral_hub.portal.paging import page_number, paginate_select
 from referral_hub.portal.regions import read_region
 from referral_hub.portal.templating import CODE_NAMES, MOMENTS, offer_to_templates
@@ -166,10 +167,11 @@ def search():
     if form.values["code"]:
         criteria["code"] = str(form.values["code"]).upper()
     if form.values["name"]:
-        if search_words(form.values["name"]):
+        refused = search_problem(str(form.values["name"]))
+        if refused is None:
             criteria["name"] = form.values["name"]
         else:
-            form.errors["name"] = [_("Ketik minimal 3 huruf dari nama.")]
+            form.errors["name"] = [name_search_message(refused)]
     if not criteria and not form.errors:
         form.message = _("Isi nama, NIK atau kode klien.")
     results = None

@@ -40,10 +40,19 @@ _ANSWERED = {**_NOT_FOUND, 409: "The intake was already accepted, declined or fo
 @blp.route("/intakes", methods=["POST"])
 @blp.arguments(IntakeIn)
 @blp.response(201, IntakeCreatedOut)
-@protected(blp, "intakes:write")
+@protected(
+    blp,
+    "intakes:write",
+    extra={
+        409: "intake-already-reported: the caller's organisation already reported an intake "
+        "with this external_reference (the problem's `intake` names it)"
+    },
+)
 def create_intake(actor, data):
     """Report to a UPTD PPA; needs an agreement in force in which it provides complaint_intake
-    to the caller's organisation (none for the unit's own walk-ins, calls and outreach)."""
+    to the caller's organisation (none for the unit's own walk-ins, calls and outreach). An
+    `external_reference` is the organisation's once: sent again, 409 intake-already-reported
+    names the intake made (`GET /intakes?box=sent&external_reference=` finds it too)."""
     intake = ops.receive_intake(actor, data)
     db.session.flush()
     body = {

@@ -117,6 +117,14 @@ class Intake(db.Model):
         Index("ix_intakes_unit_open", "organization_id", "status", "respond_by"),
         Index("ix_intakes_due", "status", "respond_by", "overdue_notified_at"),
         UniqueConstraint("reporting_organization_id", "form_token", name="uq_intakes_form_token"),
+        # One intake per reference of the reporting organisation (a retry without an
+        # Idempotency-Key finds it: 409 intake-already-reported); none given, no limit.
+        Index(
+            "uq_intakes_external_reference",
+            "reporting_organization_id",
+            "external_reference",
+            unique=True,
+        ),
     )
 
 

@@ -166,6 +166,13 @@ class IntakeQueryArgs(PageArgs):
     received_until = fields.Date(
         metadata={"description": "Received on or before this day (the hub's calendar)"}
     )
+    external_reference = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "The reporting organisation's own reference (box=sent only): "
+            "after a timeout, whether its report was made"
+        },
+    )
 
 
 class IntakeCreatedOut(Schema):

@@ -176,8 +176,9 @@ def index():
     number, channel, status, risk, reporting organisation and the days received."""
     actor = portal_actor()
     org = db.session.get(Organization, actor.organization_id)
-    default = "received" if org.type == "uptd_ppa" else "sent"
-    box = request.args.get("box") if request.args.get("box") in ("sent", "received") else default
+    # A UPTD PPA receives and also reports (walk-ins, to other units); anyone else only sends.
+    boxes = ("received", "sent") if org.type == "uptd_ppa" else ("sent",)
+    box = request.args.get("box") if request.args.get("box") in boxes else boxes[0]
     values, errors = read_filters(**FILTERS)
     query = ops.intakes_query(actor, box=box, **filter_arguments(values))
     page = paginate_select(query, page_number(), PAGE_SIZE)
@@ -187,6 +188,7 @@ def index():
         page=page,
         views=views,
         box=box,
+        boxes=boxes,
         values=values,
         errors=errors,
         filtered=bool(query_values(values)),
@@ -211,12 +213,27 @@ ACCEPT_TEXT = (
 NEW_CLIENT = "new"
 
 
-def _page(actor, intake_id: str, accept: FormState | None = None, status: int = 200):
+#: The fields of the other answers' forms, by action (each refused like the accept's).
+ANSWER_TEXT = {"triage": ("risk_level", "note"), "forward": ("to",), "decline": ("reason",)}
+#: The field each of them cannot do without, and what is said when it is left empty.
+ANSWER_NEEDS = {
+    "triage": ("risk_level", _l("Pilih tingkat risiko.")),
+    "forward": ("to", _l("Pilih UPTD PPA tujuan.")),
+    "decline": ("reason", _l("Tulis alasan aduan ditolak.")),
+}
+
+
+def _page(actor, intake_id: str, answers: dict[str, FormState] | None = None, status: int = 200):
     """The intake's page; for its unit, while open, the clients who may be the victim (each
-    shown is a logged read) and the forms of triage, accept, forward and decline."""
+    shown is a logged read) and the forms of triage, accept, forward and decline (`answers`:
+    a refused one by its action, with what was typed and why)."""
     intake = ops.get_intake_for(actor, intake_id)
     unit = ops.side_of(actor, intake) == "unit"
-    accept = accept or FormState(dict.fromkeys(ACCEPT_TEXT, ""))
+    answers = dict(answers or {})
+    answers.setdefault("accept", FormState(dict.fromkeys(ACCEPT_TEXT, "")))
+    for action, names in ANSWER_TEXT.items():
+        answers.setdefault(action, FormState(dict.fromkeys(names, "")))
+    accept = answers["accept"]
     matches: list = []
     targets: list = []
     if unit and intake.status in OPEN_STATUSES and role_permits(actor.role, "intakes:write"):
@@ -236,6 +253,7 @@ def _page(actor, intake_id: str, accept: FormState | None = None, status: int = 
         receipt=request.args.get("receipt") == "1",
         risks=options("risk", RISK_LEVELS),
         accept=accept,
+        answers=answers,
         matches=matches,
         new_client=NEW_CLIENT,
         targets=targets,
@@ -289,31 +307,47 @@ def _accept(actor, intake_id: str):
             return redirect(url_for("cases_portal.view", case_id=case.id))
     if "client" in form.errors and not form.values["client"]:
         form.errors["client"] = [_("Pilih klien yang sama, atau daftarkan sebagai klien baru.")]
-    return _page(actor, intake_id, form, 422)
+    return _page(actor, intake_id, {"accept": form}, 422)
+
+
+def _answer(actor, intake_id: str, action: str):
+    """Triage, forward or decline; a refusal brings the page back with what was typed and
+    why beside the field (as the accept's), one that closed the intake meanwhile above it."""
+    form = read_form(text=ANSWER_TEXT[action])
+    v = form.values
+    needed, missing = ANSWER_NEEDS[action]
+    if not str(v[needed]).strip():
+        form.errors[needed] = [str(missing)]
+    if not form.errors:
+        try:
+            if action == "triage":
+                ops.triage_intake(actor, intake_id, str(v["risk_level"]), str(v["note"]) or None)
+                flash(_("Tingkat risiko dicatat."), "success")
+            elif action == "forward":
+                ops.forward_intake(actor, intake_id, str(v["to"]))
+                flash(_("Aduan diteruskan."), "success")
+            else:
+                ops.decline_intake(actor, intake_id, str(v["reason"]))
+                flash(_("Aduan ditolak."), "success")
+        except Problem as problem:
+            if problem.status == 409:  # answered meanwhile: its forms are gone
+                flash_refusal(problem)
+                return redirect(url_for("intake_portal.view", intake_id=intake_id))
+            form.refused(problem)
+        else:
+            return redirect(url_for("intake_portal.view", intake_id=intake_id))
+    return _page(actor, intake_id, {action: form}, 422)
 
 
 @writer_page
 def act(intake_id: str, action: str):
     """Triage, forward, decline or accept from the intake's page (one form each)."""
     actor = portal_actor()
-    f = request.form
     if action == "accept":
         return _accept(actor, intake_id)
-    try:
-        if action == "triage":
-            ops.triage_intake(actor, intake_id, f.get("risk_level", ""), f.get("note") or None)
-            flash(_("Tingkat risiko dicatat."), "success")
-        elif action == "forward":
-            ops.forward_intake(actor, intake_id, (f.get("to") or "").strip())
-            flash(_("Aduan diteruskan."), "success")
-        elif action == "decline":
-            ops.decline_intake(actor, intake_id, f.get("reason") or "")
-            flash(_("Aduan ditolak."), "success")
-        else:
-            raise Problem(404, "not-found", "No such action.")
-    except Problem as problem:
-        flash_refusal(problem)
-    return redirect(url_for("intake_portal.view", intake_id=intake_id))
+    if action not in ANSWER_TEXT:
+        raise Problem(404, "not-found", "No such action.")
+    return _answer(actor, intake_id, action)
 
 
 @reader_page

@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from referral_hub.accounts.models import ROLES
 from referral_hub.accounts.operations import MIN_PASSWORD_LENGTH
 from referral_hub.clients.models import ASSENT_AGE
+from referral_hub.clients.name_index import MAX_SEARCH_TEXT
 from referral_hub.portal.reasons import reasons_table
 from referral_hub.problems import Problem
 
@@ -88,6 +89,10 @@ def _exact() -> dict[str, str]:
         "Low risk cannot have less time than medium risk.": _(
             "Risiko rendah tidak boleh diberi waktu lebih singkat daripada risiko sedang."
         ),
+        # an intake's answers
+        "Risk level is one of high, medium, low.": _("Pilih tingkat risiko."),
+        "Say why the intake is declined.": _("Tulis alasan aduan ditolak."),
+        "The intake is already with this unit.": _("Aduan sudah berada di unit ini."),
         # text the hub cannot store (security.py)
         # pages
         # audit
@@ -165,6 +170,16 @@ def translate_message(message: str) -> str:
     """
     text = str(message)
     return _detail_message(text) or text
+
+
+def name_search_message(problem: str) -> str:
+    """What a name search box says when its text cannot be looked up (search_problem)."""
+    if problem == "too-long":
+        return _(
+            "Nama yang dicari terlalu panjang: paling banyak %(count)d karakter.",
+            count=MAX_SEARCH_TEXT,
+        )
+    return _("Ketik minimal 3 huruf dari nama.")
 
 
 def _detail_message(text: str) -> str | None:
@@ -297,6 +312,10 @@ def _sharing_by_slug() -> dict[str, Callable[[Fields], str]]:
             if f.get("client")
             else _("NIK ini baru saja didaftarkan oleh pengguna lain.")
         ),
+        "intake-already-reported": lambda f: _(
+            "Laporan dengan nomor rujukan ini sudah diterima sebagai aduan %(number)s.",
+            number=(f.get("intake") or {}).get("number", ""),
+        ),
         "consent-giver-not-allowed": _giver_not_allowed,
         "consent-giver-needs-clearance": _giver_needs_clearance,
         "child-assent-refused": lambda f: _(
@@ -371,6 +390,12 @@ def _not_a_uptd(f: Fields) -> str:
             "Klien didaftarkan dan disimpan oleh UPTD PPA; mitra hanya melihat klien "
             "melalui rujukan."
         )
+    if reason == "keeps-cases":
+        return _(
+            "Kasus dibuka dan disimpan oleh UPTD PPA; mitra mengikuti bagiannya melalui rujukan."
+        )
+    if reason == "answers-intakes":
+        return _("Aduan diterima dan ditanggapi oleh UPTD PPA.")
     if reason == "sends-referrals":
         return _("Hanya UPTD PPA yang mengirim rujukan.")
     if reason == "not-uptd" and f.get("organization"):

@@ -118,6 +118,10 @@ def test_the_portal_finds_cases_by_a_name_posted_never_in_a_url(app, hub, opened
     assert "Tidak ada kasus yang cocok." in none.get_data(as_text=True)
     short = post(browser, "/cases/search", {"client_name": "ca"})
     assert short.status_code == 422
+    long = post(browser, "/cases/search", {"client_name": "a" * 500})
+    assert long.status_code == 422
+    assert "terlalu panjang" in long.get_data(as_text=True)
+    assert "Ketik minimal 3 huruf" not in long.get_data(as_text=True)
     other = signed_in(app, hub, BONTANG)
     theirs = post(other, "/cases/search", {"client_name": "canary"}).get_data(as_text=True)
     assert number not in theirs

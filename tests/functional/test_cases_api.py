@@ -175,9 +175,12 @@ def test_another_unit_a_partner_and_the_operator_never_see_the_case(world):
         listed = world.http.get("/api/v1/cases", headers=headers)
         if listed.status_code == 200:
             assert listed.get_json()["items"] == []
-    assert problem(world.http.get("/api/v1/cases", headers=world.polres))["type"].endswith(
-        "not-a-uptd"
-    )
+    refused = problem(world.http.get("/api/v1/cases", headers=world.polres))
+    assert refused["type"].endswith("not-a-uptd")
+    # said of cases, not of registering clients
+    assert refused["reason"] == "keeps-cases"
+    assert "client" not in (refused["title"] + refused["detail"]).lower()
+    assert "case" in refused["detail"].lower()
 
 
 def test_patch_needs_the_current_etag(world):

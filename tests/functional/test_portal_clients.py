@@ -346,3 +346,14 @@ def test_withdrawal_needs_a_reason_then_a_confirmation_and_cancels_open_referral
     view = browser.get(f"/clients/{world.client_id}").get_data(as_text=True)
     assert "Dicabut" in view
     assert re.search(r"klien menarik persetujuan", view)
+
+
+@pytest.mark.parametrize("typed", ["a" * 500, "Siti Aminah " * 45])
+def test_a_too_long_name_search_says_it_is_too_long(app, hub, world, typed):
+    browser = signed_in(app, hub, PPU)
+    response = post(browser, "/clients/search", {"name": typed})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert field_error(html, "name")
+    assert "terlalu panjang" in html
+    assert "Ketik minimal 3 huruf" not in html

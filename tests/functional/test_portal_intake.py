@@ -262,3 +262,107 @@ def years_ago_iso(years: int) -> str:
     from tests.clients_support import years_ago
 
     return years_ago(years).isoformat()
+
+
+# --- triage, decline and forward answer like the accept form: values kept, why beside ------
+
+
+def _act(desk, intake_id: str, html: str, action: str, **fields):
+    return desk.browser.post(
+        f"/intakes/{intake_id}/{action}", data={"csrf_token": _csrf_from(html), **fields}
+    )
+
+
+def test_a_refused_triage_keeps_the_note_and_says_why_beside_the_risk(app, desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    note = "Catatan yang diketik dengan susah payah di ponsel"
+    refused = _act(desk, intake_id, html, "triage", note=note)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert note in page
+    assert 'id="error-summary"' in page
+    assert 'id="f-risk_level-error"' in page
+    assert 'href="#f-risk_level"' in page
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).status == "received"
+    done = _act(desk, intake_id, html, "triage", note=note, risk_level="high")
+    assert done.status_code == 302
+
+
+def test_a_decline_without_a_reason_says_so_beside_the_reason(app, desk):
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    refused = _act(desk, intake_id, html, "decline", reason="   ")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="f-reason-error"' in page
+    assert "Tulis alasan aduan ditolak." in page
+    assert 'id="error-summary"' in page
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).status == "received"
+
+
+def test_a_forward_without_a_unit_chosen_says_so_beside_the_units(app, desk):
+    with app.app_context():
+        agreement(PPU, BALIKPAPAN, "case_management")
+        db.session.remove()
+    intake_id = desk.intake()
+    html = desk.page(intake_id)
+    refused = _act(desk, intake_id, html, "forward")
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert 'id="f-to-error"' in page
+    assert 'href="#f-to"' in page
+    # a unit with no agreement: refused with why, the choice kept
+    other = _act(desk, intake_id, html, "forward", to=BONTANG)
+    assert other.status_code == 422
+    assert 'id="error-summary"' in other.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Intake, intake_id).organization.code == PPU
+
+
+def _row(html: str, number: str) -> str:
+    return next(row for row in html.split("<tr") if number in row)
+
+
+def test_the_inbox_shows_no_running_clock_for_a_closed_intake(app, desk):
+    from referral_hub.portal.moments import moment
+
+    declined, still_open = desk.intake(), desk.intake()
+    html = desk.page(declined)
+    assert _act(desk, declined, html, "decline", reason="Bukan wilayah kami").status_code == 302
+    with app.app_context(), app.test_request_context():
+        rows = {i: db.session.get(Intake, i) for i in (declined, still_open)}
+        numbers = {i: row.number for i, row in rows.items()}
+        due = {i: moment(row.respond_by) for i, row in rows.items()}
+    inbox = desk.browser.get("/intakes").get_data(as_text=True)
+    # the open one first; the closed one says when it was closed, not a deadline
+    assert inbox.index(numbers[still_open]) < inbox.index(numbers[declined])
+    assert due[still_open] in _row(inbox, numbers[still_open])
+    closed_row = _row(inbox, numbers[declined])
+    assert due[declined] not in closed_row
+    assert "Ditutup" in closed_row
+    page = desk.page(declined)
+    assert "Tanggapi sebelum" not in page
+    assert "Ditutup" in page
+
+
+def test_a_community_organisation_sees_only_what_it_sent(app, client, hub):
+    with app.app_context():
+        agreement(PATBM, PPU)
+        db.session.remove()
+    hub.login(client, hub.user(PATBM, "caseworker", "tabs@patbm.example")["email"])
+    page = client.get("/intakes").get_data(as_text=True)
+    assert "Masuk ke unit" not in page
+    assert "box=received" not in page
+    # asked for the unit's box anyway: its own sent box, not an empty inbox
+    asked = client.get("/intakes?box=received").get_data(as_text=True)
+    assert "Masuk ke unit" not in asked
+    assert 'name="box" value="sent"' in asked
+    # a UPTD PPA both receives and reports (its own walk-ins, to other units): both tabs
+    unit = app.test_client()
+    hub.login(unit, hub.user(PPU, "caseworker", "tabs@ppu.example")["email"])
+    both = unit.get("/intakes").get_data(as_text=True)
+    assert "Masuk ke unit" in both
+    assert "Yang kami kirim" in both

@@ -119,6 +119,7 @@ def test_no_page_translates_a_problem_by_its_english_detail():
 #: Refusals once told apart by their English detail, now by a `reason` (and its fields).
 REASONED = [
     (Problem(403, "not-a-uptd", reason="registers-clients"), "mitra hanya melihat klien"),
+    (Problem(403, "not-a-uptd", reason="keeps-cases"), "Kasus dibuka dan disimpan oleh UPTD PPA"),
     (Problem(403, "not-a-uptd", reason="sends-referrals"), "yang mengirim rujukan."),
     (Problem(403, "not-a-uptd", reason="not-uptd", organization="polres-ppu"), "polres-ppu"),
     (Problem(422, "consent-giver-not-allowed", reason="alleged-perpetrator"), "Terduga pelaku"),

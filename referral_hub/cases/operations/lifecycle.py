@@ -120,7 +120,7 @@ def open_case(
     `intake_id` is given only by accepting that intake (`intake.operations.accept_intake`,
     which checks it is the unit's own and still open); an `intake` in `data` is ignored."""
     require_right(actor, "cases:write")
-    org = clients.require_uptd(actor)
+    org = clients.require_uptd(actor, "keeps-cases")
     client = clients.find_client_of(actor, data["client"])
     if client is None:
         raise field_error("client", f"No client '{data['client']}' of your organisation.")

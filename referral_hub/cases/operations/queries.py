@@ -42,7 +42,7 @@ def cases_query(
     whatever the filters.
     """
     require_right(actor, "cases:read")
-    org = clients.require_uptd(actor)
+    org = clients.require_uptd(actor, "keeps-cases")
     query = select(Case).where(Case.organization_id == org.id)
     if status:
         query = query.where(Case.status == status)

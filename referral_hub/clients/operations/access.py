@@ -13,7 +13,16 @@ from referral_hub.directory.models import Organization
 from referral_hub.extensions import db
 from referral_hub.problems import Problem, register_problem
 
-NOT_A_UPTD = register_problem("not-a-uptd", "Only a UPTD PPA registers clients")
+NOT_A_UPTD = register_problem("not-a-uptd", "Only a UPTD PPA does this")
+#: Why a UPTD PPA is needed, by the `reason` of a not-a-uptd refusal (its English detail).
+UPTD_ONLY = {
+    "registers-clients": "Clients are registered and kept by UPTD PPA units; partner agencies "
+    "see a client only through a referral.",
+    "keeps-cases": "Cases are opened and kept by UPTD PPA units; partner agencies follow their "
+    "part of a case through its referrals.",
+    "answers-intakes": "Intakes are received and answered by UPTD PPA units; other "
+    "organisations report them and see their status.",
+}
 CLIENT_ERASED = register_problem(
     "client-erased", "The client was erased: nothing personal is kept of them"
 )
@@ -53,17 +62,12 @@ def require_reader(actor: Actor) -> None:
         )
 
 
-def require_uptd(actor: Actor) -> Organization:
-    """The actor's organisation, which must be a UPTD PPA (403 not-a-uptd otherwise)."""
+def require_uptd(actor: Actor, reason: str = "registers-clients") -> Organization:
+    """The actor's organisation, which must be a UPTD PPA (403 not-a-uptd otherwise, saying
+    why by `reason`, a key of UPTD_ONLY: clients by default, cases, intakes)."""
     org = _acting_organization(actor)
     if org is None or org.type != "uptd_ppa":
-        raise Problem(
-            403,
-            NOT_A_UPTD,
-            "Clients are registered and kept by UPTD PPA units; partner agencies see a client "
-            "only through a referral.",
-            reason="registers-clients",
-        )
+        raise Problem(403, NOT_A_UPTD, UPTD_ONLY[reason], reason=reason)
     return org
 
 

@@ -54,7 +54,7 @@ def may_set_clock(actor: Actor) -> bool:
 def unit_clock(actor: Actor) -> dict[str, Any]:
     """The actor's unit's hours by risk, the defaults, and whether any are its own."""
     require_right(actor, "intakes:read")
-    org = clients.require_uptd(actor)
+    org = clients.require_uptd(actor, "answers-intakes")
     return _clock_of(org.id)
 
 
@@ -103,7 +103,7 @@ def set_response_hours(
     require_right(actor, "intakes:write")
     if not may_set_clock(actor):
         raise Problem(403, "forbidden", "A supervisor sets the unit's intake clock.")
-    org = clients.require_uptd(actor)
+    org = clients.require_uptd(actor, "answers-intakes")
     # One change of a unit's clock at a time: a second waits, then reads the first's hours
     # (its If-Match then fails), and never inserts the same rows twice.
     db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())

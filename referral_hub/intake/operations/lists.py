@@ -19,7 +19,7 @@ from referral_hub.intake.models import (
     STATUSES,
     Intake,
 )
-from referral_hub.intake.operations.access import require_right
+from referral_hub.intake.operations.access import field_error, require_right
 from referral_hub.intake.operations.clock import effective_risk
 from referral_hub.intake.operations.record import (
     add_step,
@@ -55,6 +55,7 @@ def intakes_query(
     reporter: str | None = None,
     received_from: dt.date | None = None,
     received_until: dt.date | None = None,
+    external_reference: str | None = None,
 ) -> Select:
     """`received`: the unit's intakes by urgency and due time; `sent`: those the actor's
     organisation reported, newest first. Whatever the filters, only these.
@@ -62,16 +63,24 @@ def intakes_query(
     `number` finds intakes whose number holds the text (any case); `risk` the level triaged
     (as its clock runs on: untriaged, immediate danger is high, anything else medium);
     `reporter` the reporting organisation, by id; `received_from`, `received_until` days of
-    the hub's calendar, both included. The victim's name is not a filter: intakes keep it
-    only as ciphertext, with no index (docs/search.md).
+    the hub's calendar, both included; `external_reference` the sender's own reference, in
+    its sent box only (an app learning whether its report was made). The victim's name is
+    not a filter: intakes keep it only as ciphertext, with no index (docs/search.md).
     """
     require_right(actor, "intakes:read")
+    if external_reference is not None and box != "sent":
+        raise field_error(
+            "external_reference",
+            "A reporter's own reference finds intakes in its sent box only (box=sent).",
+        )
     if box == "sent":
         query = select(Intake).where(Intake.reporting_organization_id == actor.organization_id)
         order: tuple[Any, ...] = (Intake.received_at.desc(), Intake.id)
     else:
         query = select(Intake).where(Intake.organization_id == actor.organization_id)
         order = urgency_order()
+    if external_reference is not None:
+        query = query.where(Intake.external_reference == external_reference)
     if status:
         query = query.where(Intake.status == status)
     if number:

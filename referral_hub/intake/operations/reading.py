@@ -11,6 +11,7 @@ from referral_hub.actors import Actor
 from referral_hub.directory.operations import org_ref
 from referral_hub.extensions import db
 from referral_hub.intake.models import (
+    OPEN_STATUSES,
     Intake,
 )
 from referral_hub.intake.operations.access import side_of
@@ -32,6 +33,15 @@ def history(intake: Intake, *, full: bool) -> list[dict[str, Any]]:
         for step in intake.steps
         if full or step.kind != "overdue"
     ]
+
+
+def closed_at(intake: Intake) -> Any:
+    """When the unit closed the intake (accepted or declined); None while it is open: a
+    closed intake's clock no longer runs, and its pages say this instead of a deadline."""
+    if intake.status in OPEN_STATUSES:
+        return None
+    closing = [step.at for step in intake.steps if step.kind == intake.status]
+    return max(closing) if closing else intake.updated_at
 
 
 def sent_content(intake: Intake) -> dict[str, Any]:
@@ -83,6 +93,7 @@ def intake_view(actor: Actor, intake: Intake, *, listing: bool = False) -> dict[
         triaged_at=intake.triaged_at,
         respond_by=intake.respond_by,
         overdue=is_overdue(intake),
+        closed_at=closed_at(intake),
         decline_reason=intake.decline_reason,
         client=intake.client_id,
         case=intake.case_id,

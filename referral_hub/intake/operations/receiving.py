@@ -27,8 +27,12 @@ from referral_hub.intake.operations.access import (
 )
 from referral_hub.intake.operations.clock import start_clock
 from referral_hub.intake.operations.record import add_step, audit_intake, emit_intake_event
-from referral_hub.problems import Problem
+from referral_hub.problems import Problem, register_problem
 from referral_hub.referrals.operations import NO_ACTIVE_AGREEMENT
+
+INTAKE_ALREADY_REPORTED = register_problem(
+    "intake-already-reported", "This organisation already reported an intake with this reference"
+)
 
 # --- receiving ------------------------------------------------------------------------------
 
@@ -38,6 +42,28 @@ def require_unit(code_or_id: str, field: str) -> Organization:
     if org is None or org.type != "uptd_ppa":
         raise field_error(field, f"'{code_or_id}' is not a UPTD PPA on the hub.")
     return org
+
+
+def find_by_external_reference(actor: Actor, reference: str) -> Intake | None:
+    """The intake the actor's organisation already reported under its own reference."""
+    return db.session.scalar(
+        select(Intake).where(
+            Intake.reporting_organization_id == actor.organization_id,
+            Intake.external_reference == reference,
+        )
+    )
+
+
+def already_reported(intake: Intake) -> Problem:
+    """409: the reporting organisation's reference names an intake it already made (a
+    retry without an Idempotency-Key); the answer names that intake, never a second."""
+    return Problem(
+        409,
+        INTAKE_ALREADY_REPORTED,
+        f"Your organisation already reported intake {intake.number} with this "
+        "external_reference; it was not recorded again.",
+        intake={"id": intake.id, "number": intake.number},
+    )
 
 
 def find_by_form_token(actor: Actor, token: str) -> Intake | None:
@@ -59,6 +85,11 @@ def receive_intake(actor: Actor, data: dict[str, Any], *, form_token: str | None
         done = find_by_form_token(actor, form_token)
         if done is not None:
             return done
+    reference = data.get("external_reference")
+    if reference:
+        done = find_by_external_reference(actor, reference)
+        if done is not None:
+            raise already_reported(done)
     unit = require_unit(data["to"], "to")
     now = utcnow()
     agreement_id = None
@@ -121,9 +152,13 @@ def receive_intake(actor: Actor, data: dict[str, Any], *, form_token: str | None
     except IntegrityError:
         # The same form sent twice at once: the other request's intake holds the token.
         done = find_by_form_token(actor, form_token) if form_token else None
-        if done is None:
+        if done is not None:
+            return done
+        # The same reference sent twice at once: the other request's intake holds it.
+        same = find_by_external_reference(actor, reference) if reference else None
+        if same is None:
             raise
-        return done
+        raise already_reported(same) from None
     add_step(actor, intake, "received", now, agreement_id=agreement_id)
     audit_intake(
         actor,
