@@ -20,6 +20,7 @@ from referral_hub.directory.models import PARTNER_TYPES
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label
+from referral_hub.portal.filters import query_values
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.moments import moment
 from referral_hub.portal.navigation import receiving_staff, register_panel
@@ -91,6 +92,7 @@ def received():
         lines=lines,
         values=values,
         errors=errors,
+        filtered=bool(query_values(values)),
         # A draft never reaches the recipient: not a status its inbox can hold.
         statuses=[(s, label("status", s)) for s in STATUSES if s != DRAFT],
         partners=partner_options(actor.organization_id, "received"),

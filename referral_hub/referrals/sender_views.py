@@ -27,6 +27,7 @@ from referral_hub.directory.operations import is_on_hub
 from referral_hub.extensions import db
 from referral_hub.portal.access import login_required, portal_actor
 from referral_hub.portal.code_names import label, options, service_name
+from referral_hub.portal.filters import query_values
 from referral_hub.portal.forms import FormState, read_form
 from referral_hub.portal.navigation import register_panel, uptd_staff
 from referral_hub.portal.paging import page_number, paginate_select
@@ -111,6 +112,7 @@ def sent():
         lines=[ops.referral_summary(actor, referral) for referral in page.items],
         values=values,
         errors=errors,
+        filtered=bool(query_values(values)),
         statuses=options("status", STATUSES),
         partners=partner_options(actor.organization_id, "sent"),
         services=service_options(),
