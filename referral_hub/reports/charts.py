@@ -18,6 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
+#: A hidden count's mark (as `labels.HIDDEN`).
+HIDDEN = _l("disembunyikan")
 WIDTH = 640
 LABEL_WIDTH = 220
 BAR_HEIGHT = 22
@@ -38,7 +42,8 @@ def nice_max(value: float) -> float:
 
 def number_text(value: float | None) -> str:
     if value is None:
-        return "<5"
+        # Hidden: never "<5", since a cell hidden beside a small one may be 9.
+        return str(HIDDEN)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -58,7 +63,7 @@ def bar_chart(
     title: str, description: str, labels: Sequence[str], values: Sequence[float | None]
 ) -> Chart:
     """Horizontal bars, one a row, longest scale at the top value; a hidden count draws no
-    bar and says "<5"."""
+    bar and says it is hidden."""
     labels, values = list(labels)[:MAX_BARS], list(values)[:MAX_BARS]
     top = nice_max(max((v or 0) for v in values) if values else 0)
     span = WIDTH - LABEL_WIDTH - 60
@@ -105,7 +110,7 @@ def line_chart(
             marks.append(
                 {
                     "label": name,
-                    "value": "<5",
+                    "value": number_text(None),
                     "x": x,
                     "y": top_margin + plot_height,
                     "hidden": True,

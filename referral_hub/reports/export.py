@@ -24,7 +24,7 @@ def _cells(values: list[Any], measures: list[str], offset: int) -> list[Any]:
             and measure not in labels.SHARES
             and not measure.startswith("median_")
         ):
-            out[index] = labels.HIDDEN
+            out[index] = labels.hidden_mark()
     return out
 
 

@@ -74,7 +74,15 @@ SIDES = {
     "reporter": _l("Pengaduan yang dilaporkan organisasi Anda"),
 }
 SHARES = ("overdue_share",)
-HIDDEN = "<5"
+#: How a hidden count is written in a file: hidden, never "<5" (a cell hidden beside a small
+#: one, so that it cannot be found by subtraction, may well be 9). The page writes a
+#: multiplication sign with this word as its title and legend.
+HIDDEN = _l("disembunyikan")
+HIDDEN_MARK = "\u00d7"
+
+
+def hidden_mark() -> str:
+    return str(HIDDEN)
 
 
 def title(report: str) -> str:

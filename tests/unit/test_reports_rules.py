@@ -11,7 +11,7 @@ import yaml
 from referral_hub.problems import Problem
 from referral_hub.reports.agreement_reports import expiry_band
 from referral_hub.reports.charts import bar_chart, line_chart, nice_max
-from referral_hub.reports.periods import named_period, resolve_period
+from referral_hub.reports.periods import named_period, resolve_period, today
 from referral_hub.reports.simfoni import GROUPS, OTHER, SERVICE_GROUPS, group_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,10 +76,42 @@ def test_charts_scale_to_a_round_top_and_draw_no_bar_for_a_hidden_count():
     chart = bar_chart("t", "d", ["a", "b", "c"], [10, None, 5])
     assert [m["hidden"] for m in chart.marks] == [False, True, False]
     assert chart.marks[1]["width"] == 0
-    assert chart.marks[1]["value"] == "<5"
+    assert chart.marks[1]["value"] == "disembunyikan"  # never "<5": it may be a 9
     assert chart.marks[0]["width"] == 2 * chart.marks[2]["width"]
 
 
 def test_a_hidden_month_breaks_the_line():
     chart = line_chart("t", "d", ["Jan", "Feb", "Mar", "Apr"], [10, None, 8, 12])
     assert chart.path.count("M") == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "period"),
+    [
+        (None, None, "0000"),
+        (None, None, "0000-Q1"),
+        (None, None, "9999"),
+        (None, None, "1999-12"),
+        ("0001-01-01", "0001-01-02", None),
+        ("9999-12-30", "9999-12-31", None),
+    ],
+)
+def test_years_out_of_range_are_a_problem_not_an_error(start, end, period):
+    with pytest.raises(Problem) as refused:
+        resolve_period(start, end, period)
+    assert refused.value.status == 422
+    assert set(refused.value.errors) & {"from", "to", "period"}
+
+
+def test_a_protected_period_is_whole_months():
+    assert resolve_period("2025-11-01", "2025-12-31", whole_months=True).end.day == 31
+    assert resolve_period("2024-02-01", "2024-02-29", whole_months=True).start.day == 1
+    for start, end in (("2025-11-01", "2025-12-03"), ("2025-11-02", "2025-11-30")):
+        with pytest.raises(Problem) as refused:
+            resolve_period(start, end, whole_months=True)
+        assert refused.value.status == 422
+    assert resolve_period("2025-11-01", "2025-12-03").end.day == 3  # a unit's own: any day
+    # Nothing asked: this year up to the end of this month.
+    default = resolve_period(None, None, whole_months=True)
+    assert default.start == dt.date(today().year, 1, 1)
+    assert (default.end + dt.timedelta(days=1)).day == 1
