@@ -182,6 +182,7 @@ def show(report: str):
         months=[(str(m), labels.month_name(f"2000-{m:02d}").split()[0]) for m in range(1, 13)],
         files={fmt: url_for(".export", report=report, fmt=fmt, **file_args) for fmt in FORMATS},
         shares=labels.SHARES,
+        figure=labels.figure_text,
     ), (422 if errors else 200)
 
 

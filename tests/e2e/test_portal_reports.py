@@ -16,6 +16,7 @@ import csv
 import io
 
 import pytest
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 
 from referral_hub.actors import Actor
@@ -115,8 +116,10 @@ def shown(measure: str, value) -> str:
     if value is None:
         return "—" if measure == "overdue_share" or measure.startswith("median_") else "\u00d7"
     if measure == "overdue_share":
-        return f"{value * 100:.1f}%"
-    return str(value)
+        return format_percent(value, "#,##0.0%", locale="id")  # 25,0%: Indonesian
+    if isinstance(value, float):
+        return format_decimal(value, "#,##0.#", locale="id")
+    return format_decimal(value, locale="id")
 
 
 def page_table(page) -> tuple[list[list[str]], list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -271,6 +272,35 @@ def test_the_portal_page_gives_the_apis_counts_with_chart_and_table(app, client,
     file = browser.get(f"/reports/referrals/export.csv?kind=year&year={YEAR}&group_by=recipient")
     assert file.status_code == 200
     assert "Penerima" in file.get_data(as_text=True)
+
+
+def test_figures_are_written_as_each_language_reads_them(app, hub, crafted):
+    """25% is "25,0%" in Indonesian and "25.0%" in English (in Indonesian 1.25 reads as
+    125); a chart's count axis has whole ticks; a file is named in the reader's language."""
+    browser = _browser(app, hub, PPU, "supervisor")
+    query = f"kind=year&year={YEAR}&group_by=recipient"
+    html = browser.get(f"/reports/referrals?{query}").get_data(as_text=True)
+    assert '<td class="num">25,0%</td>' in html
+    assert "25.0%" not in html
+    # The count axes' ticks (the month names under the line are ticks too: left out).
+    ticks = [
+        t for t in re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', html) if t[:1].isdigit()
+    ]
+    assert len(ticks) >= 4
+    assert all(tick.isdigit() for tick in ticks), ticks
+    csv_file = browser.get(f"/reports/referrals/export.csv?{query}")
+    assert "laporan-rujukan-" in csv_file.headers["Content-Disposition"]
+    assert '"25,0%"' in csv_file.get_data(as_text=True)
+    cases_file = browser.get(f"/reports/cases/export.xlsx?{query.replace('recipient', 'status')}")
+    assert "laporan-kasus-" in cases_file.headers["Content-Disposition"]
+    token = _csrf_from(browser.get("/").get_data(as_text=True))
+    browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
+    english = browser.get(f"/reports/referrals?{query}").get_data(as_text=True)
+    assert '<td class="num">25.0%</td>' in english
+    intakes = browser.get(f"/reports/intakes/export.csv?kind=year&year={YEAR}")
+    assert "report-intakes-" in intakes.headers["Content-Disposition"]
+    # The file itself stays in Indonesian.
+    assert "Jumlah" in intakes.get_data(as_text=True)
 
 
 def test_the_portal_page_in_english(app, hub, crafted):

@@ -10,7 +10,7 @@ import yaml
 
 from referral_hub.problems import Problem
 from referral_hub.reports.agreement_reports import expiry_band
-from referral_hub.reports.charts import bar_chart, line_chart, nice_max
+from referral_hub.reports.charts import bar_chart, count_axis, line_chart
 from referral_hub.reports.periods import named_period, resolve_period, today
 from referral_hub.reports.simfoni import GROUPS, OTHER, SERVICE_GROUPS, group_of
 
@@ -71,8 +71,18 @@ def test_expiry_bands():
 
 
 def test_charts_scale_to_a_round_top_and_draw_no_bar_for_a_hidden_count():
-    assert nice_max(7) == 10
-    assert nice_max(230) == 250
+    # Whole-number ticks only: no 1.25 or 3.75 of a count.
+    assert count_axis(7) == (8, [0, 2, 4, 6, 8])
+    assert count_axis(5) == (5, [0, 1, 2, 3, 4, 5])
+    assert count_axis(230) == (250, [0, 50, 100, 150, 200, 250])
+    assert count_axis(0) == (1, [0, 1])
+    for value in (1, 3, 5, 7, 13, 24, 99, 101, 4999):
+        top, ticks = count_axis(value)
+        assert top >= value
+        assert all(isinstance(t, int) for t in ticks)
+        assert len(ticks) <= 6
+    line = line_chart("t", "d", ["Jan", "Feb"], [5, 3])
+    assert [t["text"] for t in line.ticks] == ["0", "1", "2", "3", "4", "5"]
     chart = bar_chart("t", "d", ["a", "b", "c"], [10, None, 5])
     assert [m["hidden"] for m in chart.marks] == [False, True, False]
     assert chart.marks[1]["width"] == 0
