@@ -171,6 +171,7 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
         "agreements_expiring_90": expiring,
         "partners_off_hub": len(partners - on_hub_ids(partners)),
         "side": by_status["side"],
+        "province": sees_every_unit(actor),
         "suppressed_below": by_status["suppressed_below"],
     }
 

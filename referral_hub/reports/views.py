@@ -4,6 +4,7 @@ the start page's daily figures. The numbers come from `operations.run_report`, a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -144,6 +145,27 @@ def _unit_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _quick_periods(report: str, values: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """One-step periods for a head of unit: this month, last month, this year (label, link,
+    whether it is the period shown), keeping the grouping, unit and side."""
+    now = today()
+    last = (now.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    keep = {k: values[k] for k in ("group_by", "unit", "side") if values.get(k)}
+    choices = (
+        (_("Bulan ini"), {"kind": "month", "year": str(now.year), "month": str(now.month)}),
+        (_("Bulan lalu"), {"kind": "month", "year": str(last.year), "month": str(last.month)}),
+        (_("Tahun ini"), {"kind": "year", "year": str(now.year)}),
+    )
+    return [
+        (
+            label,
+            url_for(".show", report=report, **period, **keep),
+            all(values.get(k) == v for k, v in period.items()),
+        )
+        for label, period in choices
+    ]
+
+
 @login_required(permission="reports:read")
 def index():
     return redirect(url_for(".show", report="referrals"))
@@ -183,6 +205,7 @@ def show(report: str):
         files={fmt: url_for(".export", report=report, fmt=fmt, **file_args) for fmt in FORMATS},
         shares=labels.SHARES,
         figure=labels.figure_text,
+        quick=_quick_periods(report, values),
     ), (422 if errors else 200)
 
 

@@ -348,6 +348,34 @@ def test_the_start_page_shows_the_daily_figures_from_the_reports(app, hub, craft
     assert f"<strong>{open_count}</strong> rujukan terbuka" in html
 
 
+def test_a_head_of_unit_gets_this_month_in_one_step(app, hub, crafted):
+    from referral_hub.reports.periods import today
+
+    browser = _browser(app, hub, PPU, "supervisor")
+    html = browser.get("/reports/cases?group_by=status").get_data(as_text=True)
+    now = today()
+    this_month = f"/reports/cases?kind=month&amp;year={now.year}&amp;month={now.month}"
+    assert this_month in html
+    assert ">Bulan ini</a>" in html
+    assert ">Bulan lalu</a>" in html
+    assert ">Tahun ini</a>" in html
+    shown = browser.get(this_month.replace("&amp;", "&") + "&group_by=status")
+    assert shown.status_code == 200
+    assert f"{now.year}-{now.month:02d}-01 s.d." in shown.get_data(as_text=True)
+
+
+def test_the_start_page_note_fits_the_figures_shown(app, hub, crafted):
+    unit = _browser(app, hub, PPU, "supervisor").get("/").get_data(as_text=True)
+    note = unit.split('class="hint"')[1].split("</p>")[0]
+    assert "Rujukan yang dikirim unit Anda." in note
+    assert "Pengaduan yang diterima unit Anda." in note
+    province = _browser(app, hub, OPERATOR, "supervisor").get("/").get_data(as_text=True)
+    note = province.split('class="hint"')[1].split("</p>")[0]
+    assert "total provinsi" in note
+    assert "pengaduan" in note
+    assert "dibulatkan ke kelipatan 5" in note
+
+
 def test_the_agreements_registry_exports_xlsx_with_indonesian_headers(app, client, hub, crafted):
     headers = hub.headers(PPU, "agreements:read")
     response = client.get("/api/v1/agreements/export.xlsx", headers=headers)
