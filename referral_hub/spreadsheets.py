@@ -68,6 +68,8 @@ def write_xlsx(
     sheet = book.add_worksheet(title[:31] or "Sheet1")
     bold = book.add_format({"bold": True})
     percent = book.add_format({"num_format": "0.0%"})
+    # Shown with the reader's own decimal sign by the spreadsheet (0,5 in Indonesian).
+    decimal = book.add_format({"num_format": "#,##0.0"})
     line = 0
     for name, value in preamble:
         sheet.write_string(line, 0, str(name), bold)
@@ -84,7 +86,13 @@ def write_xlsx(
         for column, value in enumerate(row):
             cell = safe_text(value)
             if isinstance(cell, int | float):
-                fmt = percent if column in percent_columns else None
+                fmt = (
+                    percent
+                    if column in percent_columns
+                    else decimal
+                    if isinstance(cell, float)
+                    else None
+                )
                 sheet.write_number(line, column, cell, fmt)
             else:
                 sheet.write_string(line, column, cell)

@@ -148,7 +148,19 @@ class ReportOut(Schema):
         },
     )
     total = fields.Nested(ReportRowOut, required=True)
-    suppressed_below = fields.Integer(allow_none=True, required=True)
+    suppressed_below = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={"description": "counts from 1 to this less one are hidden (null: none)"},
+    )
+    rounded_to = fields.Integer(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "counts shown are rounded to a multiple of this (null: exact); "
+            "such a report covers whole calendar months only"
+        },
+    )
     as_of = fields.String(
         allow_none=True,
         required=True,

@@ -18,6 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import has_request_context
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+
+#: A hidden count's mark (as `labels.HIDDEN`).
+HIDDEN = _l("disembunyikan")
 WIDTH = 640
 LABEL_WIDTH = 220
 BAR_HEIGHT = 22
@@ -25,20 +31,28 @@ GAP = 6
 MAX_BARS = 25
 
 
-def nice_max(value: float) -> float:
-    """A round axis end at or above `value` (1, 2, 2.5, 5 times a power of ten)."""
+def count_axis(value: float) -> tuple[int, list[int]]:
+    """The top of a count axis and its ticks: whole numbers only (a count of 1.25 people
+    means nothing), at most five steps of 1, 2 or 5 times a power of ten."""
     if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+        return 1, [0, 1]
+    power = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * power
+            if step * 5 >= value:
+                top = step * math.ceil(value / step)
+                return top, list(range(0, top + 1, step))
+        power *= 10
 
 
 def number_text(value: float | None) -> str:
     if value is None:
-        return "<5"
+        # Hidden: never "<5", since a cell hidden beside a small one may be 9.
+        return str(HIDDEN)
+    if has_request_context():
+        # In the reader's language: 1,5 in Indonesian, where 1.5 reads as fifteen.
+        return format_decimal(value, "#,##0.#")
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -58,9 +72,9 @@ def bar_chart(
     title: str, description: str, labels: Sequence[str], values: Sequence[float | None]
 ) -> Chart:
     """Horizontal bars, one a row, longest scale at the top value; a hidden count draws no
-    bar and says "<5"."""
+    bar and says it is hidden."""
     labels, values = list(labels)[:MAX_BARS], list(values)[:MAX_BARS]
-    top = nice_max(max((v or 0) for v in values) if values else 0)
+    top, steps = count_axis(max((v or 0) for v in values) if values else 0)
     span = WIDTH - LABEL_WIDTH - 60
     height = 30 + len(values) * (BAR_HEIGHT + GAP) + 20
     marks = []
@@ -83,8 +97,8 @@ def bar_chart(
         )
     bottom = 20 + len(values) * (BAR_HEIGHT + GAP)
     ticks = [
-        {"x": LABEL_WIDTH + span * i / 4, "y": bottom + 14, "text": number_text(top * i / 4)}
-        for i in range(5)
+        {"x": LABEL_WIDTH + span * tick / top, "y": bottom + 14, "text": number_text(tick)}
+        for tick in steps
     ]
     return Chart("bar", title, description, WIDTH, height, marks, ticks)
 
@@ -94,7 +108,7 @@ def line_chart(
 ) -> Chart:
     """One line through the values in order (months); a hidden count breaks the line."""
     left, right, top_margin, plot_height = 50, 20, 20, 200
-    top = nice_max(max((v or 0) for v in values) if values else 0)
+    top, steps = count_axis(max((v or 0) for v in values) if values else 0)
     count = max(1, len(values) - 1)
     span = WIDTH - left - right
     marks, path, pen_down = [], [], False
@@ -105,7 +119,7 @@ def line_chart(
             marks.append(
                 {
                     "label": name,
-                    "value": "<5",
+                    "value": number_text(None),
                     "x": x,
                     "y": top_margin + plot_height,
                     "hidden": True,
@@ -119,10 +133,10 @@ def line_chart(
     ticks = [
         {
             "x": left - 6,
-            "y": top_margin + plot_height * (1 - i / 4) + 4,
-            "text": number_text(top * i / 4),
+            "y": top_margin + plot_height * (1 - tick / top) + 4,
+            "text": number_text(tick),
         }
-        for i in range(5)
+        for tick in steps
     ]
     height = top_margin + plot_height + 40
     return Chart("line", title, description, WIDTH, height, marks, ticks, " ".join(path))

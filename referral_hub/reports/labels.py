@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -74,7 +74,54 @@ SIDES = {
     "reporter": _l("Pengaduan yang dilaporkan organisasi Anda"),
 }
 SHARES = ("overdue_share",)
-HIDDEN = "<5"
+#: How a hidden count is written in a file: hidden, never "<5" (a cell hidden beside a small
+#: one, so that it cannot be found by subtraction, may well be 9). The page writes a
+#: multiplication sign with this word as its title and legend.
+HIDDEN = _l("disembunyikan")
+HIDDEN_MARK = "\u00d7"
+
+
+def hidden_mark() -> str:
+    return str(HIDDEN)
+
+
+#: A report's name in its file names, by language (Indonesian when the portal is).
+FILE_NAMES = {
+    "id": {
+        "referrals": "laporan-rujukan",
+        "services": "laporan-layanan",
+        "agreements": "laporan-perjanjian",
+        "cases": "laporan-kasus",
+        "intakes": "laporan-pengaduan",
+        "province": "provinsi",
+    },
+    "en": {
+        "referrals": "report-referrals",
+        "services": "report-services",
+        "agreements": "report-agreements",
+        "cases": "report-cases",
+        "intakes": "report-intakes",
+        "province": "province",
+    },
+}
+
+
+def file_words() -> dict[str, str]:
+    """The file-name words in the reader's language."""
+    locale = get_locale()
+    return FILE_NAMES.get(locale.language if locale else "id", FILE_NAMES["id"])
+
+
+def figure_text(measure: str, value: Any) -> str:
+    """A figure as people read it in their language: 0,5 and 25,0% in Indonesian (where
+    1.25 reads as 125), 0.5 and 25.0% in English. A hidden figure is the caller's."""
+    if value is None:
+        return ""
+    if measure in SHARES:
+        return format_percent(value, "#,##0.0%")
+    if isinstance(value, float):
+        return format_decimal(value, "#,##0.#")
+    return format_decimal(value)
 
 
 def title(report: str) -> str:

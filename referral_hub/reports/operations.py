@@ -27,10 +27,10 @@ from referral_hub.reports import (  # noqa: F401 (each declares its reports)
     intake_reports,
     referral_reports,
 )
-from referral_hub.reports.periods import resolve_period, today
+from referral_hub.reports.periods import month_end, resolve_period, today
 from referral_hub.reports.registry import REPORTS, ReportRequest, get_report
 from referral_hub.reports.scopes import sees_every_unit
-from referral_hub.reports.suppression import SUPPRESSED_BELOW, suppress, suppress_total
+from referral_hub.reports.suppression import ROUNDED_TO, SUPPRESSED_BELOW, protect
 
 #: At most this many dimensions at once (a table people can read, and fewer tiny cells).
 MAX_DIMENSIONS = 2
@@ -74,20 +74,22 @@ def run_report(
     statuses: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The report as API.md gives it: {report, from, to, dimensions, rows, total,
-    suppressed_below, unit, side}. Rows hold codes and figures, never personal data."""
+    suppressed_below, rounded_to, unit, side}. Rows hold codes and figures, never personal
+    data."""
     require_reader(actor)
     definition = get_report(name)
     dims = parse_group_by(definition, group_by)
-    chosen_period = resolve_period(start, end, period)
     scope = definition.scope(actor, unit, side)
+    protected = scope.protect and bool(definition.counts)
+    # Figures about clients the reader does not hold: whole months, hidden, rounded.
+    chosen_period = resolve_period(start, end, period, whole_months=protected)
     request = ReportRequest(
         actor=actor, period=chosen_period, group_by=dims, scope=scope, statuses=tuple(statuses)
     )
     data = definition.build(request)
     rows, total = data.rows, data.total
-    if scope.protect and definition.counts:
-        rows = suppress(rows, dims, definition.counts, definition.rates)
-        total = suppress_total(total, definition.counts, definition.rates)
+    if protected:
+        rows, total = protect(rows, total, dims, definition.counts, definition.rates)
     present = [m for m in definition.measures if any(m in r for r in [*rows, total])]
     return {
         "report": definition.name,
@@ -103,7 +105,8 @@ def run_report(
         "side": scope.side,
         "rows": rows,
         "total": total,
-        "suppressed_below": SUPPRESSED_BELOW if scope.protect and definition.counts else None,
+        "suppressed_below": SUPPRESSED_BELOW if protected else None,
+        "rounded_to": ROUNDED_TO if protected else None,
         "as_of": data.as_of,
     }
 
@@ -141,8 +144,9 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
     open referrals, overdue ones (still unanswered past their time), agreements expiring
     within 90 days, and partners (parties to the reader's agreements; every organisation
     for the hub operator) that nobody answers for on the hub."""
-    end = today()
-    start = end - dt.timedelta(days=OPEN_LOOKBACK_DAYS)
+    # Whole months, as a protected report must be: the future holds nothing yet.
+    end = month_end(today())
+    start = (today() - dt.timedelta(days=OPEN_LOOKBACK_DAYS)).replace(day=1)
     by_status = run_report(
         actor, "referrals", start=start, end=end, group_by="status", statuses=OPEN_STATUSES
     )
@@ -153,7 +157,9 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
         return None if any(v is None for v in values) else sum(values)
 
     late_rows = [r for r in by_status["rows"] if r["status"] == "requested"]
-    by_expiry = run_report(actor, "agreements", start=end, end=end, group_by="expiring_within_days")
+    by_expiry = run_report(
+        actor, "agreements", start=today(), end=today(), group_by="expiring_within_days"
+    )
     expiring = sum(
         r["count"] for r in by_expiry["rows"] if r["expiring_within_days"] in ("30", "90")
     )
@@ -165,6 +171,7 @@ def daily_figures(actor: Actor) -> dict[str, Any]:
         "agreements_expiring_90": expiring,
         "partners_off_hub": len(partners - on_hub_ids(partners)),
         "side": by_status["side"],
+        "province": sees_every_unit(actor),
         "suppressed_below": by_status["suppressed_below"],
     }
 

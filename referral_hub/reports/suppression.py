@@ -13,6 +13,17 @@ A line whose only non-zero cell is hidden needs no partner: its margin is that s
 count and is hidden wherever it is published.
 
 Zero is shown: it tells nothing about a person. Each count measure is its own table.
+
+Hiding cells within one table does not stop a reader from subtracting two tables: the
+province less one unit (the other units' figure), or 1 November to 3 December less 1 to 3
+December (November's). So a protected report is also (`protect`, the one place that decides
+it for every protected scope): over whole calendar months only (`periods.
+require_whole_months`), and every count it publishes is rounded to the nearest multiple of
+5 after the hiding (0 stays 0; 1 to 4 stay hidden). Two published figures then differ by a
+multiple of 5 whatever lies between them, and the difference of their true values is only
+bounded (within 4 of it each way), never exact. Shares and medians are computed from the
+true counts and hidden with their cell. What remains: many overlapping queries can narrow
+the bounds on a hidden figure, never to an exact value below 5.
 """
 
 from __future__ import annotations
@@ -22,6 +33,8 @@ from typing import Any
 
 #: Counts below this (and above zero) are hidden.
 SUPPRESSED_BELOW = 5
+#: Counts published in a protected report are rounded to a multiple of this.
+ROUNDED_TO = 5
 
 
 def is_small(value: Any, below: int = SUPPRESSED_BELOW) -> bool:
@@ -107,3 +120,28 @@ def suppress_total(
 ) -> dict[str, Any]:
     """The total row: a small count is hidden (it has no line to hide a partner in)."""
     return suppress([total], (), counts, derived, below)[0]
+
+
+def rounded(value: Any, base: int = ROUNDED_TO) -> Any:
+    """A count to the nearest multiple of `base` (None, hidden, stays None)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    return base * ((value + base // 2) // base)
+
+
+def protect(
+    rows: Sequence[Mapping[str, Any]],
+    total: Mapping[str, Any],
+    dims: Sequence[str],
+    counts: Sequence[str],
+    derived: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A protected report's rows and total as published: small counts and their complements
+    hidden (on the true counts), then every count shown rounded to a multiple of 5."""
+    out = suppress(rows, dims, counts, derived)
+    whole = suppress_total(total, counts, derived)
+    for row in (*out, whole):
+        for measure in counts:
+            if measure in row:
+                row[measure] = rounded(row[measure])
+    return out, whole

@@ -67,8 +67,10 @@ def table(report: dict[str, Any]) -> Table:
     )
 
 
-def preamble(report: dict[str, Any]) -> list[tuple[str, str]]:
-    """The lines at the head of a file: what it is, for which period and unit."""
+def preamble(report: dict[str, Any], mark: str | None = None) -> list[tuple[str, str]]:
+    """The lines at the head of a file (and of the page): what it is, for which period and
+    unit, whether counts are rounded, and how a hidden count is written (`mark`: the
+    page's multiplication sign; a file writes the word)."""
     lines = [
         (str(_l("Laporan")), labels.title(report["report"])),
         (str(_l("Periode")), period_text(report)),
@@ -76,17 +78,26 @@ def preamble(report: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     if report["side"] in labels.SIDES:
         lines.append((str(_l("Cakupan data")), str(labels.SIDES[report["side"]])))
+    if report.get("rounded_to"):
+        lines.append((str(_l("Pembulatan")), rounding_text(report)))
     if report["suppressed_below"]:
         lines.append(
             (
                 str(_l("Kerahasiaan")),
                 str(
                     _l(
-                        "Angka 1 sampai %(limit)s ditulis <5, dan satu angka lain di baris atau "
-                        "kolom yang sama ikut disembunyikan, agar klien tidak dapat dikenali.",
+                        "Angka 1 sampai %(limit)s disembunyikan (%(mark)s), dan satu angka lain "
+                        "di baris atau kolom yang sama ikut disembunyikan, agar klien tidak "
+                        "dapat dikenali.",
                         limit=report["suppressed_below"] - 1,
+                        mark=mark or labels.hidden_mark(),
                     )
                 ),
             )
         )
     return lines
+
+
+def rounding_text(report: dict[str, Any]) -> str:
+    """ "Counts rounded to a multiple of 5": said beside the period and the unit."""
+    return str(_l("Angka dibulatkan ke kelipatan %(base)s", base=report["rounded_to"]))

@@ -4,6 +4,7 @@ the start page's daily figures. The numbers come from `operations.run_report`, a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
@@ -22,7 +23,7 @@ from referral_hub.reports import labels
 from referral_hub.reports.charts import bar_chart, line_chart
 from referral_hub.reports.export import FORMATS, export_report
 from referral_hub.reports.operations import daily_figures, run_report
-from referral_hub.reports.periods import today
+from referral_hub.reports.periods import FIRST_YEAR, last_year, today, years_message
 from referral_hub.reports.registry import REPORTS, get_report
 from referral_hub.reports.scopes import sees_every_unit
 from referral_hub.reports.tables import period_text, preamble, table, unit_name
@@ -49,8 +50,10 @@ def _period_args(values: dict[str, str], errors: dict[str, list[str]]) -> dict[s
     kind = values["kind"]
     if kind == "custom":
         return {"start": values["from"] or None, "end": values["to"] or None}
-    if not values["year"].isdigit() or not 2000 <= int(values["year"]) <= 2100:
-        errors["year"] = [_("Isi tahun, misalnya %(year)s.", year=today().year)]
+    if not values["year"].isdigit() or not FIRST_YEAR <= int(values["year"]) <= last_year():
+        errors["year"] = [
+            _("Isi tahun %(first)s sampai %(last)s.", first=FIRST_YEAR, last=last_year())
+        ]
         return {"period": str(today().year)}
     if kind == "year":
         return {"period": values["year"]}
@@ -78,14 +81,36 @@ def _run(name: str, values: dict[str, str], errors: dict[str, list[str]], **over
     except Problem as problem:
         if problem.status != 422:
             raise
-        errors.update(translate_errors(problem.errors or {"group_by": [problem.detail]}))
-        keep = {k: v for k, v in args.items() if k not in (problem.errors or {"group_by": 1})}
-        for field, argument in (("from", "start"), ("to", "end")):
-            if field in (problem.errors or {}):
-                keep.pop(argument, None)
-        if "period" in (problem.errors or {}):
-            keep.pop("period", None)
+        refused = problem.errors or {"group_by": [problem.detail]}
+        dates = ("from", "to", "period")
+        errors.update({f: _period_messages(t) for f, t in refused.items() if f in dates})
+        errors.update(translate_errors({k: v for k, v in refused.items() if k not in dates}))
+        keep = {k: v for k, v in args.items() if k not in refused}
+        if {"from", "to", "period"} & set(refused):
+            # The figures shown meanwhile: this year, whole (a period any report accepts).
+            keep = {k: v for k, v in keep.items() if k not in ("start", "end", "period")}
+            keep["period"] = str(today().year)
         return run_report(portal_actor(), name, **keep)
+
+
+def _period_messages(texts: list[str]) -> list[str]:
+    """The period's refusals in the reader's language (the API's words are English)."""
+    known = {
+        "Give the first day of a month.": _(
+            "Laporan ini menyembunyikan angka kecil, jadi periodenya bulan penuh: mulai dari "
+            "tanggal 1."
+        ),
+        "Give the last day of a month.": _(
+            "Laporan ini menyembunyikan angka kecil, jadi periodenya bulan penuh: sampai "
+            "tanggal terakhir bulan."
+        ),
+        years_message(): _(
+            "Isi tahun %(first)s sampai %(last)s.", first=FIRST_YEAR, last=last_year()
+        ),
+        "Give a date as YYYY-MM-DD.": _("Isi tanggal yang sah."),
+        "'to' comes before 'from'.": _("Tanggal akhir sebelum tanggal awal."),
+    }
+    return [known.get(str(text), str(text)) for text in texts]
 
 
 def _chart(report: dict[str, Any], data) -> Any:
@@ -120,6 +145,27 @@ def _unit_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _quick_periods(report: str, values: dict[str, str]) -> list[tuple[str, str, bool]]:
+    """One-step periods for a head of unit: this month, last month, this year (label, link,
+    whether it is the period shown), keeping the grouping, unit and side."""
+    now = today()
+    last = (now.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    keep = {k: values[k] for k in ("group_by", "unit", "side") if values.get(k)}
+    choices = (
+        (_("Bulan ini"), {"kind": "month", "year": str(now.year), "month": str(now.month)}),
+        (_("Bulan lalu"), {"kind": "month", "year": str(last.year), "month": str(last.month)}),
+        (_("Tahun ini"), {"kind": "year", "year": str(now.year)}),
+    )
+    return [
+        (
+            label,
+            url_for(".show", report=report, **period, **keep),
+            all(values.get(k) == v for k, v in period.items()),
+        )
+        for label, period in choices
+    ]
+
+
 @login_required(permission="reports:read")
 def index():
     return redirect(url_for(".show", report="referrals"))
@@ -148,7 +194,8 @@ def show(report: str):
         data=data,
         chart=_chart(result, data) if data.rows else None,
         monthly=monthly,
-        lines=preamble(result),
+        lines=preamble(result, labels.HIDDEN_MARK),
+        hidden=(labels.HIDDEN_MARK, labels.hidden_mark()),
         values=values,
         errors=errors,
         dimensions=[(d, labels.dimension_name(d)) for d in definition.dimensions],
@@ -157,6 +204,8 @@ def show(report: str):
         months=[(str(m), labels.month_name(f"2000-{m:02d}").split()[0]) for m in range(1, 13)],
         files={fmt: url_for(".export", report=report, fmt=fmt, **file_args) for fmt in FORMATS},
         shares=labels.SHARES,
+        figure=labels.figure_text,
+        quick=_quick_periods(report, values),
     ), (422 if errors else 200)
 
 

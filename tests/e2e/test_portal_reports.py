@@ -16,6 +16,7 @@ import csv
 import io
 
 import pytest
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 
 from referral_hub.actors import Actor
@@ -113,10 +114,12 @@ def api_report(client, hub, org: str, report: str, group_by: str) -> dict:
 def shown(measure: str, value) -> str:
     """A figure as the page writes it."""
     if value is None:
-        return "—" if measure == "overdue_share" or measure.startswith("median_") else "<5"
+        return "—" if measure == "overdue_share" or measure.startswith("median_") else "\u00d7"
     if measure == "overdue_share":
-        return f"{value * 100:.1f}%"
-    return str(value)
+        return format_percent(value, "#,##0.0%", locale="id")  # 25,0%: Indonesian
+    if isinstance(value, float):
+        return format_decimal(value, "#,##0.#", locale="id")
+    return format_decimal(value, locale="id")
 
 
 def page_table(page) -> tuple[list[list[str]], list[str]]:
@@ -212,8 +215,17 @@ def test_the_province_view_hides_small_counts_on_the_page_as_in_the_api(
     }
     assert by_unit["total"]["count"] == 10
     open_report(page, "intakes", "unit")
-    assert "<5" in page.locator("table.figures").first.inner_text()
+    assert "\u00d7" in page.locator("table.figures").first.inner_text()
+    assert "<5" not in page.locator("table.figures").first.inner_text()
     screenshot(page, "reports-province-intakes-desktop")
+    # A period of days would let two reports give a hidden month away: the form says so.
+    page.goto(f"/reports/cases?kind=custom&from={today().year}-01-01&to={today().year}-01-15")
+    assert "bulan penuh" in page.locator("form.filters").inner_text()
+    assert "Angka dibulatkan ke kelipatan 5" in page.locator("dl.facts").inner_text()
+    screenshot(page, "reports-province-days-refused-desktop")
+    page.set_viewport_size(PHONE)
+    assert no_horizontal_scroll(page)
+    screenshot(page, "reports-province-days-refused-phone")
 
 
 def test_the_csv_opens_with_indonesian_headers(page, live_server, scripted):
@@ -243,6 +255,11 @@ def test_laporan_fits_a_phone(phone, live_server, scripted):
     assert phone.viewport_size == PHONE
     phone.goto(f"/reports/intakes?kind=year&year={today().year}")
     screenshot(phone, "reports-unit-intakes-phone")
+    phone.get_by_role("link", name="Bulan ini").click()
+    phone.wait_for_load_state()
+    assert f"{today():%Y-%m}-01 s.d." in phone.locator("dl.facts").inner_text()
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "reports-unit-this-month-phone")
 
 
 def test_the_start_page_counts_open_intakes_as_the_report_does(

@@ -98,21 +98,25 @@ def test_the_province_hides_small_counts_and_a_second_cell(client, hub, intakes)
     report = intake_report(client, hub, OPERATOR, group_by="unit")
     assert report["suppressed_below"] == 5
     rows = by(report["rows"], "unit")
-    assert rows[PPU]["count"] == 13
+    assert report["rounded_to"] == 5
+    assert rows[PPU]["count"] == 15  # 13, rounded to a multiple of 5
     # Balikpapan's one intake is hidden, and Bontang's 7 with it: else 21 - 13 - 7 = 1.
     assert rows[BALIKPAPAN]["count"] is None
     assert rows[BALIKPAPAN]["suppressed"] is True
     assert rows[BONTANG]["count"] is None
     assert rows[BALIKPAPAN]["median_minutes_to_triage"] is None
-    # The intake PPU forwarded to Balikpapan is counted once, by the unit that owns it.
-    assert report["total"]["count"] == 21
+    # The intake PPU forwarded to Balikpapan is counted once, by the unit that owns it:
+    # 21, published rounded; each unit's own report gives it exactly.
+    assert report["total"]["count"] == 20
+    assert intake_report(client, hub, BALIKPAPAN)["total"]["count"] == 1
+    assert intake_report(client, hub, PPU)["total"]["count"] == 13
     channels = by(intake_report(client, hub, OPERATOR, group_by="channel")["rows"], "channel")
-    assert channels["hotline"]["count"] == 13
+    assert channels["hotline"]["count"] == 15  # 13, rounded
     assert channels["walk_in"]["count"] is None
     assert channels["patbm"]["count"] is None
     one = intake_report(client, hub, OPERATOR, group_by="channel", unit=BONTANG)
     assert one["unit"]["code"] == BONTANG
-    assert one["total"]["count"] == 7
+    assert one["total"]["count"] == 5  # 7, rounded
 
 
 def test_a_reporting_organisation_reads_counts_of_what_it_sent(client, hub, intakes):
@@ -120,7 +124,7 @@ def test_a_reporting_organisation_reads_counts_of_what_it_sent(client, hub, inta
     assert report["side"] == "reporter"
     assert report["suppressed_below"] == 5
     assert report["measures"] == ["count"]
-    assert report["total"] == {"count": 6}
+    assert report["total"] == {"count": 5}  # 6 reported, rounded to a multiple of 5
     rows = by(report["rows"], "unit")
     # One at Balikpapan: hidden, and PPU's 5 with it (the total would give it away).
     assert rows[BALIKPAPAN]["count"] is None
@@ -149,7 +153,8 @@ def test_csv_and_xlsx_have_indonesian_headers_and_labels(client, hub, intakes):
     province = get(
         client, hub.headers(OPERATOR, READ), report="intakes", group_by="unit", format="csv"
     ).get_data(as_text=True)
-    assert "<5" in province
+    assert "disembunyikan" in province  # Balikpapan's 1 and Bontang's 7: hidden, not "<5"
+    assert "<5" not in province
     assert "UPTD" in province
     xlsx = get(client, headers, report="intakes", format="xlsx")
     assert xlsx.headers["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -163,7 +168,7 @@ def test_the_portal_page_draws_the_intake_report(app, hub, intakes):
     assert '<svg class="chart-svg" role="img"' in html
     assert "Telepon / hotline" in html
     assert '<td class="num">13</td>' in html
-    assert '<td class="num">75.0</td>' in html
+    assert '<td class="num">75</td>' in html  # 75.0 minutes, as Indonesian writes it
     token = _csrf_from(browser.get("/").get_data(as_text=True))
     browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
     english = browser.get(f"/reports/intakes?kind=year&year={YEAR}").get_data(as_text=True)
@@ -179,7 +184,7 @@ def test_the_start_page_shows_open_and_late_intakes(app, hub, intakes):
     balikpapan = _browser(app, hub, BALIKPAPAN, "org_admin").get("/").get_data(as_text=True)
     assert "<strong>1</strong> pengaduan terbuka" in balikpapan
     province = _browser(app, hub, OPERATOR, "supervisor").get("/").get_data(as_text=True)
-    assert "<strong>&lt;5</strong> pengaduan terbuka" in province
+    assert 'title="disembunyikan">\u00d7</abbr></strong> pengaduan terbuka' in province
     patbm = _browser(app, hub, PATBM, "supervisor").get("/").get_data(as_text=True)
     assert "pengaduan yang Anda laporkan masih terbuka" in patbm
     assert "pengaduan terlambat dijawab" not in patbm

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 
 import pytest
@@ -106,7 +107,8 @@ def test_a_client_referred_several_times_is_counted_once(client, hub, crafted):
     assert "clients" not in report["rows"][0]
     assert report["total"]["clients"] == 12
     by_sender = get(client, hub.headers(OPERATOR, READ), group_by="sender")
-    assert by(by_sender["rows"], "sender")[PPU]["clients"] == 12
+    # The operator reads another organisation's clients: 12, rounded to a multiple of 5.
+    assert by(by_sender["rows"], "sender")[PPU]["clients"] == 10
 
 
 def test_the_province_view_hides_small_counts_and_a_second_cell(client, hub, crafted):
@@ -120,7 +122,8 @@ def test_the_province_view_hides_small_counts_and_a_second_cell(client, hub, cra
     assert rows[KUKAR]["count"] is None
     assert rows[KUKAR]["suppressed"] is True
     assert rows[PPU]["count"] == 15
-    assert report["total"]["count"] == 24
+    assert report["total"]["count"] == 25  # 24, rounded to a multiple of 5
+    assert report["rounded_to"] == 5
     assert rows[BONTANG]["overdue_share"] is None
 
 
@@ -142,10 +145,10 @@ def test_a_partner_reads_what_it_received_with_small_counts_hidden(client, hub, 
     assert police["total"]["suppressed"] is True
     received = get(client, hub.headers(BALIKPAPAN, READ), group_by="sender", side="received")
     rows = by(received["rows"], "sender")
-    assert rows[PPU]["count"] == 12
+    assert rows[PPU]["count"] == 10  # 12, rounded
     assert rows[BONTANG]["count"] is None
     assert rows[KUKAR]["count"] is None
-    assert received["total"]["count"] == 21
+    assert received["total"]["count"] == 20  # 21, rounded
 
 
 def test_a_unit_cannot_read_another_units_figures(client, hub, crafted):
@@ -211,12 +214,16 @@ def test_csv_has_indonesian_headers_names_the_period_and_unit(client, hub, craft
     assert f"{BALIKPAPAN}," not in text  # names, not codes
 
 
-def test_csv_of_the_province_writes_hidden_counts_as_below_five(client, hub, crafted):
+def test_csv_of_the_province_writes_hidden_counts_as_hidden(client, hub, crafted):
     text = get(client, hub.headers(OPERATOR, READ), group_by="sender", format="csv").get_data(
         as_text=True
     )
-    assert "<5" in text
+    # Kutai Kartanegara's 7 is hidden beside Bontang's 2: "<5" would be false of it.
+    kukar = next(line for line in text.splitlines() if "Kutai Kartanegara" in line)
+    assert kukar.split(",")[1] == "disembunyikan"
+    assert "<5" not in text
     assert "Kerahasiaan" in text
+    assert "Pembulatan,Angka dibulatkan ke kelipatan 5" in text
 
 
 def test_xlsx_is_a_workbook_with_numbers_as_numbers(client, hub, crafted):
@@ -267,6 +274,35 @@ def test_the_portal_page_gives_the_apis_counts_with_chart_and_table(app, client,
     assert "Penerima" in file.get_data(as_text=True)
 
 
+def test_figures_are_written_as_each_language_reads_them(app, hub, crafted):
+    """25% is "25,0%" in Indonesian and "25.0%" in English (in Indonesian 1.25 reads as
+    125); a chart's count axis has whole ticks; a file is named in the reader's language."""
+    browser = _browser(app, hub, PPU, "supervisor")
+    query = f"kind=year&year={YEAR}&group_by=recipient"
+    html = browser.get(f"/reports/referrals?{query}").get_data(as_text=True)
+    assert '<td class="num">25,0%</td>' in html
+    assert "25.0%" not in html
+    # The count axes' ticks (the month names under the line are ticks too: left out).
+    ticks = [
+        t for t in re.findall(r'<text class="tick"[^>]*>([^<]*)</text>', html) if t[:1].isdigit()
+    ]
+    assert len(ticks) >= 4
+    assert all(tick.isdigit() for tick in ticks), ticks
+    csv_file = browser.get(f"/reports/referrals/export.csv?{query}")
+    assert "laporan-rujukan-" in csv_file.headers["Content-Disposition"]
+    assert '"25,0%"' in csv_file.get_data(as_text=True)
+    cases_file = browser.get(f"/reports/cases/export.xlsx?{query.replace('recipient', 'status')}")
+    assert "laporan-kasus-" in cases_file.headers["Content-Disposition"]
+    token = _csrf_from(browser.get("/").get_data(as_text=True))
+    browser.post("/language", data={"locale": "en", "next": "/", "csrf_token": token})
+    english = browser.get(f"/reports/referrals?{query}").get_data(as_text=True)
+    assert '<td class="num">25.0%</td>' in english
+    intakes = browser.get(f"/reports/intakes/export.csv?kind=year&year={YEAR}")
+    assert "report-intakes-" in intakes.headers["Content-Disposition"]
+    # The file itself stays in Indonesian.
+    assert "Jumlah" in intakes.get_data(as_text=True)
+
+
 def test_the_portal_page_in_english(app, hub, crafted):
     browser = _browser(app, hub, PPU, "supervisor")
     token = _csrf_from(browser.get("/").get_data(as_text=True))
@@ -310,6 +346,34 @@ def test_the_start_page_shows_the_daily_figures_from_the_reports(app, hub, craft
         if r["status"] in ("requested", "accepted", "in-progress", "on-hold")
     )
     assert f"<strong>{open_count}</strong> rujukan terbuka" in html
+
+
+def test_a_head_of_unit_gets_this_month_in_one_step(app, hub, crafted):
+    from referral_hub.reports.periods import today
+
+    browser = _browser(app, hub, PPU, "supervisor")
+    html = browser.get("/reports/cases?group_by=status").get_data(as_text=True)
+    now = today()
+    this_month = f"/reports/cases?kind=month&amp;year={now.year}&amp;month={now.month}"
+    assert this_month in html
+    assert ">Bulan ini</a>" in html
+    assert ">Bulan lalu</a>" in html
+    assert ">Tahun ini</a>" in html
+    shown = browser.get(this_month.replace("&amp;", "&") + "&group_by=status")
+    assert shown.status_code == 200
+    assert f"{now.year}-{now.month:02d}-01 s.d." in shown.get_data(as_text=True)
+
+
+def test_the_start_page_note_fits_the_figures_shown(app, hub, crafted):
+    unit = _browser(app, hub, PPU, "supervisor").get("/").get_data(as_text=True)
+    note = unit.split('class="hint"')[1].split("</p>")[0]
+    assert "Rujukan yang dikirim unit Anda." in note
+    assert "Pengaduan yang diterima unit Anda." in note
+    province = _browser(app, hub, OPERATOR, "supervisor").get("/").get_data(as_text=True)
+    note = province.split('class="hint"')[1].split("</p>")[0]
+    assert "total provinsi" in note
+    assert "pengaduan" in note
+    assert "dibulatkan ke kelipatan 5" in note
 
 
 def test_the_agreements_registry_exports_xlsx_with_indonesian_headers(app, client, hub, crafted):
@@ -369,7 +433,12 @@ def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, cli
     )
     # By status, or for a period that cuts a month, the referrals themselves are read.
     assert get(client, headers, group_by="status")["as_of"] is None
-    cut = get(client, headers, period=None, **{"from": f"{YEAR}-06-02", "to": f"{YEAR}-12-31"})
+    cut = get(
+        client,
+        hub.headers(PPU, READ),
+        period=None,
+        **{"from": f"{YEAR}-06-02", "to": f"{YEAR}-12-31"},
+    )
     assert cut["as_of"] is None
 
     with app.app_context():
@@ -433,11 +502,11 @@ def test_the_case_report_counts_a_units_cases_in_simfoni_categories(client, hub,
 def test_the_province_case_report_hides_small_counts(client, hub, cases):
     report = get(client, hub.headers(OPERATOR, READ), report="cases", group_by="violence_type")
     rows = by(report["rows"], "violence_type")
-    assert rows["physical"]["count"] == 8
+    assert rows["physical"]["count"] == 10  # 8, rounded to a multiple of 5
     # Sexual: 1 at PPU + 3 at Bontang = 4; psychological 1: both hidden.
     assert rows["sexual"]["count"] is None
     assert rows["psychological"]["count"] is None
-    assert report["total"]["count"] == 12
+    assert report["total"]["count"] == 10  # 12, rounded
     police = get(client, hub.headers(POLRES, READ), report="cases")
     assert police["rows"] == []
     assert police["total"]["count"] == 0

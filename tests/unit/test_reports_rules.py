@@ -10,8 +10,8 @@ import yaml
 
 from referral_hub.problems import Problem
 from referral_hub.reports.agreement_reports import expiry_band
-from referral_hub.reports.charts import bar_chart, line_chart, nice_max
-from referral_hub.reports.periods import named_period, resolve_period
+from referral_hub.reports.charts import bar_chart, count_axis, line_chart
+from referral_hub.reports.periods import named_period, resolve_period, today
 from referral_hub.reports.simfoni import GROUPS, OTHER, SERVICE_GROUPS, group_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,15 +71,57 @@ def test_expiry_bands():
 
 
 def test_charts_scale_to_a_round_top_and_draw_no_bar_for_a_hidden_count():
-    assert nice_max(7) == 10
-    assert nice_max(230) == 250
+    # Whole-number ticks only: no 1.25 or 3.75 of a count.
+    assert count_axis(7) == (8, [0, 2, 4, 6, 8])
+    assert count_axis(5) == (5, [0, 1, 2, 3, 4, 5])
+    assert count_axis(230) == (250, [0, 50, 100, 150, 200, 250])
+    assert count_axis(0) == (1, [0, 1])
+    for value in (1, 3, 5, 7, 13, 24, 99, 101, 4999):
+        top, ticks = count_axis(value)
+        assert top >= value
+        assert all(isinstance(t, int) for t in ticks)
+        assert len(ticks) <= 6
+    line = line_chart("t", "d", ["Jan", "Feb"], [5, 3])
+    assert [t["text"] for t in line.ticks] == ["0", "1", "2", "3", "4", "5"]
     chart = bar_chart("t", "d", ["a", "b", "c"], [10, None, 5])
     assert [m["hidden"] for m in chart.marks] == [False, True, False]
     assert chart.marks[1]["width"] == 0
-    assert chart.marks[1]["value"] == "<5"
+    assert chart.marks[1]["value"] == "disembunyikan"  # never "<5": it may be a 9
     assert chart.marks[0]["width"] == 2 * chart.marks[2]["width"]
 
 
 def test_a_hidden_month_breaks_the_line():
     chart = line_chart("t", "d", ["Jan", "Feb", "Mar", "Apr"], [10, None, 8, 12])
     assert chart.path.count("M") == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "period"),
+    [
+        (None, None, "0000"),
+        (None, None, "0000-Q1"),
+        (None, None, "9999"),
+        (None, None, "1999-12"),
+        ("0001-01-01", "0001-01-02", None),
+        ("9999-12-30", "9999-12-31", None),
+    ],
+)
+def test_years_out_of_range_are_a_problem_not_an_error(start, end, period):
+    with pytest.raises(Problem) as refused:
+        resolve_period(start, end, period)
+    assert refused.value.status == 422
+    assert set(refused.value.errors) & {"from", "to", "period"}
+
+
+def test_a_protected_period_is_whole_months():
+    assert resolve_period("2025-11-01", "2025-12-31", whole_months=True).end.day == 31
+    assert resolve_period("2024-02-01", "2024-02-29", whole_months=True).start.day == 1
+    for start, end in (("2025-11-01", "2025-12-03"), ("2025-11-02", "2025-11-30")):
+        with pytest.raises(Problem) as refused:
+            resolve_period(start, end, whole_months=True)
+        assert refused.value.status == 422
+    assert resolve_period("2025-11-01", "2025-12-03").end.day == 3  # a unit's own: any day
+    # Nothing asked: this year up to the end of this month.
+    default = resolve_period(None, None, whole_months=True)
+    assert default.start == dt.date(today().year, 1, 1)
+    assert (default.end + dt.timedelta(days=1)).day == 1

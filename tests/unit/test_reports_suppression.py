@@ -5,7 +5,13 @@ from __future__ import annotations
 import itertools
 import random
 
-from referral_hub.reports.suppression import hidden_cells, suppress, suppress_total
+from referral_hub.reports.suppression import (
+    hidden_cells,
+    protect,
+    rounded,
+    suppress,
+    suppress_total,
+)
 
 
 def rows_1d(*counts):
@@ -110,3 +116,25 @@ def test_each_count_is_its_own_table_and_a_derived_figure_goes_with_its_counts()
 def test_a_small_total_is_hidden():
     total = suppress_total({"count": 4, "clients": 12}, ["count", "clients"])
     assert total == {"count": None, "clients": 12, "suppressed": True}
+
+
+def test_published_counts_are_rounded_to_five_after_hiding():
+    assert [rounded(v) for v in (0, 5, 6, 7, 8, 9, 10, 12, 13, None)] == [
+        0, 5, 5, 5, 10, 10, 10, 10, 15, None,
+    ]  # fmt: skip
+    rows = [
+        {"unit": "a", "count": 6, "overdue": 3, "overdue_share": 0.5},
+        {"unit": "b", "count": 1, "overdue": 0, "overdue_share": 0.0},
+        {"unit": "c", "count": 9, "overdue": 0, "overdue_share": 0.0},
+    ]
+    total = {"count": 16, "overdue": 3, "overdue_share": 3 / 16}
+    shares = {"overdue_share": ("count", "overdue")}
+    out, whole = protect(rows, total, ["unit"], ["count", "overdue"], shares)
+    # b's 1 hidden, a's 6 (the smallest shown) with it; c's 9 published as 10.
+    assert [r["count"] for r in out] == [None, None, 10]
+    assert whole["count"] == 15
+    # a's 3 overdue hidden: its share goes too; c's share is the true one.
+    assert out[0]["overdue_share"] is None
+    assert out[2]["overdue_share"] == 0.0
+    # Province 16 less c's 10 is 5 or 6 or ...: no published pair gives b's 1 exactly.
+    assert whole["count"] - out[2]["count"] == 5
