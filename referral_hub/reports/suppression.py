@@ -35,6 +35,8 @@ from typing import Any
 SUPPRESSED_BELOW = 5
 #: Counts published in a protected report are rounded to a multiple of this.
 ROUNDED_TO = 5
+#: Decimals of a share in a protected report (0.1: ten percentage points).
+SHARE_DIGITS = 1
 
 
 def is_small(value: Any, below: int = SUPPRESSED_BELOW) -> bool:
@@ -137,11 +139,18 @@ def protect(
     derived: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A protected report's rows and total as published: small counts and their complements
-    hidden (on the true counts), then every count shown rounded to a multiple of 5."""
+    hidden (on the true counts), then every count shown rounded to a multiple of 5 and every
+    share (`*_share`) to the nearest tenth."""
     out = suppress(rows, dims, counts, derived)
     whole = suppress_total(total, counts, derived)
+    shares = [m for m in (derived or {}) if m.endswith("_share")]
     for row in (*out, whole):
         for measure in counts:
             if measure in row:
                 row[measure] = rounded(row[measure])
+        for measure in shares:
+            # An exact share beside a rounded count could give the count back (8 of 16 is
+            # 0.5 beside a published 15): to the nearest tenth, it fits several counts.
+            if row.get(measure) is not None:
+                row[measure] = round(row[measure], SHARE_DIGITS)
     return out, whole

@@ -427,9 +427,10 @@ def test_the_monthly_summary_gives_the_live_figures_and_follows_changes(app, cli
         assert summarised["rows"] == live[key]["rows"], key
         assert summarised["total"] == live[key]["total"], key
     assert live[(("referrals", "recipient"), 0)]["total"]["count"] > 0
-    assert (
-        live[(("referrals", "recipient"), 1)]["total"]["count"]
-        > live[(("referrals", "recipient"), 0)]["total"]["count"]
+    # Two years reach June of the year before too (the operator's counts are rounded to 5,
+    # so the months in the answer tell it, not the totals).
+    assert len(live[(("referrals", "month"), 1)]["rows"]) > len(
+        live[(("referrals", "month"), 0)]["rows"]
     )
     # By status, or for a period that cuts a month, the referrals themselves are read.
     assert get(client, headers, group_by="status")["as_of"] is None

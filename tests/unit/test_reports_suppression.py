@@ -138,3 +138,23 @@ def test_published_counts_are_rounded_to_five_after_hiding():
     assert out[2]["overdue_share"] == 0.0
     # Province 16 less c's 10 is 5 or 6 or ...: no published pair gives b's 1 exactly.
     assert whole["count"] - out[2]["count"] == 5
+
+
+def test_a_published_share_is_rounded_too_so_it_cannot_undo_the_rounding_of_its_count():
+    """8 of 16 overdue: the counts are published as 10 of 15, and an exact share of 0.5 beside
+    them would tell 16 (the only count from 13 to 17 with half of it from 8 to 12). Shares in
+    a protected report go to the nearest tenth, which fits 15, 16 and 17 alike."""
+    rows = [
+        {"unit": "a", "count": 16, "overdue": 8, "overdue_share": 8 / 16},
+        {"unit": "b", "count": 17, "overdue": 6, "overdue_share": 6 / 17},
+    ]
+    total = {"count": 33, "overdue": 14, "overdue_share": 14 / 33}
+    shares = {"overdue_share": ("count", "overdue")}
+    out, whole = protect(rows, total, ["unit"], ["count", "overdue"], shares)
+    assert (out[0]["count"], out[0]["overdue"], out[0]["overdue_share"]) == (15, 10, 0.5)
+    assert out[1]["overdue_share"] == 0.4
+    assert whole["overdue_share"] == 0.4
+    candidates = [
+        n for n in range(13, 18) for k in range(8, 13) if round(k / n, 1) == out[0]["overdue_share"]
+    ]
+    assert len(set(candidates)) > 1
