@@ -33,6 +33,8 @@ from referral_hub.extensions import db
 CHANNELS = ("patbm", "poscinta", "puspaga", "app", "hotline", "walk_in", "outreach", "other")
 #: Channels by which a unit records a report itself: no agreement is needed for these.
 OWN_CHANNELS = ("walk_in", "hotline", "outreach", "other")
+#: A walk-in is someone at the unit's own desk: no other organisation reports one.
+UNIT_ONLY_CHANNELS = ("walk_in",)
 STATUSES = ("received", "triaged", "accepted", "declined", "forwarded")
 #: Statuses in which the unit still owes an answer (accept, decline or forward).
 OPEN_STATUSES = ("received", "triaged", "forwarded")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 from referral_hub.cases.schemas import CaseSummaryOut
@@ -78,6 +80,21 @@ class IntakeIncidentIn(Schema):
 
         if value is not None and value > local_today():
             raise ValidationError("The incident cannot be in the future.")
+        if value is not None and value < EARLIEST_INCIDENT:
+            raise ValidationError("Give the incident's date from 1900 on.")
+
+
+#: The earliest incident date taken (an adult may report what happened in childhood).
+EARLIEST_INCIDENT = dt.date(1900, 1, 1)
+
+
+class Reference(fields.String):
+    """An organisation's own reference: spaces around it are not part of it (an app that pads
+    it on a retry means the same report); its letters' case is the app's."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.strip() if isinstance(text, str) else text
 
 
 class IntakeIn(Schema):
@@ -92,7 +109,7 @@ class IntakeIn(Schema):
     incident = fields.Nested(IntakeIncidentIn, load_default=dict)
     immediate_danger = fields.Boolean(load_default=False)
     reporter_may_be_contacted = fields.Boolean(load_default=False)
-    external_reference = fields.String(
+    external_reference = Reference(
         allow_none=True,
         validate=validate.Length(min=1, max=100),
         metadata={"description": "the reporter's own reference (an app's report id)"},
@@ -166,7 +183,7 @@ class IntakeQueryArgs(PageArgs):
     received_until = fields.Date(
         metadata={"description": "Received on or before this day (the hub's calendar)"}
     )
-    external_reference = fields.String(
+    external_reference = Reference(
         validate=validate.Length(min=1, max=100),
         metadata={
             "description": "The reporting organisation's own reference (box=sent only): "

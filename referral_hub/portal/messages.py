@@ -755,6 +755,8 @@ def _sender_exact() -> dict[str, str]:
         ),
         "A birth date cannot be in the future.": _("Tanggal lahir tidak boleh di masa depan."),
         "This birth date is not plausible.": _("Tanggal lahir ini tidak masuk akal."),
+        "The incident cannot be in the future.": _("Tanggal kejadian tidak boleh di masa depan."),
+        "Give the incident's date from 1900 on.": _("Isi tanggal kejadian mulai tahun 1900."),
         "List each kind once.": _("Sebut setiap jenis sekali saja."),
         "64 hexadecimal digits.": _("Hash SHA-256 terdiri dari 64 angka heksadesimal."),
         "Give either a consent or a legal basis, not both.": _(

@@ -17,12 +17,21 @@ FORMATS = {"csv": "text/csv", "xlsx": XLSX_MIMETYPE}
 
 
 def _cells(values: list[Any], measures: list[str], offset: int, text: bool) -> list[Any]:
-    """A row's cells: a hidden count written as hidden; in a CSV (`text`), a share or a
-    median written as Indonesian reads it (0,5; 25,0%), since the file is text."""
+    """A row's cells: a hidden count written as hidden, and the share or median that rests on
+    it; in a CSV (`text`), a share or a median written as Indonesian reads it (0,5; 25,0%),
+    since the file is text."""
     out = list(values)
+    derived = [m in labels.SHARES or m.startswith("median_") for m in measures]
+    # A share or median is hidden with a hidden count of its row; otherwise None is "no data"
+    # (no answer yet to take a median of) and stays an empty cell.
+    row_hidden = any(
+        out[index] is None
+        for index, is_derived in enumerate(derived, start=offset)
+        if not is_derived
+    )
     for index, measure in enumerate(measures, start=offset):
         if out[index] is None:
-            if measure not in labels.SHARES and not measure.startswith("median_"):
+            if not derived[index - offset] or row_hidden:
                 out[index] = labels.hidden_mark()
         elif text and isinstance(out[index], float):
             out[index] = labels.figure_text(measure, out[index])

@@ -24,7 +24,7 @@ REPORT_TITLES = {
     "services": _l("Layanan (kelompok SIMFONI-PPA)"),
     "agreements": _l("Perjanjian dan cakupan"),
     "cases": _l("Kasus"),
-    "intakes": _l("Pengaduan masuk"),
+    "intakes": _l("Aduan masuk"),
 }
 DIMENSIONS = {
     "recipient": _l("Penerima"),
@@ -44,7 +44,7 @@ DIMENSIONS = {
     "perpetrator_relationship": _l("Hubungan dengan terduga pelaku"),
     "region": _l("Wilayah kejadian"),
     "risk_level": _l("Tingkat risiko"),
-    "channel": _l("Saluran pengaduan"),
+    "channel": _l("Saluran aduan"),
     "unit": _l("Unit penerima"),
 }
 MEASURES = {
@@ -70,8 +70,8 @@ EXPIRY_BANDS = {
 SIDES = {
     "sent": _l("Rujukan yang dikirim"),
     "received": _l("Rujukan yang diterima"),
-    "owner": _l("Pengaduan yang diterima unit"),
-    "reporter": _l("Pengaduan yang dilaporkan organisasi Anda"),
+    "owner": _l("Aduan yang diterima unit"),
+    "reporter": _l("Aduan yang dilaporkan organisasi Anda"),
 }
 SHARES = ("overdue_share",)
 #: How a hidden count is written in a file: hidden, never "<5" (a cell hidden beside a small
@@ -92,7 +92,7 @@ FILE_NAMES = {
         "services": "laporan-layanan",
         "agreements": "laporan-perjanjian",
         "cases": "laporan-kasus",
-        "intakes": "laporan-pengaduan",
+        "intakes": "laporan-aduan",
         "province": "provinsi",
     },
     "en": {

@@ -86,9 +86,9 @@ def preamble(report: dict[str, Any], mark: str | None = None) -> list[tuple[str,
                 str(_l("Kerahasiaan")),
                 str(
                     _l(
-                        "Angka 1 sampai %(limit)s disembunyikan (%(mark)s), dan satu angka lain "
-                        "di baris atau kolom yang sama ikut disembunyikan, agar klien tidak "
-                        "dapat dikenali.",
+                        "Angka 1 sampai %(limit)s, dan satu angka lain di baris atau kolom "
+                        "yang sama, ditulis \u201c%(mark)s\u201d, agar klien tidak dapat "
+                        "dikenali.",
                         limit=report["suppressed_below"] - 1,
                         mark=mark or labels.hidden_mark(),
                     )

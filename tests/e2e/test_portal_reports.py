@@ -231,7 +231,7 @@ def test_the_province_view_hides_small_counts_on_the_page_as_in_the_api(
 def test_the_csv_opens_with_indonesian_headers(page, live_server, scripted):
     sign_in(page, "supervisor@ppu.demo", DEMO_PASSWORD, DEMO_TOTP_SECRET)
     for report, header, name in (
-        ("intakes", "Saluran pengaduan", "Telepon / hotline"),
+        ("intakes", "Saluran aduan", "Telepon / hotline"),
         ("cases", "Jenis kekerasan", None),
         ("referrals", "Penerima", "UPTD PPA Kota Balikpapan"),
     ):
@@ -275,9 +275,9 @@ def test_the_start_page_counts_open_intakes_as_the_report_does(
     sign_in(page, "supervisor@ppu.demo", DEMO_PASSWORD, DEMO_TOTP_SECRET)
     page.goto("/")
     figures = page.locator("ul.daily-figures")
-    assert f"{still_open} pengaduan terbuka" in " ".join(figures.inner_text().split())
+    assert f"{still_open} aduan terbuka" in " ".join(figures.inner_text().split())
     # The demo's PATBM report, in immediate danger three hours ago, waits past its hour.
-    assert "1 pengaduan terlambat dijawab" in " ".join(figures.inner_text().split())
+    assert "1 aduan terlambat dijawab" in " ".join(figures.inner_text().split())
     screenshot(page, "home-supervisor-figures-desktop")
     page.set_viewport_size(PHONE)
     assert no_horizontal_scroll(page)

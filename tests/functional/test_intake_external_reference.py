@@ -48,3 +48,32 @@ def test_the_sender_finds_its_intake_by_its_own_reference(app, client, hub):
     other = hub.headers(PPU, SCOPES)
     mine = client.get(f"{URL}?box=sent&external_reference=LAPOR-2026-0042", headers=other)
     assert mine.get_json()["items"] == []
+
+
+def test_a_reference_with_spaces_around_it_is_the_same_reference(app, client, hub):
+    """An app that pads its reference on a retry does not make a second report; the letters'
+    case is the app's own (its ids may be case-sensitive)."""
+    world = World(app, client, hub)
+    first = world.sent(external_reference="REV-1")
+    again = world.report(external_reference="  REV-1 ")
+    assert again.status_code == 409, again.get_data(as_text=True)
+    assert problem(again)["intake"]["number"] == first["number"]
+    blank = world.report(external_reference="   ")
+    assert blank.status_code == 422
+    found = client.get(f"{URL}?box=sent&external_reference=%20REV-1", headers=world.patbm)
+    assert [item["id"] for item in found.get_json()["items"]] == [first["id"]]
+
+
+def test_only_the_unit_itself_records_a_walk_in(app, client, hub):
+    world = World(app, client, hub)
+    refused = world.report(channel="walk_in")
+    assert refused.status_code == 422, refused.get_data(as_text=True)
+    assert "channel" in problem(refused)["errors"]
+    assert world.report(channel="hotline").status_code == 201
+
+
+def test_an_incident_date_before_1900_is_refused(app, client, hub):
+    world = World(app, client, hub)
+    long_ago = world.report(incident={"occurred_on": "0001-01-01"})
+    assert long_ago.status_code == 422, long_ago.get_data(as_text=True)
+    assert world.report(incident={"occurred_on": "1990-05-01"}).status_code == 201

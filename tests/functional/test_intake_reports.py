@@ -146,10 +146,10 @@ def test_csv_and_xlsx_have_indonesian_headers_and_labels(client, hub, intakes):
     text = get(client, headers, report="intakes", group_by="channel", format="csv").get_data(
         as_text=True
     )
-    assert "Saluran pengaduan,Jumlah,Sudah dinilai risikonya,Terlambat dijawab" in text
+    assert "Saluran aduan,Jumlah,Sudah dinilai risikonya,Terlambat dijawab" in text
     assert "Median menit sampai dinilai" in text
     assert "Telepon / hotline,6,6,0," in text
-    assert "Pengaduan yang diterima unit" in text
+    assert "Aduan yang diterima unit" in text
     province = get(
         client, hub.headers(OPERATOR, READ), report="intakes", group_by="unit", format="csv"
     ).get_data(as_text=True)
@@ -179,14 +179,14 @@ def test_the_portal_page_draws_the_intake_report(app, hub, intakes):
 def test_the_start_page_shows_open_and_late_intakes(app, hub, intakes):
     html = _browser(app, hub, PPU, "supervisor").get("/").get_data(as_text=True)
     # Open at PPU: the walk-in never triaged (late); the forwarded one is Balikpapan's.
-    assert "<strong>1</strong> pengaduan terbuka" in html
-    assert "<strong>1</strong> pengaduan terlambat dijawab" in html
+    assert "<strong>1</strong> aduan terbuka" in html
+    assert "<strong>1</strong> aduan terlambat dijawab" in html
     balikpapan = _browser(app, hub, BALIKPAPAN, "org_admin").get("/").get_data(as_text=True)
-    assert "<strong>1</strong> pengaduan terbuka" in balikpapan
+    assert "<strong>1</strong> aduan terbuka" in balikpapan
     province = _browser(app, hub, OPERATOR, "supervisor").get("/").get_data(as_text=True)
-    assert 'title="disembunyikan">\u00d7</abbr></strong> pengaduan terbuka' in province
+    assert 'title="disembunyikan">\u00d7</abbr></strong> aduan terbuka' in province
     patbm = _browser(app, hub, PATBM, "supervisor").get("/").get_data(as_text=True)
-    assert "pengaduan yang Anda laporkan masih terbuka" in patbm
-    assert "pengaduan terlambat dijawab" not in patbm
+    assert "aduan yang Anda laporkan masih terbuka" in patbm
+    assert "aduan terlambat dijawab" not in patbm
     police = _browser(app, hub, POLRES, "supervisor").get("/").get_data(as_text=True)
-    assert "pengaduan terbuka" not in police
+    assert "aduan terbuka" not in police

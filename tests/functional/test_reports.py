@@ -368,11 +368,11 @@ def test_the_start_page_note_fits_the_figures_shown(app, hub, crafted):
     unit = _browser(app, hub, PPU, "supervisor").get("/").get_data(as_text=True)
     note = unit.split('class="hint"')[1].split("</p>")[0]
     assert "Rujukan yang dikirim unit Anda." in note
-    assert "Pengaduan yang diterima unit Anda." in note
+    assert "Aduan yang diterima unit Anda." in note
     province = _browser(app, hub, OPERATOR, "supervisor").get("/").get_data(as_text=True)
     note = province.split('class="hint"')[1].split("</p>")[0]
     assert "total provinsi" in note
-    assert "pengaduan" in note
+    assert "aduan" in note
     assert "dibulatkan ke kelipatan 5" in note
 
 

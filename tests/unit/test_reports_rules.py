@@ -125,3 +125,18 @@ def test_a_protected_period_is_whole_months():
     default = resolve_period(None, None, whole_months=True)
     assert default.start == dt.date(today().year, 1, 1)
     assert (default.end + dt.timedelta(days=1)).day == 1
+
+
+def test_a_file_writes_a_share_hidden_with_its_count_and_leaves_no_data_empty():
+    from flask_babel import force_locale
+
+    from referral_hub import create_app
+    from referral_hub.reports.export import _cells
+
+    measures = ["count", "overdue", "overdue_share", "median_minutes_to_triage"]
+    app = create_app({"TESTING": True, "HUB_DATABASE_URL": "sqlite://"})
+    with app.test_request_context(), force_locale("id"):
+        hidden = _cells(["PATBM", None, 0, None, None], measures, 1, text=True)
+        no_data = _cells(["Puspaga", 10, 0, 0.0, None], measures, 1, text=True)
+    assert hidden[1:] == ["disembunyikan", 0, "disembunyikan", "disembunyikan"]
+    assert no_data[4] is None

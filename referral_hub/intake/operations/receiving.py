@@ -17,6 +17,7 @@ from referral_hub.directory.operations import find_organization
 from referral_hub.extensions import db
 from referral_hub.intake.models import (
     OWN_CHANNELS,
+    UNIT_ONLY_CHANNELS,
     Intake,
 )
 from referral_hub.intake.operations.access import (
@@ -99,6 +100,10 @@ def receive_intake(actor: Actor, data: dict[str, Any], *, form_token: str | None
                 "channel", f"A unit records its own reports as one of {', '.join(OWN_CHANNELS)}."
             )
     else:
+        if data["channel"] in UNIT_ONLY_CHANNELS:
+            raise field_error(
+                "channel", "Only the unit itself records a walk-in; say how the report came."
+            )
         agreements = active_agreements_covering(
             actor.organization_id, unit.id, INTAKE_SERVICE, now, hold=True
         )
