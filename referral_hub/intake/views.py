@@ -79,6 +79,32 @@ register_panel(
 )
 
 
+def _community_reporters(user: User) -> bool:
+    """Staff of an organisation that reports to a unit (PATBM, Puspaga, an app's office)."""
+    return user.organization.type != "uptd_ppa" and role_permits(user.role, "intakes:write")
+
+
+def _recent_sent(actor) -> dict:
+    """The reporter's newest intakes, with their status (what its side sees)."""
+    query = ops.intakes_query(actor, box="sent").limit(RECENT_SENT)
+    return {
+        "items": [
+            ops.intake_view(actor, intake, listing=True) for intake in db.session.scalars(query)
+        ]
+    }
+
+
+#: How many of its newest reports a community organisation's start page lists.
+RECENT_SENT = 5
+register_panel(
+    "intake_sent",
+    "intake/_sent_panel.html",
+    audience=_community_reporters,
+    data=_recent_sent,
+    order=3,
+)
+
+
 def _units(actor) -> list[tuple[str, str]]:
     """The UPTD PPAs the user's organisation may report to: its own unit, and every unit
     that takes its reports under an agreement in force."""

@@ -15,7 +15,16 @@ from referral_hub.clients.models import Client, Disclosure
 from referral_hub.extensions import db
 from referral_hub.intake.models import Intake
 from tests.conftest import _csrf_from
-from tests.intake_support import BALIKPAPAN, BONTANG, PATBM, PPU, SCOPES, agreement, intake_body
+from tests.intake_support import (
+    BALIKPAPAN,
+    BONTANG,
+    CANARY_NAME,
+    PATBM,
+    PPU,
+    SCOPES,
+    agreement,
+    intake_body,
+)
 
 
 def _form(browser):
@@ -366,3 +375,26 @@ def test_a_community_organisation_sees_only_what_it_sent(app, client, hub):
     both = unit.get("/intakes").get_data(as_text=True)
     assert "Masuk ke unit" in both
     assert "Yang kami kirim" in both
+
+
+def test_a_volunteers_start_page_lists_the_reports_it_sent_with_their_status(app, client, hub):
+    with app.app_context():
+        agreement(PATBM, PPU)
+        db.session.remove()
+    volunteer = hub.user(PATBM, "caseworker", "relawan.beranda@patbm.example")
+    hub.login(client, volunteer["email"])
+    before = client.get("/").get_data(as_text=True)
+    assert "Aduan yang kami kirim" in before
+    assert "Belum ada aduan yang Anda kirim." in before
+    made = client.post(
+        "/api/v1/intakes", json=intake_body(), headers=hub.headers(PATBM, SCOPES)
+    ).get_json()
+    home = client.get("/").get_data(as_text=True)
+    assert made["number"] in home
+    assert "Diterima unit" in home  # its status, in words
+    assert CANARY_NAME not in home  # never the victim
+    # A UPTD's staff have their inbox instead.
+    caseworker = hub.user(PPU, "caseworker", "pendamping.beranda@ppu.example")
+    other = app.test_client()
+    hub.login(other, caseworker["email"])
+    assert "Aduan yang kami kirim" not in other.get("/").get_data(as_text=True)
