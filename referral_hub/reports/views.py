@@ -84,7 +84,18 @@ def _run(name: str, values: dict[str, str], errors: dict[str, list[str]], **over
         refused = problem.errors or {"group_by": [problem.detail]}
         dates = ("from", "to", "period")
         errors.update({f: _period_messages(t) for f, t in refused.items() if f in dates})
-        errors.update(translate_errors({k: v for k, v in refused.items() if k not in dates}))
+        # A grouping, unit or side the page does not offer came from an edited address.
+        chosen = ("group_by", "unit", "side")
+        errors.update(
+            {
+                f: [_("Pilihan ini tidak dikenal; pilih dari daftar.")]
+                for f in refused
+                if f in chosen
+            }
+        )
+        errors.update(
+            translate_errors({k: v for k, v in refused.items() if k not in dates + chosen})
+        )
         keep = {k: v for k, v in args.items() if k not in refused}
         if {"from", "to", "period"} & set(refused):
             # The figures shown meanwhile: this year, whole (a period any report accepts).

@@ -321,6 +321,20 @@ def test_a_bad_period_in_the_portal_is_a_message_beside_its_field(app, hub, craf
     assert 'class="field has-error"' in response.get_data(as_text=True)
 
 
+def test_a_grouping_or_unit_from_an_edited_address_is_refused_in_indonesian(app, hub, crafted):
+    supervisor = _browser(app, hub, PPU, "supervisor")
+    for query in ("group_by=zzz", "side=zzz"):
+        page = supervisor.get(f"/reports/referrals?{query}")
+        assert page.status_code == 422
+        html = page.get_data(as_text=True)
+        assert "Pilihan ini tidak dikenal; pilih dari daftar." in html
+        assert "Unknown" not in html
+        assert "Give " not in html
+    operator = _browser(app, hub, OPERATOR, "supervisor").get("/reports/intakes?unit=zzz")
+    assert operator.status_code == 422
+    assert "Unknown unit" not in operator.get_data(as_text=True)
+
+
 def test_caseworkers_have_no_reports(app, hub, crafted):
     browser = _browser(app, hub, PPU, "caseworker")
     assert browser.get("/reports/referrals").status_code == 403
