@@ -139,8 +139,8 @@ def test_a_case_from_opening_to_closing(page, app, browser, live_server):
 
     # The caseworker's start page: the follow-up due today.
     page.goto("/")
-    panel = page.get_by_role("region", name="Tindak lanjut kasus")
-    expect(panel.locator("li", has_text=number)).to_contain_text("Hari ini")
+    panel = page.get_by_role("region", name="Kasus saya")
+    expect(panel.locator("#my-follow-ups li", has_text=number)).to_contain_text("Hari ini")
     screenshot(page, "cases-home-caseworker-desktop")
 
     # The supervisor's: the unit's overdue plan item.
@@ -148,7 +148,7 @@ def test_a_case_from_opening_to_closing(page, app, browser, live_server):
     try:
         supervisor = context.new_page()
         sign_in(supervisor, SUPERVISOR, DEMO_PASSWORD)
-        late = supervisor.get_by_role("region", name="Tindak lanjut kasus")
+        late = supervisor.get_by_role("region", name="Kasus saya")
         expect(late.locator("li.late", has_text=number)).to_contain_text("Pendampingan")
         screenshot(supervisor, "cases-home-supervisor-desktop")
     finally:
@@ -208,6 +208,6 @@ def test_cases_at_phone_width_and_in_english(phone, app):
     assert no_horizontal_scroll(phone)
     screenshot(phone, "cases-view-phone-en")
     phone.goto("/")
-    expect(phone.get_by_role("region", name="Case follow-ups")).to_be_visible()
+    expect(phone.get_by_role("region", name="My cases")).to_be_visible()
     assert no_horizontal_scroll(phone)
     screenshot(phone, "cases-home-phone-en")
