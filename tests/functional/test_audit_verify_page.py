@@ -3,41 +3,23 @@ by their names, the chain's break as a sentence; never a hex id (issue 17, item 
 
 from __future__ import annotations
 
-import contextlib
 import re
 
-import pytest
 from sqlalchemy import select, text, update
 
 from referral_hub.extensions import db
 from referral_hub.referrals.models import Referral
+from tests.functional import test_audit_chain, test_audit_checkpoints
 from tests.portal_sender_support import PPU, signed_in
 from tests.referrals_support import Scenario
 
 HEX_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
 
-@pytest.fixture(autouse=True)
-def _empty_log(app):
-    with app.app_context(), db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE audit_entries, audit_checkpoints"))
-        else:
-            conn.execute(text("DELETE FROM audit_entries"))
-            conn.execute(text("DELETE FROM audit_checkpoints"))
-
-
-@contextlib.contextmanager
-def _tampering(app):
-    with app.app_context(), db.engine.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            conn.execute(
-                text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only")
-            )
-        yield conn
-        if postgres:
-            conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
+# The log emptied before each test (an autouse fixture) and tampered with as the chain's own
+# tests do.
+_empty_log = test_audit_checkpoints._empty_log
+_tampering = test_audit_chain._tampering
 
 
 def _failures(html: str) -> str:
