@@ -71,6 +71,20 @@ PARTNER_TYPES = (
 )
 
 
+#: The clients' columns every seeding writes (by COPY, in this order).
+CLIENT_COLUMNS = (
+    "id",
+    "organization_id",
+    "code",
+    "full_name_enc",
+    "birth_date_enc",
+    "sex",
+    "disability",
+    "domicile_region",
+    "created_at",
+)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -212,17 +226,7 @@ def seed_referrals(
         _copy(
             cur,
             "clients",
-            (
-                "id",
-                "organization_id",
-                "code",
-                "full_name_enc",
-                "birth_date_enc",
-                "sex",
-                "disability",
-                "domicile_region",
-                "created_at",
-            ),
+            CLIENT_COLUMNS,
             clients,
         )
         _copy(
@@ -711,17 +715,7 @@ def seed_network_referrals(
         _copy(
             cur,
             "clients",
-            (
-                "id",
-                "organization_id",
-                "code",
-                "full_name_enc",
-                "birth_date_enc",
-                "sex",
-                "disability",
-                "domicile_region",
-                "created_at",
-            ),
+            CLIENT_COLUMNS,
             clients,
         )
         events: list[tuple] = []
@@ -965,17 +959,7 @@ def seed_cases(
         _copy(
             cur,
             "clients",
-            (
-                "id",
-                "organization_id",
-                "code",
-                "full_name_enc",
-                "birth_date_enc",
-                "sex",
-                "disability",
-                "domicile_region",
-                "created_at",
-            ),
+            CLIENT_COLUMNS,
             clients,
         )
         written = _copy(
